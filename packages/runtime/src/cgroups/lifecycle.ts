@@ -1,0 +1,140 @@
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
+import { TockerError } from '../errors.js';
+import { describeError, errnoCode, readPids } from './files.js';
+
+/** Naming, creating, emptying and removing cgroup directories: the same for v1 and v2. */
+
+const KILL_TIMEOUT_MS = 1000;
+const REMOVE_TIMEOUT_MS = 1000;
+
+export function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function asTockerError(err: unknown, context: string): TockerError {
+  return err instanceof TockerError ? err : new TockerError(`${context}: ${describeError(err)}`);
+}
+
+/** A container cgroup is one directory level below the parent, never a path. */
+export function checkName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || /[/\0]/.test(name)) {
+    throw new TockerError(`invalid cgroup name "${name}"`);
+  }
+}
+
+/**
+ * The parent's path inside a hierarchy: absolute from the hierarchy root, relative from
+ * `base`. posix.resolve clamps "..", so the result never leaves the hierarchy.
+ */
+export function resolveParent(base: string, parent: string): string {
+  if (parent === '' || parent.includes('\0')) {
+    throw new TockerError(`invalid cgroup parent "${parent}"`);
+  }
+  return posix.resolve('/', base, parent);
+}
+
+export function ensureDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw asTockerError(err, `cannot create cgroup directory ${dir}`);
+  }
+}
+
+/** Subdirectory names under the given parents; a parent that does not exist has none. */
+export function listChildren(parents: readonly string[]): string[] {
+  const names = new Set<string>();
+  for (const parent of parents) {
+    if (!existsSync(parent)) continue;
+    for (const entry of readdirSync(parent, { withFileTypes: true })) {
+      if (entry.isDirectory()) names.add(entry.name);
+    }
+  }
+  return [...names].sort();
+}
+
+/**
+ * mkdir each directory (with its parents), then `configure`; on any failure the
+ * directories made here are removed again. The parents stay: other containers share them.
+ */
+export function createCgroupDirs<T>(name: string, dirs: readonly string[], configure: () => T): T {
+  const created: string[] = [];
+  try {
+    for (const dir of dirs) {
+      ensureDir(dirname(dir));
+      try {
+        mkdirSync(dir);
+      } catch (err) {
+        if (errnoCode(err) === 'EEXIST') {
+          throw new TockerError(`cgroup "${name}" already exists (${dir})`);
+        }
+        throw err;
+      }
+      created.push(dir);
+    }
+    return configure();
+  } catch (err) {
+    for (const dir of created.reverse()) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // Best effort: the original error is the one worth reporting.
+      }
+    }
+    throw asTockerError(err, `cannot create cgroup "${name}"`);
+  }
+}
+
+/**
+ * SIGKILLs every listed pid until the list is empty: processes may fork while we kill, and
+ * killed ones take a moment to leave the cgroup. Gives up after about a second, leaving
+ * stragglers (e.g. stuck in uninterruptible sleep) for remove() to report.
+ */
+export function killUntilEmpty(listPids: () => number[]): void {
+  const deadline = Date.now() + KILL_TIMEOUT_MS;
+  for (;;) {
+    const pids = listPids();
+    if (pids.length === 0 || Date.now() >= deadline) return;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch (err) {
+        if (errnoCode(err) !== 'ESRCH') throw asTockerError(err, `cannot kill process ${pid}`);
+      }
+    }
+    sleepSync(10);
+  }
+}
+
+/** rmdir, true when the directory is gone; false while the kernel says it is in use. */
+function tryRmdir(dir: string): boolean {
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return true;
+    if (code === 'EBUSY') return false;
+    throw asTockerError(err, `cannot remove cgroup directory ${dir}`);
+  }
+}
+
+/** Processes that were just killed stay in the cgroup until they finish exiting (EBUSY). */
+export function removeDirs(name: string, dirs: readonly string[]): void {
+  const deadline = Date.now() + REMOVE_TIMEOUT_MS;
+  let busy = dirs.filter((dir) => !tryRmdir(dir));
+  while (busy.length > 0) {
+    if (Date.now() >= deadline) {
+      const dir = busy[0] ?? '';
+      const pids = readPids(join(dir, 'cgroup.procs'));
+      const why =
+        pids.length > 0
+          ? `processes ${pids.join(', ')} are still in it`
+          : 'it still has child cgroups or exiting processes';
+      throw new TockerError(`cannot remove cgroup "${name}" (${dir}): ${why}`);
+    }
+    sleepSync(20);
+    busy = busy.filter((dir) => !tryRmdir(dir));
+  }
+}

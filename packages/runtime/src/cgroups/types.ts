@@ -1,0 +1,51 @@
+export interface CgroupLimits {
+  readonly cpus?: number;
+  /** bytes */
+  readonly memory?: number;
+  readonly pidsLimit?: number;
+}
+
+export interface CgroupStats {
+  /** total CPU time used by the cgroup */
+  cpuTimeNs: number;
+  /** current */
+  memoryBytes: number;
+  /** null when the kernel does not expose it (v2 memory.peak is 5.19+) */
+  memoryPeakBytes: number | null;
+  /** null = unlimited */
+  memoryLimitBytes: number | null;
+  /** in CPUs (0.5), null = unlimited */
+  cpuLimit: number | null;
+  pids: number;
+  pidsLimit: number | null;
+  /** v1: memory.oom_control "oom_kill N"; v2: memory.events "oom_kill N" */
+  oomKills: number;
+}
+
+export interface ContainerCgroup {
+  readonly version: 1 | 2;
+  readonly name: string;
+  /** The cgroup.procs files the container's first process writes "0" into to join itself (one per hierarchy). */
+  readonly procsFiles: readonly string[];
+  /** Used at create time and for live updates; only the given fields change. */
+  setLimits(limits: CgroupLimits): void;
+  stats(): CgroupStats;
+  /** Host pids currently in the cgroup. */
+  pids(): number[];
+  /** SIGKILL everything inside and wait (about 1 s at most) for the cgroup to empty. */
+  killAll(): void;
+  /** rmdir every directory; idempotent; retries EBUSY briefly, then throws a TockerError. */
+  remove(): void;
+}
+
+export interface CgroupDriver {
+  readonly version: 1 | 2;
+  /** Where container cgroups are created, one directory per hierarchy (for messages and tests). */
+  readonly parentDirs: readonly string[];
+  /** mkdir under the parent, then set limits; on any failure removes what it created and throws. */
+  create(name: string, limits: CgroupLimits): ContainerCgroup;
+  /** An existing cgroup (another CLI process created it); no mkdir. */
+  open(name: string): ContainerCgroup;
+  /** Names of the container cgroups under the parent (for garbage collection of leftovers). */
+  list(): string[];
+}

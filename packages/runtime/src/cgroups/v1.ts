@@ -1,0 +1,219 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { TockerError } from '../errors.js';
+import { formatBytes } from '../units.js';
+import {
+  CgroupWriteError,
+  readKeyedNumber,
+  readLimit,
+  readNumber,
+  readPids,
+  writeCgroupFile,
+} from './files.js';
+import {
+  checkName,
+  createCgroupDirs,
+  killUntilEmpty,
+  listChildren,
+  removeDirs,
+  resolveParent,
+} from './lifecycle.js';
+import {
+  CPU_PERIOD_US,
+  controllerUnavailable,
+  cpuLimitFrom,
+  cpuQuotaUs,
+  type LimitController,
+  requiredControllers,
+} from './limits.js';
+import type { CgroupDriver, CgroupLimits, CgroupStats, ContainerCgroup } from './types.js';
+
+/**
+ * cpuset is deliberately not used: a new v1 cpuset cgroup starts with empty cpuset.cpus and
+ * cpuset.mems and refuses processes until both are filled in.
+ */
+export const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
+export type V1Controller = (typeof V1_CONTROLLERS)[number];
+
+export interface V1Hierarchy {
+  /** The controllers mounted together in this hierarchy, e.g. ["cpu", "cpuacct"]. */
+  readonly controllers: readonly string[];
+  readonly mountPoint: string;
+  /** This process's cgroup in the hierarchy, relative to mountPoint ("/" at the top). */
+  readonly ownCgroup: string;
+}
+
+export interface CgroupV1Options {
+  readonly hierarchies: readonly V1Hierarchy[];
+  /** Relative: below this process's own cgroup in each hierarchy; absolute: from its root. */
+  readonly parent: string;
+}
+
+type Dirs = ReadonlyMap<V1Controller, string>;
+
+/** Co-mounted controllers share a directory; each hierarchy counts once. */
+function uniqueDirs(dirs: Dirs): string[] {
+  return [...new Set(dirs.values())];
+}
+
+const MISSING_HIERARCHY = 'no cgroup v1 hierarchy for it is mounted';
+
+export class CgroupV1Driver implements CgroupDriver {
+  readonly version = 1;
+  readonly parentDirs: readonly string[];
+  readonly #parents: Dirs;
+
+  constructor(options: CgroupV1Options) {
+    const parents = new Map<V1Controller, string>();
+    for (const controller of V1_CONTROLLERS) {
+      const hierarchy = options.hierarchies.find((h) => h.controllers.includes(controller));
+      if (hierarchy) {
+        const path = resolveParent(hierarchy.ownCgroup, options.parent);
+        parents.set(controller, join(hierarchy.mountPoint, path));
+      }
+    }
+    this.#parents = parents;
+    this.parentDirs = uniqueDirs(parents);
+  }
+
+  #dirs(name: string): Dirs {
+    checkName(name);
+    return new Map(
+      [...this.#parents].map(([controller, parent]) => [controller, join(parent, name)]),
+    );
+  }
+
+  create(name: string, limits: CgroupLimits): ContainerCgroup {
+    const dirs = this.#dirs(name);
+    return createCgroupDirs(name, uniqueDirs(dirs), () => {
+      const cgroup = new V1Cgroup(name, dirs);
+      cgroup.setLimits(limits);
+      return cgroup;
+    });
+  }
+
+  open(name: string): ContainerCgroup {
+    const dirs = this.#dirs(name);
+    // A partial leftover (some hierarchies only) still opens, so it can be removed.
+    if (!uniqueDirs(dirs).some((dir) => existsSync(dir))) {
+      throw new TockerError(`no cgroup named "${name}" under ${this.parentDirs.join(', ')}`);
+    }
+    return new V1Cgroup(name, dirs);
+  }
+
+  list(): string[] {
+    return listChildren(this.parentDirs);
+  }
+}
+
+/** The usage file that goes with each memory limit file, for the EBUSY message. */
+const MEMORY_LIMIT_FILES = {
+  limit: { limit: 'memory.limit_in_bytes', usage: 'memory.usage_in_bytes' },
+  memsw: { limit: 'memory.memsw.limit_in_bytes', usage: 'memory.memsw.usage_in_bytes' },
+};
+
+class V1Cgroup implements ContainerCgroup {
+  readonly version = 1;
+  readonly procsFiles: readonly string[];
+
+  constructor(
+    readonly name: string,
+    private readonly dirs: Dirs,
+  ) {
+    this.procsFiles = uniqueDirs(dirs).map((dir) => join(dir, 'cgroup.procs'));
+  }
+
+  #requireDir(controller: LimitController): string {
+    const dir = this.dirs.get(controller);
+    if (dir === undefined) throw controllerUnavailable(controller, MISSING_HIERARCHY);
+    return dir;
+  }
+
+  #file(controller: LimitController, file: string): string {
+    return join(this.#requireDir(controller), file);
+  }
+
+  /** The file's path when its hierarchy is mounted; stats read nothing otherwise. */
+  #optional(controller: V1Controller, file: string): string | undefined {
+    const dir = this.dirs.get(controller);
+    return dir === undefined ? undefined : join(dir, file);
+  }
+
+  setLimits(limits: CgroupLimits): void {
+    // All hierarchies are checked before anything is written.
+    for (const controller of requiredControllers(limits)) this.#requireDir(controller);
+    if (limits.cpus !== undefined) {
+      writeCgroupFile(this.#file('cpu', 'cpu.cfs_period_us'), CPU_PERIOD_US);
+      writeCgroupFile(this.#file('cpu', 'cpu.cfs_quota_us'), cpuQuotaUs(limits.cpus));
+    }
+    if (limits.memory !== undefined) this.#setMemory(limits.memory);
+    if (limits.pidsLimit !== undefined) {
+      writeCgroupFile(this.#file('pids', 'pids.max'), limits.pidsLimit);
+    }
+  }
+
+  /**
+   * memsw (memory + swap) gets the same value so the limit cannot be escaped into swap. The
+   * kernel insists on limit <= memsw after every single write (EINVAL otherwise), so a
+   * raise writes memsw first and a lowering writes the limit first.
+   */
+  #setMemory(bytes: number): void {
+    const { limit, memsw } = MEMORY_LIMIT_FILES;
+    let order = [limit];
+    if (existsSync(this.#file('memory', memsw.limit))) {
+      const current = readLimit(this.#file('memory', limit.limit)) ?? Number.POSITIVE_INFINITY;
+      order = bytes > current ? [memsw, limit] : [limit, memsw];
+    }
+    for (const files of order) {
+      try {
+        writeCgroupFile(this.#file('memory', files.limit), bytes);
+      } catch (err) {
+        // v1 reclaims first and answers EBUSY when usage cannot get below the new limit.
+        if (!(err instanceof CgroupWriteError && err.code === 'EBUSY')) throw err;
+        const usage = readNumber(this.#file('memory', files.usage)) ?? 0;
+        throw new TockerError(
+          `cannot set the memory limit of cgroup "${this.name}" to ${formatBytes(bytes)}: it uses ${formatBytes(usage)} that the kernel could not reclaim`,
+        );
+      }
+    }
+  }
+
+  stats(): CgroupStats {
+    const read = <T>(
+      controller: V1Controller,
+      file: string,
+      reader: (path: string) => T | null,
+    ): T | null => {
+      const path = this.#optional(controller, file);
+      return path === undefined ? null : reader(path);
+    };
+    return {
+      cpuTimeNs: read('cpuacct', 'cpuacct.usage', readNumber) ?? 0,
+      memoryBytes: read('memory', 'memory.usage_in_bytes', readNumber) ?? 0,
+      memoryPeakBytes: read('memory', 'memory.max_usage_in_bytes', readNumber),
+      memoryLimitBytes: read('memory', 'memory.limit_in_bytes', readLimit),
+      cpuLimit: cpuLimitFrom(
+        read('cpu', 'cpu.cfs_quota_us', readNumber),
+        read('cpu', 'cpu.cfs_period_us', readNumber),
+      ),
+      pids: read('pids', 'pids.current', readNumber) ?? 0,
+      pidsLimit: read('pids', 'pids.max', readLimit),
+      oomKills:
+        read('memory', 'memory.oom_control', (path) => readKeyedNumber(path, 'oom_kill')) ?? 0,
+    };
+  }
+
+  /** The union over hierarchies: a process that joined only some of them is still ours. */
+  pids(): number[] {
+    const pids = new Set(this.procsFiles.flatMap(readPids));
+    return [...pids].sort((a, b) => a - b);
+  }
+
+  killAll(): void {
+    killUntilEmpty(() => this.pids());
+  }
+
+  remove(): void {
+    removeDirs(this.name, uniqueDirs(this.dirs));
+  }
+}
