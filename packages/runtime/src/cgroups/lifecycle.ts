@@ -62,15 +62,7 @@ export function createCgroupDirs<T>(name: string, dirs: readonly string[], confi
   const created: string[] = [];
   try {
     for (const dir of dirs) {
-      ensureDir(dirname(dir));
-      try {
-        mkdirSync(dir);
-      } catch (err) {
-        if (errnoCode(err) === 'EEXIST') {
-          throw new TockerError(`cgroup "${name}" already exists (${dir})`);
-        }
-        throw err;
-      }
+      makeDir(name, dir);
       created.push(dir);
     }
     return configure();
@@ -83,6 +75,20 @@ export function createCgroupDirs<T>(name: string, dirs: readonly string[], confi
       }
     }
     throw asTockerError(err, `cannot create cgroup "${name}"`);
+  }
+}
+
+/** The parent is removed by whoever empties it (removeDirs): if that races us, make it again. */
+function makeDir(name: string, dir: string): void {
+  for (let attempt = 0; ; attempt++) {
+    ensureDir(dirname(dir));
+    try {
+      mkdirSync(dir);
+      return;
+    } catch (err) {
+      if (errnoCode(err) === 'EEXIST') throw new TockerError(`cgroup "${name}" already exists (${dir})`);
+      if (errnoCode(err) !== 'ENOENT' || attempt > 2) throw err;
+    }
   }
 }
 
@@ -136,5 +142,20 @@ export function removeDirs(name: string, dirs: readonly string[]): void {
     }
     sleepSync(20);
     busy = busy.filter((dir) => !tryRmdir(dir));
+  }
+  removeEmptyParents(dirs);
+}
+
+/**
+ * The shared parent goes away with its last container, so that a host without running
+ * containers carries no tocker cgroups. Another container still in it keeps it (EBUSY).
+ */
+function removeEmptyParents(dirs: readonly string[]): void {
+  for (const parent of new Set(dirs.map((dir) => dirname(dir)))) {
+    try {
+      rmdirSync(parent);
+    } catch {
+      // Not empty, or a concurrent create is using it: either way it must stay.
+    }
   }
 }
