@@ -1,0 +1,18 @@
+export type { CgroupStats } from './cgroups/index.js';
+export { Container, type CreateOptions, type ExitStatus } from './container.js';
+export type { ContainerStdio } from './container-process.js';
+export { TockerError } from './errors.js';
+export { defaultImage, tockerRoot } from './paths.js';
+export { openTerminal, type Pty, resizeTerminal, type TerminalSize } from './pty.js';
+export { Runtime, type RuntimeOptions } from './runtime.js';
+export {
+  type ContainerLimits,
+  type ContainerLimitsInput,
+  type ContainerSpec,
+  type ContainerSpecInput,
+  containerSpecSchema,
+  limitsSchema,
+  parseContainerSpec,
+  parseLimits,
+} from './spec.js';
+export type { ContainerRecord, ContainerStatus } from './state.js';

@@ -1,0 +1,169 @@
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { TockerError } from './errors.js';
+import type { ProcessIdentity } from './proc.js';
+import type { RootfsLayout } from './rootfs.js';
+import { CONTAINER_NAME, type ContainerSpec } from './spec.js';
+
+export type ContainerStatus = 'created' | 'running' | 'exited';
+
+/** What every tocker process knows about a container: state.json in its directory. */
+export interface ContainerRecord {
+  readonly id: string;
+  readonly name: string | null;
+  readonly hostname: string;
+  readonly spec: ContainerSpec;
+  readonly status: ContainerStatus;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  /** PID 1 of the container, as seen from the host. */
+  readonly process: ProcessIdentity | null;
+  /** The process that waits for the container and records its end. */
+  readonly supervisor: ProcessIdentity;
+  readonly exitCode: number | null;
+  readonly signal: number | null;
+  readonly oomKilled: boolean;
+  /** Why the container ended abnormally (failed start, supervisor lost). */
+  readonly error: string | null;
+}
+
+/**
+ * Container records on disk. Writes are atomic (rename), a new container's directory
+ * appears whole (prepared under a temporary name), and a name is reserved by creating a
+ * symlink, which fails if it exists: concurrent CLI processes cannot both get one.
+ */
+export class StateStore {
+  readonly containersDir: string;
+  private readonly namesDir: string;
+
+  constructor(readonly root: string) {
+    this.containersDir = join(root, 'containers');
+    this.namesDir = join(root, 'names');
+    mkdirSync(this.containersDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
+  }
+
+  dir(id: string): string {
+    return join(this.containersDir, id);
+  }
+
+  logPath(id: string): string {
+    return join(this.dir(id), 'container.log');
+  }
+
+  rootfsLayout(id: string, image: string, consolePath: string | null): RootfsLayout {
+    const dir = this.dir(id);
+    return {
+      image,
+      upper: join(dir, 'upper'),
+      work: join(dir, 'work'),
+      merged: join(dir, 'merged'),
+      console: consolePath,
+    };
+  }
+
+  /** Creates the container's directory with its first record, and reserves its name. */
+  reserve(record: ContainerRecord): void {
+    if (record.name !== null) {
+      try {
+        symlinkSync(record.id, join(this.namesDir, record.name));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new TockerError(
+            `the name "${record.name}" is already in use by container ${this.nameOwner(record.name)}`,
+          );
+        }
+        throw error;
+      }
+    }
+    const staging = join(this.containersDir, `.new-${process.pid}-${record.id}`);
+    try {
+      mkdirSync(staging, { mode: 0o700 });
+      for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(staging, sub));
+      writeFileSync(join(staging, 'state.json'), JSON.stringify(record, null, 2));
+      renameSync(staging, this.dir(record.id));
+    } catch (error) {
+      rmSync(staging, { recursive: true, force: true });
+      this.releaseName(record);
+      throw error;
+    }
+  }
+
+  write(record: ContainerRecord): void {
+    const file = join(this.dir(record.id), 'state.json');
+    writeFileSync(`${file}.tmp`, JSON.stringify(record, null, 2));
+    renameSync(`${file}.tmp`, file);
+  }
+
+  read(id: string): ContainerRecord | null {
+    try {
+      return JSON.parse(readFileSync(join(this.dir(id), 'state.json'), 'utf8')) as ContainerRecord;
+    } catch {
+      return null;
+    }
+  }
+
+  list(): ContainerRecord[] {
+    return readdirSync(this.containersDir)
+      .filter((entry) => !entry.startsWith('.'))
+      .map((id) => this.read(id))
+      .filter((record): record is ContainerRecord => record !== null)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  /** By name, full id or unambiguous id prefix, as docker does. */
+  resolve(reference: string): ContainerRecord {
+    const byName = CONTAINER_NAME.test(reference) ? this.nameOwner(reference) : null;
+    const candidates = byName !== null ? [byName] : this.idsStartingWith(reference);
+    if (candidates.length > 1)
+      throw new TockerError(`"${reference}" matches several containers: use more of the id`);
+    const record = candidates[0] === undefined ? null : this.read(candidates[0]);
+    if (record === null) throw new TockerError(`no such container: ${reference}`);
+    return record;
+  }
+
+  remove(record: ContainerRecord): void {
+    rmSync(this.dir(record.id), { recursive: true, force: true });
+    this.releaseName(record);
+  }
+
+  /** Removes staging directories of creations whose process died half-way. */
+  removeAbandonedStaging(isCreatorAlive: (pid: number) => boolean): void {
+    for (const entry of readdirSync(this.containersDir)) {
+      const creator = /^\.new-(\d+)-/.exec(entry)?.[1];
+      if (creator !== undefined && !isCreatorAlive(Number(creator))) {
+        rmSync(join(this.containersDir, entry), { recursive: true, force: true });
+      }
+    }
+  }
+
+  private idsStartingWith(prefix: string): string[] {
+    if (!/^[0-9a-f]{1,64}$/.test(prefix)) return [];
+    return readdirSync(this.containersDir).filter((id) => id.startsWith(prefix));
+  }
+
+  private nameOwner(name: string): string | null {
+    try {
+      return readlinkSync(join(this.namesDir, name));
+    } catch {
+      return null;
+    }
+  }
+
+  private releaseName(record: ContainerRecord): void {
+    if (record.name !== null && this.nameOwner(record.name) === record.id) {
+      unlinkSync(join(this.namesDir, record.name));
+    }
+  }
+}
