@@ -1,0 +1,17 @@
+// The CLI is on every container start's critical path: one bundled CommonJS file loads
+// ~20 ms faster than the ES module graph (zod alone is 15 ms unbundled). koffi stays
+// external: it is a native module.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['src/cli/main.ts'],
+  outfile: 'dist/tocker.cjs',
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['koffi', '@koromix/*'],
+  define: { 'import.meta.url': '__tockerModuleUrl' },
+  banner: { js: "const __tockerModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  logLevel: 'warning',
+});

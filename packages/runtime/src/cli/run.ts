@@ -1,0 +1,240 @@
+import { spawn } from 'node:child_process';
+import { openSync, writeSync } from 'node:fs';
+import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
+import type { Container } from '../container.js';
+import type { ContainerStdio } from '../container-process.js';
+import { TockerError } from '../errors.js';
+import { defaultImage } from '../paths.js';
+import { openTerminal } from '../pty.js';
+import { Runtime } from '../runtime.js';
+import { type ContainerSpec, type ContainerSpecInput, parseContainerSpec } from '../spec.js';
+import { close } from '../sys/libc.js';
+import { formatBytes } from '../units.js';
+import { booleanFlag, type FlagSpec, flag, formatHelp, listFlag, parseFlags } from './flags.js';
+import { attachTerminal, currentTerminalSize } from './terminal.js';
+
+export const runFlags: readonly FlagSpec[] = [
+  { name: 'interactive', short: 'i', help: 'Keep stdin open and connect it to the container' },
+  { name: 'tty', short: 't', help: 'Allocate a terminal (with -i: an interactive shell)' },
+  { name: 'detach', short: 'd', help: 'Run in the background and print the container id' },
+  { name: 'rm', help: 'Remove the container when it exits' },
+  { name: 'name', value: 'string', placeholder: 'NAME', help: 'Name the container' },
+  {
+    name: 'hostname',
+    short: 'h',
+    value: 'string',
+    placeholder: 'NAME',
+    help: 'Host name (default: the short id)',
+  },
+  {
+    name: 'rootfs',
+    value: 'string',
+    placeholder: 'DIR',
+    help: `Root filesystem (default: ${defaultImage()})`,
+  },
+  { name: 'cpus', value: 'string', placeholder: 'N', help: 'CPU limit, fractional (0.5, 1.5)' },
+  {
+    name: 'memory',
+    short: 'm',
+    value: 'string',
+    placeholder: 'SIZE',
+    help: 'Memory limit: 64m, 1g, 104857600b; a bare number is MiB (as in gocker)',
+  },
+  { name: 'pids-limit', value: 'string', placeholder: 'N', help: 'Maximum number of processes' },
+  {
+    name: 'env',
+    short: 'e',
+    value: 'list',
+    placeholder: 'KEY=VALUE',
+    help: 'Set an environment variable (repeatable)',
+  },
+  {
+    name: 'workdir',
+    short: 'w',
+    value: 'string',
+    placeholder: 'DIR',
+    help: 'Working directory inside the container',
+  },
+  { name: 'init', help: 'Run a minimal init as PID 1 (forwards signals, reaps zombies)' },
+  { name: 'help', help: 'Show this help' },
+];
+
+export const runHelp = formatHelp(
+  'tocker run [OPTIONS] [--rootfs DIR] COMMAND [ARG...]',
+  'Run a command in a new container.',
+  runFlags,
+);
+
+/** Turns the command line into the one validated spec, plus how the CLI should attach. */
+export function parseRunArgs(
+  args: readonly string[],
+): { spec: ContainerSpec; detach: boolean } | 'help' {
+  const parsed = parseFlags(args, runFlags, 'run');
+  if (booleanFlag(parsed, 'help')) return 'help';
+  const env: Record<string, string> = {};
+  for (const entry of listFlag(parsed, 'env')) {
+    const equals = entry.indexOf('=');
+    // docker's -e NAME (no value) passes the variable through from the caller.
+    const value = equals >= 0 ? entry.slice(equals + 1) : process.env[entry];
+    if (value !== undefined) env[equals >= 0 ? entry.slice(0, equals) : entry] = value;
+  }
+  const optional = <T>(value: T | undefined, key: string) =>
+    value === undefined ? {} : { [key]: value };
+  const input: ContainerSpecInput = {
+    rootfs: flag(parsed, 'rootfs') ?? defaultImage(),
+    command: [...parsed.positionals],
+    env,
+    tty: booleanFlag(parsed, 'tty'),
+    interactive: booleanFlag(parsed, 'interactive'),
+    init: booleanFlag(parsed, 'init'),
+    autoRemove: booleanFlag(parsed, 'rm'),
+    ...optional(flag(parsed, 'name'), 'name'),
+    ...optional(flag(parsed, 'hostname'), 'hostname'),
+    ...optional(flag(parsed, 'workdir'), 'workdir'),
+    limits: {
+      ...optional(flag(parsed, 'cpus'), 'cpus'),
+      ...optional(flag(parsed, 'memory'), 'memory'),
+      ...optional(flag(parsed, 'pids-limit'), 'pidsLimit'),
+    },
+  };
+  const detach = booleanFlag(parsed, 'detach');
+  const spec = parseContainerSpec(input);
+  if (detach && spec.tty) {
+    throw new TockerError(
+      '-d with -t needs a terminal to come back to: use the agent (tocker agent) for that',
+    );
+  }
+  return { spec, detach };
+}
+
+export async function runCommand(args: readonly string[]): Promise<number> {
+  const parsed = parseRunArgs(args);
+  if (parsed === 'help') {
+    process.stdout.write(runHelp);
+    return 0;
+  }
+  return parsed.detach ? runDetached(parsed.spec) : runInForeground(parsed.spec);
+}
+
+async function runInForeground(spec: ContainerSpec): Promise<number> {
+  const runtime = Runtime.open();
+  const terminal = spec.tty ? openTerminal(currentTerminalSize()) : null;
+  const stdio: ContainerStdio = terminal
+    ? { stdin: terminal.slave, stdout: terminal.slave, stderr: terminal.slave, terminal: true }
+    : {
+        stdin: spec.interactive ? 0 : openSync('/dev/null', 'r'),
+        stdout: 1,
+        stderr: 2,
+        terminal: false,
+      };
+
+  let container: Container;
+  try {
+    container = await runtime.create(spec, {
+      stdio,
+      consolePath: terminal?.slavePath ?? null,
+      dieWithParent: true,
+    });
+  } finally {
+    if (stdio.stdin > 2) close(stdio.stdin);
+  }
+  const attached = terminal ? attachTerminal(terminal.master) : Promise.resolve();
+  const stopForwarding = forwardSignals(container);
+  try {
+    await container.start();
+  } catch (error) {
+    await attached;
+    throw error;
+  }
+  const exit = await container.wait();
+  stopForwarding();
+  await attached;
+  if (exit.oomKilled) {
+    const limit =
+      spec.limits.memory === undefined ? '' : ` (memory limit ${formatBytes(spec.limits.memory)})`;
+    process.stderr.write(
+      `tocker: container ${container.id.slice(0, 12)} was OOMKilled: out of memory${limit}\n`,
+    );
+  }
+  return exit.exitCode;
+}
+
+/**
+ * The CLI is the container's supervisor, so signals sent to it go to the container
+ * (docker's sig-proxy). An interrupted CLI must not leave the container behind: a second
+ * interrupt, or 10 s without an exit, ends it with SIGKILL, and the normal clean-up runs.
+ */
+function forwardSignals(container: Container): () => void {
+  const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
+  let interrupts = 0;
+  let killTimer: NodeJS.Timeout | undefined;
+  const forceKill = () => container.kill(constants.signals.SIGKILL);
+  const handlers = forwarded.map((name) => {
+    const handler = () => {
+      container.kill(constants.signals[name]);
+      if (name === 'SIGINT' || name === 'SIGTERM' || name === 'SIGHUP') {
+        interrupts++;
+        if (interrupts > 1) forceKill();
+        else killTimer ??= setTimeout(forceKill, 10_000);
+      }
+    };
+    process.on(name, handler);
+    return [name, handler] as const;
+  });
+  return () => {
+    if (killTimer !== undefined) clearTimeout(killTimer);
+    for (const [name, handler] of handlers) process.off(name, handler);
+  };
+}
+
+/**
+ * -d: a detached supervisor process (`tocker __supervise`) owns the container, records
+ * its exit and cleans up; this CLI only waits until the container runs.
+ */
+async function runDetached(spec: ContainerSpec): Promise<number> {
+  Runtime.open(); // checks root and collects leftovers before anything starts
+  const entry = process.argv[1];
+  if (entry === undefined)
+    throw new TockerError('cannot find the tocker entry point to start a supervisor');
+  const supervisor = spawn(process.execPath, ['--single-threaded', entry, '__supervise'], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore', 'pipe'],
+  });
+  supervisor.stdin?.end(JSON.stringify(spec));
+  const channel = supervisor.stdio[3] as Readable | null;
+  if (!channel) throw new TockerError('cannot talk to the supervisor');
+  let reply = '';
+  for await (const chunk of channel) reply += String(chunk);
+  supervisor.unref();
+  const outcome = JSON.parse(
+    reply || '{"error":"the supervisor exited before starting the container"}',
+  ) as { id: string } | { error: string; exitCode: 125 | 126 | 127 };
+  if ('error' in outcome) throw new TockerError(outcome.error, outcome.exitCode ?? 125);
+  process.stdout.write(`${outcome.id}\n`);
+  return 0;
+}
+
+/** The detached supervisor: reads the spec on stdin, answers on fd 3, waits for the end. */
+export async function superviseCommand(): Promise<number> {
+  let input = '';
+  for await (const chunk of process.stdin) input += String(chunk);
+  const answer = (message: object) => {
+    writeSync(3, JSON.stringify(message));
+    close(3);
+  };
+  let container: Container;
+  try {
+    const spec = parseContainerSpec(JSON.parse(input));
+    container = await Runtime.open().run(spec, { stdio: 'log', dieWithParent: true });
+  } catch (error) {
+    answer({
+      error: (error as Error).message,
+      exitCode: error instanceof TockerError ? error.exitCode : 125,
+    });
+    return 125;
+  }
+  answer({ id: container.id });
+  const exit = await container.wait();
+  return exit.exitCode;
+}
