@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { defaultImage } from './paths.js';
+import { DEFAULT_IMAGE } from './paths.js';
 
 const BUSYBOX = '/bin/busybox';
 const MARKER = '.tocker-image';
@@ -21,7 +21,7 @@ const MARKER = '.tocker-image';
  * applet, and the few files a shell expects. Idempotent: rebuilt only when busybox
  * changed; built beside its final place and renamed in, so it is never half there.
  */
-export function prepareDefaultImage(target = defaultImage()): string {
+export function prepareDefaultImage(target = DEFAULT_IMAGE): string {
   const busybox = readFileSync(BUSYBOX);
   const version = `${busybox.length}:${execFileSync(BUSYBOX, ['--help']).toString().split('\n')[0]}`;
   if (existsSync(join(target, MARKER)) && readFileSync(join(target, MARKER), 'utf8') === version)

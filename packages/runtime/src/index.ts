@@ -2,7 +2,7 @@ export type { CgroupStats } from './cgroups/index.js';
 export { Container, type CreateOptions, type ExitStatus } from './container.js';
 export type { ContainerStdio } from './container-process.js';
 export { TockerError } from './errors.js';
-export { defaultImage, tockerRoot } from './paths.js';
+export { DEFAULT_IMAGE, tockerRoot } from './paths.js';
 export { openTerminal, type Pty, resizeTerminal, type TerminalSize } from './pty.js';
 export { Runtime, type RuntimeOptions } from './runtime.js';
 export {

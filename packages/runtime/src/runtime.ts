@@ -101,8 +101,11 @@ export class Runtime {
     this.store.remove(record);
   }
 
+  /** Live usage; a created container already has its (empty) cgroup. */
   stats(reference: string): CgroupStats {
-    const record = this.running(reference);
+    const record = this.store.resolve(reference);
+    if (record.status === 'exited')
+      throw new TockerError(`container ${short(record)} is not running`);
     return this.cgroups.open(record.id).stats();
   }
 

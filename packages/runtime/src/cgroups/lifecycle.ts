@@ -86,7 +86,8 @@ function makeDir(name: string, dir: string): void {
       mkdirSync(dir);
       return;
     } catch (err) {
-      if (errnoCode(err) === 'EEXIST') throw new TockerError(`cgroup "${name}" already exists (${dir})`);
+      if (errnoCode(err) === 'EEXIST')
+        throw new TockerError(`cgroup "${name}" already exists (${dir})`);
       if (errnoCode(err) !== 'ENOENT' || attempt > 2) throw err;
     }
   }

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { Container } from '../container.js';
 import type { ContainerStdio } from '../container-process.js';
 import { TockerError } from '../errors.js';
-import { defaultImage } from '../paths.js';
+import { DEFAULT_IMAGE } from '../paths.js';
 import { openTerminal } from '../pty.js';
 import { Runtime } from '../runtime.js';
 import { type ContainerSpec, type ContainerSpecInput, parseContainerSpec } from '../spec.js';
@@ -31,7 +31,7 @@ export const runFlags: readonly FlagSpec[] = [
     name: 'rootfs',
     value: 'string',
     placeholder: 'DIR',
-    help: `Root filesystem (default: ${defaultImage()})`,
+    help: `Root filesystem (default: ${DEFAULT_IMAGE})`,
   },
   { name: 'cpus', value: 'string', placeholder: 'N', help: 'CPU limit, fractional (0.5, 1.5)' },
   {
@@ -82,7 +82,7 @@ export function parseRunArgs(
   const optional = <T>(value: T | undefined, key: string) =>
     value === undefined ? {} : { [key]: value };
   const input: ContainerSpecInput = {
-    rootfs: flag(parsed, 'rootfs') ?? defaultImage(),
+    rootfs: flag(parsed, 'rootfs') ?? DEFAULT_IMAGE,
     command: [...parsed.positionals],
     env,
     tty: booleanFlag(parsed, 'tty'),

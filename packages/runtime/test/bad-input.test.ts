@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { lines, TestRoot } from './helpers.js';
+
+const world = new TestRoot();
+after(() => world.cleanup());
+
+/** One clear line on stderr, the given status, nothing on stdout, nothing left behind. */
+async function rejects(
+  args: string[],
+  status: number,
+  message: RegExp,
+  options: { uid?: number } = {},
+): Promise<void> {
+  const result = await world.run(
+    args,
+    options.uid === undefined ? {} : { uid: options.uid, gid: options.uid },
+  );
+  assert.equal(result.code, status, `exit status of tocker ${args.join(' ')}: ${result.stderr}`);
+  assert.equal(lines(result.stderr).length, 1, `one line: ${result.stderr}`);
+  assert.match(result.stderr, /^tocker: /);
+  assert.match(result.stderr, message);
+  assert.equal(result.stdout, '');
+  await world.check();
+  assert.deepEqual(
+    lines((await world.run(['ps', '-a'])).stdout).slice(1),
+    [],
+    'no container was recorded',
+  );
+}
+
+describe('bad input: one clear line, a non-zero exit, nothing left behind', () => {
+  test('rootfs missing', () =>
+    rejects(
+      ['run', '--rootfs', '/nonexistent/rootfs', 'true'],
+      125,
+      /rootfs \/nonexistent\/rootfs does not exist/,
+    ));
+
+  test('rootfs not a directory', () => {
+    const file = join(world.root, 'not-a-dir');
+    writeFileSync(file, '');
+    return rejects(['run', '--rootfs', file, 'true'], 125, /is not a directory/);
+  });
+
+  test('rootfs not absolute', () =>
+    rejects(['run', '--rootfs', 'relative/dir', 'true'], 125, /rootfs must be an absolute path/));
+
+  test('command not found in the rootfs: 127, naming the command', () =>
+    rejects(['run', 'no-such-program', 'arg'], 127, /no-such-program: executable file not found/));
+
+  test('command not executable: 126', () =>
+    rejects(['run', '/etc/passwd'], 126, /\/etc\/passwd: permission denied/));
+
+  test('no command', () => rejects(['run', '--rm'], 125, /command is required/));
+
+  test('not running as root', () => rejects(['ps'], 125, /must run as root/, { uid: 65534 }));
+
+  for (const [flag, value, message] of [
+    ['--cpus', '-1', /cpus: must be at least 0\.01/],
+    ['--cpus', '0', /cpus: must be at least 0\.01/],
+    ['--cpus', 'lots', /cpus: "lots" is not a number/],
+    ['--cpus', String(availableParallelism() + 1), /more than the \d+ CPUs of this host/],
+    ['--memory', '-5m', /memory: "-5m" is not a size/],
+    ['--memory', '0', /memory: must be at least 6 MiB/],
+    ['--memory', 'abc', /memory: "abc" is not a size/],
+    ['--memory', '5m', /memory: must be at least 6 MiB \(got 5m\)/],
+    ['--memory', '1000b', /memory: must be at least 6 MiB/],
+    ['--pids-limit', '0', /pids-limit: must be a whole number of at least 1/],
+    ['--pids-limit', '-3', /pids-limit: must be a whole number/],
+    ['--pids-limit', '2.5', /pids-limit: must be a whole number/],
+  ] as const) {
+    test(`${flag} ${value}`, () => rejects(['run', flag, value, 'true'], 125, message));
+  }
+
+  test('unknown flag', () =>
+    rejects(['run', '--privileged', 'true'], 125, /unknown flag: --privileged/));
+  test('unknown short flag in a group', () =>
+    rejects(['run', '-itx', 'sh'], 125, /unknown flag: -x in -itx/));
+  test('flag without its value', () =>
+    rejects(['run', '--memory'], 125, /flag needs an argument: --memory/));
+  test('unknown command', () => rejects(['launch', 'true'], 125, /unknown command: launch/));
+  test('invalid name', () =>
+    rejects(['run', '--name', '../etc', 'true'], 125, /name: use 1-63 letters/));
+  test('invalid hostname', () =>
+    rejects(['run', '--hostname', 'bad host', 'true'], 125, /hostname: not a valid host name/));
+  test('-d with -t', () => rejects(['run', '-d', '-t', 'sh'], 125, /-d with -t/));
+  test('invalid signal', () =>
+    rejects(['kill', '-s', 'SIGNOPE', 'x'], 125, /invalid signal: SIGNOPE/));
+  test('unknown container', () => rejects(['stop', 'ghost'], 1, /no such container: ghost/));
+  test('container reference with path tricks', () =>
+    rejects(['inspect', '../../etc'], 125, /no such container: \.\.\/\.\.\/etc/));
+});

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
+import { after, describe, test } from 'node:test';
+import { lines, TestRoot } from './helpers.js';
+
+const world = new TestRoot();
+after(() => world.cleanup());
+
+describe('what a container gets (real containers, busybox image)', () => {
+  test('the command is PID 1 and ps sees only the container', async () => {
+    const result = await world.run(['run', '--rm', 'sh', '-c', 'echo $$; ps -o pid,comm; exit 0']);
+    assert.equal(result.code, 0, result.stderr);
+    const [pid, header, ...processes] = lines(result.stdout);
+    assert.equal(pid, '1');
+    assert.match(header ?? '', /PID/);
+    const table = processes.map((line) => line.trim().split(/\s+/));
+    assert.equal(table.length, 2, `only sh and ps are visible: ${processes.join(' | ')}`);
+    assert.deepEqual(table[0], ['1', 'sh']);
+    assert.equal(table[1]?.[1], 'ps');
+  });
+
+  test('hostname: the short id by default, --hostname when given, never the host', async () => {
+    const byDefault = await world.run(['run', '--rm', 'hostname']);
+    assert.match(byDefault.stdout.trim(), /^[0-9a-f]{12}$/);
+    assert.notEqual(byDefault.stdout.trim(), hostname());
+    const named = await world.run([
+      'run',
+      '--rm',
+      '--hostname',
+      'box-1',
+      'cat',
+      '/proc/sys/kernel/hostname',
+    ]);
+    assert.equal(named.stdout.trim(), 'box-1');
+  });
+
+  test('network: only lo, and it is up', async () => {
+    const result = await world.run(['run', '--rm', 'ip', '-o', 'link']);
+    const links = lines(result.stdout);
+    assert.equal(links.length, 1, result.stdout);
+    assert.match(links[0] ?? '', /^1: lo: <LOOPBACK,UP/);
+  });
+
+  test('host paths are invisible and /proc/1/root is the container root', async () => {
+    const result = await world.run([
+      'run',
+      '--rm',
+      'sh',
+      '-c',
+      `ls ${world.root} 2>&1; ls /work 2>&1; readlink /proc/1/root; ls /proc/1/root/`,
+    ]);
+    assert.match(result.stdout, new RegExp(`${world.root}: No such file or directory`));
+    assert.match(result.stdout, /\/work: No such file or directory/);
+    const output = lines(result.stdout);
+    assert.ok(output.includes('/'), 'readlink /proc/1/root is /');
+    assert.ok(
+      output.includes('bin') && !output.includes('work'),
+      'the root holds the image, not the host',
+    );
+  });
+
+  test('mounts: /proc nosuid,nodev,noexec; /sys read-only; /dev a tmpfs with devices and devpts', async () => {
+    const result = await world.run([
+      'run',
+      '--rm',
+      'sh',
+      '-c',
+      'grep -E " /(proc|sys|dev|dev/pts|dev/shm) " /proc/mounts; ls /dev; echo x > /dev/null && head -c 4 /dev/zero | wc -c',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^proc \/proc proc rw,nosuid,nodev,noexec/m);
+    assert.match(result.stdout, /^sysfs \/sys sysfs ro,/m);
+    assert.match(result.stdout, /^tmpfs \/dev tmpfs rw,nosuid/m);
+    assert.match(result.stdout, /^devpts \/dev\/pts devpts rw,nosuid,noexec.*ptmxmode=666/m);
+    assert.match(result.stdout, /^shm \/dev\/shm tmpfs rw,nosuid,nodev,noexec/m);
+    for (const device of [
+      'null',
+      'zero',
+      'full',
+      'random',
+      'urandom',
+      'tty',
+      'ptmx',
+      'pts',
+      'shm',
+    ]) {
+      assert.ok(lines(result.stdout).includes(device), `/dev/${device} exists`);
+    }
+    assert.equal(lines(result.stdout).at(-1)?.trim(), '4');
+  });
+
+  test('argv is passed exactly: spaces, quotes, globs and empty arguments survive', async () => {
+    const args = ['a b', '"quoted"', "it's", '*', '', '$HOME', 'tab\there'];
+    const result = await world.run([
+      'run',
+      '--rm',
+      'sh',
+      '-c',
+      'for a in "$@"; do printf "[%s]\\n" "$a"; done',
+      'sh',
+      ...args,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(
+      result.stdout.split('\n').slice(0, -1),
+      args.map((arg) => `[${arg}]`),
+    );
+  });
+
+  test('environment: PATH, HOME, HOSTNAME and -e, never the host environment', async () => {
+    const result = await world.run(
+      ['run', '--rm', '-e', 'GREETING=hello world', '-e', 'EMPTY=', '--hostname', 'envbox', 'env'],
+      {
+        env: { ...world.env, SECRET_OF_THE_HOST: 'leaked' },
+      },
+    );
+    const env = new Map(
+      lines(result.stdout).map((line) => [
+        line.slice(0, line.indexOf('=')),
+        line.slice(line.indexOf('=') + 1),
+      ]),
+    );
+    assert.equal(env.get('GREETING'), 'hello world');
+    assert.equal(env.get('EMPTY'), '');
+    assert.equal(env.get('HOSTNAME'), 'envbox');
+    assert.equal(env.get('HOME'), '/root');
+    assert.match(env.get('PATH') ?? '', /\/usr\/bin/);
+    assert.equal(env.get('SECRET_OF_THE_HOST'), undefined);
+    assert.equal(env.get('TOCKER_ROOT'), undefined);
+  });
+
+  test('-w sets (and creates) the working directory', async () => {
+    const result = await world.run(['run', '--rm', '-w', '/srv/app', 'pwd']);
+    assert.equal(result.stdout.trim(), '/srv/app');
+  });
+
+  test("exit status: the command's exit code", async () => {
+    assert.equal((await world.run(['run', '--rm', 'sh', '-c', 'exit 42'])).code, 42);
+    assert.equal((await world.run(['run', '--rm', 'true'])).code, 0);
+    assert.equal((await world.run(['run', '--rm', 'false'])).code, 1);
+  });
+
+  test('exit status: 128+N when the command is killed by signal N', async () => {
+    // As PID 1, sh ignores signals it has no handler for; under --init it is not PID 1.
+    assert.equal(
+      (await world.run(['run', '--rm', '--init', 'sh', '-c', 'kill -TERM $$; sleep 5'])).code,
+      143,
+    );
+    assert.equal(
+      (await world.run(['run', '--rm', '--init', 'sh', '-c', 'kill -USR1 $$; sleep 5'])).code,
+      138,
+    );
+  });
+});

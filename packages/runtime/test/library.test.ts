@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { openSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Runtime } from '../src/runtime.js';
+import { parseContainerSpec } from '../src/spec.js';
+import { image, TestRoot } from './helpers.js';
+
+const world = new TestRoot();
+const runtime = Runtime.open({ root: world.root, cgroupParent: world.cgroupParent });
+after(() => world.cleanup());
+
+const spec = (command: string[], extra: object = {}) =>
+  parseContainerSpec({ rootfs: image, command, ...extra });
+
+describe('the library API (what the agent uses), real containers in this process', () => {
+  test('create prepares everything but runs nothing until start; wait reports the exit', async () => {
+    const container = await runtime.create(spec(['sh', '-c', 'echo started; exit 4']), {
+      stdio: 'log',
+    });
+    assert.equal(container.state.status, 'created');
+    const log = runtime.store.logPath(container.id);
+    await sleep(200);
+    assert.equal(readFileSync(log, 'utf8'), '', 'the command has not run yet');
+    assert.equal(runtime.stats(container.id).pids, 0, 'nothing is in the cgroup before start');
+    await container.start();
+    const exit = await container.wait();
+    assert.deepEqual(
+      { exitCode: exit.exitCode, signal: exit.signal, oomKilled: exit.oomKilled },
+      { exitCode: 4, signal: null, oomKilled: false },
+    );
+    assert.equal(readFileSync(log, 'utf8'), 'started\n');
+    assert.equal(runtime.inspect(container.id).status, 'exited');
+    await runtime.remove(container.id);
+  });
+
+  test('stats: cpu time, memory current and peak, pids, limits', async () => {
+    const container = await runtime.run(
+      spec(['sh', '-c', 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 30'], {
+        limits: { memory: '64m', pidsLimit: 50, cpus: 1 },
+      }),
+      {
+        stdio: 'log',
+      },
+    );
+    await sleep(1000);
+    const stats = container.stats();
+    assert.ok(stats.cpuTimeNs > 1e7, `cpu time ${stats.cpuTimeNs}`);
+    assert.ok(stats.memoryBytes > 0);
+    assert.ok((stats.memoryPeakBytes ?? 0) >= stats.memoryBytes);
+    assert.equal(stats.memoryLimitBytes, 64 * 1024 * 1024);
+    assert.equal(stats.pidsLimit, 50);
+    assert.equal(stats.cpuLimit, 1);
+    assert.ok(stats.pids >= 1);
+    container.kill(constants.signals.SIGKILL);
+    const exit = await container.wait();
+    assert.equal(exit.exitCode, 137);
+    assert.equal(exit.signal, constants.signals.SIGKILL);
+    assert.ok((exit.stats?.cpuTimeNs ?? 0) > 1e7, 'the final stats are kept');
+    await runtime.remove(container.id);
+  });
+
+  test('updateLimits changes a running container in place', async () => {
+    const container = await runtime.run(spec(['sleep', '30'], { limits: { memory: '64m' } }), {
+      stdio: 'log',
+    });
+    runtime.updateLimits(container.id, { memory: 128 * 1024 * 1024, pidsLimit: 7 });
+    const stats = container.stats();
+    assert.equal(stats.memoryLimitBytes, 128 * 1024 * 1024);
+    assert.equal(stats.pidsLimit, 7);
+    assert.equal(runtime.inspect(container.id).spec.limits.memory, 128 * 1024 * 1024);
+    await runtime.stop(container.id, 1);
+    await runtime.remove(container.id);
+  });
+
+  test('stdio as descriptors: the container writes straight into them', async () => {
+    const file = `${world.root}/out.txt`;
+    const fd = openSync(file, 'w');
+    const container = await runtime.run(spec(['sh', '-c', 'echo to-file; echo err >&2']), {
+      stdio: { stdin: fd, stdout: fd, stderr: fd, terminal: false },
+    });
+    await container.wait();
+    assert.equal(readFileSync(file, 'utf8'), 'to-file\nerr\n');
+    await runtime.remove(container.id);
+  });
+
+  test('a Node process without --single-threaded is told why it cannot start containers', () => {
+    const script = `import('${new URL('../src/namespaces.ts', import.meta.url).pathname}').then((m) => m.assertForkable())`;
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+      encoding: 'utf8',
+    });
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /run Node with --single-threaded/);
+  });
+});

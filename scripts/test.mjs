@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Runs every test of every workspace with one runner (node:test), as root, against real
+// containers. --single-threaded: the runtime forks container processes from JavaScript.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function testFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory())
+      return entry.name === 'node_modules' || entry.name === 'dist' ? [] : testFiles(path);
+    return entry.name.endsWith('.test.ts') ? [relative(repo, path)] : [];
+  });
+}
+
+const files = ['packages', 'apps'].flatMap((top) => {
+  try {
+    return testFiles(join(repo, top));
+  } catch {
+    return [];
+  }
+});
+const only = process.argv.slice(2);
+const selected =
+  only.length > 0 ? files.filter((file) => only.some((part) => file.includes(part))) : files;
+if (selected.length === 0) {
+  console.error('test: no test files found');
+  process.exit(1);
+}
+const result = spawnSync(
+  process.execPath,
+  ['--single-threaded', '--import', 'tsx', '--test', ...selected],
+  {
+    cwd: repo,
+    stdio: 'inherit',
+  },
+);
+process.exit(result.status ?? 1);
