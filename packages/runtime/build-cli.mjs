@@ -13,5 +13,7 @@ await build({
   external: ['koffi', '@koromix/*'],
   define: { 'import.meta.url': '__tockerModuleUrl' },
   banner: { js: "const __tockerModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  minifySyntax: true,
+  minifyWhitespace: true,
   logLevel: 'warning',
 });

@@ -1,24 +1,22 @@
-import { mkdirSync, readSync, writeSync } from 'node:fs';
+import { mkdirSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { TockerError } from './errors.js';
-import { execProgram, resolveExecutable } from './exec.js';
+import { execCalls, resolveExecutable } from './exec.js';
 import { runInit } from './init.js';
+import type { ChildProgram } from './namespaces.js';
 import { bringUpLoopback } from './network.js';
-import { enterRootfs, mountProc, type RootfsLayout } from './rootfs.js';
+import { enterRootfs, procMountCalls, type RootfsLayout } from './rootfs.js';
 import type { ContainerSpec } from './spec.js';
 import {
   CLONE_NEWCGROUP,
+  calls,
   chdir,
-  close,
-  dup2,
   exitImmediately,
-  ioctl,
+  type LibcCall,
   PR_SET_PDEATHSIG,
-  prctl,
+  SyscallError,
   sethostname,
-  setsid,
   TIOCSCTTY,
-  unshare,
 } from './sys/libc.js';
 
 /** The container's stdio, as descriptors of the creating process (inherited by fork). */
@@ -52,70 +50,65 @@ export type ContainerReport =
   | { kind: 'ready' }
   | { kind: 'error'; message: string; exitCode: number };
 
+const READY = Buffer.from(`${JSON.stringify({ kind: 'ready' } satisfies ContainerReport)}\n`);
+const JOIN = Buffer.from('0');
+
 /**
- * The part of a start that can run on the creator's main thread inside the borrowed
- * namespaces (see forkIntoNewNamespaces): root filesystem, hostname, loopback, working
- * directory, and the lookup of the program, so that "not found" is a plain exception.
- * Returns the program's path inside the container.
+ * Runs on the creator's main thread inside the borrowed namespaces (forkIntoNewNamespaces):
+ * root filesystem, hostname, loopback, working directory and the lookup of the program, so
+ * that "not found" is a plain exception here. Returns what the container's PID 1 does
+ * after fork(), as prepared calls: /proc for its PID namespace, stdio and terminal, report
+ * "ready", wait for "go" (start), join the cgroups as the very last step (so that nothing
+ * of the user's runs unlimited), exec. The parent learns of the exec from the report pipe
+ * closing (it is close-on-exec).
  */
-export function prepareContainer(plan: ContainerProcessPlan): string {
+export function prepareContainer(plan: ContainerProcessPlan): ChildProgram {
   enterRootfs(plan.rootfs);
   sethostname(plan.hostname);
   bringUpLoopback();
   mkdirSync(plan.spec.workdir, { recursive: true });
   chdir(plan.spec.workdir);
-  return resolveExecutable(plan.spec.command[0] ?? '', plan.env);
+  const executable = resolveExecutable(plan.spec.command[0] ?? '', plan.env);
+  const exec = execCalls(executable, plan.spec.command, plan.env);
+  const { stdio } = plan;
+  const childCalls: LibcCall[] = [
+    ...plan.parentFds.map((fd) => calls.close(fd)),
+    ...(plan.dieWithParent ? [calls.prctl(PR_SET_PDEATHSIG, constants.signals.SIGKILL)] : []),
+    ...procMountCalls(),
+    calls.dup2(stdio.stdin, 0),
+    calls.dup2(stdio.stdout, 1),
+    calls.dup2(stdio.stderr, 2),
+    // Its own session either way: the container must not receive the signals that the
+    // user's terminal sends to the CLI's process group; the CLI forwards what it should.
+    calls.setsid(),
+    ...(stdio.terminal ? [calls.ioctl(0, TIOCSCTTY, 0)] : []),
+    calls.write(plan.reportFd, READY, 'ready report'),
+    calls.readByte(plan.goFd, 'start signal'),
+    ...plan.cgroupProcsFds.map((fd) => calls.write(fd, JOIN, 'cgroup.procs')),
+    calls.unshare(CLONE_NEWCGROUP),
+    ...(plan.spec.init ? [] : exec),
+  ];
+  return {
+    calls: childCalls,
+    then: plan.spec.init ? () => runInit(exec, stdio.terminal) : undefined,
+    fail: (error) => reportFailure(plan.reportFd, error),
+  };
 }
 
-/**
- * The container's PID 1 from fork() to the user's program: /proc for its PID namespace,
- * stdio and terminal; then it waits for "go" (start) and joins its cgroups as the very
- * last step, so that nothing of the user's runs unlimited, and execs. The parent learns
- * of success from the report pipe closing (it is close-on-exec).
- */
-export function runContainerProcess(plan: ContainerProcessPlan, executable: string): never {
-  const report = (message: ContainerReport) =>
-    writeSync(plan.reportFd, `${JSON.stringify(message)}\n`);
+function reportFailure(reportFd: number, error: unknown): never {
+  // No start signal: the creator gave up on this container (or died); nothing to report.
+  if (error instanceof SyscallError && error.subject === 'start signal') exitImmediately(125);
+  const exitCode = error instanceof TockerError ? error.exitCode : execFailureStatus(error);
+  const message: ContainerReport = { kind: 'error', message: (error as Error).message, exitCode };
   try {
-    for (const fd of plan.parentFds) close(fd);
-    if (plan.dieWithParent) prctl(PR_SET_PDEATHSIG, constants.signals.SIGKILL);
-    mountProc();
-    attachStdio(plan.stdio);
-    report({ kind: 'ready' });
-
-    if (!waitForGo(plan.goFd)) exitImmediately(125);
-    for (const fd of plan.cgroupProcsFds) writeSync(fd, '0');
-    unshare(CLONE_NEWCGROUP);
-    if (plan.spec.init) runInit(executable, plan.spec.command, plan.env, plan.stdio.terminal);
-    return execProgram(executable, plan.spec.command, plan.env);
-  } catch (error) {
-    const exitCode = error instanceof TockerError ? error.exitCode : 125;
-    try {
-      report({ kind: 'error', message: (error as Error).message, exitCode });
-    } finally {
-      exitImmediately(exitCode);
-    }
+    writeSync(reportFd, `${JSON.stringify(message)}\n`);
+  } finally {
+    exitImmediately(exitCode);
   }
 }
 
-function attachStdio(stdio: ContainerStdio): void {
-  dup2(stdio.stdin, 0);
-  dup2(stdio.stdout, 1);
-  dup2(stdio.stderr, 2);
-  // Its own session either way: the container must not receive the signals that the
-  // user's terminal sends to the CLI's process group; the CLI forwards what it should.
-  setsid();
-  if (stdio.terminal) ioctl(0, TIOCSCTTY, 0);
-}
-
-/** Blocks until the parent says "start"; false when the parent went away instead. */
-function waitForGo(fd: number): boolean {
-  const byte = Buffer.alloc(1);
-  for (;;) {
-    try {
-      return readSync(fd, byte, 0, 1, null) === 1;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EINTR') throw error;
-    }
-  }
+/** Like a shell: 127 when the program is missing, 126 when it cannot be executed. */
+function execFailureStatus(error: unknown): number {
+  if (!(error instanceof SyscallError) || error.call !== 'execve') return 125;
+  return error.errno === 2 ? 127 : 126;
 }

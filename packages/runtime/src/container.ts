@@ -5,7 +5,6 @@ import {
   type ContainerProcessPlan,
   type ContainerStdio,
   prepareContainer,
-  runContainerProcess,
 } from './container-process.js';
 import { TockerError } from './errors.js';
 import { containerEnvironment } from './exec.js';
@@ -16,6 +15,7 @@ import { ReportChannel } from './report-channel.js';
 import type { ContainerSpec } from './spec.js';
 import type { ContainerRecord, StateStore } from './state.js';
 import { close, decodeWaitStatus, kill, pipe, waitpid } from './sys/libc.js';
+import { trace } from './trace.js';
 
 export interface CreateOptions {
   /** Descriptors of this process, or 'log': stdin from /dev/null, output to container.log. */
@@ -95,6 +95,7 @@ export class Container {
       error: null,
     };
     const { store, cgroups } = deps;
+    trace('create');
     store.reserve(record);
     let cgroup: ContainerCgroup | undefined;
     const report = pipe();
@@ -102,6 +103,7 @@ export class Container {
     const fdsToClose = [report.write, go.read];
     let pid: number;
     try {
+      trace('reserved');
       cgroup = cgroups.create(id, spec.limits);
       const cgroupProcsFds = cgroup.procsFiles.map((file) => openSync(file, 'w'));
       fdsToClose.push(...cgroupProcsFds);
@@ -119,13 +121,8 @@ export class Container {
         goFd: go.read,
         parentFds: [report.read, go.write],
       };
-      let executable = '';
-      pid = forkIntoNewNamespaces(
-        () => {
-          executable = prepareContainer(plan);
-        },
-        () => runContainerProcess(plan, executable),
-      );
+      trace('cgroup created');
+      pid = forkIntoNewNamespaces(() => prepareContainer(plan));
     } catch (error) {
       close(report.read);
       close(go.write);
@@ -136,6 +133,7 @@ export class Container {
       for (const fd of fdsToClose) close(fd);
     }
 
+    trace('forked');
     const reports = new ReportChannel(report.read);
     const first = await reports.next();
     if (first === 'closed' || first.kind === 'error') {
@@ -154,6 +152,7 @@ export class Container {
         first.exitCode === 126 || first.exitCode === 127 ? first.exitCode : 125,
       );
     }
+    trace('ready');
     const created = { ...record, process: identify(pid) ?? { pid, startTime: 0 } };
     store.write(created);
     return new Container(created, store, cgroup, reports, go.write);
@@ -166,10 +165,12 @@ export class Container {
     this.goFd = null;
     this.record = { ...this.record, status: 'running', startedAt: new Date().toISOString() };
     this.store.write(this.record);
+    trace('start');
     writeSync(goFd, 'g');
     close(goFd);
     const outcome = await this.reports.next();
     this.reports.close();
+    trace('running');
     if (outcome !== 'closed' && outcome.kind === 'error') {
       await this.exited;
       throw new TockerError(
@@ -194,6 +195,7 @@ export class Container {
   }
 
   private async finish(status: number | null): Promise<ExitStatus> {
+    trace('exited');
     if (this.goFd !== null) close(this.goFd);
     this.reports.close();
     const { exitCode, signal } =
@@ -224,6 +226,7 @@ export class Container {
     };
     if (this.record.spec.autoRemove) this.store.remove(this.record);
     else this.store.write(this.record);
+    trace('cleaned up');
     return { exitCode, signal, oomKilled, stats };
   }
 }

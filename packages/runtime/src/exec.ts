@@ -2,7 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TockerError } from './errors.js';
 import type { ContainerSpec } from './spec.js';
-import { clearCloseOnExec, closeOnExecFrom, execve, resetSignals } from './sys/libc.js';
+import { calls, type LibcCall } from './sys/libc.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -48,17 +48,19 @@ export function resolveExecutable(command: string, env: readonly string[]): stri
 }
 
 /**
- * Replaces this process with the user's program. Node leaves traces a program must not
- * inherit: fds 0-2 marked close-on-exec, SIGPIPE ignored, a blocked signal mask, and
- * descriptors of its own (epoll, signal pipes).
+ * The calls that replace this process with the user's program. Node leaves traces a
+ * program must not inherit: fds 0-2 marked close-on-exec, SIGPIPE ignored, a blocked
+ * signal mask, and descriptors of its own (epoll, signal pipes).
  */
-export function execProgram(
+export function execCalls(
   executable: string,
   argv: readonly string[],
   env: readonly string[],
-): never {
-  for (const fd of [0, 1, 2]) clearCloseOnExec(fd);
-  closeOnExecFrom(3);
-  resetSignals();
-  return execve(executable, argv, env);
+): LibcCall[] {
+  return [
+    ...[0, 1, 2].map((fd) => calls.clearCloseOnExec(fd)),
+    calls.closeOnExecFrom(3),
+    ...calls.resetSignals(),
+    calls.execve(executable, argv, env),
+  ];
 }

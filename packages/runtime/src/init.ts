@@ -1,6 +1,5 @@
 import { writeSync } from 'node:fs';
 import { constants } from 'node:os';
-import { execProgram } from './exec.js';
 import {
   closeFrom,
   decodeWaitStatus,
@@ -8,6 +7,8 @@ import {
   exitImmediately,
   fork,
   kill,
+  type LibcCall,
+  runCalls,
   SyscallError,
   WNOHANG,
   waitForAnySignal,
@@ -25,16 +26,11 @@ const terminalSignals = new Set([SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIG
  * forked container process itself (all signals still blocked since the fork), driven by
  * sigwaitinfo(), so it costs no new Node process.
  */
-export function runInit(
-  executable: string,
-  argv: readonly string[],
-  env: readonly string[],
-  terminal: boolean,
-): never {
+export function runInit(exec: readonly LibcCall[], terminal: boolean): never {
   const command = fork();
   if (command === 0) {
     try {
-      execProgram(executable, argv, env);
+      runCalls(exec);
     } catch (error) {
       writeSync(2, `tocker-init: ${(error as Error).message}\n`);
       exitImmediately(127);

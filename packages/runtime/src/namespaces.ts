@@ -8,10 +8,13 @@ import {
   CLONE_NEWUTS,
   exitImmediately,
   fork,
+  type LibcCall,
   restoreSignalMask,
+  runCalls,
   setns,
   unshare,
 } from './sys/libc.js';
+import { trace } from './trace.js';
 
 const borrowed = [
   ['mnt', CLONE_NEWNS],
@@ -20,6 +23,16 @@ const borrowed = [
   ['net', CLONE_NEWNET],
   ['pid', CLONE_NEWPID],
 ] as const;
+
+/**
+ * What the child does after fork(): prepared calls (see LibcCall), then optionally more
+ * work; on failure `fail` reports and exits. It never returns to the event loop.
+ */
+export interface ChildProgram {
+  readonly calls: readonly LibcCall[];
+  readonly then: (() => never) | undefined;
+  readonly fail: (error: unknown) => never;
+}
 
 let ownNamespaces: { fd: number; type: number }[] | undefined;
 
@@ -33,14 +46,14 @@ let ownNamespaces: { fd: number; type: number }[] | undefined;
  * root and working directory. Everything between unshare and the return is synchronous,
  * so no other JavaScript, and no new thread, ever runs in the borrowed namespaces.
  *
- * The child inherits the prepared namespaces and root, runs `child` synchronously to its
- * end (execve or _exit) and never returns to the event loop, so the parent's loop,
+ * The child inherits the prepared namespaces and root, runs the program `prepare` returned
+ * synchronously to its end (execve or _exit) and never returns to the event loop, so the parent's loop,
  * sockets and timers are never touched twice. Only the forking thread exists in the
  * child: Node must run with --single-threaded so that no V8 background thread could have
  * held a lock at fork time (assertForkable). Every page the child writes is copied first
  * (~40 us each on this kind of VM), which is why the child's part is kept small.
  */
-export function forkIntoNewNamespaces(prepare: () => void, child: () => void): number {
+export function forkIntoNewNamespaces(prepare: () => ChildProgram): number {
   assertForkable();
   ownNamespaces ??= borrowed.map(([name, type]) => ({
     fd: openSync(`/proc/thread-self/ns/${name}`, 'r'),
@@ -50,7 +63,9 @@ export function forkIntoNewNamespaces(prepare: () => void, child: () => void): n
   unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET);
   let pid = -1;
   try {
-    prepare();
+    trace('namespaces borrowed');
+    const program = prepare();
+    trace('root prepared');
     // Node's signal handlers must never run in the child: it sets its own signal state.
     const previousMask = blockAllSignals();
     try {
@@ -61,7 +76,10 @@ export function forkIntoNewNamespaces(prepare: () => void, child: () => void): n
     }
     if (pid === 0) {
       try {
-        child();
+        runCalls(program.calls);
+        program.then?.();
+      } catch (error) {
+        program.fail(error);
       } finally {
         exitImmediately(125);
       }

@@ -9,7 +9,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import {
+  calls,
   chdir,
+  type LibcCall,
   MNT_DETACH,
   MS_BIND,
   MS_NODEV,
@@ -22,6 +24,7 @@ import {
   mknodCharDevice,
   mount,
   pivotRoot,
+  runCalls,
   umount2,
 } from './sys/libc.js';
 
@@ -76,7 +79,7 @@ export function enterRootfs(layout: RootfsLayout): void {
   mkdirSync(root('proc'), { recursive: true });
   mkdirSync(root('sys'), { recursive: true });
   mount('sysfs', root('sys'), 'sysfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
-  mask(root('sys/firmware'));
+  if (existsSync(root('sys/firmware'))) maskDir(root('sys/firmware'));
   populateDev(root('dev'), layout.console);
 
   // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves
@@ -122,22 +125,48 @@ function populateDev(dev: string, consolePath: string | null): void {
   }
 }
 
-/** Mounts /proc for the calling process's PID namespace; run by the container's PID 1. */
-export function mountProc(): void {
-  mount('proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC);
-  for (const path of maskedProcPaths) mask(path);
-  for (const path of readOnlyProcPaths) {
-    if (!existsSync(path)) continue;
-    mount(path, path, null, MS_BIND | MS_REC);
-    mount(null, path, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
-  }
+let procProtection: LibcCall[] | undefined;
+
+/**
+ * The calls with which the container's PID 1 mounts /proc for its own PID namespace and
+ * masks or write-protects the kernel interfaces in it. Which of those this kernel has is
+ * read from the creator's own /proc (same kernel), once.
+ */
+export function procMountCalls(): LibcCall[] {
+  procProtection ??= [
+    calls.mount('proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC),
+    ...maskedProcPaths.flatMap((path) => {
+      const stat = statSync(path, { throwIfNoEntry: false });
+      if (stat === undefined) return [];
+      return [
+        stat.isDirectory() ? maskDirCall(path) : calls.mount('/dev/null', path, null, MS_BIND),
+      ];
+    }),
+    ...readOnlyProcPaths
+      .filter((path) => existsSync(path))
+      .flatMap((path) => [
+        calls.mount(path, path, null, MS_BIND | MS_REC),
+        calls.mount(
+          null,
+          path,
+          null,
+          MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+        ),
+      ]),
+  ];
+  return procProtection;
 }
 
-// Not every kernel has every path (sched_debug moved to debugfs): an absent one needs no mask.
-function mask(path: string): void {
-  const stat = statSync(path, { throwIfNoEntry: false });
-  if (stat === undefined) return;
-  if (stat.isDirectory())
-    mount('tmpfs', path, 'tmpfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 'size=0');
-  else mount('/dev/null', path, null, MS_BIND);
+function maskDirCall(path: string): LibcCall {
+  return calls.mount(
+    'tmpfs',
+    path,
+    'tmpfs',
+    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+    'size=0',
+  );
+}
+
+function maskDir(path: string): void {
+  runCalls([maskDirCall(path)]);
 }

@@ -1,5 +1,6 @@
 import { TockerError } from '../errors.js';
 import { SyscallError } from '../sys/libc.js';
+import { trace } from '../trace.js';
 import { commands, runSimpleCommand } from './commands.js';
 import { runCommand, superviseCommand } from './run.js';
 
@@ -20,6 +21,7 @@ Run 'tocker COMMAND --help' for a command's options.
 `;
 
 async function main(args: readonly string[]): Promise<number> {
+  trace('cli loaded');
   const [name, ...rest] = args;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage);
@@ -35,6 +37,7 @@ async function main(args: readonly string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (status) => {
+    trace('done');
     process.exitCode = status;
   },
   (error: unknown) => {

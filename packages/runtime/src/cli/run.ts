@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { openSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
@@ -10,6 +9,7 @@ import { openTerminal } from '../pty.js';
 import { Runtime } from '../runtime.js';
 import { type ContainerSpec, type ContainerSpecInput, parseContainerSpec } from '../spec.js';
 import { close } from '../sys/libc.js';
+import { trace } from '../trace.js';
 import { formatBytes } from '../units.js';
 import { booleanFlag, type FlagSpec, flag, formatHelp, listFlag, parseFlags } from './flags.js';
 import { attachTerminal, currentTerminalSize } from './terminal.js';
@@ -118,7 +118,9 @@ export async function runCommand(args: readonly string[]): Promise<number> {
 }
 
 async function runInForeground(spec: ContainerSpec): Promise<number> {
+  trace('spec parsed');
   const runtime = Runtime.open();
+  trace('runtime opened');
   const terminal = spec.tty ? openTerminal(currentTerminalSize()) : null;
   const stdio: ContainerStdio = terminal
     ? { stdin: terminal.slave, stdout: terminal.slave, stderr: terminal.slave, terminal: true }
@@ -197,6 +199,7 @@ async function runDetached(spec: ContainerSpec): Promise<number> {
   const entry = process.argv[1];
   if (entry === undefined)
     throw new TockerError('cannot find the tocker entry point to start a supervisor');
+  const { spawn } = await import('node:child_process'); // only -d needs it
   const supervisor = spawn(process.execPath, ['--single-threaded', entry, '__supervise'], {
     detached: true,
     stdio: ['pipe', 'ignore', 'ignore', 'pipe'],

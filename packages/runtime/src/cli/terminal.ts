@@ -1,5 +1,4 @@
 import { writeSync } from 'node:fs';
-import { ReadStream } from 'node:tty';
 import { resizeTerminal, type TerminalSize } from '../pty.js';
 
 export function currentTerminalSize(): TerminalSize {
@@ -11,7 +10,9 @@ export function currentTerminalSize(): TerminalSize {
  * ^Z and arrows reach the container's line discipline), output out, window size
  * followed. Resolves when the container side has closed (EIO once no slave is open).
  */
-export function attachTerminal(master: number): Promise<void> {
+export async function attachTerminal(master: number): Promise<void> {
+  // Loaded here: only -t needs it, and every module costs start-up time.
+  const { ReadStream } = await import('node:tty');
   const input = process.stdin;
   const wasRaw = input.isTTY ? input.isRaw : false;
   if (input.isTTY) input.setRawMode(true);

@@ -41,9 +41,10 @@ const raw = {
   ),
   socket: libc.func('int socket(int domain, int type, int protocol)'),
   close: libc.func('int close(int fd)'),
+  read: libc.func('long read(int fd, void *buffer, size_t count)'),
+  write: libc.func('long write(int fd, const void *buffer, size_t count)'),
   sigprocmask: libc.func('int sigprocmask(int how, void *set, void *oldset)'),
   sigfillset: libc.func('int sigfillset(void *set)'),
-  sigemptyset: libc.func('int sigemptyset(void *set)'),
   sigwaitinfo: libc.func('int sigwaitinfo(void *set, void *info)'),
   signal: libc.func('void *signal(int sig, void *handler)'),
   strerror: libc.func('const char *strerror(int errnum)'),
@@ -96,6 +97,102 @@ function check(result: number, call: string, subject?: string): number {
   return result;
 }
 
+/**
+ * A libc call prepared in advance: what the container's PID 1 runs between fork() and
+ * execve(). The child only replays such a list through runCalls, a loop the parent has
+ * already run (and V8 compiled) for its own calls: compiling code in the child would
+ * copy page after page, at ~16 us a page on this kind of VM.
+ */
+export interface LibcCall {
+  readonly name: string;
+  readonly subject?: string;
+  readonly fn: (...args: never[]) => unknown;
+  readonly args: readonly unknown[];
+  /** The only acceptable result (e.g. read() of exactly one byte); default: any result >= 0. */
+  readonly expect?: number;
+}
+
+export function runCalls(calls: readonly LibcCall[]): void {
+  for (const call of calls) {
+    const result = Number((call.fn as (...args: unknown[]) => unknown)(...call.args));
+    if (call.expect === undefined ? result < 0 : result !== call.expect) {
+      throw new SyscallError(call.name, result < 0 ? koffi.errno() : 0, call.subject);
+    }
+  }
+}
+
+/** Builders for the calls that a prepared list may contain. */
+export const calls = {
+  mount: (
+    source: string | null,
+    target: string,
+    fstype: string | null,
+    flags: number,
+    data: string | null = null,
+  ): LibcCall => ({
+    name: 'mount',
+    subject: target,
+    fn: raw.mount,
+    args: [source, target, fstype, flags, data],
+  }),
+  close: (fd: number): LibcCall => ({ name: 'close', fn: raw.close, args: [fd] }),
+  dup2: (from: number, to: number): LibcCall => ({ name: 'dup2', fn: raw.dup2, args: [from, to] }),
+  setsid: (): LibcCall => ({ name: 'setsid', fn: raw.setsid, args: [] }),
+  ioctl: (fd: number, request: number, arg: number): LibcCall => ({
+    name: 'ioctl',
+    fn: raw.ioctlInt,
+    args: [fd, request, arg],
+  }),
+  prctl: (option: number, arg: number): LibcCall => ({
+    name: 'prctl',
+    fn: raw.prctl,
+    args: [option, arg, 0, 0, 0],
+  }),
+  unshare: (flags: number): LibcCall => ({ name: 'unshare', fn: raw.unshare, args: [flags] }),
+  write: (fd: number, data: Buffer, what: string): LibcCall => ({
+    name: 'write',
+    subject: what,
+    fn: raw.write,
+    args: [fd, data, data.length],
+    expect: data.length,
+  }),
+  /** Blocks for exactly one byte; end of file (the writer is gone) fails the list. */
+  readByte: (fd: number, what: string): LibcCall => ({
+    name: 'read',
+    subject: what,
+    fn: raw.read,
+    args: [fd, Buffer.alloc(1), 1],
+    expect: 1,
+  }),
+  clearCloseOnExec: (fd: number): LibcCall => ({
+    name: 'fcntl',
+    fn: raw.fcntl,
+    args: [fd, F_SETFD, 0],
+  }),
+  closeOnExecFrom: (first: number): LibcCall => ({
+    name: 'close_range',
+    fn: raw.closeRange,
+    args: [first, 0xffffffff, CLOSE_RANGE_CLOEXEC],
+  }),
+  /** Default dispositions and an empty mask: what a freshly exec'd program expects. */
+  resetSignals: (): LibcCall[] => [
+    ...Array.from({ length: 31 }, (_, index) => index + 1)
+      .filter((signal) => signal !== 9 && signal !== 19)
+      .map((signal): LibcCall => ({ name: 'signal', fn: raw.signal, args: [signal, null] })),
+    {
+      name: 'sigprocmask',
+      fn: raw.sigprocmask,
+      args: [SIG_SETMASK, Buffer.alloc(SIGSET_BYTES), null],
+    },
+  ],
+  execve: (path: string, argv: readonly string[], env: readonly string[]): LibcCall => ({
+    name: 'execve',
+    subject: path,
+    fn: raw.execve,
+    args: [path, [...argv, null], [...env, null]],
+  }),
+};
+
 export const errno = {
   EINTR: 4,
   ECHILD: 10,
@@ -125,12 +222,6 @@ export function fork(): number {
 export function exitImmediately(status: number): never {
   raw._exit(status);
   throw new Error('unreachable: _exit returned');
-}
-
-/** Only returns by throwing: on success the process image is replaced. */
-export function execve(path: string, argv: readonly string[], env: readonly string[]): never {
-  raw.execve(path, [...argv, null], [...env, null]);
-  throw new SyscallError('execve', koffi.errno(), path);
 }
 
 export type WaitResult = { pid: number; status: number };
@@ -179,7 +270,7 @@ export function mount(
   flags: number,
   data: string | null = null,
 ): void {
-  check(raw.mount(source, target, fstype, flags, data) as number, 'mount', target);
+  runCalls([calls.mount(source, target, fstype, flags, data)]);
 }
 
 export function umount2(target: string, flags: number): void {
@@ -209,15 +300,6 @@ export function prctl(option: number, arg: number): void {
 
 export function dup2(oldfd: number, newfd: number): void {
   check(raw.dup2(oldfd, newfd) as number, 'dup2');
-}
-
-export function clearCloseOnExec(fd: number): void {
-  check(raw.fcntl(fd, F_SETFD, 0) as number, 'fcntl', String(fd));
-}
-
-/** Marks every descriptor from `first` up close-on-exec, so none leaks into the container. */
-export function closeOnExecFrom(first: number): void {
-  check(raw.closeRange(first, 0xffffffff, CLOSE_RANGE_CLOEXEC) as number, 'close_range');
 }
 
 export function pipe(flags = O_CLOEXEC): { read: number; write: number } {
@@ -262,16 +344,6 @@ export function blockAllSignals(): Buffer {
 
 export function restoreSignalMask(mask: Buffer): void {
   check(raw.sigprocmask(SIG_SETMASK, mask, null) as number, 'sigprocmask');
-}
-
-/** Default dispositions and an empty mask: what a freshly exec'd program expects. */
-export function resetSignals(): void {
-  for (let signal = 1; signal < 32; signal++) {
-    if (signal !== 9 && signal !== 19) raw.signal(signal, null);
-  }
-  const empty = Buffer.alloc(SIGSET_BYTES);
-  raw.sigemptyset(empty);
-  check(raw.sigprocmask(SIG_SETMASK, empty, null) as number, 'sigprocmask');
 }
 
 /** Waits for any signal (all must be blocked) and returns its number. */
