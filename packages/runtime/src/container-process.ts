@@ -90,7 +90,7 @@ export function prepareContainer(plan: ContainerProcessPlan): ChildProgram {
   ];
   return {
     calls: childCalls,
-    then: plan.spec.init ? () => runInit(exec, stdio.terminal) : undefined,
+    afterCalls: plan.spec.init ? () => runInit(exec, stdio.terminal) : undefined,
     fail: (error) => reportFailure(plan.reportFd, error),
   };
 }

@@ -30,7 +30,7 @@ const borrowed = [
  */
 export interface ChildProgram {
   readonly calls: readonly LibcCall[];
-  readonly then: (() => never) | undefined;
+  readonly afterCalls: (() => never) | undefined;
   readonly fail: (error: unknown) => never;
 }
 
@@ -77,7 +77,7 @@ export function forkIntoNewNamespaces(prepare: () => ChildProgram): number {
     if (pid === 0) {
       try {
         runCalls(program.calls);
-        program.then?.();
+        program.afterCalls?.();
       } catch (error) {
         program.fail(error);
       } finally {
