@@ -13,6 +13,9 @@ await build({
   external: ['koffi', '@koromix/*'],
   define: { 'import.meta.url': '__tockerModuleUrl' },
   banner: { js: "const __tockerModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // Lazy imports of Node's modules become lazy require()s: the bundle runs in a vm.Script
+  // (see bin/tocker.cjs), which has no dynamic import.
+  supported: { 'dynamic-import': false },
   minifySyntax: true,
   minifyWhitespace: true,
   logLevel: 'warning',

@@ -178,14 +178,14 @@ describe('container lifecycle through the CLI (real containers)', () => {
       env: world.env,
       stdio: 'ignore',
     });
+    const closed = new Promise((resolve) => child.on('close', resolve));
     await waitFor('the container to run', async () =>
       (await world.run(['ps'])).stdout.includes('interrupted') ? true : undefined,
     );
     child.kill('SIGINT');
     await sleep(200);
     child.kill('SIGINT');
-    const code = await new Promise((resolve) => child.on('close', resolve));
-    assert.equal(code, 137);
+    assert.equal(await closed, 137);
     assert.equal((await inspect('interrupted')).status, 'exited');
     await world.run(['rm', 'interrupted']);
     await world.check();

@@ -131,6 +131,7 @@ async function runInForeground(spec: ContainerSpec): Promise<number> {
         terminal: false,
       };
 
+  const signals = new SignalForwarder();
   let container: Container;
   try {
     container = await runtime.create(spec, {
@@ -138,11 +139,14 @@ async function runInForeground(spec: ContainerSpec): Promise<number> {
       consolePath: terminal?.slavePath ?? null,
       dieWithParent: true,
     });
+  } catch (error) {
+    signals.stop();
+    throw error;
   } finally {
     if (stdio.stdin > 2) close(stdio.stdin);
   }
   const attached = terminal ? attachTerminal(terminal.master) : Promise.resolve();
-  const stopForwarding = forwardSignals(container);
+  signals.forwardTo(container);
   try {
     await container.start();
   } catch (error) {
@@ -150,7 +154,7 @@ async function runInForeground(spec: ContainerSpec): Promise<number> {
     throw error;
   }
   const exit = await container.wait();
-  stopForwarding();
+  signals.stop();
   await attached;
   if (exit.oomKilled) {
     const limit =
@@ -166,28 +170,52 @@ async function runInForeground(spec: ContainerSpec): Promise<number> {
  * The CLI is the container's supervisor, so signals sent to it go to the container
  * (docker's sig-proxy). An interrupted CLI must not leave the container behind: a second
  * interrupt, or 10 s without an exit, ends it with SIGKILL, and the normal clean-up runs.
+ * Installed before the container exists: a signal during set-up is held and delivered
+ * once there is a container, rather than killing the CLI half-way.
  */
-function forwardSignals(container: Container): () => void {
-  const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
-  let interrupts = 0;
-  let killTimer: NodeJS.Timeout | undefined;
-  const forceKill = () => container.kill(constants.signals.SIGKILL);
-  const handlers = forwarded.map((name) => {
-    const handler = () => {
-      container.kill(constants.signals[name]);
-      if (name === 'SIGINT' || name === 'SIGTERM' || name === 'SIGHUP') {
-        interrupts++;
-        if (interrupts > 1) forceKill();
-        else killTimer ??= setTimeout(forceKill, 10_000);
-      }
-    };
+class SignalForwarder {
+  private static readonly forwarded = [
+    'SIGINT',
+    'SIGTERM',
+    'SIGHUP',
+    'SIGQUIT',
+    'SIGUSR1',
+    'SIGUSR2',
+  ] as const;
+  private static readonly interrupting = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
+  private container: Container | undefined;
+  private readonly pending: NodeJS.Signals[] = [];
+  private interrupts = 0;
+  private killTimer: NodeJS.Timeout | undefined;
+  private readonly handlers = SignalForwarder.forwarded.map((name) => {
+    const handler = () => this.deliver(name);
     process.on(name, handler);
     return [name, handler] as const;
   });
-  return () => {
-    if (killTimer !== undefined) clearTimeout(killTimer);
-    for (const [name, handler] of handlers) process.off(name, handler);
-  };
+
+  forwardTo(container: Container): void {
+    this.container = container;
+    for (const name of this.pending.splice(0)) this.deliver(name);
+  }
+
+  stop(): void {
+    if (this.killTimer !== undefined) clearTimeout(this.killTimer);
+    for (const [name, handler] of this.handlers) process.off(name, handler);
+  }
+
+  private deliver(name: NodeJS.Signals): void {
+    const container = this.container;
+    if (container === undefined) {
+      this.pending.push(name);
+      return;
+    }
+    container.kill(constants.signals[name]);
+    if (!SignalForwarder.interrupting.has(name)) return;
+    const forceKill = () => container.kill(constants.signals.SIGKILL);
+    this.interrupts++;
+    if (this.interrupts > 1) forceKill();
+    else this.killTimer ??= setTimeout(forceKill, 10_000);
+  }
 }
 
 /**
