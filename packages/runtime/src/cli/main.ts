@@ -35,18 +35,22 @@ async function main(args: readonly string[]): Promise<number> {
   return runSimpleCommand(name, command, rest);
 }
 
+/**
+ * Leaves through process.exit: Node's natural shutdown releases the heap page by page
+ * (20-40 ms here), and a CLI has nothing left to clean up. stdout and stderr are
+ * synchronous on Linux (files, ttys and pipes), so nothing written is lost.
+ */
 main(process.argv.slice(2)).then(
   (status) => {
     trace('done');
-    process.exitCode = status;
+    process.exit(status);
   },
   (error: unknown) => {
     if (error instanceof TockerError || error instanceof SyscallError) {
       process.stderr.write(`tocker: ${error.message}\n`);
-      process.exitCode = error instanceof TockerError ? error.exitCode : 125;
-    } else {
-      process.stderr.write(`tocker: internal error: ${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 125;
+      process.exit(error instanceof TockerError ? error.exitCode : 125);
     }
+    process.stderr.write(`tocker: internal error: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(125);
   },
 );
