@@ -7,11 +7,7 @@ export { openTerminal, type Pty, resizeTerminal, type TerminalSize } from './pty
 export { Runtime, type RuntimeOptions } from './runtime.js';
 export {
   type ContainerLimits,
-  type ContainerLimitsInput,
   type ContainerSpec,
-  type ContainerSpecInput,
-  containerSpecSchema,
-  limitsSchema,
   parseContainerSpec,
   parseLimits,
 } from './spec.js';

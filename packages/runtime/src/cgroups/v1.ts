@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatBytes } from '@tocker/protocol';
 import { TockerError } from '../errors.js';
-import { formatBytes } from '../units.js';
 import {
   CgroupWriteError,
   readKeyedNumber,

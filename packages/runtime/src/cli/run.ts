@@ -1,16 +1,17 @@
 import { openSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
+import type { ContainerSpecInput } from '@tocker/protocol';
+import { formatBytes } from '@tocker/protocol';
 import type { Container } from '../container.js';
 import type { ContainerStdio } from '../container-process.js';
 import { TockerError } from '../errors.js';
 import { DEFAULT_IMAGE } from '../paths.js';
 import { openTerminal } from '../pty.js';
 import { Runtime } from '../runtime.js';
-import { type ContainerSpec, type ContainerSpecInput, parseContainerSpec } from '../spec.js';
+import { type ContainerSpec, parseContainerSpec } from '../spec.js';
 import { close } from '../sys/libc.js';
 import { trace } from '../trace.js';
-import { formatBytes } from '../units.js';
 import { booleanFlag, type FlagSpec, flag, formatHelp, listFlag, parseFlags } from './flags.js';
 import { attachTerminal, currentTerminalSize } from './terminal.js';
 

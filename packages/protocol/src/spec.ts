@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { formatBytes, MIN_MEMORY_BYTES, parseMemorySize } from './units.js';
+
+/**
+ * The one description of a container, validated once at the boundary (CLI flags, agent
+ * API, the dashboard's form) and then passed, typed and immutable, to the runtime. Limits
+ * arrive as the user typed them (strings like "64m" or "0.5" are accepted) and leave as
+ * numbers. Browser-safe: no Node modules. What only the host can check (its CPU count,
+ * whether the rootfs exists) the runtime checks.
+ */
+
+export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+const HOSTNAME =
+  /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const ENV_KEY = /^[^=\0]+$/;
+
+/** "/a//b/./c/../d/" -> "/a/b/d"; ".." never climbs above "/". */
+function normalizeAbsolute(path: string): string {
+  const parts: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '..') parts.pop();
+    else if (part !== '' && part !== '.') parts.push(part);
+  }
+  return `/${parts.join('/')}`;
+}
+
+const absolutePath = (what: string) =>
+  z
+    .string({ required_error: `${what} is required` })
+    .min(1, `${what} must not be empty`)
+    .refine((path) => path.startsWith('/'), `${what} must be an absolute path`)
+    .refine((path) => !path.includes('\0'), `${what} must not contain NUL`)
+    .transform(normalizeAbsolute);
+
+const cpus = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const parsed =
+    typeof value === 'number' ? value : Number(value.trim() === '' ? Number.NaN : value);
+  if (!Number.isFinite(parsed)) {
+    ctx.addIssue({ code: 'custom', message: `cpus: "${value}" is not a number (e.g. 0.5, 1.5)` });
+    return z.NEVER;
+  }
+  if (parsed < 0.01) {
+    ctx.addIssue({ code: 'custom', message: `cpus: must be at least 0.01 (got ${value})` });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const memory = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const bytes = typeof value === 'number' ? value : parseMemorySize(value);
+  if (bytes === undefined || !Number.isSafeInteger(bytes)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `memory: "${value}" is not a size (e.g. 64m, 1g, 104857600b; a bare number is MiB)`,
+    });
+    return z.NEVER;
+  }
+  if (bytes < MIN_MEMORY_BYTES) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `memory: must be at least ${formatBytes(MIN_MEMORY_BYTES)} (got ${value})`,
+    });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const pidsLimit = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const parsed =
+    typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < 1) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `pids-limit: must be a whole number of at least 1 (got ${value})`,
+    });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+export const limitsSchema = z
+  .object({ cpus: cpus.optional(), memory: memory.optional(), pidsLimit: pidsLimit.optional() })
+  .strict();
+
+export const containerSpecSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(
+        CONTAINER_NAME,
+        'name: use 1-63 letters, digits, "_", "." or "-", starting with a letter or digit',
+      )
+      .optional(),
+    hostname: z
+      .string()
+      .max(64, 'hostname: at most 64 characters')
+      .regex(HOSTNAME, 'hostname: not a valid host name')
+      .optional(),
+    rootfs: absolutePath('rootfs'),
+    command: z
+      .array(
+        z.string().refine((arg) => !arg.includes('\0'), 'command: arguments must not contain NUL'),
+        {
+          required_error: 'command is required',
+        },
+      )
+      .min(1, 'command is required'),
+    env: z
+      .record(
+        z.string().regex(ENV_KEY, 'env: a variable name must not be empty or contain "="'),
+        z.string().refine((v) => !v.includes('\0'), 'env: values must not contain NUL'),
+      )
+      .default({}),
+    workdir: absolutePath('workdir').default('/'),
+    tty: z.boolean().default(false),
+    interactive: z.boolean().default(false),
+    init: z.boolean().default(false),
+    autoRemove: z.boolean().default(false),
+    limits: limitsSchema.default({}),
+  })
+  .strict();
+
+export type ContainerSpecInput = z.input<typeof containerSpecSchema>;
+export type ContainerSpec = Readonly<z.output<typeof containerSpecSchema>>;
+export type ContainerLimitsInput = z.input<typeof limitsSchema>;
+export type ContainerLimits = Readonly<z.output<typeof limitsSchema>>;
+
+/** The first problem as one line, named after the field the user typed. */
+export function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid container specification';
+  const field = issue.path.join('.');
+  if (issue.code === 'unrecognized_keys') return `unknown option: ${issue.keys.join(', ')}`;
+  if (issue.message.includes(':') || issue.message.startsWith(field.split('.').pop() ?? '\0')) {
+    return issue.message;
+  }
+  return field ? `${field}: ${issue.message}` : issue.message;
+}
+
+/** Parses with a schema; a failure is the first problem as one line. */
+export function validate<T extends z.ZodTypeAny>(
+  schema: T,
+  input: unknown,
+): { ok: true; value: z.output<T> } | { ok: false; message: string } {
+  const result = schema.safeParse(input);
+  return result.success
+    ? { ok: true, value: result.data }
+    : { ok: false, message: describeIssue(result.error) };
+}
