@@ -1,2 +1,3 @@
+export * from './agent.js';
 export * from './spec.js';
 export * from './units.js';

@@ -5,6 +5,7 @@ export { TockerError } from './errors.js';
 export { DEFAULT_IMAGE, tockerRoot } from './paths.js';
 export { openTerminal, type Pty, resizeTerminal, type TerminalSize } from './pty.js';
 export { Runtime, type RuntimeOptions } from './runtime.js';
+export { parseSignal } from './signals.js';
 export {
   type ContainerLimits,
   type ContainerSpec,

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseMemorySize } from '@tocker/protocol';
 import { parseRunArgs } from '../src/cli/run.js';
-import { parseSignal } from '../src/cli/signals.js';
 import { TockerError } from '../src/errors.js';
 import { DEFAULT_IMAGE } from '../src/paths.js';
+import { parseSignal } from '../src/signals.js';
 
 function specOf(args: string[]) {
   const parsed = parseRunArgs(args);

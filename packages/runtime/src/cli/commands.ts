@@ -2,9 +2,9 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TockerError } from '../errors.js';
 import { Runtime } from '../runtime.js';
+import { parseSignal } from '../signals.js';
 import type { ContainerRecord } from '../state.js';
 import { booleanFlag, type FlagSpec, flag, formatHelp, parseFlags } from './flags.js';
-import { parseSignal } from './signals.js';
 
 interface Command {
   readonly usage: string;

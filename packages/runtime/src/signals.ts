@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { TockerError } from '../errors.js';
+import { TockerError } from './errors.js';
 
 /** "TERM", "SIGTERM", "sigterm" or "15". */
 export function parseSignal(text: string): number {

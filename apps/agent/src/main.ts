@@ -1,0 +1,82 @@
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Runtime, tockerRoot } from '@tocker/runtime';
+import { ContainerHost } from './containers.js';
+import { EventJournal } from './journal.js';
+import { startAgentServer } from './server.js';
+import { loadToken } from './token.js';
+
+const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token TOKEN] [--allow-origin URL]...
+
+  --listen        address to listen on (default 127.0.0.1:7070; another address
+                  only when asked for, and with a warning: the agent runs as root)
+  --token         the token clients must present (default: TOCKER_TOKEN, or one generated
+                  on first start and kept in <state>/agent/token, mode 0600)
+  --allow-origin  a browser origin that may connect (default: the dashboard on
+                  http://localhost:3000 and http://127.0.0.1:3000)
+`;
+
+function parseListen(text: string): { host: string; port: number } {
+  const match = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (!match?.[1] || isIP(match[1]) === 0 || !Number.isInteger(port) || port > 65535) {
+    throw new Error(
+      `--listen: "${text}" is not HOST:PORT with an IP address (e.g. 127.0.0.1:7070)`,
+    );
+  }
+  return { host: match[1], port };
+}
+
+const isLoopback = (host: string) => host === '::1' || host.startsWith('127.');
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      listen: { type: 'string', default: '127.0.0.1:7070' },
+      token: { type: 'string' },
+      'allow-origin': { type: 'string', multiple: true },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(usage);
+    return;
+  }
+  const { host, port } = parseListen(values.listen);
+  if (!isLoopback(host)) {
+    process.stderr.write(
+      `tocker-agent: WARNING: listening on ${host}, not loopback: anyone who can reach it and has the token controls root on this machine\n`,
+    );
+  }
+  const root = tockerRoot();
+  const { token, generated } = loadToken(
+    values.token ?? process.env.TOCKER_TOKEN,
+    join(root, 'agent', 'token'),
+  );
+  const journal = new EventJournal(join(root, 'agent', 'events.jsonl'));
+  const containers = new ContainerHost(Runtime.open({ root }), journal);
+  const server = await startAgentServer({
+    host,
+    port,
+    token,
+    allowedOrigins: values['allow-origin'] ?? ['http://localhost:3000', 'http://127.0.0.1:3000'],
+    containers,
+    journal,
+  });
+  process.stdout.write(`tocker-agent: listening on ${server.url}\n`);
+  if (generated)
+    process.stdout.write(
+      `tocker-agent: token (shown once, kept in ${join(root, 'agent', 'token')}): ${token}\n`,
+    );
+  const stop = () => {
+    void server.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`tocker-agent: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,140 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  MAX_REQUEST_BYTES,
+  type Reply,
+  type Request,
+  type RequestName,
+  requests,
+  validate,
+} from '@tocker/protocol';
+import { Server } from 'socket.io';
+import type { ContainerHost } from './containers.js';
+import type { EventJournal } from './journal.js';
+import { tokenMatches } from './token.js';
+
+export interface AgentServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly token: string;
+  /** Browser origins allowed to connect (the dashboard); clients without an Origin may. */
+  readonly allowedOrigins: readonly string[];
+  readonly containers: ContainerHost;
+  readonly journal: EventJournal;
+}
+
+export interface AgentServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+type Handlers = { [Name in RequestName]: (request: Request<Name>) => unknown };
+
+function bearer(request: IncomingMessage): string | undefined {
+  const header = request.headers.authorization;
+  return header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
+}
+
+/**
+ * HTTP and socket.io on one port. Every connection must present the token (socket.io's
+ * `auth.token`, or `Authorization: Bearer` on plain HTTP); browsers must also come from
+ * an allowed origin. Each request is validated by its protocol schema before anything
+ * runs, and always answered, with an error when it must be refused.
+ */
+export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
+  const { containers, journal } = options;
+  const http = createServer((request, response) => {
+    // socket.io answers its own paths before this handler; everything else is plain HTTP.
+    if (!tokenMatches(options.token, bearer(request))) {
+      response
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end('{"error":"missing or wrong token"}');
+      return;
+    }
+    if (request.url === '/v1/info') {
+      response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ name: 'tocker-agent', lastEvent: journal.lastSeq }));
+      return;
+    }
+    response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+  });
+
+  const io = new Server(http, {
+    maxHttpBufferSize: MAX_REQUEST_BYTES,
+    serveClient: false,
+    cors: { origin: [...options.allowedOrigins] },
+    allowRequest: (request, callback) => {
+      const origin = request.headers.origin;
+      callback(null, origin === undefined || options.allowedOrigins.includes(origin));
+    },
+  });
+  io.use((socket, next) => {
+    const given = (socket.handshake.auth as { token?: unknown }).token ?? bearer(socket.request);
+    next(
+      tokenMatches(options.token, given)
+        ? undefined
+        : new Error('unauthorized: missing or wrong token'),
+    );
+  });
+
+  const handlers: Handlers = {
+    'container:run': ({ spec }) => containers.run(spec).then((container) => ({ container })),
+    'container:list': ({ all }) => ({ containers: containers.list(all) }),
+    'container:inspect': ({ container }) => ({ container: containers.inspect(container) }),
+    'container:stop': ({ container, timeoutSeconds }) =>
+      containers.stop(container, timeoutSeconds).then((record) => ({ container: record })),
+    'container:kill': ({ container, signal }) => ({
+      container: containers.kill(container, signal),
+    }),
+    'container:remove': ({ container, force }) =>
+      containers.remove(container, force).then(() => ({})),
+    'container:update': ({ container, limits }) => ({
+      container: containers.update(container, limits),
+    }),
+    'container:logs': ({ container, tailBytes }) => ({
+      logs: containers.logs(container, tailBytes),
+    }),
+    'events:since': ({ cursor, limit }) => ({
+      events: journal.since(cursor, limit),
+      lastSeq: journal.lastSeq,
+    }),
+  };
+
+  io.on('connection', (socket) => {
+    for (const name of Object.keys(requests) as RequestName[]) {
+      socket.on(name, async (payload: unknown, ack: unknown) => {
+        if (typeof ack !== 'function') return; // a request nobody waits for is not run
+        const reply = (message: Reply<object>) => (ack as (reply: Reply<object>) => void)(message);
+        const parsed = validate(requests[name], payload);
+        if (!parsed.ok) {
+          reply({ ok: false, error: parsed.message });
+          return;
+        }
+        try {
+          const handler = handlers[name] as (request: unknown) => unknown;
+          reply({ ok: true, ...((await handler(parsed.value)) as object) });
+        } catch (error) {
+          reply({ ok: false, error: (error as Error).message });
+        }
+      });
+    }
+  });
+  const forward = (event: unknown) => io.emit('event', event);
+  journal.on('event', forward);
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port, options.host, () => resolve());
+  });
+  const address = http.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    close: () =>
+      new Promise((resolve) => {
+        journal.off('event', forward);
+        io.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,35 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface AgentToken {
+  readonly token: string;
+  /** True when this start created it: the only time it is printed. */
+  readonly generated: boolean;
+}
+
+/**
+ * The token every request must carry: given (--token, TOCKER_TOKEN), or generated once and
+ * kept in the agent's state directory, readable by root only.
+ */
+export function loadToken(given: string | undefined, file: string): AgentToken {
+  if (given !== undefined) {
+    if (given.length < 16) throw new Error('the agent token must be at least 16 characters');
+    return { token: given, generated: false };
+  }
+  try {
+    return { token: readFileSync(file, 'utf8').trim(), generated: false };
+  } catch {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const token = randomBytes(32).toString('base64url');
+    writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+    return { token, generated: true };
+  }
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Constant-time: the comparison must not tell an attacker how much of a guess was right. */
+export function tokenMatches(expected: string, given: unknown): boolean {
+  return typeof given === 'string' && timingSafeEqual(digest(expected), digest(given));
+}

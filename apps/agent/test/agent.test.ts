@@ -1,0 +1,365 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { ContainerEvent, Reply, RequestName } from '@tocker/protocol';
+import { DEFAULT_IMAGE, Runtime } from '@tocker/runtime';
+import { io, type Socket } from 'socket.io-client';
+
+const agentMain = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
+const root = mkdtempSync(join(tmpdir(), 'tocker-agent-test-'));
+const cgroupParent = `tocker-agent-test-${process.pid}`;
+const token = randomBytes(24).toString('base64url');
+process.env.TOCKER_CGROUP_PARENT = cgroupParent;
+
+/** A real agent process on a random loopback port. */
+class Agent {
+  url = '';
+  private readonly process: ChildProcess;
+  readonly exited: Promise<number | null>;
+
+  constructor(extraArgs: string[] = []) {
+    this.process = spawn(
+      process.execPath,
+      ['--single-threaded', agentMain, '--listen', '127.0.0.1:0', '--token', token, ...extraArgs],
+      {
+        env: { ...process.env, TOCKER_ROOT: root, TOCKER_CGROUP_PARENT: cgroupParent },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    this.exited = new Promise((resolve) => this.process.on('exit', resolve));
+  }
+
+  async started(): Promise<this> {
+    let output = '';
+    this.url = await new Promise<string>((resolve, reject) => {
+      this.process.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /listening on (\S+)/.exec(output);
+        if (match?.[1]) resolve(match[1]);
+      });
+      void this.exited.then((code) => reject(new Error(`agent exited (${code}): ${output}`)));
+    });
+    return this;
+  }
+
+  stop(): Promise<number | null> {
+    this.process.kill('SIGTERM');
+    return this.exited;
+  }
+}
+
+function connect(url: string, auth: object = { token }, extra: object = {}): Promise<Socket> {
+  const socket = io(url, { auth, transports: ['websocket'], reconnection: false, ...extra });
+  return new Promise((resolve, reject) => {
+    socket.on('connect', () => resolve(socket));
+    socket.on('connect_error', (error) => {
+      socket.close();
+      reject(error);
+    });
+  });
+}
+
+async function call<T extends object>(
+  socket: Socket,
+  name: RequestName | string,
+  payload: unknown,
+): Promise<Reply<T>> {
+  return (await socket.timeout(30_000).emitWithAck(name, payload)) as Reply<T>;
+}
+
+async function ok<T extends object>(
+  socket: Socket,
+  name: RequestName,
+  payload: unknown,
+): Promise<T> {
+  const reply = await call<T>(socket, name, payload);
+  if (!reply.ok) throw new Error(`${name}: ${reply.error}`);
+  return reply;
+}
+
+type Record = { id: string; status: string; exitCode: number | null; name: string | null };
+
+let agent: Agent;
+let client: Socket;
+
+before(async () => {
+  agent = await new Agent().started();
+  client = await connect(agent.url);
+});
+
+after(async () => {
+  client?.close();
+  await agent?.stop();
+  const runtime = Runtime.open({ root, cgroupParent });
+  for (const record of runtime.list()) await runtime.remove(record.id, { force: true });
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('the agent: a real process, a real socket.io client, real containers', () => {
+  test('refuses connections without the token or with a wrong one, and HTTP without it', async () => {
+    await assert.rejects(connect(agent.url, {}), /unauthorized/);
+    await assert.rejects(
+      connect(agent.url, { token: 'wrong-token-of-some-length' }),
+      /unauthorized/,
+    );
+    assert.equal((await fetch(`${agent.url}/v1/info`)).status, 401);
+    assert.equal(
+      (await fetch(`${agent.url}/v1/info`, { headers: { authorization: 'Bearer nope' } })).status,
+      401,
+    );
+    const info = await fetch(`${agent.url}/v1/info`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(info.status, 200);
+    assert.equal(((await info.json()) as { name: string }).name, 'tocker-agent');
+  });
+
+  test('refuses browsers from origins that are not allowed', async () => {
+    await assert.rejects(
+      connect(agent.url, { token }, { extraHeaders: { origin: 'http://evil.example' } }),
+    );
+    const allowed = await connect(
+      agent.url,
+      { token },
+      { extraHeaders: { origin: 'http://localhost:3000' } },
+    );
+    allowed.close();
+  });
+
+  test('run, list, logs; stop escalates to SIGKILL for a PID-1 shell; the journal has it all', async () => {
+    const cursor = (await ok<{ lastSeq: number }>(client, 'events:since', { cursor: 0 })).lastSeq;
+    const pushed: ContainerEvent[] = [];
+    client.on('event', (event: ContainerEvent) => pushed.push(event));
+
+    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+      spec: {
+        rootfs: DEFAULT_IMAGE,
+        name: 'agent-sh',
+        command: ['sh', '-c', 'echo hello from $(hostname); sleep 60'],
+      },
+    });
+    assert.equal(container.status, 'running');
+    const { containers } = await ok<{ containers: Record[] }>(client, 'container:list', {
+      all: false,
+    });
+    assert.ok(containers.some((record) => record.id === container.id));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const { logs } = await ok<{ logs: string }>(client, 'container:logs', {
+      container: 'agent-sh',
+    });
+    assert.match(logs, /^hello from [0-9a-f]{12}$/m);
+
+    const stopped = await ok<{ container: Record }>(client, 'container:stop', {
+      container: 'agent-sh',
+      timeoutSeconds: 1,
+    });
+    assert.equal(stopped.container.exitCode, 137);
+    await ok(client, 'container:remove', { container: 'agent-sh' });
+
+    const { events } = await ok<{ events: ContainerEvent[] }>(client, 'events:since', { cursor });
+    assert.deepEqual(
+      events.map((event) => event.kind),
+      ['created', 'started', 'exited', 'removed'],
+    );
+    assert.ok(
+      events.every((event, index) => event.seq === cursor + index + 1),
+      'sequence numbers without gaps',
+    );
+    assert.equal(events[2]?.exit?.exitCode, 137);
+    assert.deepEqual(
+      pushed.map((event) => event.seq),
+      events.map((event) => event.seq),
+      'subscribers got the same events pushed',
+    );
+  });
+
+  test('update changes the memory limit of a running container in its cgroup', async () => {
+    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+      spec: { rootfs: DEFAULT_IMAGE, command: ['sleep', '60'], limits: { memory: '64m' } },
+    });
+    await ok(client, 'container:update', {
+      container: container.id,
+      limits: { memory: '96m', pidsLimit: 33 },
+    });
+    const stats = Runtime.open({ root, cgroupParent }).stats(container.id);
+    assert.equal(stats.memoryLimitBytes, 96 * 1024 * 1024);
+    assert.equal(stats.pidsLimit, 33);
+    await ok(client, 'container:remove', { container: container.id, force: true });
+  });
+
+  test('an OOM kill is an exited event with OOMKilled, peak memory and cpu time', async () => {
+    const cursor = (await ok<{ lastSeq: number }>(client, 'events:since', { cursor: 0 })).lastSeq;
+    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+      spec: {
+        rootfs: DEFAULT_IMAGE,
+        command: ['sh', '-c', 'x=$(head -c 100000000 /dev/zero | tr "\\0" a)'],
+        limits: { memory: '32m' },
+        autoRemove: true,
+      },
+    });
+    const exited = await waitForEvent(
+      cursor,
+      (event) => event.kind === 'exited' && event.container.id === container.id,
+    );
+    assert.equal(exited.exit?.oomKilled, true);
+    assert.equal(exited.exit?.exitCode, 137);
+    assert.ok((exited.exit?.memoryPeakBytes ?? 0) > 16 * 1024 * 1024);
+    assert.ok((exited.exit?.cpuTimeNs ?? 0) > 0);
+  });
+
+  test('the journal survives an agent restart and resumes from a cursor', async () => {
+    const before = (await ok<{ lastSeq: number }>(client, 'events:since', { cursor: 0 })).lastSeq;
+    assert.ok(before > 0);
+    client.close();
+    await agent.stop();
+    agent = await new Agent().started();
+    client = await connect(agent.url);
+    const { events, lastSeq } = await ok<{ events: ContainerEvent[]; lastSeq: number }>(
+      client,
+      'events:since',
+      { cursor: before - 2 },
+    );
+    assert.equal(lastSeq, before);
+    assert.deepEqual(
+      events.map((event) => event.seq),
+      [before - 1, before],
+    );
+    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+      spec: { rootfs: DEFAULT_IMAGE, command: ['true'], autoRemove: true },
+    });
+    const next = await waitForEvent(before, (event) => event.container.id === container.id);
+    assert.equal(next.seq, before + 1, 'numbering continues after the restart');
+  });
+
+  test('50 malformed or hostile requests each get a clear error, and the agent stays up', async () => {
+    const hostile: [string, unknown][] = [
+      ['container:run', undefined],
+      ['container:run', null],
+      ['container:run', 42],
+      ['container:run', 'sh'],
+      ['container:run', []],
+      ['container:run', {}],
+      ['container:run', { spec: null }],
+      ['container:run', { spec: {} }],
+      ['container:run', { spec: { rootfs: DEFAULT_IMAGE } }],
+      ['container:run', { spec: { rootfs: DEFAULT_IMAGE, command: [] } }],
+      ['container:run', { spec: { rootfs: DEFAULT_IMAGE, command: 'sh -c id' } }],
+      ['container:run', { spec: { rootfs: DEFAULT_IMAGE, command: [42] } }],
+      ['container:run', { spec: { rootfs: DEFAULT_IMAGE, command: ['sh\0'] } }],
+      ['container:run', { spec: { rootfs: 'relative', command: ['true'] } }],
+      ['container:run', { spec: { rootfs: '/nonexistent/../../etc', command: ['true'] } }],
+      ['container:run', { spec: { rootfs: '/', command: ['true'], privileged: true } }],
+      ['container:run', { spec: { rootfs: DEFAULT_IMAGE, command: ['true'] }, extra: 1 }],
+      [
+        'container:run',
+        { spec: { rootfs: DEFAULT_IMAGE, command: ['true'], limits: { memory: 'abc' } } },
+      ],
+      [
+        'container:run',
+        { spec: { rootfs: DEFAULT_IMAGE, command: ['true'], limits: { memory: -1 } } },
+      ],
+      [
+        'container:run',
+        { spec: { rootfs: DEFAULT_IMAGE, command: ['true'], limits: { cpus: 1e9 } } },
+      ],
+      [
+        'container:run',
+        { spec: { rootfs: DEFAULT_IMAGE, command: ['true'], limits: { cpus: 'NaN' } } },
+      ],
+      [
+        'container:run',
+        { spec: { rootfs: DEFAULT_IMAGE, command: ['true'], limits: { pidsLimit: 0.5 } } },
+      ],
+      [
+        'container:run',
+        { spec: { rootfs: DEFAULT_IMAGE, command: ['true'], name: '../../etc/passwd' } },
+      ],
+      [
+        'container:run',
+        { spec: { rootfs: DEFAULT_IMAGE, command: ['true'], name: 'a'.repeat(300) } },
+      ],
+      [
+        'container:run',
+        { spec: { rootfs: DEFAULT_IMAGE, command: ['true'], hostname: 'bad host' } },
+      ],
+      [
+        'container:run',
+        { spec: { rootfs: DEFAULT_IMAGE, command: ['true'], env: { 'A=B': 'x' } } },
+      ],
+      ['container:run', { spec: { rootfs: DEFAULT_IMAGE, command: ['true'], env: { A: 5 } } }],
+      ['container:run', { spec: { rootfs: DEFAULT_IMAGE, command: ['true'], workdir: 'tmp' } }],
+      ['container:run', { spec: { rootfs: DEFAULT_IMAGE, command: ['true'], tty: 'yes' } }],
+      [
+        'container:run',
+        JSON.parse(
+          '{"__proto__": {"polluted": true}, "spec": {"rootfs": "/", "command": ["true"]}}',
+        ),
+      ],
+      ['container:run', { spec: { rootfs: DEFAULT_IMAGE, command: ['no-such-program'] } }],
+      ['container:inspect', { container: 'f'.repeat(64) }],
+      ['container:inspect', { container: '../../../etc/passwd' }],
+      ['container:inspect', { container: '' }],
+      ['container:inspect', { container: 7 }],
+      ['container:inspect', {}],
+      ['container:stop', { container: 'ghost' }],
+      ['container:stop', { container: 'ghost', timeoutSeconds: -5 }],
+      ['container:stop', { container: 'ghost', timeoutSeconds: 'soon' }],
+      ['container:kill', { container: 'ghost', signal: 'SIGNOPE' }],
+      ['container:kill', { container: 'ghost', signal: 'TERM; rm -rf /' }],
+      ['container:remove', { container: 'ghost', force: 'yes' }],
+      ['container:update', { container: 'ghost', limits: { memory: '1m' } }],
+      ['container:update', { container: 'ghost', limits: { swap: '1g' } }],
+      ['container:logs', { container: 'ghost', tailBytes: 1e12 }],
+      ['container:logs', { container: 'ghost' }],
+      ['events:since', { cursor: -1 }],
+      ['events:since', { cursor: 'zero' }],
+      ['events:since', { cursor: 0, limit: 1e9 }],
+      ['container:explode', { container: 'x' }],
+    ];
+    assert.equal(hostile.length, 50);
+    for (const [name, payload] of hostile) {
+      if (name === 'container:explode') continue; // not part of the API: no one answers
+      const reply = await call(client, name, payload);
+      assert.equal(reply.ok, false, `${name} ${JSON.stringify(payload)} was accepted`);
+      if (!reply.ok)
+        assert.ok(
+          reply.error.length > 0 && reply.error.length < 300 && !reply.error.includes('\n'),
+          `${name}: one clear line: ${reply.error}`,
+        );
+    }
+    assert.equal(({} as { polluted?: boolean }).polluted, undefined);
+
+    // A payload over the size limit closes that one connection; the agent carries on.
+    const victim = await connect(agent.url);
+    const closed = new Promise((resolve) => victim.on('disconnect', resolve));
+    victim.emit(
+      'container:run',
+      { spec: { rootfs: DEFAULT_IMAGE, command: ['x'.repeat(1024 * 1024)] } },
+      () => {},
+    );
+    await closed;
+    const { containers } = await ok<{ containers: Record[] }>(client, 'container:list', {
+      all: true,
+    });
+    assert.ok(Array.isArray(containers));
+  });
+});
+
+async function waitForEvent(
+  cursor: number,
+  matches: (event: ContainerEvent) => boolean,
+): Promise<ContainerEvent> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const { events } = await ok<{ events: ContainerEvent[] }>(client, 'events:since', { cursor });
+    const found = events.find(matches);
+    if (found) return found;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('timed out waiting for an event');
+}

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { CONTAINER_NAME, containerSpecSchema, limitsSchema } from './spec.js';
+
+/**
+ * The agent's API over socket.io: every request is an event with one payload and an
+ * acknowledgement, validated by the schema of the same name on both sides. Replies are
+ * `{ ok: true, ... }` or `{ ok: false, error }`, never a thrown exception.
+ */
+
+/** A container as its users name it: name, full id or id prefix. */
+export const containerReference = z.union([
+  z.string().regex(/^[0-9a-f]{1,64}$/, 'not a container id'),
+  z.string().regex(CONTAINER_NAME, 'not a container name'),
+]);
+
+const signalName = z
+  .string()
+  .regex(/^(SIG)?[A-Z0-9]{2,8}$|^\d{1,2}$/, 'signal: a name like TERM or SIGKILL, or a number');
+
+export const requests = {
+  'container:run': z.object({ spec: containerSpecSchema }).strict(),
+  'container:list': z.object({ all: z.boolean().default(true) }).strict(),
+  'container:inspect': z.object({ container: containerReference }).strict(),
+  'container:stop': z
+    .object({
+      container: containerReference,
+      timeoutSeconds: z.number().int().min(0).max(3600).default(10),
+    })
+    .strict(),
+  'container:kill': z
+    .object({ container: containerReference, signal: signalName.default('KILL') })
+    .strict(),
+  'container:remove': z
+    .object({ container: containerReference, force: z.boolean().default(false) })
+    .strict(),
+  'container:update': z.object({ container: containerReference, limits: limitsSchema }).strict(),
+  'container:logs': z
+    .object({
+      container: containerReference,
+      tailBytes: z
+        .number()
+        .int()
+        .min(0)
+        .max(16 * 1024 * 1024)
+        .default(256 * 1024),
+    })
+    .strict(),
+  'events:since': z
+    .object({
+      cursor: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(10_000).default(1000),
+    })
+    .strict(),
+} as const;
+
+export type RequestName = keyof typeof requests;
+export type RequestInput<Name extends RequestName> = z.input<(typeof requests)[Name]>;
+export type Request<Name extends RequestName> = z.output<(typeof requests)[Name]>;
+
+export type Reply<T> = ({ ok: true } & T) | { ok: false; error: string };
+
+/** What the agent records in its journal and pushes to subscribers, in sequence order. */
+export const containerEventKinds = [
+  'created',
+  'started',
+  'exited',
+  'removed',
+  'limits-updated',
+] as const;
+export type ContainerEventKind = (typeof containerEventKinds)[number];
+
+export interface ContainerEvent {
+  /** Position in the agent's journal: strictly increasing, never reused. */
+  readonly seq: number;
+  readonly at: string;
+  readonly kind: ContainerEventKind;
+  readonly container: { readonly id: string; readonly name: string | null };
+  readonly exit?: {
+    readonly exitCode: number | null;
+    readonly signal: number | null;
+    readonly oomKilled: boolean;
+    readonly memoryPeakBytes: number | null;
+    readonly cpuTimeNs: number | null;
+  };
+  readonly limits?: z.output<typeof limitsSchema>;
+}
+
+/** Largest request payload the agent accepts, in bytes (socket.io's maxHttpBufferSize). */
+export const MAX_REQUEST_BYTES = 256 * 1024;
