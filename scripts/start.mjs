@@ -1,30 +1,19 @@
 #!/usr/bin/env node
-// `npm start` until the agent and the dashboard arrive: a shell in a fresh busybox
-// container when a terminal is attached, otherwise a one-shot container that shows it works.
-import { spawnSync } from 'node:child_process';
+// `npm start`: after set-up, the agent in the foreground (the dashboard joins it later).
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const tocker = join(
+const agent = join(
   dirname(fileURLToPath(import.meta.url)),
   '..',
-  'packages',
-  'runtime',
-  'bin',
-  'tocker.cjs',
+  'apps',
+  'agent',
+  'dist',
+  'main.js',
 );
-const interactive = process.stdin.isTTY && process.stdout.isTTY;
-const args = interactive
-  ? ['run', '-it', '--rm', '--hostname', 'tocker', 'sh']
-  : [
-      'run',
-      '--rm',
-      '--hostname',
-      'tocker',
-      'sh',
-      '-c',
-      'echo "hello from $(hostname), PID $$"; ip -o link',
-    ];
-if (interactive) console.log('A busybox shell in a new container (exit to leave):');
-const result = spawnSync(tocker, args, { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+const child = spawn(process.execPath, ['--single-threaded', agent, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+});
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));

@@ -1,6 +1,7 @@
 import { TockerError } from '../errors.js';
 import { SyscallError } from '../sys/libc.js';
 import { trace } from '../trace.js';
+import { agentCommand } from './agent.js';
 import { commands, runSimpleCommand } from './commands.js';
 import { runCommand, superviseCommand } from './run.js';
 
@@ -16,6 +17,7 @@ Commands:
   rm        Remove containers
   logs      Print the output of a detached container
   inspect   Print the state of containers as JSON
+  agent     Run the agent (tocker agent --help)
 
 Run 'tocker COMMAND --help' for a command's options.
 `;
@@ -29,6 +31,7 @@ async function main(args: readonly string[]): Promise<number> {
   }
   if (name === 'run') return runCommand(rest);
   if (name === '__supervise') return superviseCommand();
+  if (name === 'agent') return agentCommand(rest);
   const command = commands[name];
   if (command === undefined)
     throw new TockerError(`unknown command: ${name} (see 'tocker --help')`);
