@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { constants } from 'node:os';
 import type { CgroupDriver, CgroupStats, ContainerCgroup } from './cgroups/index.js';
 import {
   type ContainerProcessPlan,
@@ -9,7 +10,7 @@ import { TockerError } from './errors.js';
 import { containerEnvironment } from './exec.js';
 import { forkIntoNewNamespaces } from './namespaces.js';
 import { identify } from './proc.js';
-import { waitForChild } from './reaper.js';
+import { waitForChild, waitForExitOf } from './reaper.js';
 import { ReportChannel } from './report-channel.js';
 import type { ContainerSpec } from './spec.js';
 import type { ContainerRecord, StateStore } from './state.js';
@@ -26,7 +27,8 @@ export interface CreateOptions {
 }
 
 export interface ExitStatus {
-  readonly exitCode: number;
+  /** null when the exit was not observed (the container was adopted after a restart). */
+  readonly exitCode: number | null;
   readonly signal: number | null;
   readonly oomKilled: boolean;
   /** Peak memory and CPU time as the cgroup saw them just before it was removed. */
@@ -41,15 +43,34 @@ export interface ExitStatus {
 export class Container {
   private readonly exited: Promise<ExitStatus>;
 
+  /**
+   * `startup` is the pipe pair of a container this process created and has not started
+   * yet; `status` resolves with the raw wait status when it ends (null: not observable).
+   */
   private constructor(
     private record: ContainerRecord,
     private readonly store: StateStore,
     private readonly cgroup: ContainerCgroup,
-    private readonly reports: ReportChannel,
-    private goFd: number | null,
+    private startup: { reports: ReportChannel; goFd: number } | null,
+    status: Promise<number | null>,
   ) {
-    const pid = record.process?.pid ?? -1;
-    this.exited = waitForChild(pid).then((status) => this.finish(status));
+    this.exited = status.then((raw) => this.finish(raw));
+  }
+
+  /**
+   * Takes over a running detached container whose supervisor died (an agent restart). It
+   * is not this process's child, so its end is noticed by polling and its exit code is
+   * unknown; OOM kills, peak memory and CPU time still come from its cgroup.
+   */
+  static adopt(
+    record: ContainerRecord,
+    deps: { store: StateStore; cgroups: CgroupDriver },
+  ): Container {
+    const supervisor = identify(process.pid) ?? record.supervisor;
+    const adopted = { ...record, supervisor };
+    deps.store.write(adopted);
+    const ended = record.process === null ? Promise.resolve(null) : waitForExitOf(record.process);
+    return new Container(adopted, deps.store, deps.cgroups.open(record.id), null, ended);
   }
 
   get id(): string {
@@ -88,6 +109,8 @@ export class Container {
       finishedAt: null,
       process: null,
       supervisor,
+      detached: !(options.dieWithParent ?? true),
+      usage: null,
       exitCode: null,
       signal: null,
       oomKilled: false,
@@ -154,21 +177,24 @@ export class Container {
     trace('ready');
     const created = { ...record, process: identify(pid) ?? { pid, startTime: 0 } };
     store.write(created);
-    return new Container(created, store, cgroup, reports, go.write);
+    store.logTransition('created', created);
+    const pid1 = created.process.pid;
+    return new Container(created, store, cgroup, { reports, goFd: go.write }, waitForChild(pid1));
   }
 
   /** Runs the user's program; resolves once it has been exec'd, rejects if it could not be. */
   async start(): Promise<void> {
-    if (this.goFd === null) throw new TockerError(`container ${this.id} was already started`);
-    const goFd = this.goFd;
-    this.goFd = null;
+    if (this.startup === null) throw new TockerError(`container ${this.id} was already started`);
+    const { reports, goFd } = this.startup;
+    this.startup = null;
     this.record = { ...this.record, status: 'running', startedAt: new Date().toISOString() };
     this.store.write(this.record);
+    this.store.logTransition('started', this.record);
     trace('start');
     writeSync(goFd, 'g');
     close(goFd);
-    const outcome = await this.reports.next();
-    this.reports.close();
+    const outcome = await reports.next();
+    reports.close();
     trace('running');
     if (outcome !== 'closed' && outcome.kind === 'error') {
       await this.exited;
@@ -195,39 +221,64 @@ export class Container {
 
   private async finish(status: number | null): Promise<ExitStatus> {
     trace('exited');
-    if (this.goFd !== null) close(this.goFd);
-    this.reports.close();
-    const { exitCode, signal } =
-      status === null ? { exitCode: 137, signal: null } : decodeWaitStatus(status);
-    let stats: CgroupStats | null = null;
-    try {
-      stats = this.cgroup.stats();
-    } catch {
-      // Stats are a courtesy; the exit status is what matters.
+    if (this.startup !== null) {
+      close(this.startup.goFd);
+      this.startup.reports.close();
     }
-    const oomKilled = (stats?.oomKills ?? 0) > 0;
-    let cleanupError: string | null = null;
-    try {
-      this.cgroup.killAll();
-      this.cgroup.remove();
-    } catch (error) {
-      // Recorded, and retried by the next tocker command's garbage collection.
-      cleanupError = (error as Error).message;
-    }
-    this.record = {
-      ...this.record,
-      status: 'exited',
-      finishedAt: new Date().toISOString(),
-      exitCode,
-      signal,
-      oomKilled,
-      error: cleanupError,
-    };
-    if (this.record.spec.autoRemove) this.store.remove(this.record);
-    else this.store.write(this.record);
+    const exit = status === null ? { exitCode: null, signal: null } : decodeWaitStatus(status);
+    const { record, stats } = concludeContainer(this.record, this.cgroup, this.store, exit, null);
+    this.record = record;
     trace('cleaned up');
-    return { exitCode, signal, oomKilled, stats };
+    return { exitCode: record.exitCode, signal: record.signal, oomKilled: record.oomKilled, stats };
   }
+}
+
+/**
+ * The end of a container, whoever noticed it: its last usage and any OOM kill read from
+ * the cgroup, the cgroup removed, the record written (or removed, with --rm). An OOM kill
+ * is a SIGKILL: that much is known even when the exit itself was not observed.
+ */
+export function concludeContainer(
+  record: ContainerRecord,
+  cgroup: ContainerCgroup | null,
+  store: StateStore,
+  exit: { exitCode: number | null; signal: number | null },
+  reason: string | null,
+): { record: ContainerRecord; stats: CgroupStats | null } {
+  let stats: CgroupStats | null = null;
+  let error = reason;
+  try {
+    stats = cgroup?.stats() ?? null;
+  } catch {
+    // Already gone: nothing more to learn from it.
+  }
+  try {
+    cgroup?.killAll();
+    cgroup?.remove();
+  } catch (cleanup) {
+    // Recorded, and retried by the next tocker command's garbage collection.
+    error = [reason, (cleanup as Error).message].filter(Boolean).join('; ');
+  }
+  const oomKilled = (stats?.oomKills ?? 0) > 0;
+  const unobservedOom = exit.exitCode === null && oomKilled;
+  const concluded: ContainerRecord = {
+    ...record,
+    status: 'exited',
+    finishedAt: new Date().toISOString(),
+    exitCode: unobservedOom ? 137 : exit.exitCode,
+    signal: unobservedOom ? constants.signals.SIGKILL : exit.signal,
+    oomKilled,
+    usage:
+      stats === null
+        ? null
+        : { cpuTimeNs: stats.cpuTimeNs, memoryPeakBytes: stats.memoryPeakBytes },
+    error,
+  };
+  if (concluded.spec.autoRemove) store.remove(concluded);
+  else store.write(concluded);
+  store.logTransition('exited', concluded);
+  if (concluded.spec.autoRemove) store.logTransition('removed', concluded);
+  return { record: concluded, stats };
 }
 
 function openLog(path: string, opened: number[]): ContainerStdio {

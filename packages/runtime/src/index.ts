@@ -12,4 +12,4 @@ export {
   parseContainerSpec,
   parseLimits,
 } from './spec.js';
-export type { ContainerRecord, ContainerStatus } from './state.js';
+export type { ContainerRecord, ContainerStatus, ContainerTransition } from './state.js';

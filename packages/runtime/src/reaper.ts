@@ -1,3 +1,4 @@
+import { isAlive, type ProcessIdentity } from './proc.js';
 import { errno, SyscallError, WNOHANG, waitpid } from './sys/libc.js';
 
 /**
@@ -38,5 +39,19 @@ export function waitForChild(pid: number): Promise<number | null> {
       timer = setInterval(collect, 250);
     }
     collect();
+  });
+}
+
+/**
+ * For a process that is not our child (a container adopted after a restart): there is
+ * no wait status to collect, only the moment it is gone, noticed within a second.
+ */
+export function waitForExitOf(process: ProcessIdentity): Promise<null> {
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (isAlive(process)) return;
+      clearInterval(timer);
+      resolve(null);
+    }, 1000);
   });
 }

@@ -1,7 +1,12 @@
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CgroupDriver, type CgroupStats, detectCgroupDriver } from './cgroups/index.js';
-import { Container, type CreateOptions } from './container.js';
+import {
+  type CgroupDriver,
+  type CgroupStats,
+  type ContainerCgroup,
+  detectCgroupDriver,
+} from './cgroups/index.js';
+import { Container, type CreateOptions, concludeContainer } from './container.js';
 import { TockerError } from './errors.js';
 import { assertForkable } from './namespaces.js';
 import { tockerRoot } from './paths.js';
@@ -45,6 +50,23 @@ export class Runtime {
   create(spec: ContainerSpec, options: CreateOptions): Promise<Container> {
     assertForkable();
     return Container.create(spec, options, { store: this.store, cgroups: this.cgroups });
+  }
+
+  /**
+   * Becomes the supervisor of the detached containers whose supervisor died (the agent
+   * after a restart): they keep running, and their end is recorded by this process.
+   */
+  adoptOrphans(): Container[] {
+    return this.store
+      .list()
+      .filter(
+        (record) =>
+          record.detached &&
+          record.status === 'running' &&
+          !isAlive(record.supervisor) &&
+          isAlive(record.process),
+      )
+      .map((record) => Container.adopt(record, { store: this.store, cgroups: this.cgroups }));
   }
 
   /** create() + start(): resolves once the user's program runs. */
@@ -99,6 +121,7 @@ export class Runtime {
       record = this.store.read(record.id) ?? record;
     }
     this.store.remove(record);
+    this.store.logTransition('removed', record);
   }
 
   /** Live usage; a created container already has its (empty) cgroup. */
@@ -118,6 +141,7 @@ export class Runtime {
       spec: { ...record.spec, limits: { ...record.spec.limits, ...limits } },
     };
     this.store.write(updated);
+    this.store.logTransition('limits-updated', updated);
     return updated;
   }
 
@@ -130,9 +154,10 @@ export class Runtime {
     const known = new Set<string>();
     for (const record of this.store.list()) {
       known.add(record.id);
-      if (record.status !== 'exited' && !isAlive(record.supervisor)) {
-        this.collect(record, SUPERVISOR_LOST);
-      }
+      if (record.status === 'exited' || isAlive(record.supervisor)) continue;
+      // A detached container that still runs waits for its next supervisor (adopt()).
+      if (record.detached && record.status === 'running' && isAlive(record.process)) continue;
+      this.collect(record, record.detached ? DIED_UNSUPERVISED : SUPERVISOR_LOST);
     }
     for (const name of this.cgroups.list()) {
       if (!known.has(name)) this.removeCgroup(name);
@@ -140,32 +165,31 @@ export class Runtime {
     this.store.removeAbandonedStaging((pid) => processStartTime(pid) !== null);
   }
 
+  /**
+   * Ends a container whose supervisor is gone. If it still runs (a foreground container
+   * that outlived its CLI) it is killed, which is then its known end; if it was already
+   * gone, its exit was not observed.
+   */
   private collect(record: ContainerRecord, reason: string): void {
+    let killed = false;
     if (isAlive(record.process)) {
       try {
         kill(record.process.pid, constants.signals.SIGKILL);
+        killed = true;
       } catch {
         // Exited in the meantime.
       }
     }
-    let oomKilled = false;
+    let cgroup: ContainerCgroup | null = null;
     try {
-      oomKilled = this.cgroups.open(record.id).stats().oomKills > 0;
+      cgroup = this.cgroups.open(record.id);
     } catch {
-      // The cgroup is already gone.
+      // Already removed.
     }
-    this.removeCgroup(record.id);
-    const collected: ContainerRecord = {
-      ...record,
-      status: 'exited',
-      finishedAt: new Date().toISOString(),
-      exitCode: record.exitCode ?? 137,
-      signal: record.signal ?? constants.signals.SIGKILL,
-      oomKilled,
-      error: reason,
-    };
-    if (record.spec.autoRemove) this.store.remove(collected);
-    else this.store.write(collected);
+    const exit = killed
+      ? { exitCode: 137, signal: constants.signals.SIGKILL }
+      : { exitCode: null, signal: null };
+    concludeContainer(record, cgroup, this.store, exit, reason);
   }
 
   private removeCgroup(name: string): void {
@@ -202,6 +226,7 @@ export class Runtime {
 }
 
 const SUPERVISOR_LOST = 'its supervisor (the tocker process that ran it) was killed';
+const DIED_UNSUPERVISED = 'it ended while no supervisor was watching (exit code unknown)';
 
 function short(record: ContainerRecord): string {
   return record.name ?? record.id.slice(0, 12);

@@ -1,4 +1,5 @@
 import {
+  appendFileSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -10,10 +11,14 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import type { ContainerEvent, ContainerEventKind } from '@tocker/protocol';
 import { TockerError } from './errors.js';
 import type { ProcessIdentity } from './proc.js';
 import type { RootfsLayout } from './rootfs.js';
 import { CONTAINER_NAME, type ContainerSpec } from './spec.js';
+
+/** A line of the transitions log: an event before the agent numbers it. */
+export type ContainerTransition = Omit<ContainerEvent, 'seq'>;
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
 
@@ -31,6 +36,14 @@ export interface ContainerRecord {
   readonly process: ProcessIdentity | null;
   /** The process that waits for the container and records its end. */
   readonly supervisor: ProcessIdentity;
+  /**
+   * Outlives its supervisor (agent containers): when the supervisor dies, the container
+   * keeps running and the next supervisor adopts it. Otherwise it dies with it.
+   */
+  readonly detached: boolean;
+  /** What the container used, read from its cgroup when it ended. */
+  readonly usage: { readonly cpuTimeNs: number; readonly memoryPeakBytes: number | null } | null;
+  /** null while it runs, and when it ended unobserved (no supervisor saw its exit). */
   readonly exitCode: number | null;
   readonly signal: number | null;
   readonly oomKilled: boolean;
@@ -52,6 +65,37 @@ export class StateStore {
     this.namesDir = join(root, 'names');
     mkdirSync(this.containersDir, { recursive: true, mode: 0o700 });
     mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
+  }
+
+  /**
+   * Every transition of every container, appended by whichever tocker process made it
+   * (CLI, supervisor, agent): the agent turns this log into its numbered event journal,
+   * so containers run from the command line, and ends nobody watched, reach it too.
+   * Appends of one short line are atomic, so concurrent writers do not interleave.
+   */
+  logTransition(kind: ContainerEventKind, record: ContainerRecord): void {
+    const event: ContainerTransition = {
+      at: new Date().toISOString(),
+      kind,
+      container: { id: record.id, name: record.name },
+      ...(kind === 'created' || kind === 'limits-updated' ? { limits: record.spec.limits } : {}),
+      ...(kind === 'exited'
+        ? {
+            exit: {
+              exitCode: record.exitCode,
+              signal: record.signal,
+              oomKilled: record.oomKilled,
+              memoryPeakBytes: record.usage?.memoryPeakBytes ?? null,
+              cpuTimeNs: record.usage?.cpuTimeNs ?? null,
+            },
+          }
+        : {}),
+    };
+    appendFileSync(this.transitionsFile, `${JSON.stringify(event)}\n`, { mode: 0o600 });
+  }
+
+  get transitionsFile(): string {
+    return join(this.root, 'transitions.jsonl');
   }
 
   dir(id: string): string {

@@ -164,7 +164,7 @@ async function runInForeground(spec: ContainerSpec): Promise<number> {
       `tocker: container ${container.id.slice(0, 12)} was OOMKilled: out of memory${limit}\n`,
     );
   }
-  return exit.exitCode;
+  return exit.exitCode ?? 125; // unknown only if someone else reaped our child
 }
 
 /**
@@ -268,5 +268,5 @@ export async function superviseCommand(): Promise<number> {
   }
   answer({ id: container.id });
   const exit = await container.wait();
-  return exit.exitCode;
+  return exit.exitCode ?? 125;
 }
