@@ -1,38 +1,39 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { ContainerLimits, ContainerSpec } from '@tocker/protocol';
-import { type ContainerRecord, parseLimits, parseSignal, type Runtime } from '@tocker/runtime';
-import type { EventJournal } from './journal.js';
+import {
+  type Container,
+  type ContainerRecord,
+  parseLimits,
+  parseSignal,
+  type Runtime,
+} from '@tocker/runtime';
 
 /**
- * The containers this agent runs: started through the runtime library, supervised by the
- * agent process, every change of their life written to the journal.
+ * The containers this agent runs. They are detached (they outlive the agent) and their
+ * output goes to their log file; every transition is logged by the runtime, and
+ * `changed` lets the journal pick it up at once rather than at its next poll.
  */
 export class ContainerHost {
+  private readonly supervised = new Map<string, Container>();
+
   constructor(
     private readonly runtime: Runtime,
-    private readonly journal: EventJournal,
+    private readonly changed: () => void,
   ) {}
+
+  /** Takes over the detached containers a previous agent left running. */
+  adoptOrphans(): number {
+    const adopted = this.runtime.adoptOrphans();
+    for (const container of adopted) this.supervise(container);
+    return adopted.length;
+  }
 
   async run(spec: ContainerSpec): Promise<ContainerRecord> {
     const container = await this.runtime.create(spec, { stdio: 'log', dieWithParent: false });
-    const identity = { id: container.id, name: container.state.name };
-    this.journal.append({ kind: 'created', container: identity });
+    this.supervise(container);
+    this.changed();
     await container.start();
-    this.journal.append({ kind: 'started', container: identity });
-    void container.wait().then((exit) => {
-      this.journal.append({
-        kind: 'exited',
-        container: identity,
-        exit: {
-          exitCode: exit.exitCode,
-          signal: exit.signal,
-          oomKilled: exit.oomKilled,
-          memoryPeakBytes: exit.stats?.memoryPeakBytes ?? null,
-          cpuTimeNs: exit.stats?.cpuTimeNs ?? null,
-        },
-      });
-      if (spec.autoRemove) this.journal.append({ kind: 'removed', container: identity });
-    });
+    this.changed();
     return this.runtime.inspect(container.id);
   }
 
@@ -54,18 +55,13 @@ export class ContainerHost {
   }
 
   async remove(reference: string, force: boolean): Promise<void> {
-    const record = this.runtime.inspect(reference);
-    await this.runtime.remove(record.id, { force });
-    this.journal.append({ kind: 'removed', container: { id: record.id, name: record.name } });
+    await this.runtime.remove(reference, { force });
+    this.changed();
   }
 
   update(reference: string, limits: ContainerLimits): ContainerRecord {
     const updated = this.runtime.updateLimits(reference, parseLimits(limits));
-    this.journal.append({
-      kind: 'limits-updated',
-      container: { id: updated.id, name: updated.name },
-      limits: updated.spec.limits,
-    });
+    this.changed();
     return updated;
   }
 
@@ -87,5 +83,13 @@ export class ContainerHost {
       closeSync(fd);
     }
     return buffer.toString('utf8');
+  }
+
+  private supervise(container: Container): void {
+    this.supervised.set(container.id, container);
+    void container.wait().then(() => {
+      this.supervised.delete(container.id);
+      this.changed();
+    });
   }
 }

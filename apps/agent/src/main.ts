@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Runtime, tockerRoot } from '@tocker/runtime';
 import { ContainerHost } from './containers.js';
+import { TransitionFollower } from './follower.js';
 import { EventJournal } from './journal.js';
 import { startAgentServer } from './server.js';
 import { loadToken } from './token.js';
@@ -55,7 +56,15 @@ async function main(): Promise<void> {
     join(root, 'agent', 'token'),
   );
   const journal = new EventJournal(join(root, 'agent', 'events.jsonl'));
-  const containers = new ContainerHost(Runtime.open({ root }), journal);
+  const runtime = Runtime.open({ root });
+  const follower = new TransitionFollower(
+    runtime.store.transitionsFile,
+    join(root, 'agent', 'transitions.offset'),
+    journal,
+  );
+  const containers = new ContainerHost(runtime, () => follower.poll());
+  const adopted = containers.adoptOrphans();
+  follower.start(250);
   const server = await startAgentServer({
     host,
     port,
@@ -65,11 +74,13 @@ async function main(): Promise<void> {
     journal,
   });
   process.stdout.write(`tocker-agent: listening on ${server.url}\n`);
+  if (adopted > 0) process.stdout.write(`tocker-agent: adopted ${adopted} running container(s)\n`);
   if (generated)
     process.stdout.write(
       `tocker-agent: token (shown once, kept in ${join(root, 'agent', 'token')}): ${token}\n`,
     );
   const stop = () => {
+    follower.stop();
     void server.close().then(() => process.exit(0));
   };
   process.once('SIGTERM', stop);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,6 +11,16 @@ import { DEFAULT_IMAGE, Runtime } from '@tocker/runtime';
 import { io, type Socket } from 'socket.io-client';
 
 const agentMain = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
+const tockerBin = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'packages',
+  'runtime',
+  'bin',
+  'tocker.cjs',
+);
 const root = mkdtempSync(join(tmpdir(), 'tocker-agent-test-'));
 const cgroupParent = `tocker-agent-test-${process.pid}`;
 const token = randomBytes(24).toString('base64url');
@@ -47,8 +57,8 @@ class Agent {
     return this;
   }
 
-  stop(): Promise<number | null> {
-    this.process.kill('SIGTERM');
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    this.process.kill(signal);
     return this.exited;
   }
 }
@@ -236,6 +246,84 @@ describe('the agent: a real process, a real socket.io client, real containers', 
     assert.equal(next.seq, before + 1, 'numbering continues after the restart');
   });
 
+  test('SIGKILL of the agent: detached containers live on, a restarted agent adopts them and records what ended meanwhile', async () => {
+    const ticker = (
+      await ok<{ container: Record & { process: { pid: number } } }>(client, 'container:run', {
+        spec: {
+          rootfs: DEFAULT_IMAGE,
+          name: 'ticker',
+          command: ['sh', '-c', 'while :; do echo tick; sleep 0.2; done'],
+        },
+      })
+    ).container;
+    const shortLived = (
+      await ok<{ container: Record }>(client, 'container:run', {
+        spec: { rootfs: DEFAULT_IMAGE, name: 'short', command: ['sh', '-c', 'sleep 1; exit 5'] },
+      })
+    ).container;
+    const cursor = (await ok<{ lastSeq: number }>(client, 'events:since', { cursor: 0 })).lastSeq;
+    client.close();
+    await agent.stop('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.ok(alive(ticker.process.pid), 'the detached container runs on without its agent');
+
+    agent = await new Agent().started();
+    client = await connect(agent.url);
+    const running = (
+      await ok<{ container: Record }>(client, 'container:inspect', { container: 'ticker' })
+    ).container;
+    assert.equal(running.status, 'running');
+    const ended = (
+      await ok<{ container: Record & { error: string } }>(client, 'container:inspect', {
+        container: 'short',
+      })
+    ).container;
+    assert.equal(ended.status, 'exited');
+    assert.equal(ended.exitCode, null, 'nobody saw its exit code');
+    assert.match(ended.error, /no supervisor/);
+    assert.match(
+      (await ok<{ logs: string }>(client, 'container:logs', { container: 'ticker' })).logs,
+      /tick/,
+    );
+    await ok(client, 'container:update', { container: 'ticker', limits: { memory: '80m' } });
+    const stopped = (
+      await ok<{ container: Record }>(client, 'container:stop', {
+        container: 'ticker',
+        timeoutSeconds: 1,
+      })
+    ).container;
+    assert.equal(stopped.status, 'exited');
+    assert.equal(alive(ticker.process.pid), false);
+
+    const { events } = await ok<{ events: ContainerEvent[] }>(client, 'events:since', { cursor });
+    const about = (id: string) =>
+      events.filter((event) => event.container.id === id).map((event) => event.kind);
+    assert.deepEqual(about(shortLived.id), ['exited']);
+    assert.deepEqual(about(ticker.id), ['limits-updated', 'exited']);
+    await ok(client, 'container:remove', { container: 'ticker' });
+    await ok(client, 'container:remove', { container: 'short' });
+    assert.deepEqual(cgroupsLeft(), []);
+  });
+
+  test('containers run from the CLI reach the journal too, short-lived --rm ones included', async () => {
+    const cursor = (await ok<{ lastSeq: number }>(client, 'events:since', { cursor: 0 })).lastSeq;
+    const cli = spawnSync(tockerBin, ['run', '--rm', '--name', 'from-cli', 'sh', '-c', 'exit 7'], {
+      env: { ...process.env, TOCKER_ROOT: root, TOCKER_CGROUP_PARENT: cgroupParent },
+    });
+    assert.equal(cli.status, 7);
+    const removed = await waitForEvent(
+      cursor,
+      (event) => event.kind === 'removed' && event.container.name === 'from-cli',
+    );
+    const { events } = await ok<{ events: ContainerEvent[] }>(client, 'events:since', { cursor });
+    const mine = events.filter((event) => event.container.id === removed.container.id);
+    assert.deepEqual(
+      mine.map((event) => event.kind),
+      ['created', 'started', 'exited', 'removed'],
+    );
+    assert.equal(mine[2]?.exit?.exitCode, 7);
+  });
+
   test('50 malformed or hostile requests each get a clear error, and the agent stays up', async () => {
     const hostile: [string, unknown][] = [
       ['container:run', undefined],
@@ -349,6 +437,22 @@ describe('the agent: a real process, a real socket.io client, real containers', 
     assert.ok(Array.isArray(containers));
   });
 });
+
+/** Running, not a zombie (an orphan's zombie lingers until init reaps it). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Container cgroups under this test's parent, in every hierarchy. */
+function cgroupsLeft(): string[] {
+  return readdirSync('/sys/fs/cgroup', { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && entry.parentPath.endsWith(cgroupParent))
+    .map((entry) => entry.name);
+}
 
 async function waitForEvent(
   cursor: number,
