@@ -1,12 +1,17 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import type { ContainerLimits, ContainerSpec } from '@tocker/protocol';
+import { constants } from 'node:os';
+import type { ContainerLimits, ContainerSpec, TerminalSize } from '@tocker/protocol';
 import {
   type Container,
   type ContainerRecord,
+  type CreateOptions,
+  openTerminal,
   parseLimits,
   parseSignal,
   type Runtime,
+  TockerError,
 } from '@tocker/runtime';
+import { TerminalSession } from './terminal.js';
 
 /**
  * The containers this agent runs. They are detached (they outlive the agent) and their
@@ -15,6 +20,7 @@ import {
  */
 export class ContainerHost {
   private readonly supervised = new Map<string, Container>();
+  private readonly terminals = new Map<string, TerminalSession>();
 
   constructor(
     private readonly runtime: Runtime,
@@ -28,13 +34,53 @@ export class ContainerHost {
     return adopted.length;
   }
 
-  async run(spec: ContainerSpec): Promise<ContainerRecord> {
-    const container = await this.runtime.create(spec, { stdio: 'log', dieWithParent: false });
+  async run(
+    spec: ContainerSpec,
+    size: TerminalSize = { cols: 80, rows: 24 },
+  ): Promise<ContainerRecord> {
+    const pty = spec.tty ? openTerminal(size) : null;
+    const options: CreateOptions = pty
+      ? {
+          stdio: { stdin: pty.slave, stdout: pty.slave, stderr: pty.slave, terminal: true },
+          consolePath: pty.slavePath,
+          dieWithParent: false,
+        }
+      : { stdio: 'log', dieWithParent: false };
+    let container: Container;
+    try {
+      container = await this.runtime.create(spec, options);
+    } catch (error) {
+      if (pty) for (const fd of [pty.master, pty.slave]) closeSync(fd);
+      throw error;
+    }
+    if (pty) {
+      closeSync(pty.slave);
+      const session = new TerminalSession(container.id, pty.master, size, () => hangUp(container));
+      this.terminals.set(container.id, session);
+    }
     this.supervise(container);
     this.changed();
     await container.start();
     this.changed();
     return this.runtime.inspect(container.id);
+  }
+
+  /** The terminal of a container this agent started with a tty. */
+  terminal(reference: string): TerminalSession {
+    const id = this.runtime.inspect(reference).id;
+    const session = this.terminals.get(id);
+    if (session === undefined) {
+      throw new TockerError(
+        `container ${reference} has no terminal here (it ran without -t, or its terminal ended with a previous agent)`,
+      );
+    }
+    return session;
+  }
+
+  session(id: string): TerminalSession {
+    const session = this.terminals.get(id);
+    if (session === undefined) throw new TockerError(`no terminal session ${id}`);
+    return session;
   }
 
   list(all: boolean): ContainerRecord[] {
@@ -87,9 +133,23 @@ export class ContainerHost {
 
   private supervise(container: Container): void {
     this.supervised.set(container.id, container);
-    void container.wait().then(() => {
+    void container.wait().then((exit) => {
       this.supervised.delete(container.id);
+      this.terminals.get(container.id)?.ended(exit.exitCode);
       this.changed();
     });
   }
+}
+
+/** Closing a terminal hangs up its session, as closing a terminal window does; then SIGKILL. */
+function hangUp(container: Container): void {
+  const signal = (name: 'SIGHUP' | 'SIGKILL') => {
+    try {
+      container.kill(constants.signals[name]);
+    } catch {
+      // Already gone.
+    }
+  };
+  signal('SIGHUP');
+  setTimeout(() => signal('SIGKILL'), 2000).unref();
 }

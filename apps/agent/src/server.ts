@@ -6,9 +6,14 @@ import {
   type Request,
   type RequestName,
   requests,
+  type StreamName,
+  streams,
+  type TerminalExit,
+  type TerminalOutput,
   validate,
 } from '@tocker/protocol';
-import { Server } from 'socket.io';
+import { Server, type Socket } from 'socket.io';
+import type { z } from 'zod';
 import type { ContainerHost } from './containers.js';
 import type { EventJournal } from './journal.js';
 import { tokenMatches } from './token.js';
@@ -28,7 +33,7 @@ export interface AgentServer {
   close(): Promise<void>;
 }
 
-type Handlers = { [Name in RequestName]: (request: Request<Name>) => unknown };
+type Handlers = { [Name in RequestName]: (request: Request<Name>, socket: Socket) => unknown };
 
 function bearer(request: IncomingMessage): string | undefined {
   const header = request.headers.authorization;
@@ -79,7 +84,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   });
 
   const handlers: Handlers = {
-    'container:run': ({ spec }) => containers.run(spec).then((container) => ({ container })),
+    'container:run': ({ spec, terminal }) =>
+      containers.run(spec, terminal).then((container) => ({ container })),
     'container:list': ({ all }) => ({ containers: containers.list(all) }),
     'container:inspect': ({ container }) => ({ container: containers.inspect(container) }),
     'container:stop': ({ container, timeoutSeconds }) =>
@@ -99,6 +105,47 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       events: journal.since(cursor, limit),
       lastSeq: journal.lastSeq,
     }),
+    'terminal:attach': ({ container }, socket) => {
+      const session = containers.terminal(container);
+      const { scrollback, size } = session.attach({
+        id: socket.id,
+        output: (data) =>
+          socket.emit('terminal:output', { session: session.id, data } satisfies TerminalOutput),
+        exited: (exitCode) =>
+          socket.emit('terminal:exit', { session: session.id, exitCode } satisfies TerminalExit),
+      });
+      viewing(socket).add(session.id);
+      return { session: session.id, scrollback, size };
+    },
+    'terminal:detach': ({ session }, socket) => {
+      containers.session(session).detach(socket.id);
+      viewing(socket).delete(session);
+      return {};
+    },
+    'terminal:resize': ({ session, size }) => {
+      containers.session(session).resize(size);
+      return {};
+    },
+    'terminal:close': ({ session }) => {
+      containers.session(session).close();
+      return {};
+    },
+  };
+  const streamHandlers: {
+    [Name in StreamName]: (message: z.output<(typeof streams)[Name]>, socket: Socket) => void;
+  } = {
+    'terminal:input': ({ session, data }) => containers.session(session).input(data),
+    'terminal:ack': ({ session, bytes }, socket) =>
+      containers.session(session).acknowledge(socket.id, bytes),
+  };
+  const sessionsOf = new WeakMap<Socket, Set<string>>();
+  const viewing = (socket: Socket) => {
+    let sessions = sessionsOf.get(socket);
+    if (sessions === undefined) {
+      sessions = new Set();
+      sessionsOf.set(socket, sessions);
+    }
+    return sessions;
   };
 
   io.on('connection', (socket) => {
@@ -112,13 +159,38 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
           return;
         }
         try {
-          const handler = handlers[name] as (request: unknown) => unknown;
-          reply({ ok: true, ...((await handler(parsed.value)) as object) });
+          const handler = handlers[name] as (request: unknown, socket: Socket) => unknown;
+          reply({ ok: true, ...((await handler(parsed.value, socket)) as object) });
         } catch (error) {
           reply({ ok: false, error: (error as Error).message });
         }
       });
     }
+    // No reply on the hot path of a terminal; a bad message is answered with an error event.
+    for (const name of Object.keys(streams) as StreamName[]) {
+      socket.on(name, (payload: unknown) => {
+        const parsed = validate(streams[name], payload);
+        try {
+          if (!parsed.ok) throw new Error(parsed.message);
+          (streamHandlers[name] as (message: unknown, socket: Socket) => void)(
+            parsed.value,
+            socket,
+          );
+        } catch (error) {
+          socket.emit('stream:error', { event: name, error: (error as Error).message });
+        }
+      });
+    }
+    // A closed tab detaches its viewers; the shells themselves live on.
+    socket.on('disconnect', () => {
+      for (const session of viewing(socket)) {
+        try {
+          containers.session(session).detach(socket.id);
+        } catch {
+          // The session ended meanwhile.
+        }
+      }
+    });
   });
   const forward = (event: unknown) => io.emit('event', event);
   journal.on('event', forward);

@@ -1,96 +1,21 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import type { ContainerEvent, Reply, RequestName } from '@tocker/protocol';
+import type { ContainerEvent } from '@tocker/protocol';
 import { DEFAULT_IMAGE, Runtime } from '@tocker/runtime';
-import { io, type Socket } from 'socket.io-client';
-
-const agentMain = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
-const tockerBin = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-  'packages',
-  'runtime',
-  'bin',
-  'tocker.cjs',
-);
-const root = mkdtempSync(join(tmpdir(), 'tocker-agent-test-'));
-const cgroupParent = `tocker-agent-test-${process.pid}`;
-const token = randomBytes(24).toString('base64url');
-process.env.TOCKER_CGROUP_PARENT = cgroupParent;
-
-/** A real agent process on a random loopback port. */
-class Agent {
-  url = '';
-  private readonly process: ChildProcess;
-  readonly exited: Promise<number | null>;
-
-  constructor(extraArgs: string[] = []) {
-    this.process = spawn(
-      process.execPath,
-      ['--single-threaded', agentMain, '--listen', '127.0.0.1:0', '--token', token, ...extraArgs],
-      {
-        env: { ...process.env, TOCKER_ROOT: root, TOCKER_CGROUP_PARENT: cgroupParent },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    this.exited = new Promise((resolve) => this.process.on('exit', resolve));
-  }
-
-  async started(): Promise<this> {
-    let output = '';
-    this.url = await new Promise<string>((resolve, reject) => {
-      this.process.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /listening on (\S+)/.exec(output);
-        if (match?.[1]) resolve(match[1]);
-      });
-      void this.exited.then((code) => reject(new Error(`agent exited (${code}): ${output}`)));
-    });
-    return this;
-  }
-
-  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    this.process.kill(signal);
-    return this.exited;
-  }
-}
-
-function connect(url: string, auth: object = { token }, extra: object = {}): Promise<Socket> {
-  const socket = io(url, { auth, transports: ['websocket'], reconnection: false, ...extra });
-  return new Promise((resolve, reject) => {
-    socket.on('connect', () => resolve(socket));
-    socket.on('connect_error', (error) => {
-      socket.close();
-      reject(error);
-    });
-  });
-}
-
-async function call<T extends object>(
-  socket: Socket,
-  name: RequestName | string,
-  payload: unknown,
-): Promise<Reply<T>> {
-  return (await socket.timeout(30_000).emitWithAck(name, payload)) as Reply<T>;
-}
-
-async function ok<T extends object>(
-  socket: Socket,
-  name: RequestName,
-  payload: unknown,
-): Promise<T> {
-  const reply = await call<T>(socket, name, payload);
-  if (!reply.ok) throw new Error(`${name}: ${reply.error}`);
-  return reply;
-}
+import type { Socket } from 'socket.io-client';
+import {
+  Agent,
+  call,
+  cgroupParent,
+  connect,
+  ok,
+  removeEverything,
+  root,
+  tockerBin,
+  token,
+} from './helpers.js';
 
 type Record = { id: string; status: string; exitCode: number | null; name: string | null };
 
@@ -105,9 +30,7 @@ before(async () => {
 after(async () => {
   client?.close();
   await agent?.stop();
-  const runtime = Runtime.open({ root, cgroupParent });
-  for (const record of runtime.list()) await runtime.remove(record.id, { force: true });
-  rmSync(root, { recursive: true, force: true });
+  await removeEverything();
 });
 
 describe('the agent: a real process, a real socket.io client, real containers', () => {

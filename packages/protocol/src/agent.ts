@@ -17,8 +17,17 @@ const signalName = z
   .string()
   .regex(/^(SIG)?[A-Z0-9]{2,8}$|^\d{1,2}$/, 'signal: a name like TERM or SIGKILL, or a number');
 
+export const terminalSize = z
+  .object({ cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) })
+  .strict();
+
+/** A terminal session: a container's own terminal (its id) or an exec'd process's. */
+const sessionId = z.string().regex(/^[0-9a-f]{16,64}$/, 'not a terminal session');
+
 export const requests = {
-  'container:run': z.object({ spec: containerSpecSchema }).strict(),
+  'container:run': z
+    .object({ spec: containerSpecSchema, terminal: terminalSize.optional() })
+    .strict(),
   'container:list': z.object({ all: z.boolean().default(true) }).strict(),
   'container:inspect': z.object({ container: containerReference }).strict(),
   'container:stop': z
@@ -45,6 +54,12 @@ export const requests = {
         .default(256 * 1024),
     })
     .strict(),
+  /** Joins a container's terminal: its recent output (up to 256 KiB) comes in the reply. */
+  'terminal:attach': z.object({ container: containerReference }).strict(),
+  'terminal:detach': z.object({ session: sessionId }).strict(),
+  'terminal:resize': z.object({ session: sessionId, size: terminalSize }).strict(),
+  /** Ends the session's process (SIGHUP, as a closed terminal would, then SIGKILL). */
+  'terminal:close': z.object({ session: sessionId }).strict(),
   'events:since': z
     .object({
       cursor: z.number().int().min(0).default(0),
@@ -84,6 +99,43 @@ export interface ContainerEvent {
   };
   readonly limits?: z.output<typeof limitsSchema>;
 }
+
+/**
+ * Messages without a reply, for the hot path of a terminal: keystrokes in, and how many
+ * output bytes the client has processed (flow control: the agent stops reading a
+ * terminal whose viewers fall more than OUTPUT_WINDOW_BYTES behind).
+ */
+export const streams = {
+  'terminal:input': z.object({ session: sessionId, data: z.string().max(64 * 1024) }).strict(),
+  'terminal:ack': z
+    .object({
+      session: sessionId,
+      bytes: z
+        .number()
+        .int()
+        .min(0)
+        .max(1 << 30),
+    })
+    .strict(),
+} as const;
+
+export type StreamName = keyof typeof streams;
+
+/** Pushed by the agent: `terminal:output` carries raw bytes (UTF-8 may end mid-character). */
+export interface TerminalOutput {
+  readonly session: string;
+  readonly data: Uint8Array;
+}
+
+export interface TerminalExit {
+  readonly session: string;
+  readonly exitCode: number | null;
+}
+
+export type TerminalSize = z.output<typeof terminalSize>;
+
+export const OUTPUT_WINDOW_BYTES = 1024 * 1024;
+export const SCROLLBACK_BYTES = 256 * 1024;
 
 /** Largest request payload the agent accepts, in bytes (socket.io's maxHttpBufferSize). */
 export const MAX_REQUEST_BYTES = 256 * 1024;

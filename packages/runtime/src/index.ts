@@ -3,7 +3,7 @@ export { Container, type CreateOptions, type ExitStatus } from './container.js';
 export type { ContainerStdio } from './container-process.js';
 export { TockerError } from './errors.js';
 export { DEFAULT_IMAGE, tockerRoot } from './paths.js';
-export { openTerminal, type Pty, resizeTerminal, type TerminalSize } from './pty.js';
+export { openTerminal, type Pty, PtyWriter, resizeTerminal, type TerminalSize } from './pty.js';
 export { Runtime, type RuntimeOptions } from './runtime.js';
 export { parseSignal } from './signals.js';
 export {

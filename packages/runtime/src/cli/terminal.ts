@@ -1,5 +1,4 @@
-import { writeSync } from 'node:fs';
-import { resizeTerminal, type TerminalSize } from '../pty.js';
+import { PtyWriter, resizeTerminal, type TerminalSize } from '../pty.js';
 
 export function currentTerminalSize(): TerminalSize {
   return { rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 };
@@ -17,32 +16,8 @@ export async function attachTerminal(master: number): Promise<void> {
   const wasRaw = input.isTTY ? input.isRaw : false;
   if (input.isTTY) input.setRawMode(true);
 
-  const pending: Buffer[] = [];
-  let flushTimer: NodeJS.Timeout | undefined;
-  // The master is non-blocking once libuv reads it: keep what the pty cannot take yet.
-  const flush = () => {
-    flushTimer = undefined;
-    while (pending.length > 0) {
-      const chunk = pending[0] as Buffer;
-      let written: number;
-      try {
-        written = writeSync(master, chunk);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') {
-          flushTimer = setTimeout(flush, 5);
-          return;
-        }
-        pending.length = 0;
-        return;
-      }
-      if (written < chunk.length) pending[0] = chunk.subarray(written);
-      else pending.shift();
-    }
-  };
-  const onInput = (chunk: Buffer) => {
-    pending.push(chunk);
-    if (flushTimer === undefined) flush();
-  };
+  const writer = new PtyWriter(master);
+  const onInput = (chunk: Buffer) => writer.write(chunk);
   const onResize = () => resizeTerminal(master, currentTerminalSize());
   input.on('data', onInput);
   process.stdout.on('resize', onResize);
@@ -53,7 +28,7 @@ export async function attachTerminal(master: number): Promise<void> {
     const done = () => {
       input.off('data', onInput);
       process.stdout.off('resize', onResize);
-      if (flushTimer !== undefined) clearTimeout(flushTimer);
+      writer.discard();
       if (input.isTTY) input.setRawMode(wasRaw);
       input.pause();
       output.destroy();

@@ -1,0 +1,158 @@
+import { closeSync } from 'node:fs';
+import { ReadStream } from 'node:tty';
+import { OUTPUT_WINDOW_BYTES, SCROLLBACK_BYTES, type TerminalSize } from '@tocker/protocol';
+import { PtyWriter, resizeTerminal } from '@tocker/runtime';
+
+/** Where a session's output goes: one per socket that attached it. */
+export interface Viewer {
+  readonly id: string;
+  output(data: Buffer): void;
+  exited(exitCode: number | null): void;
+}
+
+/**
+ * A terminal that outlives its viewers: a pty master held by the agent, its recent output
+ * kept for whoever attaches next, its output fanned out to every viewer. It ends when its
+ * process does, or when a client closes it, never because a tab closed.
+ *
+ * Flow control: each viewer acknowledges the bytes it has processed; while any viewer is
+ * more than OUTPUT_WINDOW_BYTES behind, the pty is not read, so a flood (`yes`, `cat` of a
+ * large file) blocks the program in the container instead of growing the agent's memory
+ * or the browser's queue. A viewer that stops acknowledging for 30 s is let go, so it
+ * cannot hold the others back.
+ */
+export class TerminalSession {
+  private readonly viewers = new Map<string, { viewer: Viewer; unacked: number; since: number }>();
+  private readonly scrollback: Buffer[] = [];
+  private scrollbackBytes = 0;
+  private readonly writer: PtyWriter;
+  private readonly output: ReadStream;
+  private paused = false;
+  private exitCode: number | null | undefined;
+  /** The start of a UTF-8 character whose other bytes have not been read yet. */
+  private carry: Buffer = Buffer.alloc(0);
+
+  constructor(
+    readonly id: string,
+    private readonly master: number,
+    private size: TerminalSize,
+    private readonly terminate: () => void,
+  ) {
+    this.writer = new PtyWriter(master);
+    this.output = new ReadStream(master);
+    this.output.on('data', (chunk: Buffer) => this.receive(chunk));
+    // EIO once the last slave is closed: the process is gone, nothing more will come.
+    this.output.on('error', () => this.output.destroy());
+  }
+
+  /** Adds a viewer; returns the recent output to show first, and the current size. */
+  attach(viewer: Viewer): { scrollback: Buffer; size: TerminalSize } {
+    this.viewers.set(viewer.id, { viewer, unacked: 0, since: Date.now() });
+    if (this.exitCode !== undefined) viewer.exited(this.exitCode);
+    return { scrollback: startAtCharacter(Buffer.concat(this.scrollback)), size: this.size };
+  }
+
+  detach(viewerId: string): void {
+    this.viewers.delete(viewerId);
+    this.updateFlow();
+  }
+
+  input(data: string): void {
+    if (this.exitCode === undefined) this.writer.write(Buffer.from(data, 'utf8'));
+  }
+
+  resize(size: TerminalSize): void {
+    this.size = size;
+    if (this.exitCode === undefined) resizeTerminal(this.master, size);
+  }
+
+  acknowledge(viewerId: string, bytes: number): void {
+    const entry = this.viewers.get(viewerId);
+    if (entry === undefined) return;
+    entry.unacked = Math.max(0, entry.unacked - bytes);
+    entry.since = Date.now();
+    this.updateFlow();
+  }
+
+  close(): void {
+    this.terminate();
+  }
+
+  /** The process ended: viewers are told once the output it left has been read. */
+  ended(exitCode: number | null): void {
+    const finish = () => {
+      this.exitCode = exitCode;
+      this.writer.discard();
+      for (const { viewer } of this.viewers.values()) viewer.exited(exitCode);
+      try {
+        closeSync(this.master);
+      } catch {
+        // Already closed by the stream.
+      }
+    };
+    if (this.output.destroyed) finish();
+    else this.output.once('close', finish);
+    if (this.paused) this.output.resume(); // drain what is left, whoever lags
+    setTimeout(() => this.output.destroy(), 2000).unref();
+  }
+
+  get hasEnded(): boolean {
+    return this.exitCode !== undefined;
+  }
+
+  /** Every chunk sent ends on a character boundary, so each decodes on its own. */
+  private receive(bytes: Buffer): void {
+    const data = this.carry.length > 0 ? Buffer.concat([this.carry, bytes]) : bytes;
+    const complete = completeUtf8Length(data);
+    this.carry = data.subarray(complete);
+    if (complete > 0) this.broadcast(data.subarray(0, complete));
+  }
+
+  private broadcast(chunk: Buffer): void {
+    this.scrollback.push(chunk);
+    this.scrollbackBytes += chunk.length;
+    while (this.scrollbackBytes - (this.scrollback[0]?.length ?? 0) >= SCROLLBACK_BYTES) {
+      this.scrollbackBytes -= this.scrollback.shift()?.length ?? 0;
+    }
+    for (const entry of this.viewers.values()) {
+      entry.viewer.output(chunk);
+      entry.unacked += chunk.length;
+    }
+    this.updateFlow();
+  }
+
+  private updateFlow(): void {
+    const now = Date.now();
+    for (const [id, entry] of this.viewers) {
+      if (entry.unacked > OUTPUT_WINDOW_BYTES && now - entry.since > 30_000)
+        this.viewers.delete(id);
+    }
+    const behind = Math.max(0, ...[...this.viewers.values()].map((entry) => entry.unacked));
+    if (!this.paused && behind > OUTPUT_WINDOW_BYTES) {
+      this.paused = true;
+      this.output.pause();
+      setTimeout(() => this.updateFlow(), 30_000).unref();
+    } else if (this.paused && behind <= OUTPUT_WINDOW_BYTES / 2) {
+      this.paused = false;
+      this.output.resume();
+    }
+  }
+}
+
+/** The length of the longest prefix that does not end inside a UTF-8 character. */
+function completeUtf8Length(bytes: Buffer): number {
+  for (let back = 1; back <= 4 && back <= bytes.length; back++) {
+    const byte = bytes[bytes.length - back] ?? 0;
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: keep looking for the lead
+    const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return needed > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length; // not UTF-8 at all: nothing to wait for
+}
+
+/** Replayed output must not begin in the middle of a UTF-8 character. */
+function startAtCharacter(bytes: Buffer): Buffer {
+  let start = 0;
+  while (start < bytes.length && start < 4 && ((bytes[start] ?? 0) & 0xc0) === 0x80) start++;
+  return bytes.subarray(start);
+}

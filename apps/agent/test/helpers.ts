@@ -1,0 +1,112 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Reply, RequestName } from '@tocker/protocol';
+import { Runtime } from '@tocker/runtime';
+import { io, type Socket } from 'socket.io-client';
+
+export const agentMain = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
+export const tockerBin = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'packages',
+  'runtime',
+  'bin',
+  'tocker.cjs',
+);
+export const root = mkdtempSync(join(tmpdir(), 'tocker-agent-test-'));
+export const cgroupParent = `tocker-agent-test-${process.pid}`;
+export const token = randomBytes(24).toString('base64url');
+process.env.TOCKER_CGROUP_PARENT = cgroupParent;
+
+/** A real agent process on a random loopback port. */
+export class Agent {
+  url = '';
+  private readonly process: ChildProcess;
+  readonly exited: Promise<number | null>;
+
+  constructor(extraArgs: string[] = []) {
+    this.process = spawn(
+      process.execPath,
+      ['--single-threaded', agentMain, '--listen', '127.0.0.1:0', '--token', token, ...extraArgs],
+      {
+        env: { ...process.env, TOCKER_ROOT: root, TOCKER_CGROUP_PARENT: cgroupParent },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    this.exited = new Promise((resolve) => this.process.on('exit', resolve));
+  }
+
+  async started(): Promise<this> {
+    let output = '';
+    this.url = await new Promise<string>((resolve, reject) => {
+      this.process.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /listening on (\S+)/.exec(output);
+        if (match?.[1]) resolve(match[1]);
+      });
+      void this.exited.then((code) => reject(new Error(`agent exited (${code}): ${output}`)));
+    });
+    return this;
+  }
+
+  get pid(): number {
+    return this.process.pid ?? -1;
+  }
+
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    this.process.kill(signal);
+    return this.exited;
+  }
+}
+
+export function connect(
+  url: string,
+  auth: object = { token },
+  extra: object = {},
+): Promise<Socket> {
+  const socket = io(url, { auth, transports: ['websocket'], reconnection: false, ...extra });
+  return new Promise((resolve, reject) => {
+    socket.on('connect', () => resolve(socket));
+    socket.on('connect_error', (error) => {
+      socket.close();
+      reject(error);
+    });
+  });
+}
+
+export async function call<T extends object>(
+  socket: Socket,
+  name: RequestName | string,
+  payload: unknown,
+): Promise<Reply<T>> {
+  return (await socket.timeout(30_000).emitWithAck(name, payload)) as Reply<T>;
+}
+
+export async function ok<T extends object>(
+  socket: Socket,
+  name: RequestName,
+  payload: unknown,
+): Promise<T> {
+  const reply = await call<T>(socket, name, payload);
+  if (!reply.ok) throw new Error(`${name}: ${reply.error}`);
+  return reply;
+}
+
+/** Resident memory of a process, in bytes. */
+export function rssOf(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0) * 1024;
+}
+
+/** Removes every container of this test's root (killing what runs) and the root itself. */
+export async function removeEverything(): Promise<void> {
+  const runtime = Runtime.open({ root, cgroupParent });
+  for (const record of runtime.list()) await runtime.remove(record.id, { force: true });
+  rmSync(root, { recursive: true, force: true });
+}

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { TerminalExit, TerminalOutput } from '@tocker/protocol';
+import { DEFAULT_IMAGE } from '@tocker/runtime';
+import type { Socket } from 'socket.io-client';
+import { Agent, connect, ok, removeEverything, rssOf } from './helpers.js';
+
+let agent: Agent;
+
+before(async () => {
+  agent = await new Agent().started();
+});
+
+after(async () => {
+  await agent?.stop();
+  await removeEverything();
+});
+
+/** One viewer of a terminal session, as a browser tab would be (acknowledging what it got, unless told not to). */
+class Viewer {
+  text = '';
+  received = 0;
+  exitCode: number | null | undefined;
+  session = '';
+
+  private constructor(
+    readonly socket: Socket,
+    private readonly acknowledge: boolean,
+  ) {
+    socket.on('terminal:output', ({ session, data }: TerminalOutput) => {
+      if (session !== this.session) return;
+      this.text += Buffer.from(data).toString('utf8');
+      this.received += data.byteLength;
+      if (this.acknowledge) socket.emit('terminal:ack', { session, bytes: data.byteLength });
+    });
+    socket.on('terminal:exit', ({ session, exitCode }: TerminalExit) => {
+      if (session === this.session) this.exitCode = exitCode;
+    });
+  }
+
+  static async attach(
+    container: string,
+    acknowledge = true,
+  ): Promise<{ viewer: Viewer; scrollback: string; size: object }> {
+    const viewer = new Viewer(await connect(agent.url), acknowledge);
+    const reply = await ok<{ session: string; scrollback: Uint8Array; size: object }>(
+      viewer.socket,
+      'terminal:attach',
+      { container },
+    );
+    viewer.session = reply.session;
+    return { viewer, scrollback: Buffer.from(reply.scrollback).toString('utf8'), size: reply.size };
+  }
+
+  type(text: string): void {
+    this.socket.emit('terminal:input', { session: this.session, data: text });
+  }
+
+  async expect(pattern: RegExp, from = 0): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const match = this.text.slice(from).match(pattern);
+      if (match) return match;
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out waiting for ${pattern}; the terminal shows ${JSON.stringify(this.text.slice(from))}`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+async function runShell(name: string, size = { cols: 100, rows: 30 }): Promise<string> {
+  const client = await connect(agent.url);
+  const { container } = await ok<{ container: { id: string } }>(client, 'container:run', {
+    spec: { rootfs: DEFAULT_IMAGE, name, command: ['sh'], tty: true, interactive: true },
+    terminal: size,
+  });
+  client.close();
+  return container.id;
+}
+
+describe('terminals through the agent (real pty, real socket.io clients)', {
+  timeout: 60_000,
+}, () => {
+  test('run a shell, attach, type, read; the size is passed in and follows resizes', async () => {
+    await runShell('term-basic', { cols: 101, rows: 31 });
+    const { viewer, size } = await Viewer.attach('term-basic');
+    assert.deepEqual(size, { cols: 101, rows: 31 });
+    viewer.type('echo $((6 * 7)); stty size\r');
+    await viewer.expect(/^42\r?$/m);
+    await viewer.expect(/^31 101\r?$/m);
+    const mark = viewer.text.length;
+    await ok(viewer.socket, 'terminal:resize', {
+      session: viewer.session,
+      size: { cols: 132, rows: 43 },
+    });
+    viewer.type('stty size\r');
+    await viewer.expect(/^43 132\r?$/m, mark);
+    viewer.type('exit 3\r');
+    await waitUntil(() => viewer.exitCode !== undefined);
+    assert.equal(viewer.exitCode, 3);
+    viewer.socket.close();
+  });
+
+  test('a closed tab leaves the shell running; reattaching gives the same shell and its scrollback', async () => {
+    await runShell('term-reattach');
+    const first = await Viewer.attach('term-reattach');
+    first.viewer.type('MARK=kept-in-the-shell; echo before-the-blip\r');
+    await first.viewer.expect(/^before-the-blip\r?$/m);
+    first.viewer.socket.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const again = await Viewer.attach('term-reattach');
+    assert.match(again.scrollback, /before-the-blip/);
+    again.viewer.type('echo $MARK $$\r');
+    await again.viewer.expect(/^kept-in-the-shell 1\r?$/m);
+    await ok(again.viewer.socket, 'terminal:close', { session: again.viewer.session });
+    await waitUntil(() => again.viewer.exitCode !== undefined);
+    again.viewer.socket.close();
+  });
+
+  test('several viewers see the same shell; Unicode split across chunks arrives whole', async () => {
+    await runShell('term-shared');
+    const one = await Viewer.attach('term-shared');
+    const two = await Viewer.attach('term-shared');
+    // 3000 copies of a 3-byte character: chunk boundaries fall inside characters.
+    one.viewer.type('printf "%.0s✓" $(seq 3000); echo; echo done-sharing\r');
+    await two.viewer.expect(/^done-sharing\r?$/m);
+    await one.viewer.expect(/^done-sharing\r?$/m);
+    for (const { viewer } of [one, two]) {
+      assert.match(viewer.text, /✓{3000}/);
+      assert.doesNotMatch(viewer.text, /\uFFFD/);
+    }
+    await ok(one.viewer.socket, 'terminal:close', { session: one.viewer.session });
+    for (const { viewer } of [one, two]) viewer.socket.close();
+  });
+
+  test('a flood does not grow the agent: a viewer that stops acknowledging pauses the terminal', async () => {
+    await runShell('term-flood');
+    const { viewer } = await Viewer.attach('term-flood', false);
+    const rssBefore = rssOf(agent.pid);
+    viewer.type('yes "flood flood flood flood flood flood flood flood"\r');
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const received = viewer.received;
+    const rssAfter = rssOf(agent.pid);
+    assert.ok(
+      received < 2 * 1024 * 1024,
+      `the agent stopped sending at the window (sent ${received} bytes)`,
+    );
+    assert.ok(
+      rssAfter - rssBefore < 64 * 1024 * 1024,
+      `agent RSS grew by ${((rssAfter - rssBefore) / 1048576).toFixed(1)} MiB`,
+    );
+    // Acknowledging lets it flow again.
+    viewer.socket.emit('terminal:ack', { session: viewer.session, bytes: viewer.received });
+    await waitUntil(() => viewer.received > received + 512 * 1024);
+    await ok(viewer.socket, 'terminal:close', { session: viewer.session });
+    viewer.socket.close();
+  });
+});
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
