@@ -6,6 +6,7 @@ import { ContainerHost } from './containers.js';
 import { TransitionFollower } from './follower.js';
 import { EventJournal } from './journal.js';
 import { startAgentServer } from './server.js';
+import { StatsSampler } from './stats.js';
 import { loadToken } from './token.js';
 
 const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token TOKEN] [--allow-origin URL]...
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
   const containers = new ContainerHost(runtime, () => follower.poll());
   const adopted = containers.adoptOrphans();
   follower.start(250);
+  const stats = new StatsSampler(runtime, journal);
   const server = await startAgentServer({
     host,
     port,
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
     allowedOrigins: values['allow-origin'] ?? ['http://localhost:3000', 'http://127.0.0.1:3000'],
     containers,
     journal,
+    stats,
   });
   process.stdout.write(`tocker-agent: listening on ${server.url}\n`);
   if (adopted > 0) process.stdout.write(`tocker-agent: adopted ${adopted} running container(s)\n`);

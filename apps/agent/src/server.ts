@@ -6,6 +6,7 @@ import {
   type Request,
   type RequestName,
   requests,
+  type StatsBatch,
   type StreamName,
   streams,
   type TerminalExit,
@@ -16,6 +17,7 @@ import { Server, type Socket } from 'socket.io';
 import type { z } from 'zod';
 import type { ContainerHost } from './containers.js';
 import type { EventJournal } from './journal.js';
+import type { StatsSampler } from './stats.js';
 import { tokenMatches } from './token.js';
 
 export interface AgentServerOptions {
@@ -26,6 +28,7 @@ export interface AgentServerOptions {
   readonly allowedOrigins: readonly string[];
   readonly containers: ContainerHost;
   readonly journal: EventJournal;
+  readonly stats: StatsSampler;
 }
 
 export interface AgentServer {
@@ -47,7 +50,7 @@ function bearer(request: IncomingMessage): string | undefined {
  * runs, and always answered, with an error when it must be refused.
  */
 export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
-  const { containers, journal } = options;
+  const { containers, journal, stats } = options;
   const http = createServer((request, response) => {
     // socket.io answers its own paths before this handler; everything else is plain HTTP.
     if (!tokenMatches(options.token, bearer(request))) {
@@ -130,7 +133,23 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       containers.session(session).close();
       return {};
     },
+    'stats:subscribe': (_request, socket) => {
+      if (!statsListeners.has(socket)) {
+        statsListeners.add(socket);
+        void socket.join('stats');
+        stats.subscribe();
+      }
+      return {};
+    },
+    'stats:unsubscribe': (_request, socket) => {
+      if (statsListeners.delete(socket)) {
+        void socket.leave('stats');
+        stats.unsubscribe();
+      }
+      return {};
+    },
   };
+  const statsListeners = new WeakSet<Socket>();
   const streamHandlers: {
     [Name in StreamName]: (message: z.output<(typeof streams)[Name]>, socket: Socket) => void;
   } = {
@@ -183,6 +202,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
     }
     // A closed tab detaches its viewers; the shells themselves live on.
     socket.on('disconnect', () => {
+      if (statsListeners.delete(socket)) stats.unsubscribe();
       for (const session of viewing(socket)) {
         try {
           containers.session(session).detach(socket.id);
@@ -194,6 +214,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   });
   const forward = (event: unknown) => io.emit('event', event);
   journal.on('event', forward);
+  const publishStats = (batch: StatsBatch) => io.to('stats').emit('stats', batch);
+  stats.on('batch', publishStats);
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -206,6 +228,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
     close: () =>
       new Promise((resolve) => {
         journal.off('event', forward);
+        stats.off('batch', publishStats);
         io.close(() => resolve());
       }),
   };

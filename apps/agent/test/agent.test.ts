@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import type { ContainerEvent } from '@tocker/protocol';
+import type { ContainerEvent, StatsBatch } from '@tocker/protocol';
 import { DEFAULT_IMAGE, Runtime } from '@tocker/runtime';
 import type { Socket } from 'socket.io-client';
 import {
@@ -122,6 +122,36 @@ describe('the agent: a real process, a real socket.io client, real containers', 
     const stats = Runtime.open({ root, cgroupParent }).stats(container.id);
     assert.equal(stats.memoryLimitBytes, 96 * 1024 * 1024);
     assert.equal(stats.pidsLimit, 33);
+    await ok(client, 'container:remove', { container: container.id, force: true });
+  });
+
+  test('stats stream: cpu % against the limit, memory against its limit, pids, once a second', async () => {
+    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+      spec: {
+        rootfs: DEFAULT_IMAGE,
+        command: ['sh', '-c', 'while :; do :; done'],
+        limits: { cpus: 0.5, memory: '48m', pidsLimit: 10 },
+      },
+    });
+    const batches: StatsBatch[] = [];
+    client.on('stats', (batch: StatsBatch) => batches.push(batch));
+    await ok(client, 'stats:subscribe', {});
+    await waitUntil(() => batches.length >= 3, 10_000);
+    await ok(client, 'stats:unsubscribe', {});
+    const usage = batches.at(-1)?.containers.find((entry) => entry.id === container.id);
+    assert.ok(usage, 'the running container is in the batch');
+    assert.equal(usage.cpuLimit, 0.5);
+    assert.ok(
+      usage.cpuPercent > 60 && usage.cpuPercent <= 110,
+      `a busy loop uses its whole 0.5 CPU: ${usage.cpuPercent}%`,
+    );
+    assert.equal(usage.memoryLimitBytes, 48 * 1024 * 1024);
+    assert.ok(usage.memoryBytes > 0);
+    assert.equal(usage.pidsLimit, 10);
+    assert.ok(usage.pids >= 1);
+    const count = batches.length;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.ok(batches.length <= count + 1, 'no more batches after unsubscribing');
     await ok(client, 'container:remove', { container: container.id, force: true });
   });
 
@@ -375,6 +405,14 @@ function cgroupsLeft(): string[] {
   return readdirSync('/sys/fs/cgroup', { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isDirectory() && entry.parentPath.endsWith(cgroupParent))
     .map((entry) => entry.name);
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 async function waitForEvent(

@@ -60,6 +60,9 @@ export const requests = {
   'terminal:resize': z.object({ session: sessionId, size: terminalSize }).strict(),
   /** Ends the session's process (SIGHUP, as a closed terminal would, then SIGKILL). */
   'terminal:close': z.object({ session: sessionId }).strict(),
+  /** Stats of every running container, pushed as `stats` about once a second until unsubscribed. */
+  'stats:subscribe': z.object({}).strict(),
+  'stats:unsubscribe': z.object({}).strict(),
   'events:since': z
     .object({
       cursor: z.number().int().min(0).default(0),
@@ -133,6 +136,23 @@ export interface TerminalExit {
 }
 
 export type TerminalSize = z.output<typeof terminalSize>;
+
+export interface ContainerUsage {
+  readonly id: string;
+  /** Of the container's CPU limit (or of the whole host without one): 100 = all of it. */
+  readonly cpuPercent: number;
+  readonly cpuLimit: number | null;
+  readonly memoryBytes: number;
+  readonly memoryLimitBytes: number | null;
+  readonly memoryPeakBytes: number | null;
+  readonly pids: number;
+  readonly pidsLimit: number | null;
+}
+
+export interface StatsBatch {
+  readonly at: string;
+  readonly containers: readonly ContainerUsage[];
+}
 
 export const OUTPUT_WINDOW_BYTES = 1024 * 1024;
 export const SCROLLBACK_BYTES = 256 * 1024;
