@@ -112,3 +112,44 @@ function execFailureStatus(error: unknown): number {
   if (!(error instanceof SyscallError) || error.call !== 'execve') return 125;
   return error.errno === 2 ? 127 : 126;
 }
+
+/** A new process in a running container (exec). */
+export interface ExecPlan {
+  readonly command: readonly string[];
+  readonly env: readonly string[];
+  readonly workdir: string;
+  readonly stdio: ContainerStdio;
+  /** cgroup.procs of the container's cgroups, opened on the host. */
+  readonly cgroupProcsFds: readonly number[];
+}
+
+/**
+ * Runs on the main thread inside the container's namespaces (forkIntoNamespacesOf):
+ * working directory and program are checked there, so that mistakes are exceptions. The
+ * child then wires its stdio and terminal, joins the container's cgroups and execs.
+ */
+export function prepareExec(plan: ExecPlan): ChildProgram {
+  try {
+    chdir(plan.workdir);
+  } catch {
+    throw new TockerError(`${plan.workdir}: no such directory in the container`);
+  }
+  const executable = resolveExecutable(plan.command[0] ?? '', plan.env);
+  const { stdio } = plan;
+  return {
+    calls: [
+      calls.dup2(stdio.stdin, 0),
+      calls.dup2(stdio.stdout, 1),
+      calls.dup2(stdio.stderr, 2),
+      calls.setsid(),
+      ...(stdio.terminal ? [calls.ioctl(0, TIOCSCTTY, 0)] : []),
+      ...plan.cgroupProcsFds.map((fd) => calls.write(fd, JOIN, 'cgroup.procs')),
+      ...execCalls(executable, plan.command, plan.env),
+    ],
+    afterCalls: undefined,
+    fail: (error) => {
+      writeSync(2, `tocker exec: ${(error as Error).message}\n`);
+      exitImmediately(execFailureStatus(error));
+    },
+  };
+}

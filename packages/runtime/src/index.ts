@@ -4,7 +4,7 @@ export type { ContainerStdio } from './container-process.js';
 export { TockerError } from './errors.js';
 export { DEFAULT_IMAGE, tockerRoot } from './paths.js';
 export { openTerminal, type Pty, PtyWriter, resizeTerminal, type TerminalSize } from './pty.js';
-export { Runtime, type RuntimeOptions } from './runtime.js';
+export { type ExecOptions, type ExecProcess, Runtime, type RuntimeOptions } from './runtime.js';
 export { parseSignal } from './signals.js';
 export {
   type ContainerLimits,

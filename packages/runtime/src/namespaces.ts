@@ -1,6 +1,8 @@
-import { openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import {
   blockAllSignals,
+  CLONE_FS,
+  CLONE_NEWCGROUP,
   CLONE_NEWIPC,
   CLONE_NEWNET,
   CLONE_NEWNS,
@@ -16,13 +18,21 @@ import {
 } from './sys/libc.js';
 import { trace } from './trace.js';
 
+/** The namespaces a process joins; pid last: it only applies to the children. */
 const borrowed = [
   ['mnt', CLONE_NEWNS],
   ['uts', CLONE_NEWUTS],
   ['ipc', CLONE_NEWIPC],
   ['net', CLONE_NEWNET],
+  ['cgroup', CLONE_NEWCGROUP],
   ['pid', CLONE_NEWPID],
 ] as const;
+
+type NamespaceFds = { fd: number; type: number }[];
+
+function openNamespaces(pid: number | 'thread-self'): NamespaceFds {
+  return borrowed.map(([name, type]) => ({ fd: openSync(`/proc/${pid}/ns/${name}`, 'r'), type }));
+}
 
 /**
  * What the child does after fork(): prepared calls (see LibcCall), then optionally more
@@ -54,13 +64,34 @@ let ownNamespaces: { fd: number; type: number }[] | undefined;
  * (~40 us each on this kind of VM), which is why the child's part is kept small.
  */
 export function forkIntoNewNamespaces(prepare: () => ChildProgram): number {
+  return borrowAndFork(null, prepare);
+}
+
+/**
+ * The same for a new process in a running container (exec): the main thread joins the
+ * namespaces of the container's PID 1 (its root comes with the mount namespace), the
+ * child is forked into its PID namespace, and the main thread goes home.
+ */
+export function forkIntoNamespacesOf(pid: number, prepare: () => ChildProgram): number {
+  const target = openNamespaces(pid);
+  try {
+    return borrowAndFork(target, prepare);
+  } finally {
+    for (const { fd } of target) closeSync(fd);
+  }
+}
+
+/** `target` null: fresh namespaces; otherwise those to join. */
+function borrowAndFork(target: NamespaceFds | null, prepare: () => ChildProgram): number {
   assertForkable();
-  ownNamespaces ??= borrowed.map(([name, type]) => ({
-    fd: openSync(`/proc/thread-self/ns/${name}`, 'r'),
-    type,
-  }));
+  ownNamespaces ??= openNamespaces('thread-self');
   const cwd = process.cwd();
-  unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET);
+  if (target === null) {
+    unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET);
+  } else {
+    unshare(CLONE_FS); // joining a mount namespace needs a filesystem context of our own
+    for (const { fd, type } of target) if (type !== CLONE_NEWPID) setns(fd, type);
+  }
   let pid = -1;
   try {
     trace('namespaces borrowed');
@@ -69,7 +100,9 @@ export function forkIntoNewNamespaces(prepare: () => ChildProgram): number {
     // Node's signal handlers must never run in the child: it sets its own signal state.
     const previousMask = blockAllSignals();
     try {
-      unshare(CLONE_NEWPID);
+      const pidNamespace = target?.find(({ type }) => type === CLONE_NEWPID);
+      if (pidNamespace === undefined) unshare(CLONE_NEWPID);
+      else setns(pidNamespace.fd, CLONE_NEWPID);
       pid = fork();
     } finally {
       if (pid !== 0) restoreSignalMask(previousMask);

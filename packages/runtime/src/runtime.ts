@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -7,13 +8,31 @@ import {
   detectCgroupDriver,
 } from './cgroups/index.js';
 import { Container, type CreateOptions, concludeContainer } from './container.js';
+import { type ContainerStdio, prepareExec } from './container-process.js';
 import { TockerError } from './errors.js';
-import { assertForkable } from './namespaces.js';
+import { containerEnvironment } from './exec.js';
+import { assertForkable, forkIntoNamespacesOf } from './namespaces.js';
 import { tockerRoot } from './paths.js';
 import { isAlive, processStartTime } from './proc.js';
+import { waitForChild } from './reaper.js';
 import type { ContainerLimits, ContainerSpec } from './spec.js';
 import { type ContainerRecord, StateStore } from './state.js';
-import { kill } from './sys/libc.js';
+import { decodeWaitStatus, kill } from './sys/libc.js';
+
+export interface ExecOptions {
+  readonly command: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  /** Default: the container's working directory. */
+  readonly workdir?: string;
+  readonly tty?: boolean;
+}
+
+export interface ExecProcess {
+  /** On the host. */
+  readonly pid: number;
+  wait(): Promise<{ exitCode: number | null; signal: number | null }>;
+  kill(signal: number): void;
+}
 
 export interface RuntimeOptions {
   /** Where state, logs and writable layers live (default TOCKER_ROOT or /var/lib/tocker). */
@@ -74,6 +93,38 @@ export class Runtime {
     const container = await this.create(spec, options);
     await container.start();
     return container;
+  }
+
+  /**
+   * A new process in a running container: its namespaces, its cgroups, its environment
+   * (plus `env`), as a child of this process.
+   */
+  exec(reference: string, options: ExecOptions, stdio: ContainerStdio): ExecProcess {
+    const record = this.running(reference);
+    if (!isAlive(record.process))
+      throw new TockerError(`container ${short(record)} is not running`);
+    const procsFds = this.cgroups.open(record.id).procsFiles.map((file) => openSync(file, 'w'));
+    try {
+      const env = containerEnvironment(
+        { ...record.spec, tty: options.tty ?? false, env: { ...record.spec.env, ...options.env } },
+        record.hostname,
+      );
+      const pid = forkIntoNamespacesOf(record.process.pid, () =>
+        prepareExec({
+          command: options.command,
+          env,
+          workdir: options.workdir ?? record.spec.workdir,
+          stdio,
+          cgroupProcsFds: procsFds,
+        }),
+      );
+      const exited = waitForChild(pid).then((status) =>
+        status === null ? { exitCode: null, signal: null } : decodeWaitStatus(status),
+      );
+      return { pid, wait: () => exited, kill: (signal) => kill(pid, signal) };
+    } finally {
+      for (const fd of procsFds) closeSync(fd);
+    }
   }
 
   list(): ContainerRecord[] {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -83,6 +83,59 @@ describe('the library API (what the agent uses), real containers in this process
     });
     await container.wait();
     assert.equal(readFileSync(file, 'utf8'), 'to-file\nerr\n');
+    await runtime.remove(container.id);
+  });
+
+  test('exec: a new process in a running container, in its namespaces and its cgroups', async () => {
+    const container = await runtime.run(
+      spec(['sleep', '30'], { hostname: 'exec-target', env: { FROM_SPEC: 'yes' } }),
+      { stdio: 'log' },
+    );
+    const file = `${world.root}/exec.txt`;
+    const fd = openSync(file, 'w');
+    const exec = runtime.exec(
+      container.id,
+      {
+        command: [
+          'sh',
+          '-c',
+          'hostname; echo pid=$$; cat /proc/1/cmdline | tr "\\0" " "; echo; cat /proc/self/cgroup | grep memory; echo $FROM_SPEC $EXTRA; pwd; exit 9',
+        ],
+        env: { EXTRA: 'added' },
+        workdir: '/tmp',
+      },
+      { stdin: fd, stdout: fd, stderr: fd, terminal: false },
+    );
+    const exit = await exec.wait();
+    assert.equal(exit.exitCode, 9);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    assert.equal(lines[0], 'exec-target');
+    assert.match(lines[1] ?? '', /^pid=\d+$/);
+    assert.notEqual(lines[1], 'pid=1', 'not PID 1: that is the container command');
+    assert.equal(lines[2]?.trim(), 'sleep 30');
+    assert.match(
+      lines[3] ?? '',
+      /memory:\/$/,
+      "in the container's memory cgroup (the root of its cgroup namespace)",
+    );
+    assert.equal(lines[4], 'yes added');
+    assert.equal(lines[5], '/tmp');
+    assert.ok(
+      readdirSync('.').length > 0 && existsSync(`${process.cwd()}/.`),
+      'the caller is back in its own root and directory',
+    );
+    assert.ok(existsSync(world.root), "the host's files are visible again");
+    assert.throws(
+      () =>
+        runtime.exec(
+          container.id,
+          { command: ['no-such-tool'] },
+          { stdin: fd, stdout: fd, stderr: fd, terminal: false },
+        ),
+      /no-such-tool: executable file not found/,
+    );
+    container.kill(constants.signals.SIGKILL);
+    await container.wait();
     await runtime.remove(container.id);
   });
 

@@ -53,6 +53,7 @@ const raw = {
 const isArm64 = process.arch === 'arm64';
 const SYS_pivot_root = isArm64 ? 41 : 155;
 
+export const CLONE_FS = 0x00000200;
 export const CLONE_NEWNS = 0x00020000;
 export const CLONE_NEWCGROUP = 0x02000000;
 export const CLONE_NEWUTS = 0x04000000;
