@@ -1,10 +1,14 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { constants } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ContainerLimits, ContainerSpec, TerminalSize } from '@tocker/protocol';
 import {
   type Container,
   type ContainerRecord,
   type CreateOptions,
+  type ExecOptions,
+  type ExecProcess,
   openTerminal,
   parseLimits,
   parseSignal,
@@ -12,6 +16,11 @@ import {
   TockerError,
 } from '@tocker/runtime';
 import { TerminalSession } from './terminal.js';
+
+export type ExecRequest = Omit<ExecOptions, 'tty'>;
+
+/** What the reply of an exec without a terminal carries at most. */
+const EXEC_OUTPUT_BYTES = 1024 * 1024;
 
 /**
  * The containers this agent runs. They are detached (they outlive the agent) and their
@@ -55,7 +64,9 @@ export class ContainerHost {
     }
     if (pty) {
       closeSync(pty.slave);
-      const session = new TerminalSession(container.id, pty.master, size, () => hangUp(container));
+      const session = new TerminalSession(container.id, pty.master, size, () =>
+        hangUp((signal) => container.kill(signal)),
+      );
       this.terminals.set(container.id, session);
     }
     this.supervise(container);
@@ -63,6 +74,63 @@ export class ContainerHost {
     await container.start();
     this.changed();
     return this.runtime.inspect(container.id);
+  }
+
+  /** An exec with a terminal: returns its session. */
+  execTerminal(reference: string, request: ExecRequest, size: TerminalSize): string {
+    const pty = openTerminal(size);
+    let process: ExecProcess;
+    try {
+      process = this.runtime.exec(
+        reference,
+        { ...request, tty: true },
+        {
+          stdin: pty.slave,
+          stdout: pty.slave,
+          stderr: pty.slave,
+          terminal: true,
+        },
+      );
+    } catch (error) {
+      closeSync(pty.master);
+      throw error;
+    } finally {
+      closeSync(pty.slave);
+    }
+    const id = randomBytes(16).toString('hex');
+    const session = new TerminalSession(id, pty.master, size, () =>
+      hangUp((signal) => process.kill(signal)),
+    );
+    this.terminals.set(id, session);
+    void process.wait().then((exit) => session.ended(exit.exitCode));
+    return id;
+  }
+
+  /** An exec without a terminal, to its end: its status and (the start of) its output. */
+  async execToEnd(
+    reference: string,
+    request: ExecRequest,
+  ): Promise<{ exitCode: number | null; output: string }> {
+    const dir = mkdtempSync(join(tmpdir(), 'tocker-exec-'));
+    const file = join(dir, 'output');
+    const output = openSync(file, 'w+', 0o600);
+    const stdin = openSync('/dev/null', 'r');
+    try {
+      const process = this.runtime.exec(reference, request, {
+        stdin,
+        stdout: output,
+        stderr: output,
+        terminal: false,
+      });
+      const { exitCode } = await process.wait();
+      const bytes = Buffer.alloc(Math.min(statSync(file).size, EXEC_OUTPUT_BYTES));
+      readSync(output, bytes, 0, bytes.length, 0);
+      return { exitCode, output: bytes.toString('utf8') };
+    } finally {
+      closeSync(stdin);
+      closeSync(output);
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** The terminal of a container this agent started with a tty. */
@@ -142,10 +210,10 @@ export class ContainerHost {
 }
 
 /** Closing a terminal hangs up its session, as closing a terminal window does; then SIGKILL. */
-function hangUp(container: Container): void {
+function hangUp(kill: (signal: number) => void): void {
   const signal = (name: 'SIGHUP' | 'SIGKILL') => {
     try {
-      container.kill(constants.signals[name]);
+      kill(constants.signals[name]);
     } catch {
       // Already gone.
     }

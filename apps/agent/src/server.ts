@@ -108,8 +108,21 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       events: journal.since(cursor, limit),
       lastSeq: journal.lastSeq,
     }),
-    'terminal:attach': ({ container }, socket) => {
-      const session = containers.terminal(container);
+    'container:exec': async ({ container, tty, terminal, ...request }) =>
+      tty
+        ? {
+            session: containers.execTerminal(
+              container,
+              request,
+              terminal ?? { cols: 80, rows: 24 },
+            ),
+          }
+        : await containers.execToEnd(container, request),
+    'terminal:attach': (target, socket) => {
+      const session =
+        'session' in target
+          ? containers.session(target.session)
+          : containers.terminal(target.container);
       const { scrollback, size } = session.attach({
         id: socket.id,
         output: (data) =>

@@ -111,6 +111,32 @@ describe('the agent: a real process, a real socket.io client, real containers', 
     );
   });
 
+  test("exec without a terminal: in the container's hostname, PID namespace and cgroup", async () => {
+    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+      spec: { rootfs: DEFAULT_IMAGE, hostname: 'exec-box', command: ['sleep', '60'] },
+    });
+    const result = await ok<{ exitCode: number; output: string }>(client, 'container:exec', {
+      container: container.id,
+      command: [
+        'sh',
+        '-c',
+        'hostname; echo $$; ps -o pid,comm | grep -c sleep; grep memory /proc/self/cgroup; exit 4',
+      ],
+    });
+    assert.equal(result.exitCode, 4);
+    const [hostname, pid, sleeps, cgroup] = result.output.trim().split('\n');
+    assert.equal(hostname, 'exec-box');
+    assert.notEqual(pid, '1');
+    assert.equal(sleeps, '1', "sees the container's processes (its PID 1 is sleep)");
+    assert.match(cgroup ?? '', /memory:\/$/);
+    const missing = await call(client, 'container:exec', {
+      container: container.id,
+      command: ['nope'],
+    });
+    assert.equal(missing.ok, false);
+    await ok(client, 'container:remove', { container: container.id, force: true });
+  });
+
   test('update changes the memory limit of a running container in its cgroup', async () => {
     const { container } = await ok<{ container: Record }>(client, 'container:run', {
       spec: { rootfs: DEFAULT_IMAGE, command: ['sleep', '60'], limits: { memory: '64m' } },

@@ -52,6 +52,13 @@ class Viewer {
     return { viewer, scrollback: Buffer.from(reply.scrollback).toString('utf8'), size: reply.size };
   }
 
+  static async attachSession(session: string): Promise<Viewer> {
+    const viewer = new Viewer(await connect(agent.url), true);
+    viewer.session = session;
+    await ok(viewer.socket, 'terminal:attach', { session });
+    return viewer;
+  }
+
   type(text: string): void {
     this.socket.emit('terminal:input', { session: this.session, data: text });
   }
@@ -134,6 +141,28 @@ describe('terminals through the agent (real pty, real socket.io clients)', {
     }
     await ok(one.viewer.socket, 'terminal:close', { session: one.viewer.session });
     for (const { viewer } of [one, two]) viewer.socket.close();
+  });
+
+  test('exec with a terminal: a second shell in a running container, attached by session', async () => {
+    const id = await runShell('term-exec');
+    const client = await connect(agent.url);
+    const { session } = await ok<{ session: string }>(client, 'container:exec', {
+      container: id,
+      command: ['sh'],
+      tty: true,
+      terminal: { cols: 90, rows: 20 },
+    });
+    client.close();
+    const viewer = await Viewer.attachSession(session);
+    viewer.type('echo $((2 + 3)) $$; stty size\r');
+    await viewer.expect(/^5 \d+\r?$/m);
+    await viewer.expect(/^20 90\r?$/m);
+    viewer.type('exit 6\r');
+    await waitUntil(() => viewer.exitCode !== undefined);
+    assert.equal(viewer.exitCode, 6);
+    const main = await Viewer.attach('term-exec');
+    await ok(main.viewer.socket, 'terminal:close', { session: main.viewer.session });
+    for (const socket of [viewer.socket, main.viewer.socket]) socket.close();
   });
 
   test('a flood does not grow the agent: a viewer that stops acknowledging pauses the terminal', async () => {

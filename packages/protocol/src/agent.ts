@@ -54,8 +54,25 @@ export const requests = {
         .default(256 * 1024),
     })
     .strict(),
-  /** Joins a container's terminal: its recent output (up to 256 KiB) comes in the reply. */
-  'terminal:attach': z.object({ container: containerReference }).strict(),
+  /**
+   * A new process in a running container. With `tty` it gets a terminal session to attach
+   * to; without, it runs to its end and the reply carries its exit code and output.
+   */
+  'container:exec': z
+    .object({
+      container: containerReference,
+      command: containerSpecSchema.shape.command,
+      env: containerSpecSchema.shape.env,
+      workdir: z.string().startsWith('/').max(4096).optional(),
+      tty: z.boolean().default(false),
+      terminal: terminalSize.optional(),
+    })
+    .strict(),
+  /** Joins a terminal (a container's own, or an exec's): recent output (up to 256 KiB) comes in the reply. */
+  'terminal:attach': z.union([
+    z.object({ container: containerReference }).strict(),
+    z.object({ session: sessionId }).strict(),
+  ]),
   'terminal:detach': z.object({ session: sessionId }).strict(),
   'terminal:resize': z.object({ session: sessionId, size: terminalSize }).strict(),
   /** Ends the session's process (SIGHUP, as a closed terminal would, then SIGKILL). */
