@@ -19,6 +19,8 @@ import { TerminalSession } from './terminal.js';
 
 export type ExecRequest = Omit<ExecOptions, 'tty'>;
 
+const DEFAULT_SIZE: TerminalSize = { cols: 80, rows: 24 };
+
 /** What the reply of an exec without a terminal carries at most. */
 const EXEC_OUTPUT_BYTES = 1024 * 1024;
 
@@ -43,11 +45,35 @@ export class ContainerHost {
     return adopted.length;
   }
 
-  async run(
-    spec: ContainerSpec,
-    size: TerminalSize = { cols: 80, rows: 24 },
+  run(spec: ContainerSpec, size: TerminalSize = DEFAULT_SIZE): Promise<ContainerRecord> {
+    return this.launch(spec.tty, size, async (options) => {
+      const container = await this.runtime.create(spec, options);
+      this.changed();
+      await container.start();
+      return container;
+    });
+  }
+
+  /** Stop if running, then start again: same id, name and writable layer (and a new terminal). */
+  restart(
+    reference: string,
+    timeoutSeconds: number,
+    size?: TerminalSize,
   ): Promise<ContainerRecord> {
-    const pty = spec.tty ? openTerminal(size) : null;
+    const record = this.runtime.inspect(reference);
+    const terminalSize = size ?? this.terminals.get(record.id)?.currentSize ?? DEFAULT_SIZE;
+    return this.launch(record.spec.tty, terminalSize, (options) =>
+      this.runtime.restart(record.id, options, timeoutSeconds),
+    );
+  }
+
+  /** Starts a container through `start`, with a pty when it has a terminal, and supervises it. */
+  private async launch(
+    tty: boolean,
+    size: TerminalSize,
+    start: (options: CreateOptions) => Promise<Container>,
+  ): Promise<ContainerRecord> {
+    const pty = tty ? openTerminal(size) : null;
     const options: CreateOptions = pty
       ? {
           stdio: { stdin: pty.slave, stdout: pty.slave, stderr: pty.slave, terminal: true },
@@ -57,21 +83,20 @@ export class ContainerHost {
       : { stdio: 'log', dieWithParent: false };
     let container: Container;
     try {
-      container = await this.runtime.create(spec, options);
+      container = await start(options);
     } catch (error) {
-      if (pty) for (const fd of [pty.master, pty.slave]) closeSync(fd);
+      if (pty) closeSync(pty.master);
       throw error;
+    } finally {
+      if (pty) closeSync(pty.slave);
     }
     if (pty) {
-      closeSync(pty.slave);
       const session = new TerminalSession(container.id, pty.master, size, () =>
         hangUp((signal) => container.kill(signal)),
       );
       this.terminals.set(container.id, session);
     }
     this.supervise(container);
-    this.changed();
-    await container.start();
     this.changed();
     return this.runtime.inspect(container.id);
   }

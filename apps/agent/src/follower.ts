@@ -68,7 +68,7 @@ export class TransitionFollower {
     const known = this.journal.known.get(transition.container.id);
     const repeated =
       (transition.kind === 'created' && known !== undefined) ||
-      (transition.kind === 'started' && known?.status !== 'created') ||
+      (transition.kind === 'started' && (known === undefined || known.status === 'running')) ||
       (transition.kind === 'exited' && known?.status === 'exited') ||
       (transition.kind === 'removed' && known === undefined) ||
       (transition.kind === 'limits-updated' && known?.limits === JSON.stringify(transition.limits));

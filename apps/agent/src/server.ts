@@ -96,6 +96,10 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
     'container:kill': ({ container, signal }) => ({
       container: containers.kill(container, signal),
     }),
+    'container:restart': ({ container, timeoutSeconds, terminal }) =>
+      containers
+        .restart(container, timeoutSeconds, terminal)
+        .then((record) => ({ container: record })),
     'container:remove': ({ container, force }) =>
       containers.remove(container, force).then(() => ({})),
     'container:update': ({ container, limits }) => ({

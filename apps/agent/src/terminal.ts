@@ -96,8 +96,8 @@ export class TerminalSession {
     setTimeout(() => this.output.destroy(), 2000).unref();
   }
 
-  get hasEnded(): boolean {
-    return this.exitCode !== undefined;
+  get currentSize(): TerminalSize {
+    return this.size;
   }
 
   /** Every chunk sent ends on a character boundary, so each decodes on its own. */

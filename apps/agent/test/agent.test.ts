@@ -137,6 +137,40 @@ describe('the agent: a real process, a real socket.io client, real containers', 
     await ok(client, 'container:remove', { container: container.id, force: true });
   });
 
+  test('restart: same id and writable layer, stopped and started again, journaled', async () => {
+    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+      spec: {
+        rootfs: DEFAULT_IMAGE,
+        name: 'again',
+        command: [
+          'sh',
+          '-c',
+          'echo run-$(cat /count 2>/dev/null || echo 0); echo 1 > /count; sleep 60',
+        ],
+      },
+    });
+    const cursor = (await ok<{ lastSeq: number }>(client, 'events:since', { cursor: 0 })).lastSeq;
+    const restarted = (
+      await ok<{ container: Record }>(client, 'container:restart', {
+        container: 'again',
+        timeoutSeconds: 1,
+      })
+    ).container;
+    assert.equal(restarted.id, container.id);
+    assert.equal(restarted.status, 'running');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.match(
+      (await ok<{ logs: string }>(client, 'container:logs', { container: 'again' })).logs,
+      /run-0\nrun-1/,
+    );
+    const { events } = await ok<{ events: ContainerEvent[] }>(client, 'events:since', { cursor });
+    assert.deepEqual(
+      events.filter((event) => event.container.id === container.id).map((event) => event.kind),
+      ['exited', 'started'],
+    );
+    await ok(client, 'container:remove', { container: 'again', force: true });
+  });
+
   test('update changes the memory limit of a running container in its cgroup', async () => {
     const { container } = await ok<{ container: Record }>(client, 'container:run', {
       spec: { rootfs: DEFAULT_IMAGE, command: ['sleep', '60'], limits: { memory: '64m' } },

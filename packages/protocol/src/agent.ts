@@ -39,6 +39,13 @@ export const requests = {
   'container:kill': z
     .object({ container: containerReference, signal: signalName.default('KILL') })
     .strict(),
+  'container:restart': z
+    .object({
+      container: containerReference,
+      timeoutSeconds: z.number().int().min(0).max(3600).default(10),
+      terminal: terminalSize.optional(),
+    })
+    .strict(),
   'container:remove': z
     .object({ container: containerReference, force: z.boolean().default(false) })
     .strict(),

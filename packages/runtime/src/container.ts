@@ -93,9 +93,11 @@ export class Container {
     spec: ContainerSpec,
     options: CreateOptions,
     deps: { store: StateStore; cgroups: CgroupDriver },
+    /** An exited container to start again (restart): same id, name and writable layer. */
+    reuse: ContainerRecord | null = null,
   ): Promise<Container> {
     checkRootfs(spec.rootfs);
-    const id = randomId();
+    const id = reuse?.id ?? randomId();
     const supervisor = identify(process.pid);
     if (supervisor === null) throw new Error('cannot read this process in /proc');
     const record: ContainerRecord = {
@@ -104,7 +106,7 @@ export class Container {
       hostname: spec.hostname ?? id.slice(0, 12),
       spec,
       status: 'created',
-      createdAt: new Date().toISOString(),
+      createdAt: reuse?.createdAt ?? new Date().toISOString(),
       startedAt: null,
       finishedAt: null,
       process: null,
@@ -118,7 +120,11 @@ export class Container {
     };
     const { store, cgroups } = deps;
     trace('create');
-    store.reserve(record);
+    if (reuse === null) store.reserve(record);
+    else store.write(record);
+    // A failed start leaves nothing behind; a failed restart leaves the container as it was.
+    const abandon = (why: string) =>
+      reuse === null ? store.remove(record) : store.write({ ...reuse, error: why });
     let cgroup: ContainerCgroup | undefined;
     const report = pipe();
     const go = pipe();
@@ -149,7 +155,7 @@ export class Container {
       close(report.read);
       close(go.write);
       cgroup?.remove();
-      store.remove(record);
+      abandon((error as Error).message);
       throw error;
     } finally {
       for (const fd of fdsToClose) close(fd);
@@ -163,16 +169,17 @@ export class Container {
       close(go.write);
       const status = waitpid(pid, 0).status;
       cgroup.remove();
-      store.remove(record);
-      if (first === 'closed') {
-        throw new TockerError(
-          `container process died during set-up (exit ${decodeWaitStatus(status).exitCode})`,
-        );
-      }
-      throw new TockerError(
-        first.message,
-        first.exitCode === 126 || first.exitCode === 127 ? first.exitCode : 125,
-      );
+      const failure =
+        first === 'closed'
+          ? new TockerError(
+              `container process died during set-up (exit ${decodeWaitStatus(status).exitCode})`,
+            )
+          : new TockerError(
+              first.message,
+              first.exitCode === 126 || first.exitCode === 127 ? first.exitCode : 125,
+            );
+      abandon(failure.message);
+      throw failure;
     }
     trace('ready');
     const created = { ...record, process: identify(pid) ?? { pid, startTime: 0 } };

@@ -88,6 +88,30 @@ export class Runtime {
       .map((record) => Container.adopt(record, { store: this.store, cgroups: this.cgroups }));
   }
 
+  /**
+   * Stops a container if it runs, then starts it again with the same spec, id, name and
+   * writable layer (as docker restart), supervised by this process.
+   */
+  async restart(
+    reference: string,
+    options: CreateOptions,
+    timeoutSeconds = 10,
+  ): Promise<Container> {
+    const record = this.store.resolve(reference);
+    if (record.status !== 'exited') await this.stop(record.id, timeoutSeconds);
+    const exited = this.store.read(record.id);
+    if (exited === null)
+      throw new TockerError(`container ${short(record)} was removed when it stopped (--rm)`);
+    const container = await Container.create(
+      exited.spec,
+      options,
+      { store: this.store, cgroups: this.cgroups },
+      exited,
+    );
+    await container.start();
+    return container;
+  }
+
   /** create() + start(): resolves once the user's program runs. */
   async run(spec: ContainerSpec, options: CreateOptions): Promise<Container> {
     const container = await this.create(spec, options);
