@@ -31,6 +31,9 @@ export class TerminalSession {
   private exitCode: number | null | undefined;
   /** The start of a UTF-8 character whose other bytes have not been read yet. */
   private carry: Buffer = Buffer.alloc(0);
+  /** Output read in this turn of the event loop, sent as one frame (a pty gives ~4 KiB a read). */
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
 
   constructor(
     readonly id: string,
@@ -81,6 +84,7 @@ export class TerminalSession {
   /** The process ended: viewers are told once the output it left has been read. */
   ended(exitCode: number | null): void {
     const finish = () => {
+      this.sendBatch();
       this.exitCode = exitCode;
       this.writer.discard();
       for (const { viewer } of this.viewers.values()) viewer.exited(exitCode);
@@ -105,7 +109,19 @@ export class TerminalSession {
     const data = this.carry.length > 0 ? Buffer.concat([this.carry, bytes]) : bytes;
     const complete = completeUtf8Length(data);
     this.carry = data.subarray(complete);
-    if (complete > 0) this.broadcast(data.subarray(0, complete));
+    if (complete === 0) return;
+    if (this.batchBytes === 0) setImmediate(() => this.sendBatch());
+    this.batch.push(data.subarray(0, complete));
+    this.batchBytes += complete;
+    if (this.batchBytes >= BATCH_BYTES) this.sendBatch();
+  }
+
+  private sendBatch(): void {
+    if (this.batchBytes === 0) return;
+    const frame = this.batch.length === 1 ? (this.batch[0] as Buffer) : Buffer.concat(this.batch);
+    this.batch = [];
+    this.batchBytes = 0;
+    this.broadcast(frame);
   }
 
   private broadcast(chunk: Buffer): void {
@@ -138,6 +154,8 @@ export class TerminalSession {
     }
   }
 }
+
+const BATCH_BYTES = 64 * 1024;
 
 /** The length of the longest prefix that does not end inside a UTF-8 character. */
 function completeUtf8Length(bytes: Buffer): number {

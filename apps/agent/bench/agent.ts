@@ -1,0 +1,222 @@
+/**
+ * The agent under load, against a real agent process on loopback: start latency through
+ * the API (with runc and crun measured on the same image in the same run), keystroke echo
+ * round trips, a 100 MB flood through a terminal, and 200 idle containers with stats.
+ *
+ * Run as root: npm run bench.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type {
+  ContainerEvent,
+  Reply,
+  StatsBatch,
+  TerminalExit,
+  TerminalOutput,
+} from '@tocker/protocol';
+import { DEFAULT_IMAGE } from '@tocker/runtime';
+import { io, type Socket } from 'socket.io-client';
+import {
+  median,
+  percentile,
+  printLatencies,
+  RUNS,
+  referenceRuntimes,
+  scratchDir,
+  WARMUP,
+} from '../../../packages/runtime/bench/measure.js';
+
+const agentMain = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
+const scratch = scratchDir();
+const token = randomBytes(24).toString('base64url');
+const IDLE_CONTAINERS = Number(process.env.BENCH_IDLE ?? 200);
+
+function startAgent(): Promise<{ agent: ChildProcess; url: string }> {
+  const agent = spawn(
+    process.execPath,
+    ['--single-threaded', agentMain, '--listen', '127.0.0.1:0', '--token', token],
+    {
+      env: {
+        ...process.env,
+        TOCKER_ROOT: join(scratch, 'state'),
+        TOCKER_CGROUP_PARENT: 'tocker-bench',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let output = '';
+    agent.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const url = /listening on (\S+)/.exec(output)?.[1];
+      if (url) resolve({ agent, url });
+    });
+    agent.on('exit', () => reject(new Error(`the agent exited: ${output}`)));
+  });
+}
+
+async function call<T extends object>(socket: Socket, name: string, payload: unknown): Promise<T> {
+  const reply = (await socket.timeout(60_000).emitWithAck(name, payload)) as Reply<T>;
+  if (!reply.ok) throw new Error(`${name}: ${reply.error}`);
+  return reply;
+}
+
+function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  return (
+    Number(
+      new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ??
+        0,
+    ) * 1024
+  );
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
+}
+
+/** Request → the user command ran → its exit reported, for /bin/true. */
+async function startLatency(socket: Socket): Promise<number> {
+  const exits = new Map<string, () => void>();
+  socket.on('event', (event: ContainerEvent) => {
+    if (event.kind === 'exited') exits.get(event.container.id)?.();
+  });
+  const times: number[] = [];
+  for (let run = 0; run < WARMUP + RUNS; run++) {
+    const started = performance.now();
+    const exited = new Promise<void>((resolve) => {
+      void call<{ container: { id: string } }>(socket, 'container:run', {
+        spec: { rootfs: DEFAULT_IMAGE, command: ['/bin/true'], autoRemove: true },
+      }).then(({ container }) => exits.set(container.id, resolve));
+    });
+    await exited;
+    if (run >= WARMUP) times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+async function shell(socket: Socket, command: string[]): Promise<string> {
+  const { container } = await call<{ container: { id: string } }>(socket, 'container:run', {
+    spec: { rootfs: DEFAULT_IMAGE, command, tty: true, interactive: true, autoRemove: true },
+  });
+  const { session } = await call<{ session: string }>(socket, 'terminal:attach', {
+    container: container.id,
+  });
+  return session;
+}
+
+/** One character typed, its echo back: p50 and p99 over 300 keystrokes. */
+async function keystrokes(socket: Socket): Promise<{ p50: number; p99: number }> {
+  const session = await shell(socket, ['cat']);
+  let echoed: (() => void) | undefined;
+  socket.on('terminal:output', ({ data }: TerminalOutput) => {
+    socket.emit('terminal:ack', { session, bytes: data.byteLength });
+    echoed?.();
+  });
+  const times: number[] = [];
+  for (let key = 0; key < 300; key++) {
+    const started = performance.now();
+    await new Promise<void>((resolve) => {
+      echoed = resolve;
+      socket.emit('terminal:input', { session, data: 'x' });
+    });
+    times.push(performance.now() - started);
+  }
+  echoed = undefined;
+  await call(socket, 'terminal:close', { session });
+  return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
+}
+
+/** 100 MB through a terminal to a viewer that acknowledges as it goes. */
+async function flood(
+  socket: Socket,
+  agentPid: number,
+): Promise<{ mbPerSecond: number; peakRss: number }> {
+  const bytes = 100 * 1024 * 1024;
+  const started = performance.now();
+  const session = await shell(socket, ['sh', '-c', `head -c ${bytes} /dev/zero | tr '\\0' x`]);
+  let received = 0;
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, status(agentPid, 'VmRSS'));
+  }, 50);
+  await new Promise<void>((resolve) => {
+    socket.on('terminal:output', ({ session: from, data }: TerminalOutput) => {
+      if (from !== session) return;
+      received += data.byteLength;
+      socket.emit('terminal:ack', { session, bytes: data.byteLength });
+    });
+    socket.on('terminal:exit', ({ session: from }: TerminalExit) => {
+      if (from === session) resolve();
+    });
+  });
+  clearInterval(sampler);
+  const seconds = (performance.now() - started) / 1000;
+  return { mbPerSecond: received / 1024 / 1024 / seconds, peakRss };
+}
+
+/** Many sleeping containers while a client streams their stats: the agent's cost. */
+async function idle(
+  socket: Socket,
+  agentPid: number,
+): Promise<{ cpuPercent: number; rss: number; perTick: number }> {
+  const ids: string[] = [];
+  for (let n = 0; n < IDLE_CONTAINERS; n++) {
+    const { container } = await call<{ container: { id: string } }>(socket, 'container:run', {
+      spec: { rootfs: DEFAULT_IMAGE, command: ['sleep', '3600'], limits: { memory: '16m' } },
+    });
+    ids.push(container.id);
+  }
+  let batches = 0;
+  let lastSize = 0;
+  socket.on('stats', (batch: StatsBatch) => {
+    batches++;
+    lastSize = batch.containers.length;
+  });
+  await call(socket, 'stats:subscribe', {});
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const cpuBefore = cpuSeconds(agentPid);
+  const before = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 10_000));
+  const cpuPercent =
+    ((cpuSeconds(agentPid) - cpuBefore) / ((performance.now() - before) / 1000)) * 100;
+  const rss = status(agentPid, 'VmRSS');
+  await call(socket, 'stats:unsubscribe', {});
+  if (batches < 8 || lastSize !== IDLE_CONTAINERS)
+    throw new Error(`stats: ${batches} batches of ${lastSize}`);
+  for (const id of ids) await call(socket, 'container:remove', { container: id, force: true });
+  return { cpuPercent, rss, perTick: lastSize };
+}
+
+const { agent, url } = await startAgent();
+try {
+  const socket = io(url, { auth: { token }, transports: ['websocket'] });
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  const latencies = new Map<string, number>([
+    ['tocker agent: run /bin/true → exit event', await startLatency(socket)],
+  ]);
+  for (const [name, ms] of referenceRuntimes(scratch)) latencies.set(name, ms);
+  printLatencies(`Start-to-exit of /bin/true, median of ${RUNS} runs:`, latencies, 'crun run');
+
+  const keys = await keystrokes(socket);
+  console.log(
+    `\nKeystroke echo through socket.io and the pty: p50 ${keys.p50.toFixed(2)} ms, p99 ${keys.p99.toFixed(2)} ms`,
+  );
+  const rssBefore = status(agent.pid ?? 0, 'VmRSS');
+  const flow = await flood(socket, agent.pid ?? 0);
+  console.log(
+    `100 MB flood through a terminal: ${flow.mbPerSecond.toFixed(1)} MB/s; agent RSS ${(rssBefore / 1048576).toFixed(0)} MiB before, peak ${(flow.peakRss / 1048576).toFixed(0)} MiB during`,
+  );
+  const quiet = await idle(socket, agent.pid ?? 0);
+  console.log(
+    `${quiet.perTick} idle containers with stats streaming at 1 Hz: agent CPU ${quiet.cpuPercent.toFixed(1)} % of one core, RSS ${(quiet.rss / 1048576).toFixed(0)} MiB`,
+  );
+  socket.close();
+} finally {
+  agent.kill('SIGTERM');
+  await new Promise((resolve) => agent.on('exit', resolve));
+  rmSync(scratch, { recursive: true, force: true });
+}
