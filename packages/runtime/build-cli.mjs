@@ -10,7 +10,8 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['koffi', '@koromix/*'],
+  // koffi is native; socket.io-client is only needed (and loaded) when talking to an agent.
+  external: ['koffi', '@koromix/*', 'socket.io-client'],
   define: { 'import.meta.url': '__tockerModuleUrl' },
   banner: { js: "const __tockerModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   // Lazy imports of Node's modules become lazy require()s: the bundle runs in a vm.Script

@@ -50,6 +50,7 @@ export const requests = {
     .object({ container: containerReference, force: z.boolean().default(false) })
     .strict(),
   'container:update': z.object({ container: containerReference, limits: limitsSchema }).strict(),
+  /** The last `tailBytes` of the output, or what came after byte `fromByte` (follow). */
   'container:logs': z
     .object({
       container: containerReference,
@@ -59,6 +60,7 @@ export const requests = {
         .min(0)
         .max(16 * 1024 * 1024)
         .default(256 * 1024),
+      fromByte: z.number().int().min(0).optional(),
     })
     .strict(),
   /**

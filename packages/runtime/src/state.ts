@@ -1,9 +1,13 @@
 import {
   appendFileSync,
+  closeSync,
+  fstatSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   readlinkSync,
+  readSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -11,11 +15,18 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { ContainerEvent, ContainerEventKind } from '@tocker/protocol';
+import {
+  type ContainerEvent,
+  type ContainerEventKind,
+  completeUtf8Length,
+  utf8StartOffset,
+} from '@tocker/protocol';
 import { TockerError } from './errors.js';
 import type { ProcessIdentity } from './proc.js';
 import type { RootfsLayout } from './rootfs.js';
 import { CONTAINER_NAME, type ContainerSpec } from './spec.js';
+
+const MAX_LOG_READ = 16 * 1024 * 1024;
 
 /** A line of the transitions log: an event before the agent numbers it. */
 export type ContainerTransition = Omit<ContainerEvent, 'seq'>;
@@ -104,6 +115,30 @@ export class StateStore {
 
   logPath(id: string): string {
     return join(this.dir(id), 'container.log');
+  }
+
+  /**
+   * A piece of a container's log: from byte `from`, or the last `tail` bytes, never cut
+   * inside a UTF-8 character. `next` is where the following read starts.
+   */
+  readLog(id: string, range: { from?: number; tail?: number }): { text: string; next: number } {
+    let fd: number;
+    try {
+      fd = openSync(this.logPath(id), 'r');
+    } catch {
+      return { text: '', next: range.from ?? 0 };
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const start = range.from ?? Math.max(0, size - (range.tail ?? size));
+      const bytes = Buffer.alloc(Math.max(0, Math.min(size - start, MAX_LOG_READ)));
+      readSync(fd, bytes, 0, bytes.length, start);
+      const skip = range.from === undefined ? utf8StartOffset(bytes) : 0;
+      const end = completeUtf8Length(bytes);
+      return { text: bytes.subarray(skip, end).toString('utf8'), next: start + end };
+    } finally {
+      closeSync(fd);
+    }
   }
 
   rootfsLayout(id: string, image: string, consolePath: string | null): RootfsLayout {

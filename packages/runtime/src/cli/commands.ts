@@ -1,9 +1,9 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type ContainerUsage, formatBytes } from '@tocker/protocol';
 import { TockerError } from '../errors.js';
-import { Runtime } from '../runtime.js';
 import { parseSignal } from '../signals.js';
 import type { ContainerRecord } from '../state.js';
+import type { Backend } from './backend.js';
 import { booleanFlag, type FlagSpec, flag, formatHelp, parseFlags } from './flags.js';
 
 interface Command {
@@ -13,7 +13,7 @@ interface Command {
   /** At least one container reference is required. */
   readonly needsReference: boolean;
   run(
-    runtime: Runtime,
+    backend: Backend,
     references: readonly string[],
     flags: ReturnType<typeof parseFlags>,
   ): Promise<number>;
@@ -50,10 +50,10 @@ export const commands: Record<string, Command> = {
       help,
     ],
     needsReference: false,
-    async run(runtime, _references, flags) {
-      const records = runtime
-        .list()
-        .filter((record) => booleanFlag(flags, 'all') || record.status !== 'exited');
+    async run(backend, _references, flags) {
+      const records = (await backend.list()).filter(
+        (record) => booleanFlag(flags, 'all') || record.status !== 'exited',
+      );
       if (booleanFlag(flags, 'quiet')) {
         for (const record of records) process.stdout.write(`${record.id.slice(0, 12)}\n`);
         return 0;
@@ -69,17 +69,7 @@ export const commands: Record<string, Command> = {
           record.status === 'running' ? String(record.process?.pid ?? '') : '',
         ]),
       ];
-      const widths =
-        rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ??
-        [];
-      for (const row of rows) {
-        process.stdout.write(
-          `${row
-            .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-            .join('   ')
-            .trimEnd()}\n`,
-        );
-      }
+      printTable(rows);
       return 0;
     },
   },
@@ -97,12 +87,10 @@ export const commands: Record<string, Command> = {
       help,
     ],
     needsReference: true,
-    run(runtime, references, flags) {
+    run(backend, references, flags) {
       const text = flag(flags, 'time') ?? '10';
       if (!/^\d+$/.test(text)) throw new TockerError(`invalid --time: ${text} (whole seconds)`);
-      return eachContainer(references, async (reference) => {
-        await runtime.stop(reference, Number(text));
-      });
+      return eachContainer(references, (reference) => backend.stop(reference, Number(text)));
     },
   },
   kill: {
@@ -119,9 +107,10 @@ export const commands: Record<string, Command> = {
       help,
     ],
     needsReference: true,
-    run(runtime, references, flags) {
-      const signal = parseSignal(flag(flags, 'signal') ?? 'KILL');
-      return eachContainer(references, async (reference) => runtime.kill(reference, signal));
+    run(backend, references, flags) {
+      const signal = flag(flags, 'signal') ?? 'KILL';
+      parseSignal(signal); // refused here, before anything is sent
+      return eachContainer(references, (reference) => backend.kill(reference, signal));
     },
   },
   rm: {
@@ -129,9 +118,9 @@ export const commands: Record<string, Command> = {
     description: 'Remove containers (with -f also running ones, which are killed).',
     flags: [{ name: 'force', short: 'f', help: 'Kill running containers first' }, help],
     needsReference: true,
-    run(runtime, references, flags) {
+    run(backend, references, flags) {
       return eachContainer(references, (reference) =>
-        runtime.remove(reference, { force: booleanFlag(flags, 'force') }),
+        backend.remove(reference, booleanFlag(flags, 'force')),
       );
     },
   },
@@ -140,9 +129,12 @@ export const commands: Record<string, Command> = {
     description: 'Print the output of a detached container.',
     flags: [{ name: 'follow', short: 'f', help: 'Keep printing until the container exits' }, help],
     needsReference: true,
-    async run(runtime, references, flags) {
-      const record = runtime.inspect(references[0] ?? '');
-      await printLog(runtime, record, booleanFlag(flags, 'follow'));
+    async run(backend, references, flags) {
+      await printLog(
+        backend,
+        await backend.inspect(references[0] ?? ''),
+        booleanFlag(flags, 'follow'),
+      );
       return 0;
     },
   },
@@ -151,23 +143,96 @@ export const commands: Record<string, Command> = {
     description: 'Print the state of containers as JSON.',
     flags: [help],
     needsReference: true,
-    async run(runtime, references) {
-      process.stdout.write(
-        `${JSON.stringify(
-          references.map((reference) => runtime.inspect(reference)),
-          null,
-          2,
-        )}\n`,
-      );
+    async run(backend, references) {
+      const records = await Promise.all(references.map((reference) => backend.inspect(reference)));
+      process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
       return 0;
     },
   },
+  update: {
+    usage: 'tocker update [--cpus N] [-m SIZE] [--pids-limit N] CONTAINER...',
+    description: 'Change the limits of running containers, in place.',
+    flags: [
+      { name: 'cpus', value: 'string', placeholder: 'N', help: 'CPU limit, fractional' },
+      {
+        name: 'memory',
+        short: 'm',
+        value: 'string',
+        placeholder: 'SIZE',
+        help: 'Memory limit (64m, 1g; bare number: MiB)',
+      },
+      {
+        name: 'pids-limit',
+        value: 'string',
+        placeholder: 'N',
+        help: 'Maximum number of processes',
+      },
+      help,
+    ],
+    needsReference: true,
+    run(backend, references, flags) {
+      const limits = {
+        ...(flag(flags, 'cpus') === undefined ? {} : { cpus: flag(flags, 'cpus') }),
+        ...(flag(flags, 'memory') === undefined ? {} : { memory: flag(flags, 'memory') }),
+        ...(flag(flags, 'pids-limit') === undefined
+          ? {}
+          : { pidsLimit: flag(flags, 'pids-limit') }),
+      };
+      if (Object.keys(limits).length === 0)
+        throw new TockerError('update: give at least one of --cpus, --memory, --pids-limit');
+      return eachContainer(references, (reference) => backend.update(reference, limits));
+    },
+  },
+  stats: {
+    usage: 'tocker stats [--no-stream]',
+    description: 'Show CPU (of each limit), memory and process counts of running containers.',
+    flags: [{ name: 'no-stream', help: 'Print one sample and exit' }, help],
+    needsReference: false,
+    async run(backend, _references, flags) {
+      for (;;) {
+        const [usages, records] = await Promise.all([backend.stats(), backend.list()]);
+        const names = new Map(records.map((record) => [record.id, record.name ?? '']));
+        printTable([
+          ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM PEAK', 'PIDS'],
+          ...usages.map((usage) => statsRow(usage, names.get(usage.id) ?? '')),
+        ]);
+        if (booleanFlag(flags, 'no-stream')) return 0;
+      }
+    },
+  },
 };
+
+function statsRow(usage: ContainerUsage, name: string): string[] {
+  const limit = (value: number | null, format: (n: number) => string) =>
+    value === null ? 'unlimited' : format(value);
+  return [
+    usage.id.slice(0, 12),
+    name,
+    `${usage.cpuPercent.toFixed(1)}%`,
+    `${formatBytes(usage.memoryBytes)} / ${limit(usage.memoryLimitBytes, formatBytes)}`,
+    usage.memoryPeakBytes === null ? '-' : formatBytes(usage.memoryPeakBytes),
+    `${usage.pids} / ${limit(usage.pidsLimit, String)}`,
+  ];
+}
+
+function printTable(rows: readonly (readonly string[])[]): void {
+  const widths =
+    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  for (const row of rows) {
+    process.stdout.write(
+      `${row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('   ')
+        .trimEnd()}\n`,
+    );
+  }
+}
 
 export async function runSimpleCommand(
   name: string,
   command: Command,
   args: readonly string[],
+  openBackend: () => Promise<Backend>,
 ): Promise<number> {
   const parsed = parseFlags(args, command.flags, name);
   if (booleanFlag(parsed, 'help')) {
@@ -179,39 +244,23 @@ export async function runSimpleCommand(
       `"tocker ${name}" requires at least one container (usage: ${command.usage})`,
     );
   }
-  return command.run(Runtime.open(), parsed.positionals, parsed);
+  const backend = await openBackend();
+  try {
+    return await command.run(backend, parsed.positionals, parsed);
+  } finally {
+    backend.close();
+  }
 }
 
-async function printLog(runtime: Runtime, record: ContainerRecord, follow: boolean): Promise<void> {
-  const path = runtime.store.logPath(record.id);
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    if (record.spec.tty)
-      throw new TockerError('this container ran with a terminal: its output was not logged');
-    throw new TockerError(
-      `container ${record.id.slice(0, 12)} has no log (only detached containers are logged)`,
-    );
-  }
-  const buffer = Buffer.alloc(64 * 1024);
-  let position = 0;
-  try {
-    for (;;) {
-      const read = readSync(fd, buffer, 0, buffer.length, position);
-      if (read > 0) {
-        position += read;
-        process.stdout.write(buffer.subarray(0, read));
-        continue;
-      }
-      if (!follow) return;
-      const current = runtime.store.read(record.id);
-      if (current === null || (current.status === 'exited' && statSync(path).size <= position))
-        return;
-      await sleep(100);
-    }
-  } finally {
-    closeSync(fd);
+async function printLog(backend: Backend, record: ContainerRecord, follow: boolean): Promise<void> {
+  if (record.spec.tty)
+    throw new TockerError('this container has a terminal: its output is not logged (attach to it)');
+  let { text, next, running } = await backend.readLog(record.id, {});
+  process.stdout.write(text);
+  while (follow && running) {
+    await sleep(100);
+    ({ text, next, running } = await backend.readLog(record.id, { from: next }));
+    process.stdout.write(text);
   }
 }
 

@@ -1,41 +1,68 @@
 import { TockerError } from '../errors.js';
+import { Runtime } from '../runtime.js';
 import { SyscallError } from '../sys/libc.js';
 import { trace } from '../trace.js';
 import { agentCommand } from './agent.js';
+import { AgentClient } from './agent-client.js';
+import { LocalBackend } from './backend.js';
 import { commands, runSimpleCommand } from './commands.js';
+import { execCommand } from './exec.js';
 import { runCommand, superviseCommand } from './run.js';
 
-const usage = `Usage: tocker COMMAND [OPTIONS]
+const usage = `Usage: tocker [-H URL] COMMAND [OPTIONS]
 
-A small container runtime.
+A small container runtime. With -H URL (or TOCKER_HOST, and TOCKER_TOKEN) the commands
+go to that agent instead of this machine.
 
 Commands:
   run       Run a command in a new container
+  exec      Run a command in a running container
   ps        List containers
   stop      Stop containers (SIGTERM, then SIGKILL)
   kill      Send a signal to containers
   rm        Remove containers
   logs      Print the output of a detached container
   inspect   Print the state of containers as JSON
+  update    Change the limits of running containers
+  stats     CPU, memory and processes of running containers
   agent     Run the agent (tocker agent --help)
 
 Run 'tocker COMMAND --help' for a command's options.
 `;
 
-async function main(args: readonly string[]): Promise<number> {
+/** -H URL / --host URL before the command, or TOCKER_HOST: where the containers are. */
+function splitHost(args: readonly string[]): { host: string | undefined; args: readonly string[] } {
+  const [first, second, ...rest] = args;
+  if ((first === '-H' || first === '--host') && second !== undefined)
+    return { host: second, args: rest };
+  const inline = /^--host=(.+)$/.exec(first ?? '')?.[1];
+  if (inline !== undefined) return { host: inline, args: args.slice(1) };
+  return { host: process.env.TOCKER_HOST || undefined, args };
+}
+
+async function main(argv: readonly string[]): Promise<number> {
   trace('cli loaded');
+  const { host, args } = splitHost(argv);
   const [name, ...rest] = args;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage);
     return name === undefined ? 125 : 0;
   }
-  if (name === 'run') return runCommand(rest);
+  const remote =
+    host === undefined ? null : () => AgentClient.connect(host, process.env.TOCKER_TOKEN);
+  if (name === 'run') return runCommand(rest, remote);
+  if (name === 'exec') return execCommand(rest, remote);
   if (name === '__supervise') return superviseCommand();
   if (name === 'agent') return agentCommand(rest);
   const command = commands[name];
   if (command === undefined)
     throw new TockerError(`unknown command: ${name} (see 'tocker --help')`);
-  return runSimpleCommand(name, command, rest);
+  return runSimpleCommand(
+    name,
+    command,
+    rest,
+    remote ?? (async () => new LocalBackend(Runtime.open())),
+  );
 }
 
 /**

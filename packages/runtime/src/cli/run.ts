@@ -12,6 +12,7 @@ import { Runtime } from '../runtime.js';
 import { type ContainerSpec, parseContainerSpec } from '../spec.js';
 import { close } from '../sys/libc.js';
 import { trace } from '../trace.js';
+import type { AgentClient } from './agent-client.js';
 import { booleanFlag, type FlagSpec, flag, formatHelp, listFlag, parseFlags } from './flags.js';
 import { attachTerminal, currentTerminalSize } from './terminal.js';
 
@@ -99,23 +100,72 @@ export function parseRunArgs(
       ...optional(flag(parsed, 'pids-limit'), 'pidsLimit'),
     },
   };
-  const detach = booleanFlag(parsed, 'detach');
-  const spec = parseContainerSpec(input);
-  if (detach && spec.tty) {
-    throw new TockerError(
-      '-d with -t needs a terminal to come back to: use the agent (tocker agent) for that',
-    );
-  }
-  return { spec, detach };
+  return { spec: parseContainerSpec(input), detach: booleanFlag(parsed, 'detach') };
 }
 
-export async function runCommand(args: readonly string[]): Promise<number> {
+export async function runCommand(
+  args: readonly string[],
+  remote: (() => Promise<AgentClient>) | null,
+): Promise<number> {
   const parsed = parseRunArgs(args);
   if (parsed === 'help') {
     process.stdout.write(runHelp);
     return 0;
   }
-  return parsed.detach ? runDetached(parsed.spec) : runInForeground(parsed.spec);
+  const { spec, detach } = parsed;
+  if (remote !== null) return runThroughAgent(spec, detach, await remote());
+  if (detach && spec.tty) {
+    throw new TockerError(
+      '-d with -t needs a terminal to come back to: run it through the agent (-H)',
+    );
+  }
+  return detach ? runDetached(spec) : runInForeground(spec);
+}
+
+/**
+ * run against an agent: -d leaves it there; -t attaches to its terminal; otherwise its
+ * output is followed to its end. A foreground --rm container is removed only after its
+ * output has been read.
+ */
+async function runThroughAgent(
+  spec: ContainerSpec,
+  detach: boolean,
+  agent: AgentClient,
+): Promise<number> {
+  try {
+    if (spec.interactive && !spec.tty)
+      throw new TockerError('-i without -t is not supported through the agent');
+    const record = await agent.run(
+      detach ? spec : { ...spec, autoRemove: false },
+      spec.tty ? currentTerminalSize() : undefined,
+    );
+    if (detach) {
+      process.stdout.write(`${record.id}\n`);
+      return 0;
+    }
+    let exitCode: number | null;
+    if (spec.tty) {
+      exitCode = await agent.attach({ container: record.id });
+    } else {
+      const forward = (signal: NodeJS.Signals) =>
+        void agent.kill(record.id, signal).catch(() => {});
+      process.on('SIGINT', forward);
+      process.on('SIGTERM', forward);
+      let from = 0;
+      for (;;) {
+        const piece = await agent.readLog(record.id, { from });
+        process.stdout.write(piece.text);
+        from = piece.next;
+        if (!piece.running) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      exitCode = (await agent.inspect(record.id)).exitCode;
+    }
+    if (spec.autoRemove) await agent.remove(record.id, true);
+    return exitCode ?? 125;
+  } finally {
+    agent.close();
+  }
 }
 
 async function runInForeground(spec: ContainerSpec): Promise<number> {

@@ -1,0 +1,188 @@
+import { createRequire } from 'node:module';
+import { StringDecoder } from 'node:string_decoder';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type {
+  ContainerEvent,
+  ContainerLimitsInput,
+  ContainerSpec,
+  ContainerUsage,
+  Reply,
+  RequestName,
+  StatsBatch,
+  TerminalExit,
+  TerminalOutput,
+  TerminalSize,
+} from '@tocker/protocol';
+import type { Socket } from 'socket.io-client';
+import { TockerError } from '../errors.js';
+import type { ContainerRecord } from '../state.js';
+import type { Backend } from './backend.js';
+
+/**
+ * The CLI talking to an agent (TOCKER_HOST or -H): the same commands, over the agent's
+ * socket.io API. socket.io-client is loaded only here, so local commands never pay for it.
+ */
+export class AgentClient implements Backend {
+  private constructor(private readonly socket: Socket) {}
+
+  static async connect(url: string, token: string | undefined): Promise<AgentClient> {
+    if (token === undefined)
+      throw new TockerError(`TOCKER_TOKEN is needed to talk to the agent at ${url}`);
+    const { io } = createRequire(import.meta.url)(
+      'socket.io-client',
+    ) as typeof import('socket.io-client');
+    const socket = io(url, { auth: { token }, transports: ['websocket'], reconnection: false });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', (error) => {
+        socket.close();
+        reject(new TockerError(`cannot reach the agent at ${url}: ${error.message}`));
+      });
+    });
+    return new AgentClient(socket);
+  }
+
+  async call<T extends object>(name: RequestName, payload: object): Promise<T> {
+    let reply: Reply<T>;
+    try {
+      reply = (await this.socket.timeout(120_000).emitWithAck(name, payload)) as Reply<T>;
+    } catch {
+      throw new TockerError(`the agent did not answer ${name}`);
+    }
+    if (!reply.ok) throw new TockerError(reply.error);
+    return reply;
+  }
+
+  async list(): Promise<ContainerRecord[]> {
+    return (await this.call<{ containers: ContainerRecord[] }>('container:list', { all: true }))
+      .containers;
+  }
+
+  async inspect(reference: string): Promise<ContainerRecord> {
+    return (
+      await this.call<{ container: ContainerRecord }>('container:inspect', { container: reference })
+    ).container;
+  }
+
+  async stop(reference: string, timeoutSeconds: number): Promise<void> {
+    await this.call('container:stop', { container: reference, timeoutSeconds });
+  }
+
+  async kill(reference: string, signal: string): Promise<void> {
+    await this.call('container:kill', { container: reference, signal: signal.toUpperCase() });
+  }
+
+  async remove(reference: string, force: boolean): Promise<void> {
+    await this.call('container:remove', { container: reference, force });
+  }
+
+  async update(reference: string, limits: ContainerLimitsInput): Promise<void> {
+    await this.call('container:update', { container: reference, limits });
+  }
+
+  async readLog(reference: string, range: { from?: number; tail?: number }) {
+    const reply = await this.call<{ logs: string; nextByte: number; running: boolean }>(
+      'container:logs',
+      {
+        container: reference,
+        ...(range.from === undefined
+          ? { tailBytes: range.tail ?? 16 * 1024 * 1024 }
+          : { fromByte: range.from }),
+      },
+    );
+    return { text: reply.logs, next: reply.nextByte, running: reply.running };
+  }
+
+  async stats(): Promise<ContainerUsage[]> {
+    const batches: StatsBatch[] = [];
+    const onBatch = (batch: StatsBatch) => batches.push(batch);
+    this.socket.on('stats', onBatch);
+    await this.call('stats:subscribe', {});
+    // The first batch has no earlier sample to measure CPU against.
+    while (batches.length < 2) await sleep(50);
+    await this.call('stats:unsubscribe', {});
+    this.socket.off('stats', onBatch);
+    return [...(batches[1]?.containers ?? [])];
+  }
+
+  run(spec: ContainerSpec, terminal?: TerminalSize): Promise<ContainerRecord> {
+    return this.call<{ container: ContainerRecord }>('container:run', {
+      spec,
+      ...(terminal ? { terminal } : {}),
+    }).then((reply) => reply.container);
+  }
+
+  /** Resolves with the exit status when the agent reports the container's end. */
+  exitOf(id: string): Promise<ContainerEvent['exit']> {
+    return new Promise((resolve) => {
+      const onEvent = (event: ContainerEvent) => {
+        if (event.kind !== 'exited' || event.container.id !== id) return;
+        this.socket.off('event', onEvent);
+        resolve(event.exit);
+      };
+      this.socket.on('event', onEvent);
+    });
+  }
+
+  /**
+   * Connects the user's terminal to a terminal session of the agent: raw keystrokes in,
+   * output out (acknowledged as written), window size followed. Resolves with the exit
+   * code of the session's process.
+   */
+  async attach(target: { container: string } | { session: string }): Promise<number | null> {
+    // Output can arrive right behind the reply, before the reply's continuation runs:
+    // listen first, and keep what comes until the session is known.
+    const early: TerminalOutput[] = [];
+    const keep = (output: TerminalOutput) => early.push(output);
+    this.socket.on('terminal:output', keep);
+    let attached: { session: string; scrollback: Uint8Array };
+    try {
+      attached = await this.call<{ session: string; scrollback: Uint8Array }>(
+        'terminal:attach',
+        target,
+      );
+    } finally {
+      this.socket.off('terminal:output', keep);
+    }
+    const { session, scrollback } = attached;
+    process.stdout.write(Buffer.from(scrollback));
+    const input = process.stdin;
+    const wasRaw = input.isTTY ? input.isRaw : false;
+    if (input.isTTY) input.setRawMode(true);
+    const decoder = new StringDecoder('utf8');
+    const onInput = (chunk: Buffer) =>
+      this.socket.emit('terminal:input', { session, data: decoder.write(chunk) });
+    const onResize = () =>
+      void this.call('terminal:resize', {
+        session,
+        size: { cols: process.stdout.columns, rows: process.stdout.rows },
+      });
+    const onOutput = ({ session: from, data }: TerminalOutput) => {
+      if (from !== session) return;
+      process.stdout.write(Buffer.from(data), () =>
+        this.socket.emit('terminal:ack', { session, bytes: data.byteLength }),
+      );
+    };
+    for (const output of early) onOutput(output);
+    input.on('data', onInput);
+    process.stdout.on('resize', onResize);
+    this.socket.on('terminal:output', onOutput);
+    if (process.stdout.isTTY) onResize();
+    const exitCode = await new Promise<number | null>((resolve) => {
+      this.socket.on('terminal:exit', ({ session: from, exitCode: code }: TerminalExit) => {
+        if (from === session) resolve(code);
+      });
+      this.socket.once('disconnect', () => resolve(null));
+    });
+    input.off('data', onInput);
+    process.stdout.off('resize', onResize);
+    this.socket.off('terminal:output', onOutput);
+    if (input.isTTY) input.setRawMode(wasRaw);
+    input.pause();
+    return exitCode;
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}

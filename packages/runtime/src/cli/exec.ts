@@ -1,0 +1,106 @@
+import { openSync } from 'node:fs';
+import { TockerError } from '../errors.js';
+import { openTerminal } from '../pty.js';
+import { Runtime } from '../runtime.js';
+import { close } from '../sys/libc.js';
+import type { AgentClient } from './agent-client.js';
+import { booleanFlag, type FlagSpec, flag, formatHelp, listFlag, parseFlags } from './flags.js';
+import { attachTerminal, currentTerminalSize } from './terminal.js';
+
+const execFlags: readonly FlagSpec[] = [
+  { name: 'interactive', short: 'i', help: 'Keep stdin open and connect it' },
+  { name: 'tty', short: 't', help: 'Allocate a terminal' },
+  {
+    name: 'env',
+    short: 'e',
+    value: 'list',
+    placeholder: 'KEY=VALUE',
+    help: 'Set an environment variable (repeatable)',
+  },
+  {
+    name: 'workdir',
+    short: 'w',
+    value: 'string',
+    placeholder: 'DIR',
+    help: 'Working directory inside the container',
+  },
+  { name: 'help', help: 'Show this help' },
+];
+
+/** tocker exec [-it] CONTAINER COMMAND [ARG...]: a new process in a running container. */
+export async function execCommand(
+  args: readonly string[],
+  remote: (() => Promise<AgentClient>) | null,
+): Promise<number> {
+  const parsed = parseFlags(args, execFlags, 'exec');
+  if (booleanFlag(parsed, 'help')) {
+    process.stdout.write(
+      formatHelp(
+        'tocker exec [OPTIONS] CONTAINER COMMAND [ARG...]',
+        'Run a command in a running container.',
+        execFlags,
+      ),
+    );
+    return 0;
+  }
+  const [container, ...command] = parsed.positionals;
+  if (container === undefined || command.length === 0) {
+    throw new TockerError('"tocker exec" requires a container and a command');
+  }
+  const env = Object.fromEntries(
+    listFlag(parsed, 'env').map((entry) => {
+      const equals = entry.indexOf('=');
+      return equals < 0
+        ? [entry, process.env[entry] ?? '']
+        : [entry.slice(0, equals), entry.slice(equals + 1)];
+    }),
+  );
+  const workdir = flag(parsed, 'workdir');
+  const request = { command, env, ...(workdir === undefined ? {} : { workdir }) };
+  const tty = booleanFlag(parsed, 'tty');
+
+  if (remote !== null) {
+    const agent = await remote();
+    try {
+      if (tty) {
+        const { session } = await agent.call<{ session: string }>('container:exec', {
+          container,
+          ...request,
+          tty,
+          terminal: currentTerminalSize(),
+        });
+        return (await agent.attach({ session })) ?? 125;
+      }
+      if (booleanFlag(parsed, 'interactive'))
+        throw new TockerError('exec -i without -t is not supported through the agent');
+      const { exitCode, output } = await agent.call<{ exitCode: number | null; output: string }>(
+        'container:exec',
+        { container, ...request },
+      );
+      process.stdout.write(output);
+      return exitCode ?? 125;
+    } finally {
+      agent.close();
+    }
+  }
+
+  const runtime = Runtime.open();
+  const terminal = tty ? openTerminal(currentTerminalSize()) : null;
+  const stdin = terminal
+    ? terminal.slave
+    : booleanFlag(parsed, 'interactive')
+      ? 0
+      : openSync('/dev/null', 'r');
+  const process_ = runtime.exec(
+    container,
+    { ...request, tty },
+    terminal
+      ? { stdin, stdout: terminal.slave, stderr: terminal.slave, terminal: true }
+      : { stdin, stdout: 1, stderr: 2, terminal: false },
+  );
+  if (stdin > 2) close(stdin);
+  const attached = terminal ? attachTerminal(terminal.master) : Promise.resolve();
+  const { exitCode } = await process_.wait();
+  await attached;
+  return exitCode ?? 125;
+}
