@@ -204,24 +204,18 @@ export class ContainerHost {
     return updated;
   }
 
-  /** The last `tailBytes` of a container's output (stdout and stderr, as written). */
-  logs(reference: string, tailBytes: number): string {
-    const path = this.runtime.store.logPath(this.runtime.inspect(reference).id);
-    let size: number;
-    try {
-      size = statSync(path).size;
-    } catch {
-      return '';
-    }
-    const length = Math.min(size, tailBytes);
-    const buffer = Buffer.alloc(length);
-    const fd = openSync(path, 'r');
-    try {
-      readSync(fd, buffer, 0, length, size - length);
-    } finally {
-      closeSync(fd);
-    }
-    return buffer.toString('utf8');
+  /** A piece of a container's output, and whether more may come. */
+  logs(
+    reference: string,
+    tailBytes: number,
+    fromByte?: number,
+  ): { logs: string; nextByte: number; running: boolean } {
+    const record = this.runtime.inspect(reference);
+    const { text, next } = this.runtime.store.readLog(
+      record.id,
+      fromByte === undefined ? { tail: tailBytes } : { from: fromByte },
+    );
+    return { logs: text, nextByte: next, running: record.status !== 'exited' };
   }
 
   private supervise(container: Container): void {

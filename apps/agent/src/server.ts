@@ -105,9 +105,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
     'container:update': ({ container, limits }) => ({
       container: containers.update(container, limits),
     }),
-    'container:logs': ({ container, tailBytes }) => ({
-      logs: containers.logs(container, tailBytes),
-    }),
+    'container:logs': ({ container, tailBytes, fromByte }) =>
+      containers.logs(container, tailBytes, fromByte),
     'events:since': ({ cursor, limit }) => ({
       events: journal.since(cursor, limit),
       lastSeq: journal.lastSeq,

@@ -1,6 +1,12 @@
 import { closeSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
-import { OUTPUT_WINDOW_BYTES, SCROLLBACK_BYTES, type TerminalSize } from '@tocker/protocol';
+import {
+  completeUtf8Length,
+  OUTPUT_WINDOW_BYTES,
+  SCROLLBACK_BYTES,
+  type TerminalSize,
+  utf8StartOffset,
+} from '@tocker/protocol';
 import { PtyWriter, resizeTerminal } from '@tocker/runtime';
 
 /** Where a session's output goes: one per socket that attached it. */
@@ -52,7 +58,8 @@ export class TerminalSession {
   attach(viewer: Viewer): { scrollback: Buffer; size: TerminalSize } {
     this.viewers.set(viewer.id, { viewer, unacked: 0, since: Date.now() });
     if (this.exitCode !== undefined) viewer.exited(this.exitCode);
-    return { scrollback: startAtCharacter(Buffer.concat(this.scrollback)), size: this.size };
+    const bytes = Buffer.concat(this.scrollback);
+    return { scrollback: bytes.subarray(utf8StartOffset(bytes)), size: this.size };
   }
 
   detach(viewerId: string): void {
@@ -156,21 +163,3 @@ export class TerminalSession {
 }
 
 const BATCH_BYTES = 64 * 1024;
-
-/** The length of the longest prefix that does not end inside a UTF-8 character. */
-function completeUtf8Length(bytes: Buffer): number {
-  for (let back = 1; back <= 4 && back <= bytes.length; back++) {
-    const byte = bytes[bytes.length - back] ?? 0;
-    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: keep looking for the lead
-    const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
-    return needed > back ? bytes.length - back : bytes.length;
-  }
-  return bytes.length; // not UTF-8 at all: nothing to wait for
-}
-
-/** Replayed output must not begin in the middle of a UTF-8 character. */
-function startAtCharacter(bytes: Buffer): Buffer {
-  let start = 0;
-  while (start < bytes.length && start < 4 && ((bytes[start] ?? 0) & 0xc0) === 0x80) start++;
-  return bytes.subarray(start);
-}

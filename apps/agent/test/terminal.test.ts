@@ -23,19 +23,35 @@ class Viewer {
   exitCode: number | null | undefined;
   session = '';
 
+  /** Output that came before the attach reply named the session (it can overtake it). */
+  private early: TerminalOutput[] = [];
+
   private constructor(
     readonly socket: Socket,
     private readonly acknowledge: boolean,
   ) {
-    socket.on('terminal:output', ({ session, data }: TerminalOutput) => {
-      if (session !== this.session) return;
-      this.text += Buffer.from(data).toString('utf8');
-      this.received += data.byteLength;
-      if (this.acknowledge) socket.emit('terminal:ack', { session, bytes: data.byteLength });
+    socket.on('terminal:output', (output: TerminalOutput) => {
+      if (this.session === '') {
+        this.early.push(output);
+        return;
+      }
+      this.receive(output);
     });
     socket.on('terminal:exit', ({ session, exitCode }: TerminalExit) => {
       if (session === this.session) this.exitCode = exitCode;
     });
+  }
+
+  private receive({ session, data }: TerminalOutput): void {
+    if (session !== this.session) return;
+    this.text += Buffer.from(data).toString('utf8');
+    this.received += data.byteLength;
+    if (this.acknowledge) this.socket.emit('terminal:ack', { session, bytes: data.byteLength });
+  }
+
+  private named(session: string): void {
+    this.session = session;
+    for (const output of this.early.splice(0)) this.receive(output);
   }
 
   static async attach(
@@ -48,14 +64,14 @@ class Viewer {
       'terminal:attach',
       { container },
     );
-    viewer.session = reply.session;
+    viewer.named(reply.session);
     return { viewer, scrollback: Buffer.from(reply.scrollback).toString('utf8'), size: reply.size };
   }
 
   static async attachSession(session: string): Promise<Viewer> {
     const viewer = new Viewer(await connect(agent.url), true);
-    viewer.session = session;
     await ok(viewer.socket, 'terminal:attach', { session });
+    viewer.named(session);
     return viewer;
   }
 
