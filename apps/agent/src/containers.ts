@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ContainerLimits, ContainerSpec, TerminalSize } from '@tocker/protocol';
+import type {
+  ContainerLimits,
+  ContainerSpec,
+  TerminalSessionInfo,
+  TerminalSize,
+} from '@tocker/protocol';
 import {
   type Container,
   type ContainerRecord,
@@ -91,7 +96,12 @@ export class ContainerHost {
       if (pty) closeSync(pty.slave);
     }
     if (pty) {
-      const session = new TerminalSession(container.id, pty.master, size, () =>
+      const about = {
+        container: container.id,
+        kind: 'container' as const,
+        command: container.state.spec.command,
+      };
+      const session = new TerminalSession(container.id, about, pty.master, size, () =>
         hangUp((signal) => container.kill(signal)),
       );
       this.terminals.set(container.id, session);
@@ -123,11 +133,16 @@ export class ContainerHost {
       closeSync(pty.slave);
     }
     const id = randomBytes(16).toString('hex');
-    const session = new TerminalSession(id, pty.master, size, () =>
+    const about = {
+      container: this.runtime.inspect(reference).id,
+      kind: 'exec' as const,
+      command: request.command,
+    };
+    const session = new TerminalSession(id, about, pty.master, size, () =>
       hangUp((signal) => process.kill(signal)),
     );
     this.terminals.set(id, session);
-    void process.wait().then((exit) => session.ended(exit.exitCode));
+    void process.wait().then((exit) => this.endSession(session, exit.exitCode));
     return id;
   }
 
@@ -168,6 +183,30 @@ export class ContainerHost {
       );
     }
     return session;
+  }
+
+  /** Live sessions, of one container or all. */
+  sessions(reference?: string): TerminalSessionInfo[] {
+    const container = reference === undefined ? undefined : this.runtime.inspect(reference).id;
+    return [...this.terminals.values()]
+      .filter(
+        (session) =>
+          !session.hasExited && (container === undefined || session.about.container === container),
+      )
+      .map((session) => ({
+        session: session.id,
+        ...session.about,
+        viewers: session.viewerCount,
+        startedAt: session.startedAt,
+      }));
+  }
+
+  /** Viewers are told; the session (and its scrollback) is let go a little later. */
+  private endSession(session: TerminalSession, exitCode: number | null): void {
+    session.ended(exitCode);
+    setTimeout(() => {
+      if (this.terminals.get(session.id) === session) this.terminals.delete(session.id);
+    }, 30_000).unref();
   }
 
   session(id: string): TerminalSession {
@@ -222,7 +261,8 @@ export class ContainerHost {
     this.supervised.set(container.id, container);
     void container.wait().then((exit) => {
       this.supervised.delete(container.id);
-      this.terminals.get(container.id)?.ended(exit.exitCode);
+      const session = this.terminals.get(container.id);
+      if (session) this.endSession(session, exit.exitCode);
       this.changed();
     });
   }

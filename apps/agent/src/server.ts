@@ -136,6 +136,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       viewing(socket).add(session.id);
       return { session: session.id, scrollback, size };
     },
+    'terminal:list': ({ container }) => ({ sessions: containers.sessions(container) }),
     'terminal:detach': ({ session }, socket) => {
       containers.session(session).detach(socket.id);
       viewing(socket).delete(session);

@@ -41,8 +41,12 @@ export class TerminalSession {
   private batch: Buffer[] = [];
   private batchBytes = 0;
 
+  readonly startedAt = new Date().toISOString();
+
   constructor(
     readonly id: string,
+    /** What it is, for listings: container, kind and command. */
+    readonly about: { container: string; kind: 'container' | 'exec'; command: readonly string[] },
     private readonly master: number,
     private size: TerminalSize,
     private readonly terminate: () => void,
@@ -105,6 +109,14 @@ export class TerminalSession {
     else this.output.once('close', finish);
     if (this.paused) this.output.resume(); // drain what is left, whoever lags
     setTimeout(() => this.output.destroy(), 2000).unref();
+  }
+
+  get viewerCount(): number {
+    return this.viewers.size;
+  }
+
+  get hasExited(): boolean {
+    return this.exitCode !== undefined;
   }
 
   get currentSize(): TerminalSize {

@@ -170,6 +170,14 @@ describe('terminals through the agent (real pty, real socket.io clients)', {
     });
     client.close();
     const viewer = await Viewer.attachSession(session);
+    const { sessions } = await ok<{
+      sessions: { session: string; kind: string; viewers: number; command: string[] }[];
+    }>(viewer.socket, 'terminal:list', { container: 'term-exec' });
+    assert.deepEqual(sessions.map((entry) => [entry.kind, entry.command.join(' ')]).sort(), [
+      ['container', 'sh'],
+      ['exec', 'sh'],
+    ]);
+    assert.equal(sessions.find((entry) => entry.session === session)?.viewers, 1);
     viewer.type('echo $((2 + 3)) $$; stty size\r');
     await viewer.expect(/^5 \d+\r?$/m);
     await viewer.expect(/^20 90\r?$/m);

@@ -82,6 +82,8 @@ export const requests = {
     z.object({ container: containerReference }).strict(),
     z.object({ session: sessionId }).strict(),
   ]),
+  /** The live terminal sessions (of one container, or all): to reattach, or to close forgotten ones. */
+  'terminal:list': z.object({ container: containerReference.optional() }).strict(),
   'terminal:detach': z.object({ session: sessionId }).strict(),
   'terminal:resize': z.object({ session: sessionId, size: terminalSize }).strict(),
   /** Ends the session's process (SIGHUP, as a closed terminal would, then SIGKILL). */
@@ -178,6 +180,16 @@ export interface ContainerUsage {
 export interface StatsBatch {
   readonly at: string;
   readonly containers: readonly ContainerUsage[];
+}
+
+export interface TerminalSessionInfo {
+  readonly session: string;
+  readonly container: string;
+  /** The container's own terminal, or a process started with container:exec. */
+  readonly kind: 'container' | 'exec';
+  readonly command: readonly string[];
+  readonly viewers: number;
+  readonly startedAt: string;
 }
 
 export const OUTPUT_WINDOW_BYTES = 1024 * 1024;
