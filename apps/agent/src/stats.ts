@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { availableParallelism } from 'node:os';
 import type { ContainerUsage, StatsBatch } from '@tocker/protocol';
-import type { Runtime } from '@tocker/runtime';
+import { type CpuSample, containerUsage, type Runtime } from '@tocker/runtime';
 import type { EventJournal } from './journal.js';
 
 /**
@@ -11,7 +10,7 @@ import type { EventJournal } from './journal.js';
  */
 export class StatsSampler extends EventEmitter<{ batch: [StatsBatch] }> {
   private timer: NodeJS.Timeout | undefined;
-  private previous = new Map<string, { cpuTimeNs: number; at: bigint }>();
+  private previous = new Map<string, CpuSample>();
   private readonly cgroups = new Map<string, ReturnType<Runtime['cgroups']['open']>>();
   private subscribers = 0;
 
@@ -37,8 +36,7 @@ export class StatsSampler extends EventEmitter<{ batch: [StatsBatch] }> {
 
   private sample(): void {
     const now = process.hrtime.bigint();
-    const hostCpus = availableParallelism();
-    const current = new Map<string, { cpuTimeNs: number; at: bigint }>();
+    const current = new Map<string, CpuSample>();
     const containers: ContainerUsage[] = [];
     for (const [id, state] of this.journal.known) {
       if (state.status !== 'running') continue;
@@ -54,22 +52,7 @@ export class StatsSampler extends EventEmitter<{ batch: [StatsBatch] }> {
         continue; // it ended between the journal and now
       }
       current.set(id, { cpuTimeNs: stats.cpuTimeNs, at: now });
-      const before = this.previous.get(id);
-      const share = stats.cpuLimit ?? hostCpus;
-      const cpuPercent =
-        before === undefined
-          ? 0
-          : ((stats.cpuTimeNs - before.cpuTimeNs) / Number(now - before.at) / share) * 100;
-      containers.push({
-        id,
-        cpuPercent: Math.max(0, Math.round(cpuPercent * 10) / 10),
-        cpuLimit: stats.cpuLimit,
-        memoryBytes: stats.memoryBytes,
-        memoryLimitBytes: stats.memoryLimitBytes,
-        memoryPeakBytes: stats.memoryPeakBytes,
-        pids: stats.pids,
-        pidsLimit: stats.pidsLimit,
-      });
+      containers.push(containerUsage(id, stats, this.previous.get(id), now));
     }
     this.previous = current;
     for (const id of this.cgroups.keys()) if (!current.has(id)) this.cgroups.delete(id);

@@ -13,4 +13,4 @@ export {
   parseLimits,
 } from './spec.js';
 export type { ContainerRecord, ContainerStatus, ContainerTransition } from './state.js';
-export { cpuPercent } from './usage.js';
+export { type CpuSample, containerUsage } from './usage.js';

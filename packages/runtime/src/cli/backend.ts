@@ -4,7 +4,7 @@ import type { Runtime } from '../runtime.js';
 import { parseSignal } from '../signals.js';
 import { parseLimits } from '../spec.js';
 import type { ContainerRecord } from '../state.js';
-import { cpuPercent } from '../usage.js';
+import { containerUsage } from '../usage.js';
 
 /**
  * What the CLI's commands do to containers, on this machine (the runtime) or through an
@@ -67,38 +67,21 @@ export class LocalBackend implements Backend {
           .filter((record) => record.status === 'running')
           .flatMap((record) => {
             try {
-              return [
-                [
-                  record.id,
-                  { stats: this.runtime.stats(record.id), at: process.hrtime.bigint() },
-                ] as const,
-              ];
+              return [[record.id, this.runtime.stats(record.id)] as const];
             } catch {
-              return [];
+              return []; // it ended meanwhile
             }
           }),
       );
-    const before = sample();
+    const first = sample();
+    const firstAt = process.hrtime.bigint();
     await sleep(1000);
-    return [...sample()].flatMap(([id, { stats, at }]) => {
-      const start = before.get(id);
-      if (start === undefined) return [];
-      return [
-        {
-          id,
-          cpuPercent: cpuPercent(
-            stats.cpuTimeNs - start.stats.cpuTimeNs,
-            Number(at - start.at),
-            stats.cpuLimit,
-          ),
-          cpuLimit: stats.cpuLimit,
-          memoryBytes: stats.memoryBytes,
-          memoryLimitBytes: stats.memoryLimitBytes,
-          memoryPeakBytes: stats.memoryPeakBytes,
-          pids: stats.pids,
-          pidsLimit: stats.pidsLimit,
-        },
-      ];
+    const now = process.hrtime.bigint();
+    return [...sample()].flatMap(([id, stats]) => {
+      const before = first.get(id);
+      return before === undefined
+        ? []
+        : [containerUsage(id, stats, { cpuTimeNs: before.cpuTimeNs, at: firstAt }, now)];
     });
   }
 

@@ -4,26 +4,15 @@ import { openTerminal } from '../pty.js';
 import { Runtime } from '../runtime.js';
 import { close } from '../sys/libc.js';
 import type { AgentClient } from './agent-client.js';
-import { booleanFlag, type FlagSpec, flag, formatHelp, listFlag, parseFlags } from './flags.js';
+import { booleanFlag, type FlagSpec, flag, formatHelp, parseFlags } from './flags.js';
+import { envFlag, environmentFrom, workdirFlag } from './run.js';
 import { attachTerminal, currentTerminalSize } from './terminal.js';
 
 const execFlags: readonly FlagSpec[] = [
   { name: 'interactive', short: 'i', help: 'Keep stdin open and connect it' },
   { name: 'tty', short: 't', help: 'Allocate a terminal' },
-  {
-    name: 'env',
-    short: 'e',
-    value: 'list',
-    placeholder: 'KEY=VALUE',
-    help: 'Set an environment variable (repeatable)',
-  },
-  {
-    name: 'workdir',
-    short: 'w',
-    value: 'string',
-    placeholder: 'DIR',
-    help: 'Working directory inside the container',
-  },
+  envFlag,
+  workdirFlag,
   { name: 'help', help: 'Show this help' },
 ];
 
@@ -47,14 +36,7 @@ export async function execCommand(
   if (container === undefined || command.length === 0) {
     throw new TockerError('"tocker exec" requires a container and a command');
   }
-  const env = Object.fromEntries(
-    listFlag(parsed, 'env').map((entry) => {
-      const equals = entry.indexOf('=');
-      return equals < 0
-        ? [entry, process.env[entry] ?? '']
-        : [entry.slice(0, equals), entry.slice(equals + 1)];
-    }),
-  );
+  const env = environmentFrom(parsed);
   const workdir = flag(parsed, 'workdir');
   const request = { command, env, ...(workdir === undefined ? {} : { workdir }) };
   const tty = booleanFlag(parsed, 'tty');

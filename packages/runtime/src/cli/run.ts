@@ -13,8 +13,43 @@ import { type ContainerSpec, parseContainerSpec } from '../spec.js';
 import { close } from '../sys/libc.js';
 import { trace } from '../trace.js';
 import type { AgentClient } from './agent-client.js';
-import { booleanFlag, type FlagSpec, flag, formatHelp, listFlag, parseFlags } from './flags.js';
+import {
+  booleanFlag,
+  type FlagSpec,
+  flag,
+  formatHelp,
+  listFlag,
+  type ParsedFlags,
+  parseFlags,
+} from './flags.js';
 import { attachTerminal, currentTerminalSize } from './terminal.js';
+
+/** Flags that run and exec share. */
+export const envFlag: FlagSpec = {
+  name: 'env',
+  short: 'e',
+  value: 'list',
+  placeholder: 'KEY=VALUE',
+  help: 'Set an environment variable (repeatable)',
+};
+export const workdirFlag: FlagSpec = {
+  name: 'workdir',
+  short: 'w',
+  value: 'string',
+  placeholder: 'DIR',
+  help: 'Working directory inside the container',
+};
+
+/** -e KEY=VALUE, and docker's -e NAME, which passes the caller's value through. */
+export function environmentFrom(parsed: ParsedFlags): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of listFlag(parsed, 'env')) {
+    const equals = entry.indexOf('=');
+    const value = equals >= 0 ? entry.slice(equals + 1) : process.env[entry];
+    if (value !== undefined) env[equals >= 0 ? entry.slice(0, equals) : entry] = value;
+  }
+  return env;
+}
 
 export const runFlags: readonly FlagSpec[] = [
   { name: 'interactive', short: 'i', help: 'Keep stdin open and connect it to the container' },
@@ -44,20 +79,8 @@ export const runFlags: readonly FlagSpec[] = [
     help: 'Memory limit: 64m, 1g, 104857600b; a bare number is MiB (as in gocker)',
   },
   { name: 'pids-limit', value: 'string', placeholder: 'N', help: 'Maximum number of processes' },
-  {
-    name: 'env',
-    short: 'e',
-    value: 'list',
-    placeholder: 'KEY=VALUE',
-    help: 'Set an environment variable (repeatable)',
-  },
-  {
-    name: 'workdir',
-    short: 'w',
-    value: 'string',
-    placeholder: 'DIR',
-    help: 'Working directory inside the container',
-  },
+  envFlag,
+  workdirFlag,
   { name: 'init', help: 'Run a minimal init as PID 1 (forwards signals, reaps zombies)' },
   { name: 'help', help: 'Show this help' },
 ];
@@ -74,13 +97,7 @@ export function parseRunArgs(
 ): { spec: ContainerSpec; detach: boolean } | 'help' {
   const parsed = parseFlags(args, runFlags, 'run');
   if (booleanFlag(parsed, 'help')) return 'help';
-  const env: Record<string, string> = {};
-  for (const entry of listFlag(parsed, 'env')) {
-    const equals = entry.indexOf('=');
-    // docker's -e NAME (no value) passes the variable through from the caller.
-    const value = equals >= 0 ? entry.slice(equals + 1) : process.env[entry];
-    if (value !== undefined) env[equals >= 0 ? entry.slice(0, equals) : entry] = value;
-  }
+  const env = environmentFrom(parsed);
   const optional = <T>(value: T | undefined, key: string) =>
     value === undefined ? {} : { [key]: value };
   const input: ContainerSpecInput = {
