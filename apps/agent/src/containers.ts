@@ -35,7 +35,6 @@ const EXEC_OUTPUT_BYTES = 1024 * 1024;
  * `changed` lets the journal pick it up at once rather than at its next poll.
  */
 export class ContainerHost {
-  private readonly supervised = new Map<string, Container>();
   private readonly terminals = new Map<string, TerminalSession>();
 
   constructor(
@@ -258,9 +257,7 @@ export class ContainerHost {
   }
 
   private supervise(container: Container): void {
-    this.supervised.set(container.id, container);
     void container.wait().then((exit) => {
-      this.supervised.delete(container.id);
       const session = this.terminals.get(container.id);
       if (session) this.endSession(session, exit.exitCode);
       this.changed();

@@ -86,14 +86,15 @@ function borrowAndFork(target: NamespaceFds | null, prepare: () => ChildProgram)
   assertForkable();
   ownNamespaces ??= openNamespaces('thread-self');
   const cwd = process.cwd();
-  if (target === null) {
-    unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET);
-  } else {
-    unshare(CLONE_FS); // joining a mount namespace needs a filesystem context of our own
-    for (const { fd, type } of target) if (type !== CLONE_NEWPID) setns(fd, type);
-  }
   let pid = -1;
   try {
+    // Inside the try: a failure half-way still sends the main thread home.
+    if (target === null) {
+      unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET);
+    } else {
+      unshare(CLONE_FS); // joining a mount namespace needs a filesystem context of our own
+      for (const { fd, type } of target) if (type !== CLONE_NEWPID) setns(fd, type);
+    }
     trace('namespaces borrowed');
     const program = prepare();
     trace('root prepared');

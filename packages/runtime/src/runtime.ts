@@ -76,16 +76,21 @@ export class Runtime {
    * after a restart): they keep running, and their end is recorded by this process.
    */
   adoptOrphans(): Container[] {
-    return this.store
+    const orphans = this.store
       .list()
       .filter(
-        (record) =>
-          record.detached &&
-          record.status === 'running' &&
-          !isAlive(record.supervisor) &&
-          isAlive(record.process),
-      )
-      .map((record) => Container.adopt(record, { store: this.store, cgroups: this.cgroups }));
+        (record) => record.detached && record.status === 'running' && !isAlive(record.supervisor),
+      );
+    return orphans.flatMap((record) => {
+      try {
+        if (isAlive(record.process))
+          return [Container.adopt(record, { store: this.store, cgroups: this.cgroups })];
+      } catch {
+        // Its cgroup is gone: nothing left to supervise.
+      }
+      this.collect(record, DIED_UNSUPERVISED);
+      return [];
+    });
   }
 
   /**
