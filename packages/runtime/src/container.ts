@@ -66,11 +66,12 @@ export class Container {
     record: ContainerRecord,
     deps: { store: StateStore; cgroups: CgroupDriver },
   ): Container {
+    const cgroup = deps.cgroups.open(record.id);
     const supervisor = identify(process.pid) ?? record.supervisor;
     const adopted = { ...record, supervisor };
     deps.store.write(adopted);
     const ended = record.process === null ? Promise.resolve(null) : waitForExitOf(record.process);
-    return new Container(adopted, deps.store, deps.cgroups.open(record.id), null, ended);
+    return new Container(adopted, deps.store, cgroup, null, ended);
   }
 
   get id(): string {
