@@ -335,6 +335,12 @@ describe('the agent: a real process, a real socket.io client, real containers', 
       ['created', 'started', 'exited', 'removed'],
     );
     assert.equal(mine[2]?.exit?.exitCode, 7);
+    assert.deepEqual(
+      mine[0]?.spec?.command,
+      ['sh', '-c', 'exit 7'],
+      'created carries the configuration',
+    );
+    assert.equal(mine[0]?.spec?.name, 'from-cli');
   });
 
   test('50 malformed or hostile requests each get a clear error, and the agent stays up', async () => {

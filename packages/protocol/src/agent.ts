@@ -129,6 +129,10 @@ export interface ContainerEvent {
     readonly cpuTimeNs: number | null;
   };
   readonly limits?: z.output<typeof limitsSchema>;
+  /** On `created`: the whole configuration, so that history can show how it ran. */
+  readonly spec?: z.output<typeof containerSpecSchema>;
+  /** On `created`: the host name it got (the short id unless one was given). */
+  readonly hostname?: string;
 }
 
 /**

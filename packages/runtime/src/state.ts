@@ -90,6 +90,7 @@ export class StateStore {
       kind,
       container: { id: record.id, name: record.name },
       ...(kind === 'created' || kind === 'limits-updated' ? { limits: record.spec.limits } : {}),
+      ...(kind === 'created' ? { spec: record.spec, hostname: record.hostname } : {}),
       ...(kind === 'exited'
         ? {
             exit: {
