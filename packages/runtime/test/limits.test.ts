@@ -31,7 +31,10 @@ describe('cgroup limits on real containers (cgroup v1 on this host)', () => {
     const second = { cpu: runtime.stats(id).cpuTimeNs, at: process.hrtime.bigint() };
     const usage = (second.cpu - first.cpu) / Number(second.at - first.at);
     assert.ok(usage <= 0.6, `used ${usage.toFixed(2)} CPUs with a 0.5 limit`);
-    assert.ok(usage >= 0.3, `the loop ran (${usage.toFixed(2)} CPUs)`);
+    assert.ok(
+      usage >= 0.1,
+      `the loop ran (${usage.toFixed(2)} CPUs; other load on the host may slow it)`,
+    );
     await world.run(['rm', '-f', id]);
   });
 
