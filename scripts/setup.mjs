@@ -56,6 +56,7 @@ if (process.getuid?.() !== 0) {
 }
 process.env.TURBO_TELEMETRY_DISABLED = '1';
 process.env.NEXT_TELEMETRY_DISABLED = '1';
+process.env.CHECKPOINT_DISABLE = '1'; // Prisma's update check: no network here
 
 installDebianPackages(wantsBench ? [...aptPackages, ...benchAptPackages] : aptPackages);
 installNpmDependencies();

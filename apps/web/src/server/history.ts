@@ -1,0 +1,119 @@
+import type { Prisma, PrismaClient } from '@prisma/client';
+import type { ContainerEvent } from '@tocker/protocol';
+
+type Transaction = Prisma.TransactionClient;
+
+/**
+ * Records a batch of an agent's journal events. Events at or below the agent's cursor are
+ * skipped, and the rows and the new cursor are written in one transaction: replaying a
+ * batch, or a dashboard that stops half-way, never records anything twice or loses it.
+ * Returns the new cursor.
+ */
+export async function recordEvents(
+  prisma: PrismaClient,
+  agentId: number,
+  events: readonly ContainerEvent[],
+): Promise<number> {
+  return prisma.$transaction(async (tx) => {
+    const agent = await tx.agent.findUniqueOrThrow({ where: { id: agentId } });
+    let cursor = agent.lastSeq;
+    for (const event of events) {
+      if (event.seq <= cursor) continue;
+      await apply(tx, agentId, event);
+      cursor = event.seq;
+    }
+    if (cursor !== agent.lastSeq)
+      await tx.agent.update({ where: { id: agentId }, data: { lastSeq: cursor } });
+    return cursor;
+  });
+}
+
+/**
+ * Follows an agent's journal from the recorded cursor to its end, batch by batch.
+ * `since` asks the agent (events:since).
+ */
+export async function catchUp(
+  prisma: PrismaClient,
+  agentId: number,
+  since: (cursor: number) => Promise<readonly ContainerEvent[]>,
+): Promise<number> {
+  let cursor = (await prisma.agent.findUniqueOrThrow({ where: { id: agentId } })).lastSeq;
+  for (;;) {
+    const events = await since(cursor);
+    if (events.length === 0) return cursor;
+    cursor = await recordEvents(prisma, agentId, events);
+  }
+}
+
+async function apply(tx: Transaction, agentId: number, event: ContainerEvent): Promise<void> {
+  const at = new Date(event.at);
+  const key = { agentId_containerId: { agentId, containerId: event.container.id } };
+  // A run first seen after its 'created' (the journal began later) is recorded all the same.
+  const base = {
+    agentId,
+    containerId: event.container.id,
+    name: event.container.name,
+    status: 'created',
+    createdAt: at,
+  };
+  const upsert = (
+    data: Prisma.RunUncheckedUpdateInput,
+    create: Partial<Prisma.RunUncheckedCreateInput> = {},
+  ) =>
+    tx.run.upsert({
+      where: key,
+      update: data,
+      create: { ...base, ...create, ...(data as object) } as Prisma.RunUncheckedCreateInput,
+    });
+
+  switch (event.kind) {
+    case 'created':
+      await upsert(
+        {
+          name: event.container.name,
+          hostname: event.hostname ?? null,
+          spec: event.spec === undefined ? null : JSON.stringify(event.spec),
+        },
+        { createdAt: at },
+      );
+      return;
+    case 'started':
+      await upsert({
+        status: 'running',
+        startedAt: at,
+        finishedAt: null,
+        exitCode: null,
+        signal: null,
+        oomKilled: false,
+      });
+      return;
+    case 'exited':
+      await upsert({
+        status: 'exited',
+        finishedAt: at,
+        exitCode: event.exit?.exitCode ?? null,
+        signal: event.exit?.signal ?? null,
+        oomKilled: event.exit?.oomKilled ?? false,
+        memoryPeakBytes:
+          event.exit?.memoryPeakBytes === null || event.exit?.memoryPeakBytes === undefined
+            ? null
+            : BigInt(event.exit.memoryPeakBytes),
+        cpuTimeNs:
+          event.exit?.cpuTimeNs === null || event.exit?.cpuTimeNs === undefined
+            ? null
+            : BigInt(Math.round(event.exit.cpuTimeNs)),
+      });
+      return;
+    case 'removed':
+      await upsert({ removedAt: at });
+      return;
+    case 'limits-updated': {
+      const run = await tx.run.findUnique({ where: key });
+      const spec = run?.spec ? (JSON.parse(run.spec) as Record<string, unknown>) : null;
+      if (spec !== null && event.limits !== undefined) {
+        await upsert({ spec: JSON.stringify({ ...spec, limits: event.limits }) });
+      }
+      return;
+    }
+  }
+}
