@@ -15,7 +15,6 @@ const raw = {
   execve: libc.func('int execve(const char *path, const char **argv, const char **envp)'),
   waitpid: libc.func('int waitpid(int pid, _Out_ int *status, int options)'),
   kill: libc.func('int kill(int pid, int sig)'),
-  getpid: libc.func('int getpid()'),
   setsid: libc.func('int setsid()'),
   unshare: libc.func('int unshare(int flags)'),
   setns: libc.func('int setns(int fd, int nstype)'),
@@ -71,8 +70,8 @@ export const MS_REC = 0x4000;
 export const MS_PRIVATE = 0x40000;
 export const MNT_DETACH = 0x2;
 
-export const S_IFCHR = 0o020000;
-export const O_CLOEXEC = 0o2000000;
+const S_IFCHR = 0o020000;
+const O_CLOEXEC = 0o2000000;
 export const WNOHANG = 1;
 export const PR_SET_PDEATHSIG = 1;
 export const TIOCSCTTY = 0x540e;
@@ -248,14 +247,6 @@ export function kill(pid: number, signal: number): void {
   check(raw.kill(pid, signal) as number, 'kill', String(pid));
 }
 
-export function getpid(): number {
-  return raw.getpid() as number;
-}
-
-export function setsid(): void {
-  check(raw.setsid() as number, 'setsid');
-}
-
 export function unshare(flags: number): void {
   check(raw.unshare(flags) as number, 'unshare');
 }
@@ -293,14 +284,6 @@ export function chdir(path: string): void {
 
 export function pivotRoot(newRoot: string, putOld: string): void {
   check(Number(raw.syscall2(SYS_pivot_root, newRoot, putOld)), 'pivot_root', newRoot);
-}
-
-export function prctl(option: number, arg: number): void {
-  check(raw.prctl(option, arg, 0, 0, 0) as number, 'prctl');
-}
-
-export function dup2(oldfd: number, newfd: number): void {
-  check(raw.dup2(oldfd, newfd) as number, 'dup2');
 }
 
 export function pipe(flags = O_CLOEXEC): { read: number; write: number } {
