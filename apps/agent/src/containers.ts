@@ -50,6 +50,12 @@ export class ContainerHost {
   }
 
   run(spec: ContainerSpec, size: TerminalSize = DEFAULT_SIZE): Promise<ContainerRecord> {
+    if (spec.interactive && !spec.tty) {
+      // There is no stdin channel besides a terminal: refuse rather than ignore it.
+      return Promise.reject(
+        new TockerError('interactive without tty is not supported by the agent: add tty'),
+      );
+    }
     return this.launch(spec.tty, size, async (options) => {
       const container = await this.runtime.create(spec, options);
       this.changed();

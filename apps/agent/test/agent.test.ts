@@ -426,11 +426,10 @@ describe('the agent: a real process, a real socket.io client, real containers', 
       ['events:since', { cursor: -1 }],
       ['events:since', { cursor: 'zero' }],
       ['events:since', { cursor: 0, limit: 1e9 }],
-      ['container:explode', { container: 'x' }],
+      ['container:run', { spec: { rootfs: DEFAULT_IMAGE, command: ['cat'], interactive: true } }],
     ];
     assert.equal(hostile.length, 50);
     for (const [name, payload] of hostile) {
-      if (name === 'container:explode') continue; // not part of the API: no one answers
       const reply = await call(client, name, payload);
       assert.equal(reply.ok, false, `${name} ${JSON.stringify(payload)} was accepted`);
       if (!reply.ok)
