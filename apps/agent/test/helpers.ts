@@ -30,10 +30,11 @@ export class Agent {
   private readonly process: ChildProcess;
   readonly exited: Promise<number | null>;
 
-  constructor(extraArgs: string[] = []) {
+  /** `listen`: a random loopback port unless a fixed one is needed (to come back on it). */
+  constructor(listen = '127.0.0.1:0') {
     this.process = spawn(
       process.execPath,
-      ['--single-threaded', agentMain, '--listen', '127.0.0.1:0', '--token', token, ...extraArgs],
+      ['--single-threaded', agentMain, '--listen', listen, '--token', token],
       {
         env: { ...process.env, TOCKER_ROOT: root, TOCKER_CGROUP_PARENT: cgroupParent },
         stdio: ['ignore', 'pipe', 'inherit'],
