@@ -248,18 +248,20 @@ export class ContainerHost {
     return updated;
   }
 
-  /** A piece of a container's output, and whether more may come. */
+  /**
+   * A piece of a container's output, and whether more may come; a removed container's
+   * archived output when addressed by its full id.
+   */
   logs(
     reference: string,
     tailBytes: number,
     fromByte?: number,
   ): { logs: string; nextByte: number; running: boolean } {
-    const record = this.runtime.inspect(reference);
-    const { text, next } = this.runtime.store.readLog(
-      record.id,
+    const { text, next, running } = this.runtime.logs(
+      reference,
       fromByte === undefined ? { tail: tailBytes } : { from: fromByte },
     );
-    return { logs: text, nextByte: next, running: record.status !== 'exited' };
+    return { logs: text, nextByte: next, running };
   }
 
   private supervise(container: Container): void {

@@ -111,6 +111,47 @@ describe('the agent: a real process, a real socket.io client, real containers', 
     );
   });
 
+  test('logs of a removed container: by its full id (as history stores it), no longer by name', async () => {
+    const cursor = (await ok<{ lastSeq: number }>(client, 'events:since', { cursor: 0 })).lastSeq;
+    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+      spec: {
+        rootfs: DEFAULT_IMAGE,
+        name: 'archived',
+        command: ['sh', '-c', 'echo first; echo second >&2; exit 3'],
+      },
+    });
+    await waitForEvent(
+      cursor,
+      (event) => event.kind === 'exited' && event.container.id === container.id,
+    );
+    await ok(client, 'container:remove', { container: 'archived' });
+    assert.equal((await call(client, 'container:inspect', { container: container.id })).ok, false);
+
+    const logs = await ok<{ logs: string; nextByte: number; running: boolean }>(
+      client,
+      'container:logs',
+      { container: container.id },
+    );
+    assert.deepEqual(
+      { logs: logs.logs, nextByte: logs.nextByte, running: logs.running },
+      { logs: 'first\nsecond\n', nextByte: 13, running: false },
+    );
+    const tail = await ok<{ logs: string }>(client, 'container:logs', {
+      container: container.id,
+      tailBytes: 7,
+    });
+    assert.equal(tail.logs, 'second\n');
+    const from = await ok<{ logs: string }>(client, 'container:logs', {
+      container: container.id,
+      fromByte: 6,
+    });
+    assert.equal(from.logs, 'second\n');
+    for (const reference of ['archived', container.id.slice(0, 12)]) {
+      const refused = await call(client, 'container:logs', { container: reference });
+      assert.deepEqual(refused, { ok: false, error: `no such container: ${reference}` });
+    }
+  });
+
   test("exec without a terminal: in the container's hostname, PID namespace and cgroup", async () => {
     const { container } = await ok<{ container: Record }>(client, 'container:run', {
       spec: { rootfs: DEFAULT_IMAGE, hostname: 'exec-box', command: ['sleep', '60'] },

@@ -125,7 +125,9 @@ export class Container {
     else store.write(record);
     // A failed start leaves nothing behind; a failed restart leaves the container as it was.
     const abandon = (why: string) =>
-      reuse === null ? store.remove(record) : store.write({ ...reuse, error: why });
+      reuse === null
+        ? store.remove(record, { keepLog: false })
+        : store.write({ ...reuse, error: why });
     let cgroup: ContainerCgroup | undefined;
     const report = pipe();
     const go = pipe();

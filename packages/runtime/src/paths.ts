@@ -6,6 +6,7 @@ import { join } from 'node:path';
  * agree:
  *   containers/<id>/        state.json, container.log, and the overlay's upper/work/merged
  *   names/<name> -> <id>    name reservations (a symlink is created atomically)
+ *   archive/<id>.log        the tail of each removed container's log (the most recent 500)
  * The default image has a fixed place, whatever the state root: setup builds it there.
  */
 export function tockerRoot(): string {

@@ -16,7 +16,7 @@ import { tockerRoot } from './paths.js';
 import { isAlive, processStartTime } from './proc.js';
 import { waitForChild } from './reaper.js';
 import type { ContainerLimits, ContainerSpec } from './spec.js';
-import { type ContainerRecord, StateStore } from './state.js';
+import { type ContainerRecord, type LogArchiveOptions, StateStore } from './state.js';
 import { decodeWaitStatus, kill } from './sys/libc.js';
 
 export interface ExecOptions {
@@ -39,6 +39,8 @@ export interface RuntimeOptions {
   readonly root?: string;
   /** Parent cgroup of all containers (default TOCKER_CGROUP_PARENT or "tocker"). */
   readonly cgroupParent?: string;
+  /** How much of removed containers' logs is kept (default: the last MiB of the last 500). */
+  readonly logArchive?: LogArchiveOptions;
 }
 
 /**
@@ -56,7 +58,7 @@ export class Runtime {
   static open(options: RuntimeOptions = {}): Runtime {
     if (process.getuid?.() !== 0) throw new TockerError('tocker must run as root');
     const runtime = new Runtime(
-      new StateStore(options.root ?? tockerRoot()),
+      new StateStore(options.root ?? tockerRoot(), options.logArchive),
       detectCgroupDriver(
         options.cgroupParent === undefined ? {} : { parent: options.cgroupParent },
       ),
@@ -162,6 +164,25 @@ export class Runtime {
 
   inspect(reference: string): ContainerRecord {
     return this.store.resolve(reference);
+  }
+
+  /**
+   * A piece of a container's output (from byte `from`, or the last `tail` bytes) and
+   * whether more may come. A removed container is found by its full id only (names and
+   * id prefixes get reused): its archived log, the tail kept when it was removed.
+   */
+  logs(
+    reference: string,
+    range: { from?: number; tail?: number },
+  ): { text: string; next: number; running: boolean } {
+    let record: ContainerRecord;
+    try {
+      record = this.store.resolve(reference);
+    } catch (error) {
+      if (!this.store.hasArchivedLog(reference)) throw error;
+      return { ...this.store.readLog(reference, range), running: false };
+    }
+    return { ...this.store.readLog(record.id, range), running: record.status !== 'exited' };
   }
 
   kill(reference: string, signal: number = constants.signals.SIGKILL): void {

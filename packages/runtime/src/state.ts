@@ -1,6 +1,7 @@
 import {
   appendFileSync,
   closeSync,
+  existsSync,
   fstatSync,
   mkdirSync,
   openSync,
@@ -10,6 +11,7 @@ import {
   readSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   unlinkSync,
   writeFileSync,
@@ -27,6 +29,22 @@ import type { RootfsLayout } from './rootfs.js';
 import { CONTAINER_NAME, type ContainerSpec } from './spec.js';
 
 const MAX_LOG_READ = 16 * 1024 * 1024;
+
+/** A full container id (the only way to address a removed container's archived log). */
+const FULL_ID = /^[0-9a-f]{64}$/;
+
+/** How much of a removed container's log is kept: its last MiB... */
+export const LOG_ARCHIVE_BYTES = 1024 * 1024;
+/** ...for the most recently removed 500 containers. */
+export const LOG_ARCHIVE_FILES = 500;
+
+/** Bounds of the archive of removed containers' logs (defaults: the constants above). */
+export interface LogArchiveOptions {
+  /** The tail kept of each log, in bytes. */
+  readonly maxBytes?: number;
+  /** Archived logs kept; the oldest (by modification time) go first. */
+  readonly maxFiles?: number;
+}
 
 /** A line of the transitions log: an event before the agent numbers it. */
 export type ContainerTransition = Omit<ContainerEvent, 'seq'>;
@@ -69,11 +87,21 @@ export interface ContainerRecord {
  */
 export class StateStore {
   readonly containersDir: string;
+  /** Logs of removed containers, `<full id>.log`, so that history can still show them. */
+  readonly archiveDir: string;
   private readonly namesDir: string;
+  private readonly archiveBytes: number;
+  private readonly archiveFiles: number;
 
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    archive: LogArchiveOptions = {},
+  ) {
     this.containersDir = join(root, 'containers');
+    this.archiveDir = join(root, 'archive');
     this.namesDir = join(root, 'names');
+    this.archiveBytes = archive.maxBytes ?? LOG_ARCHIVE_BYTES;
+    this.archiveFiles = archive.maxFiles ?? LOG_ARCHIVE_FILES;
     mkdirSync(this.containersDir, { recursive: true, mode: 0o700 });
     mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
   }
@@ -118,16 +146,30 @@ export class StateStore {
     return join(this.dir(id), 'container.log');
   }
 
+  archivedLogPath(id: string): string {
+    return join(this.archiveDir, `${id}.log`);
+  }
+
+  /** Whether `reference` is the full id of a removed container whose log was archived. */
+  hasArchivedLog(reference: string): boolean {
+    return FULL_ID.test(reference) && existsSync(this.archivedLogPath(reference));
+  }
+
   /**
    * A piece of a container's log: from byte `from`, or the last `tail` bytes, never cut
-   * inside a UTF-8 character. `next` is where the following read starts.
+   * inside a UTF-8 character. `next` is where the following read starts. Once the
+   * container is removed, its archived log (the tail that was kept) is read instead.
    */
   readLog(id: string, range: { from?: number; tail?: number }): { text: string; next: number } {
     let fd: number;
     try {
       fd = openSync(this.logPath(id), 'r');
     } catch {
-      return { text: '', next: range.from ?? 0 };
+      try {
+        fd = openSync(this.archivedLogPath(id), 'r');
+      } catch {
+        return { text: '', next: range.from ?? 0 };
+      }
     }
     try {
       const size = fstatSync(fd).size;
@@ -213,9 +255,68 @@ export class StateStore {
     return record;
   }
 
-  remove(record: ContainerRecord): void {
+  /**
+   * Deletes the container's directory and frees its name. Its log is archived first
+   * (unless `keepLog` is false: a creation that failed before anyone heard of it).
+   */
+  remove(record: ContainerRecord, { keepLog = true }: { keepLog?: boolean } = {}): void {
+    if (keepLog) this.archiveLog(record.id);
     rmSync(this.dir(record.id), { recursive: true, force: true });
     this.releaseName(record);
+  }
+
+  /**
+   * Copies the last `archiveBytes` of the container's log (starting on a UTF-8 character)
+   * into the archive, atomically, then drops the oldest archived logs beyond
+   * `archiveFiles`. Best effort: history is not worth failing a removal for.
+   */
+  private archiveLog(id: string): void {
+    let source: number;
+    try {
+      source = openSync(this.logPath(id), 'r');
+    } catch {
+      return; // it had no log (its output went to a terminal)
+    }
+    const staging = join(this.archiveDir, `.${id}.${process.pid}.tmp`);
+    try {
+      mkdirSync(this.archiveDir, { recursive: true, mode: 0o700 });
+      const size = fstatSync(source).size;
+      const start = Math.max(0, size - this.archiveBytes);
+      const tail = Buffer.alloc(size - start);
+      let filled = 0;
+      while (filled < tail.length) {
+        const read = readSync(source, tail, filled, tail.length - filled, start + filled);
+        if (read === 0) break;
+        filled += read;
+      }
+      const from = start > 0 ? utf8StartOffset(tail.subarray(0, filled)) : 0;
+      writeFileSync(staging, tail.subarray(from, filled), { mode: 0o600 });
+      renameSync(staging, this.archivedLogPath(id));
+      this.pruneArchive();
+    } catch {
+      rmSync(staging, { force: true });
+    } finally {
+      closeSync(source);
+    }
+  }
+
+  private pruneArchive(): void {
+    const names = readdirSync(this.archiveDir).filter(
+      (name) => name.endsWith('.log') && !name.startsWith('.'),
+    );
+    if (names.length <= this.archiveFiles) return;
+    const byAge = names
+      .flatMap((name) => {
+        try {
+          return [{ name, mtimeMs: statSync(join(this.archiveDir, name)).mtimeMs }];
+        } catch {
+          return []; // pruned meanwhile by another tocker process
+        }
+      })
+      .sort((a, b) => a.mtimeMs - b.mtimeMs);
+    for (const { name } of byAge.slice(0, Math.max(0, byAge.length - this.archiveFiles))) {
+      rmSync(join(this.archiveDir, name), { force: true });
+    }
   }
 
   /** Removes staging directories of creations whose process died half-way. */

@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, openSync, readFileSync, realpathSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { constants } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Runtime } from '../src/runtime.js';
@@ -135,6 +146,76 @@ describe('the library API (what the agent uses), real containers in this process
     container.kill(constants.signals.SIGKILL);
     await container.wait();
     await runtime.remove(container.id);
+  });
+
+  test("a removed container's log is archived: only its tail (from a UTF-8 character), read by full id, the archive bounded", async () => {
+    const small = Runtime.open({
+      root: world.root,
+      cgroupParent: world.cgroupParent,
+      logArchive: { maxBytes: 4096, maxFiles: 3 },
+    });
+    // 4096 two-byte characters then "x": 8193 bytes, so the last 4096 start inside a character.
+    const container = await small.run(
+      spec([
+        'sh',
+        '-c',
+        's=é; for i in 1 2 3 4 5 6 7 8 9 10 11 12; do s=$s$s; done; printf "%sx" "$s"',
+      ]),
+      { stdio: 'log' },
+    );
+    await container.wait();
+    assert.equal(readFileSync(small.store.logPath(container.id)).length, 8193);
+    const archive = join(world.root, 'archive');
+    rmSync(archive, { recursive: true, force: true }); // what earlier tests archived
+    mkdirSync(archive, { recursive: true });
+    const older = [3, 2, 1].map((hoursAgo) => {
+      const name = `${String(hoursAgo).repeat(64)}.log`;
+      writeFileSync(join(archive, name), `removed ${hoursAgo} h ago\n`);
+      const at = Date.now() / 1000 - hoursAgo * 3600;
+      utimesSync(join(archive, name), at, at);
+      return name;
+    });
+
+    await small.remove(container.id);
+    assert.equal(existsSync(small.store.dir(container.id)), false, 'the container is gone');
+    const kept = `${'é'.repeat(2047)}x`;
+    assert.equal(readFileSync(join(archive, `${container.id}.log`), 'utf8'), kept);
+    assert.deepEqual(
+      readdirSync(archive).sort(),
+      [...older.slice(1), `${container.id}.log`].sort(),
+      'the oldest archived log made room',
+    );
+    // Any runtime on the root reads it, by full id only: names and prefixes get reused.
+    assert.deepEqual(runtime.logs(container.id, {}), {
+      text: kept,
+      next: Buffer.byteLength(kept),
+      running: false,
+    });
+    assert.equal(runtime.logs(container.id, { tail: 3 }).text, 'éx');
+    assert.equal(runtime.logs(container.id, { from: 4092 }).text, 'éx');
+    assert.throws(() => runtime.logs(container.id.slice(0, 12), {}), /no such container/);
+    assert.throws(() => runtime.inspect(container.id), /no such container/);
+  });
+
+  test('--rm containers keep their log in the archive too; a creation that failed archives nothing', async () => {
+    const archive = join(world.root, 'archive');
+    const before = existsSync(archive) ? readdirSync(archive) : [];
+    const container = await runtime.run(spec(['echo', 'auto-removed'], { autoRemove: true }), {
+      stdio: 'log',
+    });
+    await container.wait();
+    assert.throws(() => runtime.inspect(container.id), /no such container/);
+    assert.deepEqual(runtime.logs(container.id, {}), {
+      text: 'auto-removed\n',
+      next: 13,
+      running: false,
+    });
+    await assert.rejects(runtime.run(spec(['no-such-program']), { stdio: 'log' }), /not found/);
+    assert.deepEqual(
+      readdirSync(archive).sort(),
+      [...before, `${container.id}.log`].sort(),
+      'only the --rm container was archived',
+    );
   });
 
   test('a Node process without --single-threaded is told why it cannot start containers', () => {

@@ -55,8 +55,7 @@ export class LocalBackend implements Backend {
   }
 
   async readLog(reference: string, range: { from?: number; tail?: number }) {
-    const record = this.runtime.inspect(reference);
-    return { ...this.runtime.store.readLog(record.id, range), running: record.status !== 'exited' };
+    return this.runtime.logs(reference, range);
   }
 
   async stats(): Promise<ContainerUsage[]> {
