@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { Runtime, tockerRoot } from '@tocker/runtime';
 import { ContainerHost } from './containers.js';
 import { TransitionFollower } from './follower.js';
+import { agentInfo } from './host.js';
 import { EventJournal } from './journal.js';
 import { startAgentServer } from './server.js';
 import { StatsSampler } from './stats.js';
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
     containers,
     journal,
     stats,
+    info: () => agentInfo(runtime),
   });
   process.stdout.write(`tocker-agent: listening on ${server.url}\n`);
   if (adopted > 0) process.stdout.write(`tocker-agent: adopted ${adopted} running container(s)\n`);

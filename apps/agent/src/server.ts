@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  type AgentInfo,
   MAX_REQUEST_BYTES,
   type Reply,
   type Request,
@@ -29,6 +30,8 @@ export interface AgentServerOptions {
   readonly containers: ContainerHost;
   readonly journal: EventJournal;
   readonly stats: StatsSampler;
+  /** The reply of `agent:info`. */
+  readonly info: () => AgentInfo;
 }
 
 export interface AgentServer {
@@ -107,6 +110,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
     }),
     'container:logs': ({ container, tailBytes, fromByte }) =>
       containers.logs(container, tailBytes, fromByte),
+    'agent:info': () => options.info(),
     'events:since': ({ cursor, limit }) => ({
       events: journal.since(cursor, limit),
       lastSeq: journal.lastSeq,

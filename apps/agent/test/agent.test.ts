@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpus, hostname, release, totalmem } from 'node:os';
 import { after, before, describe, test } from 'node:test';
-import type { ContainerEvent, StatsBatch } from '@tocker/protocol';
+import type { AgentInfo, ContainerEvent, StatsBatch } from '@tocker/protocol';
 import { DEFAULT_IMAGE, Runtime } from '@tocker/runtime';
 import type { Socket } from 'socket.io-client';
 import {
@@ -62,6 +63,47 @@ describe('the agent: a real process, a real socket.io client, real containers', 
       { extraHeaders: { origin: 'http://localhost:3000' } },
     );
     allowed.close();
+  });
+
+  test('agent:info: version, host, kernel, cgroup version, capacity, load, uptime, container counts', async () => {
+    const info = () => ok<AgentInfo>(client, 'agent:info', {});
+    const before = await info();
+    const manifest = JSON.parse(
+      readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    assert.equal(before.version, manifest.version);
+    assert.equal(before.hostname, hostname());
+    assert.equal(before.kernel, release());
+    assert.equal(before.cgroupVersion, Runtime.open({ root, cgroupParent }).cgroups.version);
+    assert.equal(before.cpus, cpus().length);
+    assert.equal(before.memoryTotalBytes, totalmem());
+    assert.ok(
+      before.memoryAvailableBytes > 0 && before.memoryAvailableBytes <= before.memoryTotalBytes,
+      `available memory ${before.memoryAvailableBytes}`,
+    );
+    assert.equal(before.loadAverage.length, 3);
+    assert.ok(before.loadAverage.every((load) => Number.isFinite(load) && load >= 0));
+    assert.ok(
+      before.uptimeSeconds > 0 && before.uptimeSeconds < process.uptime(),
+      `the agent's own uptime (it started after this test): ${before.uptimeSeconds}`,
+    );
+
+    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+      spec: { rootfs: DEFAULT_IMAGE, command: ['sleep', '60'] },
+    });
+    const running = await info();
+    assert.equal(running.containersRunning, before.containersRunning + 1);
+    assert.equal(running.containersTotal, before.containersTotal + 1);
+    assert.ok(running.uptimeSeconds > before.uptimeSeconds);
+    await ok(client, 'container:stop', { container: container.id, timeoutSeconds: 0 });
+    const stopped = await info();
+    assert.equal(stopped.containersRunning, before.containersRunning);
+    assert.equal(stopped.containersTotal, before.containersTotal + 1);
+    await ok(client, 'container:remove', { container: container.id });
+    assert.equal((await info()).containersTotal, before.containersTotal);
+
+    const refused = await call(client, 'agent:info', { verbose: true });
+    assert.equal(refused.ok, false, 'the payload schema is strict');
   });
 
   test('run, list, logs; stop escalates to SIGKILL for a PID-1 shell; the journal has it all', async () => {

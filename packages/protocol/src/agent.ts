@@ -97,6 +97,8 @@ export const requests = {
       limit: z.number().int().min(1).max(10_000).default(1000),
     })
     .strict(),
+  /** The agent and its host: versions, capacity, load, container counts. Replies `AgentInfo`. */
+  'agent:info': z.object({}).strict(),
 } as const;
 
 export type RequestName = keyof typeof requests;
@@ -194,6 +196,28 @@ export interface TerminalSessionInfo {
   readonly command: readonly string[];
   readonly viewers: number;
   readonly startedAt: string;
+}
+
+/** The reply of `agent:info` (besides `ok`): the agent and the host it runs containers on. */
+export interface AgentInfo {
+  /** The agent's version (its package's). */
+  readonly version: string;
+  readonly hostname: string;
+  /** The kernel release (uname -r). */
+  readonly kernel: string;
+  /** The cgroup version the runtime uses on this host. */
+  readonly cgroupVersion: 1 | 2;
+  readonly cpus: number;
+  readonly memoryTotalBytes: number;
+  /** What can be allocated without swapping (MemAvailable; free memory on old kernels). */
+  readonly memoryAvailableBytes: number;
+  /** Over 1, 5 and 15 minutes. */
+  readonly loadAverage: readonly [number, number, number];
+  /** Since the agent process started. */
+  readonly uptimeSeconds: number;
+  readonly containersRunning: number;
+  /** Every container the host knows, exited ones included (until removed). */
+  readonly containersTotal: number;
 }
 
 export const OUTPUT_WINDOW_BYTES = 1024 * 1024;
