@@ -1,4 +1,6 @@
 export * from './agent.js';
+export * from './container.js';
+export * from './dashboard.js';
 export * from './spec.js';
 export * from './units.js';
 export * from './utf8.js';

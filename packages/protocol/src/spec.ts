@@ -9,6 +9,9 @@ import { formatBytes, MIN_MEMORY_BYTES, parseMemorySize } from './units.js';
  * whether the rootfs exists) the runtime checks.
  */
 
+/** The busybox root filesystem that set-up prepares on every host. */
+export const DEFAULT_IMAGE = '/var/lib/tocker/images/busybox';
+
 export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const HOSTNAME =
   /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;

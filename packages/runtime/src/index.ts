@@ -1,3 +1,4 @@
+export type { ContainerStatus } from '@tocker/protocol';
 export type { CgroupStats } from './cgroups/index.js';
 export { Container, type CreateOptions, type ExitStatus } from './container.js';
 export type { ContainerStdio } from './container-process.js';
@@ -12,5 +13,5 @@ export {
   parseContainerSpec,
   parseLimits,
 } from './spec.js';
-export type { ContainerRecord, ContainerStatus, ContainerTransition } from './state.js';
+export type { ContainerRecord, ContainerTransition } from './state.js';
 export { type CpuSample, containerUsage } from './usage.js';

@@ -1,5 +1,3 @@
-import { join } from 'node:path';
-
 /**
  * Everything tocker keeps about containers lives under one state root (TOCKER_ROOT,
  * default /var/lib/tocker), so that separate CLI invocations, the agent and `rm -rf`
@@ -13,4 +11,4 @@ export function tockerRoot(): string {
   return process.env.TOCKER_ROOT ?? '/var/lib/tocker';
 }
 
-export const DEFAULT_IMAGE = join('/var/lib/tocker', 'images', 'busybox');
+export { DEFAULT_IMAGE } from '@tocker/protocol';

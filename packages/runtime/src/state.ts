@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import {
   type ContainerEvent,
   type ContainerEventKind,
+  type ContainerStatus,
   completeUtf8Length,
   utf8StartOffset,
 } from '@tocker/protocol';
@@ -48,8 +49,6 @@ export interface LogArchiveOptions {
 
 /** A line of the transitions log: an event before the agent numbers it. */
 export type ContainerTransition = Omit<ContainerEvent, 'seq'>;
-
-export type ContainerStatus = 'created' | 'running' | 'exited';
 
 /** What every tocker process knows about a container: state.json in its directory. */
 export interface ContainerRecord {

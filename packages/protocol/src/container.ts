@@ -1,0 +1,23 @@
+import type { ContainerSpec } from './spec.js';
+
+export type ContainerStatus = 'created' | 'running' | 'exited';
+
+/**
+ * A container as the agent's replies show it (`container:list`, `container:inspect`...):
+ * the runtime's record without its host-side bookkeeping. Browser-safe.
+ */
+export interface ContainerView {
+  readonly id: string;
+  readonly name: string | null;
+  readonly hostname: string;
+  readonly spec: ContainerSpec;
+  readonly status: ContainerStatus;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly exitCode: number | null;
+  readonly signal: number | null;
+  readonly oomKilled: boolean;
+  /** Why it ended abnormally (failed start, supervisor lost). */
+  readonly error: string | null;
+}
