@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Runtime, tockerRoot } from '@tocker/runtime';
@@ -6,6 +5,7 @@ import { ContainerHost } from './containers.js';
 import { TransitionFollower } from './follower.js';
 import { agentInfo } from './host.js';
 import { EventJournal } from './journal.js';
+import { isLoopback, parseListen } from './listen.js';
 import { startAgentServer } from './server.js';
 import { StatsSampler } from './stats.js';
 import { loadToken } from './token.js';
@@ -19,19 +19,6 @@ const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token TOKEN] [--allow
   --allow-origin  a browser origin that may connect (default: the dashboard on
                   http://localhost:3000 and http://127.0.0.1:3000)
 `;
-
-function parseListen(text: string): { host: string; port: number } {
-  const match = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(text);
-  const port = Number(match?.[2]);
-  if (!match?.[1] || isIP(match[1]) === 0 || !Number.isInteger(port) || port > 65535) {
-    throw new Error(
-      `--listen: "${text}" is not HOST:PORT with an IP address (e.g. 127.0.0.1:7070)`,
-    );
-  }
-  return { host: match[1], port };
-}
-
-const isLoopback = (host: string) => host === '::1' || host.startsWith('127.');
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
