@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { PrismaClient } from '@prisma/client';
-import type { ContainerEvent, Reply } from '@tocker/protocol';
+import type { AgentInfo, ContainerEvent, Reply, RequestInput, RequestName } from '@tocker/protocol';
 import { io, type Socket } from 'socket.io-client';
-import { catchUp } from './history.js';
+import { catchUp, keepLogs, runsWithoutLogs } from './history.js';
 
 export interface AgentAddress {
   readonly id: number;
@@ -10,35 +10,77 @@ export interface AgentAddress {
   readonly token: string;
 }
 
+/** How much of a finished run's output the dashboard keeps. */
+export const KEPT_LOG_BYTES = 256 * 1024;
+const INFO_INTERVAL_MS = 5000;
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** Opens an authenticated socket.io connection to an agent (the token never leaves the server). */
+export function connectAgent(agent: Omit<AgentAddress, 'id'>, reconnect = true): Socket {
+  return io(agent.url, {
+    auth: { token: agent.token },
+    transports: ['websocket'],
+    reconnection: reconnect,
+    reconnectionDelay: 250,
+    reconnectionDelayMax: 2000,
+  });
+}
+
+/** One request to an agent; a refusal becomes an exception with the agent's message. */
+export async function ask<Name extends RequestName, T extends object>(
+  socket: Socket,
+  name: Name,
+  input: RequestInput<Name>,
+): Promise<T> {
+  const reply = (await socket.timeout(REQUEST_TIMEOUT_MS).emitWithAck(name, input)) as Reply<T>;
+  if (!reply.ok) throw new Error(reply.error);
+  return reply;
+}
+
 /**
- * The dashboard's server-side connection to one agent (the token stays here). It keeps
- * trying to reach the agent, says when the agent is online or gone, and keeps the run
- * history in step: on every (re)connection and on every pushed event it catches up from
- * the cursor recorded in the database, one catch-up at a time, so nothing is missed
- * while either side was away and nothing is recorded twice.
+ * The dashboard's server-side connection to one agent. It keeps trying to reach the
+ * agent, says when the agent is online or gone (and why), refreshes what the agent tells
+ * about its host, and keeps the run history in step: on every (re)connection and every
+ * pushed event it catches up from the cursor recorded in the database, one catch-up at a
+ * time, so nothing is missed while either side was away and nothing is recorded twice.
+ * Runs that ended get their output copied, so it outlives the container.
  */
-export class AgentLink extends EventEmitter<{ online: [boolean]; recorded: [number] }> {
+export class AgentLink extends EventEmitter<{
+  online: [boolean];
+  recorded: [number];
+  info: [AgentInfo];
+}> {
   private readonly socket: Socket;
   private syncing: Promise<void> = Promise.resolve();
   private syncAgain = false;
   private syncPending = false;
+  private infoTimer: NodeJS.Timeout | undefined;
+  /** The last reason the agent could not be reached, until it is reached again. */
+  problem: string | null = null;
+  info: AgentInfo | null = null;
 
   constructor(
     private readonly prisma: PrismaClient,
     readonly agent: AgentAddress,
   ) {
     super();
-    this.socket = io(agent.url, {
-      auth: { token: agent.token },
-      transports: ['websocket'],
-      reconnectionDelay: 250,
-      reconnectionDelayMax: 2000,
-    });
+    this.socket = connectAgent(agent);
     this.socket.on('connect', () => {
+      this.problem = null;
       this.emit('online', true);
+      this.refreshInfo();
       this.sync();
     });
-    this.socket.on('disconnect', () => this.emit('online', false));
+    this.socket.on('connect_error', (error) => {
+      const problem = describeConnectError(error);
+      if (problem === this.problem) return;
+      this.problem = problem;
+      this.emit('online', false);
+    });
+    this.socket.on('disconnect', () => {
+      this.problem = 'connection lost';
+      this.emit('online', false);
+    });
     this.socket.on('event', () => this.sync());
   }
 
@@ -52,7 +94,26 @@ export class AgentLink extends EventEmitter<{ online: [boolean]; recorded: [numb
   }
 
   close(): void {
+    clearTimeout(this.infoTimer);
     this.socket.close();
+    this.removeAllListeners();
+  }
+
+  private refreshInfo(): void {
+    clearTimeout(this.infoTimer);
+    if (!this.socket.connected) return;
+    ask<'agent:info', AgentInfo>(this.socket, 'agent:info', {})
+      .then((info) => {
+        this.info = info;
+        this.emit('info', info);
+      })
+      .catch(() => {
+        // Offline meanwhile: the next connection asks again.
+      })
+      .finally(() => {
+        this.infoTimer = setTimeout(() => this.refreshInfo(), INFO_INTERVAL_MS);
+        this.infoTimer.unref();
+      });
   }
 
   private sync(): void {
@@ -68,6 +129,7 @@ export class AgentLink extends EventEmitter<{ online: [boolean]; recorded: [numb
           const cursor = await catchUp(this.prisma, this.agent.id, (since) =>
             this.eventsSince(since),
           );
+          await this.keepEndedLogs();
           this.emit('recorded', cursor);
         } catch {
           // Offline or refused: the next connection or event tries again.
@@ -78,12 +140,33 @@ export class AgentLink extends EventEmitter<{ online: [boolean]; recorded: [numb
   }
 
   private async eventsSince(cursor: number): Promise<readonly ContainerEvent[]> {
-    const reply = (await this.socket
-      .timeout(10_000)
-      .emitWithAck('events:since', { cursor, limit: 500 })) as Reply<{
-      events: ContainerEvent[];
-    }>;
-    if (!reply.ok) throw new Error(reply.error);
+    const reply = await ask<'events:since', { events: ContainerEvent[] }>(
+      this.socket,
+      'events:since',
+      { cursor, limit: 500 },
+    );
     return reply.events;
   }
+
+  /** The agent keeps removed containers' logs for a while; the dashboard keeps them for good. */
+  private async keepEndedLogs(): Promise<void> {
+    for (const run of await runsWithoutLogs(this.prisma, this.agent.id)) {
+      let logs = '';
+      try {
+        ({ logs } = await ask<'container:logs', { logs: string }>(this.socket, 'container:logs', {
+          container: run.containerId,
+          tailBytes: KEPT_LOG_BYTES,
+        }));
+      } catch (error) {
+        if (!this.socket.connected) throw error; // try again when it is back
+        // The agent no longer has them: there is nothing to keep.
+      }
+      await keepLogs(this.prisma, run.id, logs);
+    }
+  }
+}
+
+function describeConnectError(error: Error): string {
+  if (error.message.includes('unauthorized')) return 'the agent refused the token';
+  return `unreachable (${error.message})`;
 }

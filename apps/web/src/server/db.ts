@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
@@ -13,6 +14,7 @@ export const MIGRATIONS_DIR = join(repo, 'prisma', 'migrations');
  */
 export function openDatabase(file: string): PrismaClient {
   const absolute = resolve(file);
+  mkdirSync(dirname(absolute), { recursive: true, mode: 0o700 });
   migrate(absolute, MIGRATIONS_DIR);
   return new PrismaClient({ adapter: new PrismaBetterSQLite3({ url: `file:${absolute}` }) });
 }

@@ -85,6 +85,7 @@ async function apply(tx: Transaction, agentId: number, event: ContainerEvent): P
         exitCode: null,
         signal: null,
         oomKilled: false,
+        logs: null, // a restarted run's output is kept again when it ends
       });
       return;
     case 'exited':
@@ -116,4 +117,21 @@ async function apply(tx: Transaction, agentId: number, event: ContainerEvent): P
       return;
     }
   }
+}
+
+/** Runs of an agent that ended and whose output the dashboard has not kept yet. */
+export function runsWithoutLogs(
+  prisma: PrismaClient,
+  agentId: number,
+): Promise<{ id: number; containerId: string }[]> {
+  return prisma.run.findMany({
+    where: { agentId, status: 'exited', logs: null },
+    select: { id: true, containerId: true },
+    orderBy: { id: 'asc' },
+    take: 50,
+  });
+}
+
+export async function keepLogs(prisma: PrismaClient, runId: number, logs: string): Promise<void> {
+  await prisma.run.update({ where: { id: runId }, data: { logs } });
 }
