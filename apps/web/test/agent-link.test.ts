@@ -17,20 +17,13 @@ import {
 } from '../../agent/test/helpers.js';
 import { AgentLink } from '../src/server/agent-link.js';
 import { openDatabase } from '../src/server/db.js';
+import { until } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tocker-web-link-'));
 after(async () => {
   await removeEverything();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function until(what: string, condition: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 test('an agent link follows the journal live, shows the agent going away, and catches up when it returns', {
   timeout: 90_000,

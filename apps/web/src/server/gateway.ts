@@ -1,0 +1,111 @@
+import type { Server as HttpServer } from 'node:http';
+import type { PrismaClient } from '@prisma/client';
+import {
+  type DashboardPushes,
+  type DashboardRequestName,
+  dashboardRequests,
+  dashboardStreams,
+  MAX_REQUEST_BYTES,
+  type Reply,
+  requests,
+  validate,
+} from '@tocker/protocol';
+import { Server, type Socket } from 'socket.io';
+import type { z } from 'zod';
+import { isSignedIn } from './auth.js';
+import { readCookie, sameOrigin } from './cookies.js';
+import type { AgentRegistry } from './registry.js';
+import { BrowserRelay } from './relay.js';
+import { listRuns, runDetail } from './runs.js';
+
+type Handlers = {
+  [Name in DashboardRequestName]: (
+    request: z.output<(typeof dashboardRequests)[Name]>,
+    relay: BrowserRelay,
+  ) => Promise<object> | object;
+};
+
+/**
+ * The browsers' socket.io endpoint, on the dashboard's own origin. Only signed-in
+ * browsers (the session cookie) from the same origin connect; every message is validated
+ * by its schema in @tocker/protocol before it is answered or relayed to an agent, which
+ * validates it again.
+ */
+export function startGateway(
+  http: HttpServer,
+  prisma: PrismaClient,
+  registry: AgentRegistry,
+): Server<Record<string, never>, DashboardPushes> {
+  const io = new Server<Record<string, never>, DashboardPushes>(http, {
+    maxHttpBufferSize: MAX_REQUEST_BYTES,
+    serveClient: false,
+    transports: ['websocket'],
+    allowRequest: (request, callback) => callback(null, sameOrigin(request)),
+  });
+  io.use(async (socket, next) => {
+    const signedIn = await isSignedIn(prisma, readCookie(socket.request)).catch(() => false);
+    next(signedIn ? undefined : new Error('unauthorized: sign in again'));
+  });
+
+  const handlers: Handlers = {
+    'agents:list': async () => ({ agents: await registry.list() }),
+    'agents:add': async ({ name, url, token }) => ({
+      agent: await registry.add(name, url, token),
+    }),
+    'agents:remove': async ({ agent }, relay) => {
+      relay.forget(agent);
+      await registry.remove(agent);
+      return {};
+    },
+    'history:list': (query) => listRuns(prisma, query),
+    'history:run': async ({ run }) => ({ run: await runDetail(prisma, run) }),
+    relay: async ({ agent, request, input }, relay) => {
+      const parsed = validate(requests[request], input);
+      if (!parsed.ok) throw new Error(parsed.message);
+      const reply = await relay.request(agent, request, parsed.value);
+      if (!reply.ok) throw new Error(reply.error);
+      return reply;
+    },
+  };
+
+  const broadcastAgents = () => {
+    void registry.list().then((agents) => io.emit('agents', agents));
+  };
+  registry.on('changed', broadcastAgents);
+  registry.on('recorded', (agent) => io.emit('history', { agent }));
+
+  io.on('connection', (socket: Socket) => {
+    const relay = new BrowserRelay(registry, (name, ...args) => socket.emit(name, ...args));
+    for (const name of Object.keys(dashboardRequests) as DashboardRequestName[]) {
+      socket.on(name, async (payload: unknown, ack: unknown) => {
+        if (typeof ack !== 'function') return;
+        const reply = (message: Reply<object>) => (ack as (reply: Reply<object>) => void)(message);
+        const parsed = validate(dashboardRequests[name], payload);
+        if (!parsed.ok) {
+          reply({ ok: false, error: parsed.message });
+          return;
+        }
+        try {
+          const handler = handlers[name] as (request: unknown, relay: BrowserRelay) => object;
+          reply({ ok: true, ...(await handler(parsed.value, relay)) });
+        } catch (error) {
+          reply({ ok: false, error: (error as Error).message });
+        }
+      });
+    }
+    for (const name of Object.keys(dashboardStreams) as (keyof typeof dashboardStreams)[]) {
+      socket.on(name, (payload: unknown) => {
+        const parsed = validate(dashboardStreams[name], payload);
+        if (!parsed.ok) return; // the agent would refuse it too; keystrokes have no reply
+        const { agent, ...message } = parsed.value;
+        try {
+          relay.send(agent, name, message);
+        } catch {
+          // The agent was removed meanwhile.
+        }
+      });
+    }
+    socket.on('disconnect', () => relay.close());
+  });
+  return io;
+}

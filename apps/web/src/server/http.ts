@@ -1,0 +1,73 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PrismaClient } from '@prisma/client';
+import { isSignedIn, SESSION_COOKIE, sessionCookie, signIn, signOut } from './auth.js';
+import { readCookie, sameOrigin } from './cookies.js';
+
+type Handler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
+
+/** What anyone may fetch: the sign-in page and the static assets it needs. */
+const isPublic = (path: string) =>
+  path === '/login' ||
+  path.startsWith('/_next/static/') ||
+  path === '/favicon.ico' ||
+  path === '/api/login';
+
+const MAX_LOGIN_BODY = 4096;
+
+function json(response: ServerResponse, status: number, body: object, headers = {}): void {
+  response
+    .writeHead(status, {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      ...headers,
+    })
+    .end(JSON.stringify(body));
+}
+
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  let body = '';
+  for await (const chunk of request) {
+    body += chunk;
+    if (body.length > MAX_LOGIN_BODY) throw new Error('request too large');
+  }
+  return JSON.parse(body);
+}
+
+/**
+ * Every HTTP request passes here before Next sees it: sign-in and sign-out, and a gate
+ * that sends anyone without a live session to the sign-in page (pages) or answers 401
+ * (anything else). Next only ever renders for a signed-in browser.
+ */
+export function authGate(prisma: PrismaClient, loginToken: string, next: Handler): Handler {
+  return async (request, response) => {
+    const path = new URL(request.url ?? '/', 'http://dashboard').pathname;
+    if (path === '/api/login' || path === '/api/logout') {
+      if (request.method !== 'POST') return json(response, 405, { error: 'use POST' });
+      if (!sameOrigin(request)) return json(response, 403, { error: 'cross-origin request' });
+    }
+    if (path === '/api/login') {
+      let given: unknown;
+      try {
+        given = ((await readJson(request)) as { token?: unknown } | null)?.token;
+      } catch {
+        return json(response, 400, { error: 'send {"token": "..."} as JSON' });
+      }
+      const secret = await signIn(prisma, loginToken, given);
+      if (secret === null) return json(response, 401, { error: 'wrong login token' });
+      return json(response, 200, {}, { 'set-cookie': sessionCookie(secret) });
+    }
+    if (path === '/api/logout') {
+      await signOut(prisma, readCookie(request));
+      return json(response, 200, {}, { 'set-cookie': `${SESSION_COOKIE}=; Path=/; Max-Age=0` });
+    }
+    if (isPublic(path) || (await isSignedIn(prisma, readCookie(request)))) {
+      return next(request, response);
+    }
+    if (request.method === 'GET' && !path.startsWith('/api/') && !path.startsWith('/_next/')) {
+      const target = `/login?next=${encodeURIComponent(request.url ?? '/')}`;
+      response.writeHead(303, { location: target, 'cache-control': 'no-store' }).end();
+      return;
+    }
+    json(response, 401, { error: 'sign in first' });
+  };
+}

@@ -1,0 +1,127 @@
+import { EventEmitter } from 'node:events';
+import type { PrismaClient } from '@prisma/client';
+import type { AgentSummary } from '@tocker/protocol';
+import { type AgentAddress, AgentLink, ask, connectAgent } from './agent-link.js';
+
+const VERIFY_TIMEOUT_MS = 5000;
+
+/**
+ * The agents the dashboard knows: rows in the database, each with a live link. Adding one
+ * first proves its URL and token work, so a typo is an error now rather than an agent
+ * that is forever offline.
+ */
+export class AgentRegistry extends EventEmitter<{ changed: []; recorded: [number] }> {
+  private readonly links = new Map<number, AgentLink>();
+
+  private constructor(private readonly prisma: PrismaClient) {
+    super();
+  }
+
+  static async open(prisma: PrismaClient): Promise<AgentRegistry> {
+    const registry = new AgentRegistry(prisma);
+    for (const row of await prisma.agent.findMany({ orderBy: { id: 'asc' } })) registry.link(row);
+    return registry;
+  }
+
+  /** Where an agent is and its token: for the server's own connections, never for browsers. */
+  address(id: number): AgentAddress {
+    const link = this.links.get(id);
+    if (link === undefined) throw new Error(`no agent ${id}: it was removed`);
+    return link.agent;
+  }
+
+  async list(): Promise<AgentSummary[]> {
+    const rows = await this.prisma.agent.findMany({ orderBy: { id: 'asc' } });
+    return rows.map((row) => {
+      const link = this.links.get(row.id);
+      return {
+        id: row.id,
+        name: row.name,
+        url: row.url,
+        online: link?.online ?? false,
+        problem: link?.online ? null : (link?.problem ?? null),
+        info: link?.info ?? null,
+      };
+    });
+  }
+
+  async add(name: string, url: string, token: string): Promise<number> {
+    if ((await this.prisma.agent.findUnique({ where: { url } })) !== null) {
+      throw new Error(`url: an agent at ${url} is already added`);
+    }
+    await verify(url, token);
+    const row = await this.prisma.agent.create({ data: { name, url, token } });
+    this.link(row);
+    this.emit('changed');
+    return row.id;
+  }
+
+  /** Registers the agent started next to the dashboard, or updates its token. */
+  async ensure(name: string, url: string, token: string): Promise<void> {
+    const row = await this.prisma.agent.upsert({
+      where: { url },
+      update: { token },
+      create: { name, url, token },
+    });
+    this.links.get(row.id)?.close();
+    this.link(row);
+  }
+
+  /** Forgets an agent and its history. */
+  async remove(id: number): Promise<void> {
+    const link = this.links.get(id);
+    if (link === undefined) throw new Error(`no agent ${id}`);
+    link.close();
+    this.links.delete(id);
+    await this.prisma.agent.delete({ where: { id } });
+    this.emit('changed');
+  }
+
+  /** Resolves when every link's history has caught up. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.links.values()].map((link) => link.settled()));
+  }
+
+  close(): void {
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+  }
+
+  private link(agent: AgentAddress): void {
+    const link = new AgentLink(this.prisma, agent);
+    link.on('online', () => this.emit('changed'));
+    link.on('info', () => this.emit('changed'));
+    link.on('recorded', () => this.emit('recorded', agent.id));
+    this.links.set(agent.id, link);
+  }
+}
+
+/** Connects once with the token and asks who is there. */
+async function verify(url: string, token: string): Promise<void> {
+  const socket = connectAgent({ url, token }, false);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`url: no agent answered at ${url} within 5 s`)),
+        VERIFY_TIMEOUT_MS,
+      );
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once('connect_error', (error) => {
+        clearTimeout(timer);
+        reject(
+          new Error(
+            error.message.includes('unauthorized')
+              ? 'token: the agent refused this token'
+              : `url: could not reach an agent at ${url} (${error.message})`,
+          ),
+        );
+      });
+    });
+    await ask(socket, 'agent:info', {});
+  } finally {
+    socket.close();
+  }
+}

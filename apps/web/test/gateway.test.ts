@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { AgentSummary, ContainerView, RunDetail, RunSummary } from '@tocker/protocol';
+import { DEFAULT_IMAGE } from '@tocker/protocol';
+import { Agent, token as agentToken, removeEverything } from '../../agent/test/helpers.js';
+import { ask, Dashboard, until } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tocker-web-gateway-'));
+let agent: Agent;
+let dashboard: Dashboard;
+
+before(async () => {
+  agent = await new Agent().started();
+  dashboard = await new Dashboard(dir, agent.url).started();
+});
+after(async () => {
+  await dashboard?.stop();
+  await agent?.stop();
+  await removeEverything();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('pages and the gateway are closed without a session; a wrong login token gets 401', async () => {
+  const page = await fetch(`${dashboard.url}/containers`, { redirect: 'manual' });
+  assert.equal(page.status, 303);
+  assert.equal(page.headers.get('location'), '/login?next=%2Fcontainers');
+  const api = await fetch(`${dashboard.url}/api/anything`);
+  assert.equal(api.status, 401);
+  assert.equal((await dashboard.signIn('not-the-token')).status, 401);
+  await assert.rejects(dashboard.connect(null), /unauthorized/);
+  await assert.rejects(dashboard.connect('tocker_session=forged'), /unauthorized/);
+  const login = await fetch(`${dashboard.url}/login`);
+  assert.equal(login.status, 200);
+});
+
+test('signed in: pages render, the local agent is online, and its token never reaches the browser', async () => {
+  const { status, cookie } = await dashboard.signIn();
+  assert.equal(status, 200);
+  assert.ok(cookie);
+  const page = await fetch(`${dashboard.url}/containers`, { headers: { cookie } });
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /tocker/);
+
+  await assert.rejects(
+    dashboard.connect(cookie, 'http://evil.example'),
+    /websocket error|xhr poll error|unauthorized/i,
+  );
+  const socket = await dashboard.connect(cookie);
+  try {
+    let agents: AgentSummary[] = [];
+    await until('the local agent online with its host info', async () => {
+      const reply = await ask<{ agents: AgentSummary[] }>(socket, 'agents:list', {});
+      assert.ok(reply.ok);
+      agents = reply.agents;
+      return agents[0]?.online === true && agents[0].info !== null;
+    });
+    assert.equal(agents[0]?.name, 'local');
+    assert.equal(agents[0]?.info?.cpus !== undefined, true);
+    assert.doesNotMatch(JSON.stringify(agents), new RegExp(agentToken));
+  } finally {
+    socket.close();
+  }
+});
+
+test('bad input is refused at the gateway with the field named, and nothing runs', async () => {
+  const { cookie } = await dashboard.signIn();
+  const socket = await dashboard.connect(cookie);
+  try {
+    const agents = await ask<{ agents: AgentSummary[] }>(socket, 'agents:list', {});
+    assert.ok(agents.ok);
+    const id = agents.agents[0]?.id ?? 0;
+    const bad = await ask(socket, 'relay', {
+      agent: id,
+      request: 'container:run',
+      input: { spec: { rootfs: DEFAULT_IMAGE, command: ['true'], limits: { memory: 'abc' } } },
+    });
+    assert.deepEqual(bad, {
+      ok: false,
+      error: 'memory: "abc" is not a size (e.g. 64m, 1g, 104857600b; a bare number is MiB)',
+    });
+    const journal = await ask(socket, 'relay', { agent: id, request: 'events:since', input: {} });
+    assert.equal(journal.ok, false, 'the journal is the server’s, not relayed');
+    const unknown = await ask(socket, 'relay', {
+      agent: 999,
+      request: 'container:list',
+      input: {},
+    });
+    assert.deepEqual(unknown, { ok: false, error: 'no agent 999: it was removed' });
+    const wrongAgent = await ask(socket, 'agents:add', {
+      name: 'typo',
+      url: agent.url,
+      token: 'a-wrong-token-of-enough-length',
+    });
+    assert.equal(wrongAgent.ok, false);
+    const noUrl = await ask(socket, 'agents:add', {
+      name: 'x',
+      url: 'ftp://x',
+      token: 'x'.repeat(16),
+    });
+    assert.deepEqual(noUrl, { ok: false, error: 'url: must start with http:// or https://' });
+    const list = await ask<{ containers: ContainerView[] }>(socket, 'relay', {
+      agent: id,
+      request: 'container:list',
+      input: {},
+    });
+    assert.ok(list.ok);
+    assert.equal(list.containers.length, 0);
+  } finally {
+    socket.close();
+  }
+});
+
+test('a run through the gateway lands in the history with its exit, limits and output, which outlive the container', {
+  timeout: 60_000,
+}, async () => {
+  const { cookie } = await dashboard.signIn();
+  const socket = await dashboard.connect(cookie);
+  try {
+    const agents = await ask<{ agents: AgentSummary[] }>(socket, 'agents:list', {});
+    assert.ok(agents.ok);
+    const id = agents.agents[0]?.id ?? 0;
+    const run = await ask<{ container: ContainerView }>(socket, 'relay', {
+      agent: id,
+      request: 'container:run',
+      input: {
+        spec: {
+          name: 'gw-run',
+          rootfs: DEFAULT_IMAGE,
+          command: ['sh', '-c', 'echo "hello from $(hostname)"; exit 4'],
+          hostname: 'gw-host',
+          limits: { cpus: '0.5', memory: '64m' },
+        },
+      },
+    });
+    assert.ok(run.ok, JSON.stringify(run));
+    let summary: RunSummary | undefined;
+    await until('the run ended in the history', async () => {
+      const page = await ask<{ runs: RunSummary[]; total: number }>(socket, 'history:list', {
+        search: 'gw-run',
+      });
+      assert.ok(page.ok);
+      summary = page.runs[0];
+      return summary?.status === 'exited';
+    });
+    assert.equal(summary?.exitCode, 4);
+    assert.deepEqual(summary?.limits, { cpus: 0.5, memory: 64 * 1024 * 1024 });
+    assert.deepEqual(summary?.command, ['sh', '-c', 'echo "hello from $(hostname)"; exit 4']);
+
+    const removed = await ask(socket, 'relay', {
+      agent: id,
+      request: 'container:remove',
+      input: { container: 'gw-run' },
+    });
+    assert.ok(removed.ok);
+    let detail: RunDetail | undefined;
+    await until('the removal and the output recorded', async () => {
+      const reply = await ask<{ run: RunDetail }>(socket, 'history:run', { run: summary?.id });
+      assert.ok(reply.ok);
+      detail = reply.run;
+      return detail.removedAt !== null && detail.logs !== null;
+    });
+    assert.equal(detail?.logs, 'hello from gw-host\n');
+
+    const filtered = await ask<{ runs: RunSummary[]; total: number }>(socket, 'history:list', {
+      status: 'running',
+    });
+    assert.ok(filtered.ok);
+    assert.equal(
+      filtered.runs.some((each) => each.name === 'gw-run'),
+      false,
+    );
+    const bad = await ask(socket, 'history:list', { pageSize: 10_000 });
+    assert.equal(bad.ok, false);
+  } finally {
+    socket.close();
+  }
+});
