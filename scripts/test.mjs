@@ -12,12 +12,12 @@ function testFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory())
-      return entry.name === 'node_modules' || entry.name === 'dist' ? [] : testFiles(path);
+      return ['node_modules', 'dist', '.next'].includes(entry.name) ? [] : testFiles(path);
     return entry.name.endsWith('.test.ts') ? [relative(repo, path)] : [];
   });
 }
 
-const files = ['packages', 'apps'].flatMap((top) => {
+const files = ['packages', 'apps', 'e2e'].flatMap((top) => {
   try {
     return testFiles(join(repo, top));
   } catch {

@@ -1,0 +1,152 @@
+'use client';
+import type { ContainerView } from '@tocker/protocol';
+import Link from 'next/link';
+import { memo, useMemo, useState } from 'react';
+import { ContainerActions } from '../../../client/components/actions';
+import { StatusBadge, Uptime } from '../../../client/components/status';
+import { CpuCell, MemoryCell, PidsCell } from '../../../client/components/usage';
+import { useContainers } from '../../../client/containers';
+import { formatCommand, shortId } from '../../../client/format';
+import { StatsSubscriptions } from '../../../client/usage';
+
+/** One row; it re-renders when its container changes, its usage cells on every stats tick. */
+const ContainerRow = memo(function ContainerRow({
+  agent,
+  agentName,
+  container,
+}: {
+  agent: number;
+  agentName: string;
+  container: ContainerView;
+}) {
+  const running = container.status === 'running';
+  const label = container.name ?? shortId(container.id);
+  return (
+    <tr data-testid={`container-${label}`}>
+      <td>
+        <Link href={`/containers/${agent}/${container.id}`}>{label}</Link>
+        <div className="muted mono">
+          {shortId(container.id)} · {agentName}
+        </div>
+      </td>
+      <td className="mono ellipsis" title={container.spec.rootfs}>
+        {container.spec.rootfs}
+      </td>
+      <td className="mono ellipsis" title={formatCommand(container.spec.command)}>
+        {formatCommand(container.spec.command)}
+      </td>
+      <td>
+        <StatusBadge container={container} />
+      </td>
+      <td>{running ? <Uptime since={container.startedAt} /> : <span className="muted">–</span>}</td>
+      <td>
+        {running ? <CpuCell agent={agent} id={container.id} /> : <span className="muted">–</span>}
+      </td>
+      <td className="wide">
+        {running ? (
+          <MemoryCell agent={agent} id={container.id} />
+        ) : (
+          <span className="muted">–</span>
+        )}
+      </td>
+      <td>
+        {running ? <PidsCell agent={agent} id={container.id} /> : <span className="muted">–</span>}
+      </td>
+      <td>
+        <ContainerActions agent={agent} container={container} />
+      </td>
+    </tr>
+  );
+});
+
+export default function ContainersPage() {
+  const { agents, byAgent, agentsError } = useContainers();
+  const [showAll, setShowAll] = useState(true);
+  const online = useMemo(() => (agents ?? []).filter((agent) => agent.online), [agents]);
+  const onlineIds = useMemo(() => online.map((agent) => agent.id), [online]);
+
+  const rows = online.flatMap((agent) =>
+    (byAgent.get(agent.id)?.containers ?? [])
+      .filter((container) => showAll || container.status === 'running')
+      .map((container) => ({ agent, container })),
+  );
+  const loading = agents === null || online.some((agent) => !byAgent.has(agent.id));
+  const errors = online.flatMap((agent) => {
+    const error = byAgent.get(agent.id)?.error;
+    return error ? [`${agent.name}: ${error}`] : [];
+  });
+
+  return (
+    <section aria-labelledby="containers-title">
+      <div className="page-head">
+        <h1 id="containers-title">Containers</h1>
+        <label className="inline">
+          <input
+            type="checkbox"
+            checked={showAll}
+            onChange={(event) => setShowAll(event.target.checked)}
+          />
+          Show stopped
+        </label>
+        <Link className="button" href="/launch">
+          Launch a container
+        </Link>
+      </div>
+      <StatsSubscriptions agents={onlineIds} />
+      {agentsError && (
+        <p role="alert" className="error-text">
+          Could not list the agents: {agentsError}
+        </p>
+      )}
+      {errors.map((error) => (
+        <p key={error} role="alert" className="error-text">
+          {error}
+        </p>
+      ))}
+      {agents !== null && agents.length === 0 && (
+        <div className="empty">
+          No agent yet. <Link href="/agents">Add an agent</Link> to run containers.
+        </div>
+      )}
+      {loading && agents?.length !== 0 && (
+        <p className="muted" aria-live="polite">
+          Loading containers…
+        </p>
+      )}
+      {!loading && rows.length === 0 && online.length > 0 && (
+        <div className="empty">
+          No containers{showAll ? '' : ' running'}. <Link href="/launch">Launch one</Link>.
+        </div>
+      )}
+      {rows.length > 0 && (
+        <table className="list" aria-label="Containers">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Image</th>
+              <th scope="col">Command</th>
+              <th scope="col">Status</th>
+              <th scope="col">Uptime</th>
+              <th scope="col">CPU</th>
+              <th scope="col">Memory</th>
+              <th scope="col">PIDs</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map(({ agent, container }) => (
+              <ContainerRow
+                key={`${agent.id}/${container.id}`}
+                agent={agent.id}
+                agentName={agent.name}
+                container={container}
+              />
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

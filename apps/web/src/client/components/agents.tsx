@@ -1,0 +1,187 @@
+'use client';
+import { type AgentSummary, dashboardRequests } from '@tocker/protocol';
+import { type FormEvent, useState } from 'react';
+import { useAgents } from '../agents';
+import { request } from '../connection';
+import { formatBytes, formatDuration } from '../format';
+import { Field } from './field';
+
+type AddField = 'name' | 'url' | 'token';
+type Errors = Partial<Record<AddField | 'form', string>>;
+
+function AgentRow({ agent }: { agent: AgentSummary }) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const info = agent.info;
+  const remove = async () => {
+    if (
+      !window.confirm(
+        `Remove the agent ${agent.name} and its run history from the dashboard? Its containers keep running.`,
+      )
+    )
+      return;
+    setBusy(true);
+    try {
+      await request('agents:remove', { agent: agent.id });
+    } catch (failure) {
+      setError((failure as Error).message);
+      setBusy(false);
+    }
+  };
+  return (
+    <tr data-testid={`agent-${agent.name}`}>
+      <td>
+        <strong>{agent.name}</strong>
+        <div className="muted mono">{agent.url}</div>
+      </td>
+      <td>
+        {agent.online ? (
+          <span className="badge ok">online</span>
+        ) : (
+          <span className="badge bad" title={agent.problem ?? undefined}>
+            offline{agent.problem ? ` · ${agent.problem}` : ''}
+          </span>
+        )}
+      </td>
+      <td>{info?.version ?? '–'}</td>
+      <td>
+        {info === null ? (
+          '–'
+        ) : (
+          <>
+            {info.hostname} · {info.kernel} · cgroup v{info.cgroupVersion}
+            <div className="muted">agent up {formatDuration(info.uptimeSeconds * 1000)}</div>
+          </>
+        )}
+      </td>
+      <td>{info === null ? '–' : `${info.cpus} · load ${info.loadAverage[0].toFixed(2)}`}</td>
+      <td>
+        {info === null
+          ? '–'
+          : `${formatBytes(info.memoryTotalBytes - info.memoryAvailableBytes)} used of ${formatBytes(info.memoryTotalBytes)}`}
+      </td>
+      <td>{info === null ? '–' : `${info.containersRunning} running / ${info.containersTotal}`}</td>
+      <td>
+        <button
+          type="button"
+          className="small danger"
+          disabled={busy}
+          aria-label={`Remove agent ${agent.name}`}
+          onClick={() => void remove()}
+        >
+          Remove
+        </button>
+        {error && (
+          <div role="alert" className="error-text">
+            {error}
+          </div>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+export function AgentsView() {
+  const { agents, error } = useAgents();
+  const [errors, setErrors] = useState<Errors>({});
+  const [busy, setBusy] = useState(false);
+
+  const add = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const formElement = event.currentTarget;
+    const form = new FormData(formElement);
+    const input = {
+      name: String(form.get('name') ?? ''),
+      url: String(form.get('url') ?? ''),
+      token: String(form.get('token') ?? ''),
+    };
+    const parsed = dashboardRequests['agents:add'].safeParse(input);
+    if (!parsed.success) {
+      const found: Errors = {};
+      for (const issue of parsed.error.issues)
+        found[(issue.path[0] as AddField) ?? 'form'] ??= issue.message;
+      setErrors(found);
+      return;
+    }
+    setErrors({});
+    setBusy(true);
+    try {
+      await request('agents:add', input);
+      formElement.reset();
+    } catch (failure) {
+      const message = (failure as Error).message;
+      const field = message.split(':')[0] as AddField;
+      setErrors({ [['name', 'url', 'token'].includes(field) ? field : 'form']: message });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section aria-labelledby="agents-title">
+      <h1 id="agents-title">Agents</h1>
+      {error && (
+        <p role="alert" className="error-text">
+          {error}
+        </p>
+      )}
+      {agents === null && !error && <p className="muted">Loading agents…</p>}
+      {agents !== null && agents.length === 0 && (
+        <div className="empty">No agents yet: add one below.</div>
+      )}
+      {agents !== null && agents.length > 0 && (
+        <table className="list" aria-label="Agents">
+          <thead>
+            <tr>
+              <th scope="col">Agent</th>
+              <th scope="col">State</th>
+              <th scope="col">Version</th>
+              <th scope="col">Host</th>
+              <th scope="col">CPUs</th>
+              <th scope="col">Memory</th>
+              <th scope="col">Containers</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {agents.map((agent) => (
+              <AgentRow key={agent.id} agent={agent} />
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2>Add an agent</h2>
+      <form className="card form-grid" onSubmit={add} noValidate aria-label="Add an agent">
+        {errors.form && (
+          <p role="alert" className="error-text wide">
+            {errors.form}
+          </p>
+        )}
+        <Field label="Name" error={errors.name}>
+          {(props) => <input {...props} name="name" autoComplete="off" placeholder="lab-2" />}
+        </Field>
+        <Field
+          label="URL"
+          hint="Where the agent listens, e.g. http://10.0.0.5:7070"
+          error={errors.url}
+        >
+          {(props) => <input {...props} name="url" autoComplete="off" className="mono" />}
+        </Field>
+        <Field
+          label="Token"
+          hint="Kept by the dashboard server; never sent to browsers."
+          error={errors.token}
+        >
+          {(props) => <input {...props} name="token" type="password" autoComplete="off" />}
+        </Field>
+        <div className="wide">
+          <button type="submit" disabled={busy}>
+            {busy ? 'Checking the agent…' : 'Add agent'}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}

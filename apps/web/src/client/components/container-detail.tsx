@@ -1,0 +1,174 @@
+'use client';
+import type { ContainerEvent, ContainerView } from '@tocker/protocol';
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { useCallback, useEffect, useState } from 'react';
+import { useAgents } from '../agents';
+import { dashboard, relay, useRelink } from '../connection';
+import { formatBytes, formatCommand, formatDate, shortId } from '../format';
+import { StatsSubscriptions } from '../usage';
+import { ContainerActions } from './actions';
+import { ExecShell } from './exec-shell';
+import { LimitsForm } from './limits-form';
+import { ContainerLogs } from './logs';
+import { StatusBadge, Uptime } from './status';
+import { TerminalView } from './terminal';
+import { UsageCharts } from './usage-charts';
+
+const TABS = { console: 'Console', shell: 'Shell', logs: 'Logs', stats: 'Stats & limits' } as const;
+type Tab = keyof typeof TABS;
+
+function useContainer(agent: number, id: string) {
+  const [container, setContainer] = useState<ContainerView | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = useCallback(() => {
+    relay<{ container: ContainerView }>(agent, 'container:inspect', { container: id })
+      .then((reply) => {
+        setContainer(reply.container);
+        setError(null);
+      })
+      .catch((failure: Error) => setError(failure.message));
+  }, [agent, id]);
+  useEffect(() => {
+    load();
+    const onEvent = (message: { agent: number; event: ContainerEvent }) => {
+      if (message.agent === agent && message.event.container.id.startsWith(id)) load();
+    };
+    dashboard().on('event', onEvent);
+    return () => {
+      dashboard().off('event', onEvent);
+    };
+  }, [agent, id, load]);
+  useRelink(agent, load);
+  return { container, error };
+}
+
+export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
+  const router = useRouter();
+  const { agents } = useAgents();
+  const { container, error } = useContainer(agent, id);
+  const [tab, setTab] = useState<Tab>('console');
+  const agentSummary = agents?.find((each) => each.id === agent);
+
+  if (container === null) {
+    return (
+      <section>
+        <p>
+          <Link href="/containers">← Containers</Link>
+        </p>
+        {error ? (
+          <p role="alert" className="error-text">
+            {agentSummary && !agentSummary.online
+              ? `The agent ${agentSummary.name} is offline.`
+              : error}
+          </p>
+        ) : (
+          <p className="muted">Loading…</p>
+        )}
+      </section>
+    );
+  }
+  const running = container.status === 'running';
+  const limits = container.spec.limits;
+  return (
+    <section aria-labelledby="container-title">
+      <p>
+        <Link href="/containers">← Containers</Link>
+      </p>
+      <div className="page-head">
+        <h1 id="container-title">{container.name ?? shortId(container.id)}</h1>
+        <StatusBadge container={container} />
+        <ContainerActions
+          agent={agent}
+          container={container}
+          onRemoved={() => router.push('/containers')}
+        />
+      </div>
+      {error && (
+        <p role="alert" className="error-text">
+          {error}
+        </p>
+      )}
+      <dl className="facts">
+        <dt>Id</dt>
+        <dd className="mono">{container.id}</dd>
+        <dt>Agent</dt>
+        <dd>{agentSummary?.name ?? agent}</dd>
+        <dt>Image</dt>
+        <dd className="mono">{container.spec.rootfs}</dd>
+        <dt>Command</dt>
+        <dd className="mono">{formatCommand(container.spec.command)}</dd>
+        <dt>Hostname</dt>
+        <dd className="mono">{container.hostname}</dd>
+        <dt>Limits</dt>
+        <dd data-testid="limits">
+          {limits.cpus === undefined ? 'no CPU limit' : `${limits.cpus} CPU`} ·{' '}
+          {limits.memory === undefined ? 'no memory limit' : formatBytes(limits.memory)} ·{' '}
+          {limits.pidsLimit === undefined ? 'no PIDs limit' : `${limits.pidsLimit} PIDs`}
+        </dd>
+        <dt>Created</dt>
+        <dd>{formatDate(container.createdAt)}</dd>
+        <dt>Uptime</dt>
+        <dd>{running ? <Uptime since={container.startedAt} /> : '–'}</dd>
+      </dl>
+      <StatsSubscriptions agents={running ? [agent] : []} />
+      <div role="tablist" aria-label="Container views" className="tabs">
+        {(Object.keys(TABS) as Tab[]).map((name) => (
+          <button
+            key={name}
+            type="button"
+            role="tab"
+            id={`tab-${name}`}
+            aria-selected={tab === name}
+            aria-controls={`panel-${name}`}
+            onClick={() => setTab(name)}
+          >
+            {TABS[name]}
+          </button>
+        ))}
+      </div>
+      <div
+        role="tabpanel"
+        id="panel-console"
+        aria-labelledby="tab-console"
+        hidden={tab !== 'console'}
+      >
+        {container.spec.tty ? (
+          running ? (
+            <TerminalView
+              agent={agent}
+              target={{ container: container.id }}
+              label="Container console"
+            />
+          ) : (
+            <p className="muted">
+              The container is not running: restart it to get its console back.
+            </p>
+          )
+        ) : (
+          <p className="muted">
+            This container has no terminal (launched without tty): see its Logs, or exec a new
+            shell.
+          </p>
+        )}
+      </div>
+      <div role="tabpanel" id="panel-shell" aria-labelledby="tab-shell" hidden={tab !== 'shell'}>
+        <ExecShell agent={agent} container={container.id} running={running} />
+      </div>
+      <div role="tabpanel" id="panel-logs" aria-labelledby="tab-logs" hidden={tab !== 'logs'}>
+        {tab === 'logs' && (
+          <ContainerLogs agent={agent} container={container.id} running={running} />
+        )}
+      </div>
+      <div role="tabpanel" id="panel-stats" aria-labelledby="tab-stats" hidden={tab !== 'stats'}>
+        {running ? (
+          <UsageCharts agent={agent} container={container.id} />
+        ) : (
+          <p className="muted">Not running.</p>
+        )}
+        <h2>Limits</h2>
+        <LimitsForm key={JSON.stringify(limits)} agent={agent} container={container} />
+      </div>
+    </section>
+  );
+}

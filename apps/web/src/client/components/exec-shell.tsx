@@ -1,0 +1,89 @@
+'use client';
+import { useEffect, useState } from 'react';
+import { relay } from '../connection';
+import { TerminalView } from './terminal';
+
+const storageKey = (agent: number, container: string) => `tocker:exec:${agent}:${container}`;
+
+/**
+ * A new shell in the running container (container:exec with a terminal). Its session is
+ * remembered for this tab, so a reload reattaches to the same shell.
+ */
+export function ExecShell({
+  agent,
+  container,
+  running,
+}: {
+  agent: number;
+  container: string;
+  running: boolean;
+}) {
+  const [session, setSession] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [command, setCommand] = useState('/bin/sh');
+
+  useEffect(() => {
+    setSession(sessionStorage.getItem(storageKey(agent, container)));
+  }, [agent, container]);
+
+  const open = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const reply = await relay<{ session: string }>(agent, 'container:exec', {
+        container,
+        command: [command],
+        tty: true,
+      });
+      sessionStorage.setItem(storageKey(agent, container), reply.session);
+      setSession(reply.session);
+    } catch (failure) {
+      setError((failure as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const close = () => {
+    if (session !== null) void relay(agent, 'terminal:close', { session }).catch(() => undefined);
+    sessionStorage.removeItem(storageKey(agent, container));
+    setSession(null);
+  };
+
+  return (
+    <div>
+      <div className="toolbar">
+        <label className="inline">
+          Shell
+          <select
+            aria-label="Shell to start"
+            value={command}
+            onChange={(event) => setCommand(event.target.value)}
+          >
+            <option value="/bin/sh">/bin/sh</option>
+            <option value="/bin/bash">/bin/bash</option>
+            <option value="/bin/ash">/bin/ash</option>
+          </select>
+        </label>
+        <button type="button" onClick={() => void open()} disabled={busy || !running}>
+          {busy ? 'Starting…' : session === null ? 'Exec a new shell' : 'Exec another shell'}
+        </button>
+        {session !== null && (
+          <button type="button" className="danger" onClick={close}>
+            Close this shell
+          </button>
+        )}
+        {!running && <span className="muted">The container is not running.</span>}
+      </div>
+      {error && (
+        <p role="alert" className="error-text">
+          {error}
+        </p>
+      )}
+      {session !== null && (
+        <TerminalView agent={agent} target={{ session }} label="Exec shell terminal" />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,64 @@
+'use client';
+import Link from 'next/link';
+import { usePathname } from 'next/navigation';
+import type { ReactNode } from 'react';
+import { useAgents } from '../agents';
+import { useConnected } from '../connection';
+
+const SECTIONS = [
+  { href: '/containers', label: 'Containers' },
+  { href: '/launch', label: 'Launch' },
+  { href: '/history', label: 'History' },
+  { href: '/agents', label: 'Agents' },
+] as const;
+
+async function signOut() {
+  await fetch('/api/logout', { method: 'POST' }).catch(() => undefined);
+  window.location.assign('/login');
+}
+
+/** The frame of every signed-in page: navigation, and what is unreachable right now. */
+export function Shell({ children }: { children: ReactNode }) {
+  const path = usePathname();
+  const connected = useConnected();
+  const { agents } = useAgents();
+  const offline = (agents ?? []).filter((agent) => !agent.online);
+  return (
+    <>
+      <header className="topbar">
+        <Link href="/containers" className="logo">
+          tocker
+        </Link>
+        <nav aria-label="Sections">
+          {SECTIONS.map((section) => (
+            <Link
+              key={section.href}
+              href={section.href}
+              aria-current={path.startsWith(section.href) ? 'page' : undefined}
+            >
+              {section.label}
+            </Link>
+          ))}
+        </nav>
+        <button type="button" className="small ghost" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      </header>
+      {connected === false && (
+        <div className="banner bad" role="status">
+          Lost the connection to the dashboard server: reconnecting…
+        </div>
+      )}
+      {connected !== false && offline.length > 0 && (
+        <div className="banner warn" role="status">
+          Offline:{' '}
+          {offline
+            .map((agent) => `${agent.name}${agent.problem ? ` (${agent.problem})` : ''}`)
+            .join(', ')}
+          . It comes back by itself when the agent does.
+        </div>
+      )}
+      <main className="page">{children}</main>
+    </>
+  );
+}

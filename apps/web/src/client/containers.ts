@@ -1,0 +1,96 @@
+import type { AgentSummary, ContainerEvent, ContainerView } from '@tocker/protocol';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { useAgents } from './agents';
+import { dashboard, relay } from './connection';
+
+export interface ContainersOfAgent {
+  readonly containers: readonly ContainerView[] | null;
+  readonly error: string | null;
+}
+
+const REFRESH_DELAY_MS = 100;
+
+/**
+ * Every container of every online agent, kept current by the agents' events: a burst of
+ * events (200 containers starting) costs one reload per agent, not one per event.
+ */
+export function useContainers(): {
+  agents: readonly AgentSummary[] | null;
+  byAgent: ReadonlyMap<number, ContainersOfAgent>;
+  agentsError: string | null;
+} {
+  const { agents, error: agentsError } = useAgents();
+  const [byAgent, setByAgent] = useState<ReadonlyMap<number, ContainersOfAgent>>(new Map());
+  const timers = useRef(new Map<number, ReturnType<typeof setTimeout>>());
+  const online = useMemo(
+    () => (agents ?? []).filter((agent) => agent.online).map((agent) => agent.id),
+    [agents],
+  );
+  const onlineKey = online.join(',');
+
+  useEffect(() => {
+    const ids = onlineKey === '' ? [] : onlineKey.split(',').map(Number);
+    let live = true;
+    const load = (agent: number) => {
+      relay<{ containers: ContainerView[] }>(agent, 'container:list', { all: true })
+        .then(({ containers }) => {
+          if (!live) return;
+          setByAgent((map) =>
+            new Map(map).set(agent, {
+              containers: keepUnchanged(map.get(agent)?.containers ?? null, containers),
+              error: null,
+            }),
+          );
+        })
+        .catch((error: Error) => {
+          if (live)
+            setByAgent((map) =>
+              new Map(map).set(agent, {
+                containers: map.get(agent)?.containers ?? null,
+                error: error.message,
+              }),
+            );
+        });
+    };
+    const later = (agent: number) => {
+      if (!ids.includes(agent) || timers.current.has(agent)) return;
+      timers.current.set(
+        agent,
+        setTimeout(() => {
+          timers.current.delete(agent);
+          load(agent);
+        }, REFRESH_DELAY_MS),
+      );
+    };
+    const onEvent = ({ agent }: { agent: number; event: ContainerEvent }) => later(agent);
+    const onLink = ({ agent, connected }: { agent: number; connected: boolean }) => {
+      if (connected) later(agent);
+    };
+    const socket = dashboard();
+    socket.on('event', onEvent);
+    socket.on('agent:link', onLink);
+    for (const agent of ids) load(agent);
+    return () => {
+      live = false;
+      socket.off('event', onEvent);
+      socket.off('agent:link', onLink);
+      for (const timer of timers.current.values()) clearTimeout(timer);
+      timers.current.clear();
+    };
+  }, [onlineKey]);
+
+  return { agents, byAgent, agentsError };
+}
+
+/** Reuses the previous object of every container that did not change, so its row need not render. */
+function keepUnchanged(
+  previous: readonly ContainerView[] | null,
+  next: readonly ContainerView[],
+): readonly ContainerView[] {
+  if (previous === null) return next;
+  const before = new Map(previous.map((container) => [container.id, container]));
+  return next.map((container) => {
+    const old = before.get(container.id);
+    return old !== undefined && JSON.stringify(old) === JSON.stringify(container) ? old : container;
+  });
+}
