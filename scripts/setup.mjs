@@ -10,9 +10,12 @@ import { fileURLToPath } from 'node:url';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const wantsBench = process.argv.includes('--bench');
+// The browser tests drive Debian's chromium (Playwright cannot download its own here).
+const wantsBrowser = wantsBench || process.argv.includes('--test');
 
 const aptPackages = ['busybox-static', 'iproute2'];
 const benchAptPackages = ['runc', 'crun', 'hyperfine'];
+const browserAptPackages = ['chromium'];
 
 function run(file, args, options = {}) {
   execFileSync(file, args, { stdio: 'inherit', cwd: repo, ...options });
@@ -58,7 +61,11 @@ process.env.TURBO_TELEMETRY_DISABLED = '1';
 process.env.NEXT_TELEMETRY_DISABLED = '1';
 process.env.CHECKPOINT_DISABLE = '1'; // Prisma's update check: no network here
 
-installDebianPackages(wantsBench ? [...aptPackages, ...benchAptPackages] : aptPackages);
+installDebianPackages([
+  ...aptPackages,
+  ...(wantsBench ? benchAptPackages : []),
+  ...(wantsBrowser ? browserAptPackages : []),
+]);
 installNpmDependencies();
 run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only']);
 

@@ -130,27 +130,29 @@ export function AgentsView() {
         <div className="empty">No agents yet: add one below.</div>
       )}
       {agents !== null && agents.length > 0 && (
-        <table className="list" aria-label="Agents">
-          <thead>
-            <tr>
-              <th scope="col">Agent</th>
-              <th scope="col">State</th>
-              <th scope="col">Version</th>
-              <th scope="col">Host</th>
-              <th scope="col">CPUs</th>
-              <th scope="col">Memory</th>
-              <th scope="col">Containers</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {agents.map((agent) => (
-              <AgentRow key={agent.id} agent={agent} />
-            ))}
-          </tbody>
-        </table>
+        <div className="table-wrap">
+          <table className="list" aria-label="Agents">
+            <thead>
+              <tr>
+                <th scope="col">Agent</th>
+                <th scope="col">State</th>
+                <th scope="col">Version</th>
+                <th scope="col">Host</th>
+                <th scope="col">CPUs</th>
+                <th scope="col">Memory</th>
+                <th scope="col">Containers</th>
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {agents.map((agent) => (
+                <AgentRow key={agent.id} agent={agent} />
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       <h2>Add an agent</h2>
       <form className="card form-grid" onSubmit={add} noValidate aria-label="Add an agent">

@@ -119,33 +119,35 @@ export default function ContainersPage() {
         </div>
       )}
       {rows.length > 0 && (
-        <table className="list" aria-label="Containers">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Image</th>
-              <th scope="col">Command</th>
-              <th scope="col">Status</th>
-              <th scope="col">Uptime</th>
-              <th scope="col">CPU</th>
-              <th scope="col">Memory</th>
-              <th scope="col">PIDs</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map(({ agent, container }) => (
-              <ContainerRow
-                key={`${agent.id}/${container.id}`}
-                agent={agent.id}
-                agentName={agent.name}
-                container={container}
-              />
-            ))}
-          </tbody>
-        </table>
+        <div className="table-wrap">
+          <table className="list" aria-label="Containers">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Image</th>
+                <th scope="col">Command</th>
+                <th scope="col">Status</th>
+                <th scope="col">Uptime</th>
+                <th scope="col">CPU</th>
+                <th scope="col">Memory</th>
+                <th scope="col">PIDs</th>
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map(({ agent, container }) => (
+                <ContainerRow
+                  key={`${agent.id}/${container.id}`}
+                  agent={agent.id}
+                  agentName={agent.name}
+                  container={container}
+                />
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

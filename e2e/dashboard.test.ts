@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { Stack, screenshot, terminalText } from './stack.js';
+
+/**
+ * The dashboard in a real browser, against a real agent and dashboard server: the
+ * journey of the issue, step by step, one shared page, a screenshot after each step
+ * (e2e/artifacts).
+ */
+const stack = new Stack();
+let page: Page;
+let containerUrl = '';
+
+before(async () => {
+  await stack.start();
+});
+after(async () => {
+  await stack.close();
+});
+
+const consolePanel = () => page.locator('#panel-console');
+
+async function typeInConsole(text: string): Promise<void> {
+  await consolePanel().locator('.xterm').click();
+  await page.keyboard.type(text);
+  await page.keyboard.press('Enter');
+}
+
+async function waitForConsole(pattern: RegExp, timeout = 10_000): Promise<string> {
+  const deadline = Date.now() + timeout;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await terminalText(page, consolePanel());
+    if (pattern.test(text)) return text;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`the console never showed ${pattern}; it shows:\n${text}`);
+}
+
+test('sign in: a wrong token is refused with a message, the right one opens the dashboard', async () => {
+  const context = await stack.browser.newContext({ viewport: { width: 1280, height: 800 } });
+  page = await context.newPage();
+  await page.goto(`${stack.dashboard.url}/containers`);
+  await page.waitForURL(/\/login\?next=/);
+  await page.getByLabel('Login token').fill('wrong-token');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('wrong login token').waitFor();
+  await screenshot(page, '01-login-refused');
+  await page.getByLabel('Login token').fill(stack.dashboard.loginToken);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/containers$/);
+  await page.getByText('No containers').waitFor();
+  await screenshot(page, '02-containers-empty');
+});
+
+test('launch busybox with 0.5 CPU and 64 MiB: it runs with those limits', async () => {
+  await page.getByRole('link', { name: 'Launch a container' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('e2e-shell');
+  await page.getByLabel('Hostname').fill('e2e-host');
+  await page.getByLabel('CPUs').fill('0.5');
+  await page.getByLabel('Memory').fill('64m');
+  await screenshot(page, '03-launch-form');
+  await page.getByRole('button', { name: 'Launch', exact: true }).click();
+  await page.waitForURL(/\/containers\/\d+\/[0-9a-f]{64}$/);
+  containerUrl = page.url();
+  await page.getByRole('heading', { name: 'e2e-shell' }).waitFor();
+  await page.locator('.badge', { hasText: 'running' }).first().waitFor();
+  assert.match(await page.getByTestId('limits').textContent(), /0\.5 CPU · 64 MiB/);
+
+  await page.getByRole('link', { name: 'Containers', exact: true }).click();
+  const row = page.getByTestId('container-e2e-shell');
+  await row.getByText('running').waitFor();
+  await row.getByText('of 0.5 CPU').waitFor(); // live stats, against the limit
+  await row.getByText(/\/ 64 MiB/).waitFor();
+  await screenshot(page, '04-containers-running');
+});
+
+test('the console is the container: its hostname, and the shell is PID 1', async () => {
+  await page.goto(containerUrl);
+  await waitForConsole(/#|\$/);
+  await typeInConsole('hostname; echo "pid=$$"');
+  await waitForConsole(/e2e-host[\s\S]*pid=1\b/);
+  await screenshot(page, '05-console');
+});
+
+test('resizing the window resizes the terminal (stty size follows)', async () => {
+  const sizeAfter = async (marker: string) => {
+    await typeInConsole(`echo "${marker}=$(stty size)"`);
+    const match = new RegExp(`${marker}=(\\d+) (\\d+)`).exec(
+      await waitForConsole(new RegExp(`${marker}=\\d+ \\d+`)),
+    );
+    assert.ok(match, `${marker}: stty size printed rows and columns`);
+    return { rows: Number(match[1]), cols: Number(match[2]) };
+  };
+  const before = await sizeAfter('wide');
+  await page.setViewportSize({ width: 900, height: 600 });
+  // The pane refits on the next animation frame, then tells the agent: ask until it has.
+  let after = await sizeAfter('narrow');
+  for (let attempt = 0; attempt < 20 && after.cols === before.cols; attempt++) {
+    await page.waitForTimeout(100);
+    after = await sizeAfter(`narrow${attempt}`);
+  }
+  assert.ok(
+    after.cols < before.cols,
+    `a narrower window has fewer columns (${before.cols} → ${after.cols})`,
+  );
+  assert.ok(
+    after.rows < before.rows,
+    `a shorter window has fewer rows (${before.rows} → ${after.rows})`,
+  );
+  await screenshot(page, '06-console-resized');
+});
+
+test('a reload finds the same shell, with its scrollback', async () => {
+  await typeInConsole('echo "before-reload-$((6*7))"');
+  await waitForConsole(/before-reload-42/);
+  await page.reload();
+  await waitForConsole(/before-reload-42/); // replayed scrollback
+  await typeInConsole('echo "still-pid-$$"');
+  await waitForConsole(/still-pid-1\b/);
+  await screenshot(page, '07-console-after-reload');
+});
+
+test('stop it: the run is in History with its exit status', { timeout: 60_000 }, async () => {
+  await page.getByRole('button', { name: 'Stop e2e-shell' }).click();
+  // A shell as PID 1 ignores SIGTERM: stop escalates to SIGKILL after its timeout.
+  await page
+    .locator('.badge', { hasText: /exited/ })
+    .first()
+    .waitFor({ timeout: 30_000 });
+  await page.getByRole('link', { name: 'History' }).click();
+  const row = page.getByTestId('run-e2e-shell');
+  await row.getByText(/killed by SIGKILL|exit \d+/).waitFor();
+  await row.getByText('0.5 CPU · 64 MiB').waitFor();
+  await screenshot(page, '08-history-stopped');
+});
+
+test('a container that allocates past its memory limit shows as OOMKilled in History', async () => {
+  await page.getByRole('link', { name: 'Launch' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('e2e-oom');
+  await page.getByLabel('Command').fill(`sh -c 'tail /dev/zero'`);
+  await page.getByLabel('Memory').fill('16m');
+  await page.getByLabel('Terminal (tty), for a console').uncheck();
+  await page.getByRole('button', { name: 'Launch', exact: true }).click();
+  await page.waitForURL(/\/containers\/\d+\/[0-9a-f]{64}$/);
+  await page
+    .getByText(/OOMKilled/)
+    .first()
+    .waitFor({ timeout: 20_000 });
+  await page.getByRole('link', { name: 'History' }).click();
+  await page
+    .getByTestId('run-e2e-oom')
+    .getByText(/OOMKilled/)
+    .waitFor();
+  await page.getByLabel('OOMKilled only').check();
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(/oom=1/);
+  await page.getByTestId('run-e2e-oom').waitFor();
+  assert.equal(
+    await page.getByTestId('run-e2e-shell').count(),
+    0,
+    'the filter leaves the other run out',
+  );
+  await screenshot(page, '09-history-oom');
+  await page.getByRole('link', { name: 'e2e-oom' }).click();
+  await page
+    .getByTestId('run-result')
+    .getByText(/OOMKilled/)
+    .waitFor();
+});
+
+test('memory "abc" is refused next to the field, and nothing is launched', async () => {
+  await page.getByRole('link', { name: 'Launch' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('e2e-never');
+  await page.getByLabel('Memory').fill('abc');
+  await page.getByRole('button', { name: 'Launch', exact: true }).click();
+  const memory = page.getByLabel('Memory');
+  await page.getByText('memory: "abc" is not a size').waitFor();
+  assert.equal(await memory.getAttribute('aria-invalid'), 'true');
+  const described = (await memory.getAttribute('aria-describedby')) ?? '';
+  assert.match(
+    await page.locator(`[id="${described.split(' ').at(-1)}"]`).textContent(),
+    /not a size/,
+  );
+  assert.match(page.url(), /\/launch$/);
+  await screenshot(page, '10-launch-invalid-memory');
+  await page.getByRole('link', { name: 'Containers', exact: true }).click();
+  await page.getByTestId('container-e2e-shell').waitFor();
+  assert.equal(await page.getByTestId('container-e2e-never').count(), 0);
+});
+
+test('an agent that goes away shows as offline, and the page recovers by itself when it returns', {
+  timeout: 60_000,
+}, async () => {
+  await page.getByRole('link', { name: 'Containers', exact: true }).click();
+  await page.getByTestId('container-e2e-shell').waitFor();
+  await stack.restartAgent(async () => {
+    await page
+      .getByRole('status')
+      .getByText(/Offline: local/)
+      .waitFor();
+    await screenshot(page, '11-agent-offline');
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.getByTestId('agent-local').getByText('offline').waitFor();
+  });
+  await page.getByTestId('agent-local').getByText('online').waitFor({ timeout: 20_000 });
+  await page
+    .getByTestId('agent-local')
+    .getByText(/running \/ \d+/)
+    .waitFor();
+  await page.getByRole('link', { name: 'Containers', exact: true }).click();
+  await page.getByTestId('container-e2e-shell').waitFor();
+  assert.equal(await page.getByText(/Offline: local/).count(), 0);
+  await screenshot(page, '12-agent-back');
+});

@@ -1,0 +1,100 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { Agent, removeEverything } from '../apps/agent/test/helpers.js';
+import { Dashboard } from '../apps/web/test/helpers.js';
+
+/** Kept after the run (CI artifacts): one screenshot per step. */
+export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
+
+/** Debian's chromium: Playwright cannot download its own browser here. */
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
+/**
+ * The whole product for a browser test: a real agent (random loopback port, its own
+ * state root and cgroup parent), a real dashboard server with a fresh SQLite file, and
+ * Debian's chromium. `close` removes every container, process and temporary file.
+ */
+export class Stack {
+  agent!: Agent;
+  dashboard!: Dashboard;
+  browser!: Browser;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'tocker-e2e-'));
+  private readonly tmpBefore = new Set(readdirSync(tmpdir()));
+
+  async start(): Promise<this> {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    this.agent = await new Agent().started();
+    this.dashboard = await new Dashboard(this.dir, this.agent.url).started();
+    this.browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+    });
+    return this;
+  }
+
+  /** Stops the agent and starts a new one on the same address (its containers are adopted). */
+  async restartAgent(whileAway: () => Promise<void>): Promise<void> {
+    const address = new URL(this.agent.url).host;
+    await this.agent.stop();
+    await whileAway();
+    this.agent = await new Agent(address).started();
+  }
+
+  /** A signed-in page (the sign-in form itself is tested separately). */
+  async signedInPage(width = 1280, height = 800): Promise<Page> {
+    const context = await this.browser.newContext({ viewport: { width, height } });
+    const { cookie } = await this.dashboard.signIn();
+    const [name, value] = (cookie ?? '').split('=');
+    await context.addCookies([
+      {
+        name: name ?? '',
+        value: value ?? '',
+        url: this.dashboard.url,
+        httpOnly: true,
+        sameSite: 'Strict',
+      },
+    ]);
+    return context.newPage();
+  }
+
+  async close(): Promise<void> {
+    await this.browser?.close();
+    await this.dashboard?.stop();
+    await this.agent?.stop();
+    await removeEverything();
+    rmSync(this.dir, { recursive: true, force: true });
+    // Playwright's own profile and artifact directories.
+    for (const entry of readdirSync(tmpdir())) {
+      if (!this.tmpBefore.has(entry) && entry.startsWith('playwright'))
+        rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+    }
+  }
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** What the xterm.js terminal on the page shows (its DOM rows). */
+export async function terminalText(
+  page: Page,
+  scope = page.locator('[role="tabpanel"]:not([hidden])'),
+): Promise<string> {
+  // biome-ignore lint/performance/useDomNodeTextContent: the rows' line breaks come from layout
+  return scope.locator('.xterm-rows').innerText();
+}
