@@ -66,7 +66,7 @@ test('launch busybox with 0.5 CPU and 64 MiB: it runs with those limits', async 
   containerUrl = page.url();
   await page.getByRole('heading', { name: 'e2e-shell' }).waitFor();
   await page.locator('.badge', { hasText: 'running' }).first().waitFor();
-  assert.match(await page.getByTestId('limits').textContent(), /0\.5 CPU · 64 MiB/);
+  assert.match((await page.getByTestId('limits').textContent()) ?? '', /0\.5 CPU · 64 MiB/);
 
   await page.getByRole('link', { name: 'Containers', exact: true }).click();
   const row = page.getByTestId('container-e2e-shell');
@@ -180,7 +180,7 @@ test('memory "abc" is refused next to the field, and nothing is launched', async
   assert.equal(await memory.getAttribute('aria-invalid'), 'true');
   const described = (await memory.getAttribute('aria-describedby')) ?? '';
   assert.match(
-    await page.locator(`[id="${described.split(' ').at(-1)}"]`).textContent(),
+    (await page.locator(`[id="${described.split(' ').at(-1)}"]`).textContent()) ?? '',
     /not a size/,
   );
   assert.match(page.url(), /\/launch$/);

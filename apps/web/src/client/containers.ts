@@ -63,8 +63,11 @@ export function useContainers(): {
       );
     };
     const onEvent = ({ agent }: { agent: number; event: ContainerEvent }) => later(agent);
+    const lost = new Set<number>();
+    // After a lost link, whatever happened meanwhile is unknown: load again.
     const onLink = ({ agent, connected }: { agent: number; connected: boolean }) => {
-      if (connected) later(agent);
+      if (!connected) lost.add(agent);
+      else if (lost.delete(agent)) later(agent);
     };
     const socket = dashboard();
     socket.on('event', onEvent);

@@ -54,7 +54,9 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
     return (
       <section>
         <p>
-          <Link href="/containers">← Containers</Link>
+          <Link prefetch={false} href="/containers">
+            ← Containers
+          </Link>
         </p>
         {error ? (
           <p role="alert" className="error-text">
@@ -73,7 +75,9 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
   return (
     <section aria-labelledby="container-title">
       <p>
-        <Link href="/containers">← Containers</Link>
+        <Link prefetch={false} href="/containers">
+          ← Containers
+        </Link>
       </p>
       <div className="page-head">
         <h1 id="container-title">{container.name ?? shortId(container.id)}</h1>

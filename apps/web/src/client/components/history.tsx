@@ -167,7 +167,7 @@ export function HistoryView() {
                 {result.runs.map((run) => (
                   <tr key={run.id} data-testid={`run-${run.name ?? shortId(run.containerId)}`}>
                     <td>
-                      <Link href={`/history/${run.id}`}>
+                      <Link prefetch={false} href={`/history/${run.id}`}>
                         {run.name ?? shortId(run.containerId)}
                       </Link>
                       <div className="muted mono">

@@ -117,7 +117,11 @@ export function LaunchForm() {
   if (agents !== null && online.length === 0) {
     return (
       <div className="empty">
-        No agent is online. <Link href="/agents">Add or check your agents</Link>.
+        No agent is online.{' '}
+        <Link prefetch={false} href="/agents">
+          Add or check your agents
+        </Link>
+        .
       </div>
     );
   }

@@ -29,14 +29,18 @@ export function RunView({ id }: { id: number }) {
   return (
     <section aria-labelledby="run-title">
       <p>
-        <Link href="/history">← History</Link>
+        <Link prefetch={false} href="/history">
+          ← History
+        </Link>
       </p>
       <h1 id="run-title">{run.name ?? run.containerId.slice(0, 12)}</h1>
       <dl className="facts">
         <dt>Container</dt>
         <dd className="mono">
           {run.removedAt === null && run.status !== 'exited' ? (
-            <Link href={`/containers/${run.agent.id}/${run.containerId}`}>{run.containerId}</Link>
+            <Link prefetch={false} href={`/containers/${run.agent.id}/${run.containerId}`}>
+              {run.containerId}
+            </Link>
           ) : (
             run.containerId
           )}

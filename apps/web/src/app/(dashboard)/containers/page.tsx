@@ -24,7 +24,9 @@ const ContainerRow = memo(function ContainerRow({
   return (
     <tr data-testid={`container-${label}`}>
       <td>
-        <Link href={`/containers/${agent}/${container.id}`}>{label}</Link>
+        <Link prefetch={false} href={`/containers/${agent}/${container.id}`}>
+          {label}
+        </Link>
         <div className="muted mono">
           {shortId(container.id)} · {agentName}
         </div>
@@ -88,7 +90,7 @@ export default function ContainersPage() {
           />
           Show stopped
         </label>
-        <Link className="button" href="/launch">
+        <Link prefetch={false} className="button" href="/launch">
           Launch a container
         </Link>
       </div>
@@ -105,7 +107,11 @@ export default function ContainersPage() {
       ))}
       {agents !== null && agents.length === 0 && (
         <div className="empty">
-          No agent yet. <Link href="/agents">Add an agent</Link> to run containers.
+          No agent yet.{' '}
+          <Link prefetch={false} href="/agents">
+            Add an agent
+          </Link>{' '}
+          to run containers.
         </div>
       )}
       {loading && agents?.length !== 0 && (
@@ -115,7 +121,11 @@ export default function ContainersPage() {
       )}
       {!loading && rows.length === 0 && online.length > 0 && (
         <div className="empty">
-          No containers{showAll ? '' : ' running'}. <Link href="/launch">Launch one</Link>.
+          No containers{showAll ? '' : ' running'}.{' '}
+          <Link prefetch={false} href="/launch">
+            Launch one
+          </Link>
+          .
         </div>
       )}
       {rows.length > 0 && (
