@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type AgentInfo,
+  answer,
   MAX_REQUEST_BYTES,
-  type Reply,
   type Request,
   type RequestName,
   requests,
@@ -192,18 +192,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
     for (const name of Object.keys(requests) as RequestName[]) {
       socket.on(name, async (payload: unknown, ack: unknown) => {
         if (typeof ack !== 'function') return; // a request nobody waits for is not run
-        const reply = (message: Reply<object>) => (ack as (reply: Reply<object>) => void)(message);
-        const parsed = validate(requests[name], payload);
-        if (!parsed.ok) {
-          reply({ ok: false, error: parsed.message });
-          return;
-        }
-        try {
-          const handler = handlers[name] as (request: unknown, socket: Socket) => unknown;
-          reply({ ok: true, ...((await handler(parsed.value, socket)) as object) });
-        } catch (error) {
-          reply({ ok: false, error: (error as Error).message });
-        }
+        const handler = handlers[name] as (request: unknown, socket: Socket) => unknown;
+        ack(await answer(requests[name], payload, (request) => handler(request, socket)));
       });
     }
     // No reply on the hot path of a terminal; a bad message is answered with an error event.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AgentSummary, ContainerView, RunDetail, RunSummary } from '@tocker/protocol';
 import { DEFAULT_IMAGE } from '@tocker/protocol';
+import type { Socket } from 'socket.io-client';
 import { Agent, token as agentToken, removeEverything } from '../../agent/test/helpers.js';
 import { ask, Dashboard, until } from './helpers.js';
 
@@ -22,6 +23,14 @@ after(async () => {
   await removeEverything();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** The id of the agent the dashboard registered at start. */
+async function localAgent(socket: Socket): Promise<number> {
+  const agents = await ask<{ agents: AgentSummary[] }>(socket, 'agents:list', {});
+  assert.ok(agents.ok);
+  assert.equal(agents.agents[0]?.name, 'local');
+  return agents.agents[0]?.id ?? 0;
+}
 
 test('pages and the gateway are closed without a session; a wrong login token gets 401', async () => {
   const page = await fetch(`${dashboard.url}/containers`, { redirect: 'manual' });
@@ -69,9 +78,7 @@ test('bad input is refused at the gateway with the field named, and nothing runs
   const { cookie } = await dashboard.signIn();
   const socket = await dashboard.connect(cookie);
   try {
-    const agents = await ask<{ agents: AgentSummary[] }>(socket, 'agents:list', {});
-    assert.ok(agents.ok);
-    const id = agents.agents[0]?.id ?? 0;
+    const id = await localAgent(socket);
     const bad = await ask(socket, 'relay', {
       agent: id,
       request: 'container:run',
@@ -119,9 +126,7 @@ test('a run through the gateway lands in the history with its exit, limits and o
   const { cookie } = await dashboard.signIn();
   const socket = await dashboard.connect(cookie);
   try {
-    const agents = await ask<{ agents: AgentSummary[] }>(socket, 'agents:list', {});
-    assert.ok(agents.ok);
-    const id = agents.agents[0]?.id ?? 0;
+    const id = await localAgent(socket);
     const run = await ask<{ container: ContainerView }>(socket, 'relay', {
       agent: id,
       request: 'container:run',

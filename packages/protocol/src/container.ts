@@ -15,6 +15,7 @@ export interface ContainerView {
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
+  /** null while it runs, and when it ended unobserved (no supervisor saw its exit). */
   readonly exitCode: number | null;
   readonly signal: number | null;
   readonly oomKilled: boolean;

@@ -1,4 +1,5 @@
 export * from './agent.js';
+export * from './answer.js';
 export * from './container.js';
 export * from './dashboard.js';
 export * from './spec.js';

@@ -20,14 +20,14 @@ import { join } from 'node:path';
 import {
   type ContainerEvent,
   type ContainerEventKind,
-  type ContainerStatus,
+  type ContainerView,
   completeUtf8Length,
   utf8StartOffset,
 } from '@tocker/protocol';
 import { TockerError } from './errors.js';
 import type { ProcessIdentity } from './proc.js';
 import type { RootfsLayout } from './rootfs.js';
-import { CONTAINER_NAME, type ContainerSpec } from './spec.js';
+import { CONTAINER_NAME } from './spec.js';
 
 const MAX_LOG_READ = 16 * 1024 * 1024;
 
@@ -50,16 +50,11 @@ export interface LogArchiveOptions {
 /** A line of the transitions log: an event before the agent numbers it. */
 export type ContainerTransition = Omit<ContainerEvent, 'seq'>;
 
-/** What every tocker process knows about a container: state.json in its directory. */
-export interface ContainerRecord {
-  readonly id: string;
-  readonly name: string | null;
-  readonly hostname: string;
-  readonly spec: ContainerSpec;
-  readonly status: ContainerStatus;
-  readonly createdAt: string;
-  readonly startedAt: string | null;
-  readonly finishedAt: string | null;
+/**
+ * What every tocker process knows about a container: state.json in its directory. The
+ * part clients see (ContainerView) plus the host-side bookkeeping.
+ */
+export interface ContainerRecord extends ContainerView {
   /** PID 1 of the container, as seen from the host. */
   readonly process: ProcessIdentity | null;
   /** The process that waits for the container and records its end. */
@@ -71,12 +66,6 @@ export interface ContainerRecord {
   readonly detached: boolean;
   /** What the container used, read from its cgroup when it ended. */
   readonly usage: { readonly cpuTimeNs: number; readonly memoryPeakBytes: number | null } | null;
-  /** null while it runs, and when it ended unobserved (no supervisor saw its exit). */
-  readonly exitCode: number | null;
-  readonly signal: number | null;
-  readonly oomKilled: boolean;
-  /** Why the container ended abnormally (failed start, supervisor lost). */
-  readonly error: string | null;
 }
 
 /**

@@ -37,9 +37,7 @@ const REQUEST_TIMEOUT_MS = 35_000;
 async function ask<T>(name: string, input: unknown): Promise<T> {
   let reply: Reply<object>;
   try {
-    reply = (await dashboard()
-      .timeout(REQUEST_TIMEOUT_MS)
-      .emitWithAck(name as never, input as never)) as Reply<object>;
+    reply = (await untyped().timeout(REQUEST_TIMEOUT_MS).emitWithAck(name, input)) as Reply<object>;
   } catch {
     throw new Error('the dashboard did not answer: is it still running?');
   }

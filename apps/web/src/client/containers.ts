@@ -3,6 +3,13 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { useAgents } from './agents';
 import { dashboard, relay } from './connection';
 
+/** What a pane of the container page works on: the container, on its agent. */
+export interface ContainerPaneProps {
+  readonly agent: number;
+  readonly container: string;
+  readonly running: boolean;
+}
+
 export interface ContainersOfAgent {
   readonly containers: readonly ContainerView[] | null;
   readonly error: string | null;

@@ -46,7 +46,10 @@ export async function ask<Name extends RequestName, T extends object>(
  * Runs that ended get their output copied, so it outlives the container.
  */
 export class AgentLink extends EventEmitter<{
+  /** Only on a change: online, then offline, then online again... */
   online: [boolean];
+  /** Why it cannot be reached changed (refused token, unreachable). */
+  problem: [string];
   recorded: [number];
   info: [AgentInfo];
 }> {
@@ -75,7 +78,7 @@ export class AgentLink extends EventEmitter<{
       const problem = describeConnectError(error);
       if (problem === this.problem) return;
       this.problem = problem;
-      this.emit('online', false);
+      this.emit('problem', problem);
     });
     this.socket.on('disconnect', () => {
       this.problem = 'connection lost';

@@ -1,12 +1,12 @@
 import type { Server as HttpServer } from 'node:http';
 import type { PrismaClient } from '@prisma/client';
 import {
+  answer,
   type DashboardPushes,
   type DashboardRequestName,
   dashboardRequests,
   dashboardStreams,
   MAX_REQUEST_BYTES,
-  type Reply,
   requests,
   validate,
 } from '@tocker/protocol';
@@ -79,18 +79,8 @@ export function startGateway(
     for (const name of Object.keys(dashboardRequests) as DashboardRequestName[]) {
       socket.on(name, async (payload: unknown, ack: unknown) => {
         if (typeof ack !== 'function') return;
-        const reply = (message: Reply<object>) => (ack as (reply: Reply<object>) => void)(message);
-        const parsed = validate(dashboardRequests[name], payload);
-        if (!parsed.ok) {
-          reply({ ok: false, error: parsed.message });
-          return;
-        }
-        try {
-          const handler = handlers[name] as (request: unknown, relay: BrowserRelay) => object;
-          reply({ ok: true, ...(await handler(parsed.value, relay)) });
-        } catch (error) {
-          reply({ ok: false, error: (error as Error).message });
-        }
+        const handler = handlers[name] as (request: unknown, relay: BrowserRelay) => unknown;
+        ack(await answer(dashboardRequests[name], payload, (request) => handler(request, relay)));
       });
     }
     for (const name of Object.keys(dashboardStreams) as (keyof typeof dashboardStreams)[]) {

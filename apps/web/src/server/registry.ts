@@ -90,6 +90,7 @@ export class AgentRegistry extends EventEmitter<{ changed: []; recorded: [number
   private link(agent: AgentAddress): void {
     const link = new AgentLink(this.prisma, agent);
     link.on('online', () => this.emit('changed'));
+    link.on('problem', () => this.emit('changed'));
     link.on('info', () => this.emit('changed'));
     link.on('recorded', () => this.emit('recorded', agent.id));
     this.links.set(agent.id, link);

@@ -3,11 +3,12 @@ import { type AgentSummary, dashboardRequests } from '@tocker/protocol';
 import { type FormEvent, useState } from 'react';
 import { useAgents } from '../agents';
 import { request } from '../connection';
+import { type FieldErrors, fieldOf, issuesByField } from '../form-errors';
 import { formatBytes, formatDuration } from '../format';
 import { Field } from './field';
+import { ListTable } from './list-table';
 
-type AddField = 'name' | 'url' | 'token';
-type Errors = Partial<Record<AddField | 'form', string>>;
+const FIELDS = ['name', 'url', 'token'] as const;
 
 function AgentRow({ agent }: { agent: AgentSummary }) {
   const [error, setError] = useState<string | null>(null);
@@ -83,7 +84,7 @@ function AgentRow({ agent }: { agent: AgentSummary }) {
 
 export function AgentsView() {
   const { agents, error } = useAgents();
-  const [errors, setErrors] = useState<Errors>({});
+  const [errors, setErrors] = useState<FieldErrors<(typeof FIELDS)[number]>>({});
   const [busy, setBusy] = useState(false);
 
   const add = async (event: FormEvent<HTMLFormElement>) => {
@@ -97,10 +98,7 @@ export function AgentsView() {
     };
     const parsed = dashboardRequests['agents:add'].safeParse(input);
     if (!parsed.success) {
-      const found: Errors = {};
-      for (const issue of parsed.error.issues)
-        found[(issue.path[0] as AddField) ?? 'form'] ??= issue.message;
-      setErrors(found);
+      setErrors(issuesByField(parsed.error, FIELDS));
       return;
     }
     setErrors({});
@@ -110,8 +108,7 @@ export function AgentsView() {
       formElement.reset();
     } catch (failure) {
       const message = (failure as Error).message;
-      const field = message.split(':')[0] as AddField;
-      setErrors({ [['name', 'url', 'token'].includes(field) ? field : 'form']: message });
+      setErrors({ [fieldOf(message, FIELDS)]: message });
     } finally {
       setBusy(false);
     }
@@ -130,29 +127,14 @@ export function AgentsView() {
         <div className="empty">No agents yet: add one below.</div>
       )}
       {agents !== null && agents.length > 0 && (
-        <div className="table-wrap">
-          <table className="list" aria-label="Agents">
-            <thead>
-              <tr>
-                <th scope="col">Agent</th>
-                <th scope="col">State</th>
-                <th scope="col">Version</th>
-                <th scope="col">Host</th>
-                <th scope="col">CPUs</th>
-                <th scope="col">Memory</th>
-                <th scope="col">Containers</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {agents.map((agent) => (
-                <AgentRow key={agent.id} agent={agent} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ListTable
+          label="Agents"
+          columns={['Agent', 'State', 'Version', 'Host', 'CPUs', 'Memory', 'Containers', '']}
+        >
+          {agents.map((agent) => (
+            <AgentRow key={agent.id} agent={agent} />
+          ))}
+        </ListTable>
       )}
       <h2>Add an agent</h2>
       <form className="card form-grid" onSubmit={add} noValidate aria-label="Add an agent">

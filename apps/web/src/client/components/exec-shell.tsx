@@ -1,6 +1,7 @@
 'use client';
 import { useEffect, useState } from 'react';
 import { relay } from '../connection';
+import type { ContainerPaneProps } from '../containers';
 import { TerminalView } from './terminal';
 
 const storageKey = (agent: number, container: string) => `tocker:exec:${agent}:${container}`;
@@ -9,15 +10,7 @@ const storageKey = (agent: number, container: string) => `tocker:exec:${agent}:$
  * A new shell in the running container (container:exec with a terminal). Its session is
  * remembered for this tab, so a reload reattaches to the same shell.
  */
-export function ExecShell({
-  agent,
-  container,
-  running,
-}: {
-  agent: number;
-  container: string;
-  running: boolean;
-}) {
+export function ExecShell({ agent, container, running }: ContainerPaneProps) {
   const [session, setSession] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);

@@ -14,6 +14,7 @@ import {
   formatDuration,
   shortId,
 } from '../format';
+import { ListTable } from './list-table';
 
 const PAGE_SIZE = 25;
 type Query = DashboardRequestInput<'history:list'>;
@@ -149,60 +150,56 @@ export function HistoryView() {
       {result !== null && result.runs.length === 0 && <div className="empty">No runs match.</div>}
       {result !== null && result.runs.length > 0 && (
         <>
-          <div className="table-wrap">
-            <table className="list" aria-label="Runs">
-              <thead>
-                <tr>
-                  <th scope="col">Run</th>
-                  <th scope="col">Command</th>
-                  <th scope="col">Limits</th>
-                  <th scope="col">Started</th>
-                  <th scope="col">Duration</th>
-                  <th scope="col">Result</th>
-                  <th scope="col">Peak memory</th>
-                  <th scope="col">CPU time</th>
-                </tr>
-              </thead>
-              <tbody>
-                {result.runs.map((run) => (
-                  <tr key={run.id} data-testid={`run-${run.name ?? shortId(run.containerId)}`}>
-                    <td>
-                      <Link prefetch={false} href={`/history/${run.id}`}>
-                        {run.name ?? shortId(run.containerId)}
-                      </Link>
-                      <div className="muted mono">
-                        {shortId(run.containerId)} · {run.agent.name}
-                        {run.removedAt !== null && ' · removed'}
-                      </div>
-                    </td>
-                    <td className="mono ellipsis" title={formatCommand(run.command)}>
-                      {formatCommand(run.command)}
-                    </td>
-                    <td>
-                      {run.limits.cpus === undefined ? '–' : `${run.limits.cpus} CPU`}
-                      {' · '}
-                      {run.limits.memory === undefined ? '–' : formatBytes(run.limits.memory)}
-                    </td>
-                    <td>{run.startedAt === null ? '–' : formatDate(run.startedAt)}</td>
-                    <td>{duration(run)}</td>
-                    <td>
-                      {run.status === 'exited' ? (
-                        <span
-                          className={`badge ${run.oomKilled || run.exitCode !== 0 ? 'bad' : 'idle'}`}
-                        >
-                          {describeExit(run)}
-                        </span>
-                      ) : (
-                        <span className="badge ok">{run.status}</span>
-                      )}
-                    </td>
-                    <td>{run.memoryPeakBytes === null ? '–' : formatBytes(run.memoryPeakBytes)}</td>
-                    <td>{run.cpuTimeNs === null ? '–' : formatCpuTime(run.cpuTimeNs)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <ListTable
+            label="Runs"
+            columns={[
+              'Run',
+              'Command',
+              'Limits',
+              'Started',
+              'Duration',
+              'Result',
+              'Peak memory',
+              'CPU time',
+            ]}
+          >
+            {result.runs.map((run) => (
+              <tr key={run.id} data-testid={`run-${run.name ?? shortId(run.containerId)}`}>
+                <td>
+                  <Link prefetch={false} href={`/history/${run.id}`}>
+                    {run.name ?? shortId(run.containerId)}
+                  </Link>
+                  <div className="muted mono">
+                    {shortId(run.containerId)} · {run.agent.name}
+                    {run.removedAt !== null && ' · removed'}
+                  </div>
+                </td>
+                <td className="mono ellipsis" title={formatCommand(run.command)}>
+                  {formatCommand(run.command)}
+                </td>
+                <td>
+                  {run.limits.cpus === undefined ? '–' : `${run.limits.cpus} CPU`}
+                  {' · '}
+                  {run.limits.memory === undefined ? '–' : formatBytes(run.limits.memory)}
+                </td>
+                <td>{run.startedAt === null ? '–' : formatDate(run.startedAt)}</td>
+                <td>{duration(run)}</td>
+                <td>
+                  {run.status === 'exited' ? (
+                    <span
+                      className={`badge ${run.oomKilled || run.exitCode !== 0 ? 'bad' : 'idle'}`}
+                    >
+                      {describeExit(run)}
+                    </span>
+                  ) : (
+                    <span className="badge ok">{run.status}</span>
+                  )}
+                </td>
+                <td>{run.memoryPeakBytes === null ? '–' : formatBytes(run.memoryPeakBytes)}</td>
+                <td>{run.cpuTimeNs === null ? '–' : formatCpuTime(run.cpuTimeNs)}</td>
+              </tr>
+            ))}
+          </ListTable>
           <nav className="pager" aria-label="Pages">
             <button
               type="button"

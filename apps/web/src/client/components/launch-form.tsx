@@ -11,6 +11,7 @@ import { type FormEvent, useState } from 'react';
 import { useAgents } from '../agents';
 import { splitCommandLine } from '../argv';
 import { relay } from '../connection';
+import { type FieldErrors, fieldOf, issuesByField } from '../form-errors';
 import { Field } from './field';
 
 const FIELDS = [
@@ -24,14 +25,7 @@ const FIELDS = [
   'pidsLimit',
   'env',
 ] as const;
-type FieldName = (typeof FIELDS)[number];
-type Errors = Partial<Record<FieldName | 'form', string>>;
-
-/** The field a message is about: "memory: ..." → memory (the protocol names fields first). */
-function fieldOf(message: string): FieldName | 'form' {
-  const prefix = message.split(':')[0]?.trim().replace('pids-limit', 'pidsLimit');
-  return (FIELDS as readonly string[]).includes(prefix ?? '') ? (prefix as FieldName) : 'form';
-}
+type Errors = FieldErrors<(typeof FIELDS)[number]>;
 
 function parseEnv(text: string): { env: Record<string, string> } | { error: string } {
   const env: Record<string, string> = {};
@@ -73,16 +67,7 @@ function toSpec(form: FormData): { spec: ContainerSpecInput; errors: Errors } {
     },
   };
   const parsed = containerSpecSchema.safeParse(spec);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const path = issue.path.filter((part) => part !== 'limits');
-      const field = (path[0] === undefined ? 'form' : String(path[0])) as FieldName | 'form';
-      const message = issue.message.includes(':')
-        ? issue.message
-        : `${String(path[0])}: ${issue.message}`;
-      errors[field] ??= message;
-    }
-  }
+  if (!parsed.success) Object.assign(errors, { ...issuesByField(parsed.error, FIELDS), ...errors });
   return { spec, errors };
 }
 
@@ -109,7 +94,7 @@ export function LaunchForm() {
       router.push(`/containers/${agent}/${container.id}`);
     } catch (error) {
       const message = (error as Error).message;
-      setErrors({ [fieldOf(message)]: message });
+      setErrors({ [fieldOf(message, FIELDS)]: message });
       setBusy(false);
     }
   };

@@ -2,10 +2,11 @@
 import { type ContainerView, formatBytes, limitsSchema, parseMemorySize } from '@tocker/protocol';
 import { type FormEvent, useState } from 'react';
 import { relay } from '../connection';
+import { type FieldErrors, fieldOf, issuesByField } from '../form-errors';
 import { Field } from './field';
 
-type LimitField = 'cpus' | 'memory' | 'pidsLimit';
-type Errors = Partial<Record<LimitField | 'form', string>>;
+const FIELDS = ['cpus', 'memory', 'pidsLimit'] as const;
+type LimitField = (typeof FIELDS)[number];
 
 /** "64 MiB" when that is exact, the bytes otherwise. */
 function editableSize(bytes: number | undefined): string {
@@ -16,7 +17,7 @@ function editableSize(bytes: number | undefined): string {
 
 /** Changes a running container's limits in place (cgroup writes, no restart). */
 export function LimitsForm({ agent, container }: { agent: number; container: ContainerView }) {
-  const [errors, setErrors] = useState<Errors>({});
+  const [errors, setErrors] = useState<FieldErrors<LimitField>>({});
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
   const limits = container.spec.limits;
@@ -32,10 +33,7 @@ export function LimitsForm({ agent, container }: { agent: number; container: Con
     setSaved(false);
     const parsed = limitsSchema.safeParse(input);
     if (!parsed.success) {
-      const found: Errors = {};
-      for (const issue of parsed.error.issues)
-        found[(issue.path[0] as LimitField) ?? 'form'] ??= issue.message;
-      setErrors(found);
+      setErrors(issuesByField(parsed.error, FIELDS));
       return;
     }
     setErrors({});
@@ -45,8 +43,7 @@ export function LimitsForm({ agent, container }: { agent: number; container: Con
       setSaved(true);
     } catch (error) {
       const message = (error as Error).message;
-      const field = message.split(':')[0]?.replace('pids-limit', 'pidsLimit') as LimitField;
-      setErrors({ [['cpus', 'memory', 'pidsLimit'].includes(field) ? field : 'form']: message });
+      setErrors({ [fieldOf(message, FIELDS)]: message });
     } finally {
       setBusy(false);
     }

@@ -1,20 +1,13 @@
 'use client';
 import { useEffect, useRef, useState } from 'react';
 import { relay } from '../connection';
+import type { ContainerPaneProps } from '../containers';
 
 const FOLLOW_INTERVAL_MS = 1000;
 const MAX_SHOWN_CHARS = 512 * 1024;
 
 /** A container's output: the last 256 KiB, then what follows while it runs. */
-export function ContainerLogs({
-  agent,
-  container,
-  running,
-}: {
-  agent: number;
-  container: string;
-  running: boolean;
-}) {
+export function ContainerLogs({ agent, container, running }: ContainerPaneProps) {
   const [text, setText] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const pre = useRef<HTMLPreElement>(null);

@@ -3,6 +3,7 @@ import type { ContainerView } from '@tocker/protocol';
 import Link from 'next/link';
 import { memo, useMemo, useState } from 'react';
 import { ContainerActions } from '../../../client/components/actions';
+import { ListTable } from '../../../client/components/list-table';
 import { StatusBadge, Uptime } from '../../../client/components/status';
 import { CpuCell, MemoryCell, PidsCell } from '../../../client/components/usage';
 import { useContainers } from '../../../client/containers';
@@ -129,35 +130,19 @@ export default function ContainersPage() {
         </div>
       )}
       {rows.length > 0 && (
-        <div className="table-wrap">
-          <table className="list" aria-label="Containers">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Image</th>
-                <th scope="col">Command</th>
-                <th scope="col">Status</th>
-                <th scope="col">Uptime</th>
-                <th scope="col">CPU</th>
-                <th scope="col">Memory</th>
-                <th scope="col">PIDs</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map(({ agent, container }) => (
-                <ContainerRow
-                  key={`${agent.id}/${container.id}`}
-                  agent={agent.id}
-                  agentName={agent.name}
-                  container={container}
-                />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ListTable
+          label="Containers"
+          columns={['Name', 'Image', 'Command', 'Status', 'Uptime', 'CPU', 'Memory', 'PIDs', '']}
+        >
+          {rows.map(({ agent, container }) => (
+            <ContainerRow
+              key={`${agent.id}/${container.id}`}
+              agent={agent.id}
+              agentName={agent.name}
+              container={container}
+            />
+          ))}
+        </ListTable>
       )}
     </section>
   );

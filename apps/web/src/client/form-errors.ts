@@ -1,0 +1,36 @@
+import type { z } from 'zod';
+
+/** Error messages by field, and 'form' for what belongs to no field. */
+export type FieldErrors<Field extends string> = Partial<Record<Field | 'form', string>>;
+
+const normalize = (name: string) => name.replace(/-/g, '').toLowerCase();
+
+/**
+ * The field a message is about: the protocol's messages name it first ("memory: ...",
+ * "pids-limit: ..."), so a server's refusal lands next to the field, like the browser's.
+ */
+export function fieldOf<Field extends string>(
+  message: string,
+  fields: readonly Field[],
+): Field | 'form' {
+  const prefix = normalize(message.split(':')[0] ?? '');
+  return fields.find((field) => normalize(field) === prefix) ?? 'form';
+}
+
+/** The first problem of each field of a failed parse (nested fields count as their last name). */
+export function issuesByField<Field extends string>(
+  error: z.ZodError,
+  fields: readonly Field[],
+): FieldErrors<Field> {
+  const errors: FieldErrors<Field> = {};
+  for (const issue of error.issues) {
+    const name = [...issue.path].reverse().find((part) => fields.includes(part as Field));
+    const field = (name as Field | undefined) ?? fieldOf(issue.message, fields);
+    const message =
+      issue.message.includes(':') || field === 'form'
+        ? issue.message
+        : `${field}: ${issue.message}`;
+    errors[field] ??= message;
+  }
+  return errors;
+}
