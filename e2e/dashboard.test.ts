@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { Stack, screenshot, terminalText } from './stack.js';
 
@@ -14,6 +14,11 @@ let containerUrl = '';
 
 before(async () => {
   await stack.start();
+});
+afterEach(async (context) => {
+  // The page as each test left it, passed or failed: the first thing to look at.
+  const name = context.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
+  if (page && !page.isClosed()) await screenshot(page, `end-${name}`).catch(() => undefined);
 });
 after(async () => {
   await stack.close();
@@ -137,7 +142,7 @@ test('stop it: the run is in History with its exit status', { timeout: 60_000 },
 });
 
 test('a container that allocates past its memory limit shows as OOMKilled in History', async () => {
-  await page.getByRole('link', { name: 'Launch' }).click();
+  await page.getByRole('link', { name: 'Launch', exact: true }).click();
   await page.getByLabel('Name', { exact: true }).fill('e2e-oom');
   await page.getByLabel('Command').fill(`sh -c 'tail /dev/zero'`);
   await page.getByLabel('Memory').fill('16m');
@@ -171,7 +176,7 @@ test('a container that allocates past its memory limit shows as OOMKilled in His
 });
 
 test('memory "abc" is refused next to the field, and nothing is launched', async () => {
-  await page.getByRole('link', { name: 'Launch' }).click();
+  await page.getByRole('link', { name: 'Launch', exact: true }).click();
   await page.getByLabel('Name', { exact: true }).fill('e2e-never');
   await page.getByLabel('Memory').fill('abc');
   await page.getByRole('button', { name: 'Launch', exact: true }).click();
@@ -190,6 +195,52 @@ test('memory "abc" is refused next to the field, and nothing is launched', async
   assert.equal(await page.getByTestId('container-e2e-never').count(), 0);
 });
 
+test('container page: exec a new shell, its logs, live charts, and limits updated in place', {
+  timeout: 60_000,
+}, async () => {
+  await page.getByRole('link', { name: 'Launch', exact: true }).click();
+  await page.getByLabel('Name', { exact: true }).fill('e2e-tools');
+  await page.getByLabel('Memory').fill('32m');
+  await page.getByRole('button', { name: 'Launch', exact: true }).click();
+  await page.waitForURL(/\/containers\/\d+\/[0-9a-f]{64}$/);
+  await waitForConsole(/#/);
+  await typeInConsole('echo "logged-$((40+2))"');
+  await waitForConsole(/logged-42/);
+
+  await page.getByRole('tab', { name: 'Shell' }).click();
+  await page.getByRole('button', { name: 'Exec a new shell' }).click();
+  const shellPanel = page.locator('#panel-shell');
+  await shellPanel.locator('.xterm').click();
+  await page.keyboard.type('echo "exec-pid=$$ héllo ✓"');
+  await page.keyboard.press('Enter');
+  await shellPanel
+    .locator('.xterm-rows')
+    .getByText(/exec-pid=\d+ héllo ✓/)
+    .waitFor();
+  const pid = /exec-pid=(\d+)/.exec((await shellPanel.locator('.xterm-rows').textContent()) ?? '');
+  assert.notEqual(pid?.[1], '1', 'a new process next to PID 1, not the console');
+  await screenshot(page, '11-exec-shell');
+
+  await page.getByRole('tab', { name: 'Logs' }).click();
+  await page.locator('#panel-logs pre').getByText('logged-42').waitFor();
+
+  await page.getByRole('tab', { name: 'Stats & limits' }).click();
+  const memoryChart = page.locator('figure', { hasText: 'Memory' });
+  await memoryChart.getByText('limit 32 MiB').waitFor();
+  await memoryChart.locator('path.chart-line').waitFor({ state: 'attached' }); // two samples or more (a flat line has no height)
+  const limits = page.getByRole('form', { name: 'Update limits' });
+  await limits.getByLabel('Memory').fill('48m');
+  await limits.getByLabel('CPUs').fill('0.25');
+  await limits.getByRole('button', { name: 'Update limits' }).click();
+  await page.getByText('limits updated').waitFor();
+  await page.getByTestId('limits').getByText('0.25 CPU · 48 MiB').waitFor();
+  await memoryChart.getByText('limit 48 MiB').waitFor(); // read back from the cgroup
+  await limits.getByLabel('Memory').fill('1k');
+  await limits.getByRole('button', { name: 'Update limits' }).click();
+  await limits.getByText(/memory: must be at least/).waitFor();
+  await screenshot(page, '12-stats-and-limits');
+});
+
 test('an agent that goes away shows as offline, and the page recovers by itself when it returns', {
   timeout: 60_000,
 }, async () => {
@@ -200,7 +251,7 @@ test('an agent that goes away shows as offline, and the page recovers by itself 
       .getByRole('status')
       .getByText(/Offline: local/)
       .waitFor();
-    await screenshot(page, '11-agent-offline');
+    await screenshot(page, '13-agent-offline');
     await page.getByRole('link', { name: 'Agents' }).click();
     await page.getByTestId('agent-local').getByText('offline').waitFor();
   });
@@ -212,5 +263,5 @@ test('an agent that goes away shows as offline, and the page recovers by itself 
   await page.getByRole('link', { name: 'Containers', exact: true }).click();
   await page.getByTestId('container-e2e-shell').waitFor();
   assert.equal(await page.getByText(/Offline: local/).count(), 0);
-  await screenshot(page, '12-agent-back');
+  await screenshot(page, '14-agent-back');
 });

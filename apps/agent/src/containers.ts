@@ -106,8 +106,15 @@ export class ContainerHost {
         kind: 'container' as const,
         command: container.state.spec.command,
       };
-      const session = new TerminalSession(container.id, about, pty.master, size, () =>
-        hangUp((signal) => container.kill(signal)),
+      // Its output is also its log, as for a container without a terminal (docker does the same).
+      const log = openSync(this.runtime.store.logPath(container.id), 'a', 0o600);
+      const session = new TerminalSession(
+        container.id,
+        about,
+        pty.master,
+        size,
+        () => hangUp((signal) => container.kill(signal)),
+        log,
       );
       this.terminals.set(container.id, session);
     }

@@ -1,4 +1,4 @@
-import { closeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 import {
   completeUtf8Length,
@@ -50,6 +50,8 @@ export class TerminalSession {
     private readonly master: number,
     private size: TerminalSize,
     private readonly terminate: () => void,
+    /** Where everything it shows is also appended (a container's log), if anywhere. */
+    private readonly transcript: number | null = null,
   ) {
     this.writer = new PtyWriter(master);
     this.output = new ReadStream(master);
@@ -104,6 +106,7 @@ export class TerminalSession {
       } catch {
         // Already closed by the stream.
       }
+      if (this.transcript !== null) closeSync(this.transcript);
     };
     if (this.output.destroyed) finish();
     else this.output.once('close', finish);
@@ -144,6 +147,13 @@ export class TerminalSession {
   }
 
   private broadcast(chunk: Buffer): void {
+    if (this.transcript !== null) {
+      try {
+        writeSync(this.transcript, chunk);
+      } catch {
+        // A full disk loses the log, never the session.
+      }
+    }
     this.scrollback.push(chunk);
     this.scrollbackBytes += chunk.length;
     while (this.scrollbackBytes - (this.scrollback[0]?.length ?? 0) >= SCROLLBACK_BYTES) {

@@ -123,6 +123,12 @@ describe('terminals through the agent (real pty, real socket.io clients)', {
     viewer.type('exit 3\r');
     await waitUntil(() => viewer.exitCode !== undefined);
     assert.equal(viewer.exitCode, 3);
+    // What the terminal showed is the container's log too, as without a terminal.
+    const { logs } = await ok<{ logs: string }>(viewer.socket, 'container:logs', {
+      container: 'term-basic',
+    });
+    assert.match(logs, /^42\r?$/m);
+    assert.match(logs, /^43 132\r?$/m);
     viewer.socket.close();
   });
 

@@ -171,7 +171,7 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
           <p className="muted">Not running.</p>
         )}
         <h2>Limits</h2>
-        <LimitsForm key={JSON.stringify(limits)} agent={agent} container={container} />
+        <LimitsForm key={container.id} agent={agent} container={container} />
       </div>
     </section>
   );
