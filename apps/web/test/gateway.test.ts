@@ -183,3 +183,42 @@ test('a run through the gateway lands in the history with its exit, limits and o
     socket.close();
   }
 });
+
+test('history pages: newest first, a total across pages, filters by date and agent', {
+  timeout: 60_000,
+}, async () => {
+  const { cookie } = await dashboard.signIn();
+  const socket = await dashboard.connect(cookie);
+  try {
+    const id = await localAgent(socket);
+    for (const index of [0, 1, 2]) {
+      const run = await ask(socket, 'relay', {
+        agent: id,
+        request: 'container:run',
+        input: { spec: { name: `paged-${index}`, rootfs: DEFAULT_IMAGE, command: ['true'] } },
+      });
+      assert.ok(run.ok);
+    }
+    type Page = { runs: RunSummary[]; total: number };
+    const page = async (query: object) => {
+      const reply = await ask<Page>(socket, 'history:list', { search: 'paged-', ...query });
+      assert.ok(reply.ok, JSON.stringify(reply));
+      return reply;
+    };
+    await until('three runs recorded', async () => (await page({})).total === 3);
+    const first = await page({ pageSize: 2, page: 1 });
+    const second = await page({ pageSize: 2, page: 2 });
+    assert.deepEqual(
+      [...first.runs, ...second.runs].map((run) => run.name),
+      ['paged-2', 'paged-1', 'paged-0'],
+    );
+    assert.equal(second.total, 3);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+    assert.equal((await page({ from: tomorrow })).total, 0);
+    assert.equal((await page({ to: tomorrow, agent: id })).total, 3);
+    assert.equal((await page({ agent: id + 1 })).total, 0);
+    assert.equal((await ask(socket, 'history:list', { from: 'yesterday' })).ok, false);
+  } finally {
+    socket.close();
+  }
+});

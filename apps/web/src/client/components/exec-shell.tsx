@@ -1,4 +1,5 @@
 'use client';
+import type { TerminalSessionInfo } from '@tocker/protocol';
 import { useEffect, useState } from 'react';
 import { relay } from '../connection';
 import type { ContainerPaneProps } from '../containers';
@@ -16,8 +17,17 @@ export function ExecShell({ agent, container, running }: ContainerPaneProps) {
   const [busy, setBusy] = useState(false);
   const [command, setCommand] = useState('/bin/sh');
 
+  // A shell remembered from before a reload, if it still lives.
   useEffect(() => {
-    setSession(sessionStorage.getItem(storageKey(agent, container)));
+    const key = storageKey(agent, container);
+    const remembered = sessionStorage.getItem(key);
+    if (remembered === null) return;
+    relay<{ sessions: TerminalSessionInfo[] }>(agent, 'terminal:list', { container })
+      .then(({ sessions }) => {
+        if (sessions.some((each) => each.session === remembered)) setSession(remembered);
+        else sessionStorage.removeItem(key);
+      })
+      .catch(() => undefined);
   }, [agent, container]);
 
   const open = async () => {
