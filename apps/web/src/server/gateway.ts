@@ -52,8 +52,7 @@ export function startGateway(
     'agents:add': async ({ name, url, token }) => ({
       agent: await registry.add(name, url, token),
     }),
-    'agents:remove': async ({ agent }, relay) => {
-      relay.forget(agent);
+    'agents:remove': async ({ agent }) => {
       await registry.remove(agent);
       return {};
     },
@@ -73,9 +72,15 @@ export function startGateway(
   };
   registry.on('changed', broadcastAgents);
   registry.on('recorded', (agent) => io.emit('history', { agent }));
+  // Every tab's own connection to a removed agent goes with it.
+  const relays = new Set<BrowserRelay>();
+  registry.on('removed', (agent) => {
+    for (const relay of relays) relay.forget(agent);
+  });
 
   io.on('connection', (socket: Socket) => {
     const relay = new BrowserRelay(registry, (name, ...args) => socket.emit(name, ...args));
+    relays.add(relay);
     for (const name of Object.keys(dashboardRequests) as DashboardRequestName[]) {
       socket.on(name, async (payload: unknown, ack: unknown) => {
         if (typeof ack !== 'function') return;
@@ -95,7 +100,10 @@ export function startGateway(
         }
       });
     }
-    socket.on('disconnect', () => relay.close());
+    socket.on('disconnect', () => {
+      relays.delete(relay);
+      relay.close();
+    });
   });
   return io;
 }

@@ -10,7 +10,11 @@ const VERIFY_TIMEOUT_MS = 5000;
  * first proves its URL and token work, so a typo is an error now rather than an agent
  * that is forever offline.
  */
-export class AgentRegistry extends EventEmitter<{ changed: []; recorded: [number] }> {
+export class AgentRegistry extends EventEmitter<{
+  changed: [];
+  recorded: [number];
+  removed: [number];
+}> {
   private readonly links = new Map<number, AgentLink>();
 
   private constructor(private readonly prisma: PrismaClient) {
@@ -74,6 +78,7 @@ export class AgentRegistry extends EventEmitter<{ changed: []; recorded: [number
     link.close();
     this.links.delete(id);
     await this.prisma.agent.delete({ where: { id } });
+    this.emit('removed', id);
     this.emit('changed');
   }
 
