@@ -32,6 +32,9 @@ function start(): void {
   if (socket.connected) load();
 }
 
+// Asked for as soon as this module loads, before React has hydrated the page.
+if (typeof window !== 'undefined') start();
+
 function subscribe(listener: () => void): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
