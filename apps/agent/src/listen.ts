@@ -13,3 +13,18 @@ export function parseListen(text: string): { host: string; port: number } {
 }
 
 export const isLoopback = (host: string) => host === '::1' || host.startsWith('127.');
+
+/** The address to listen on: anything but loopback is said out loud, with what it exposes. */
+export function listenAddress(
+  text: string,
+  program: string,
+  exposes: string,
+): { host: string; port: number } {
+  const address = parseListen(text);
+  if (!isLoopback(address.host)) {
+    process.stderr.write(
+      `${program}: WARNING: listening on ${address.host}, not loopback: ${exposes}\n`,
+    );
+  }
+  return address;
+}

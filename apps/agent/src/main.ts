@@ -5,7 +5,7 @@ import { ContainerHost } from './containers.js';
 import { TransitionFollower } from './follower.js';
 import { agentInfo } from './host.js';
 import { EventJournal } from './journal.js';
-import { isLoopback, parseListen } from './listen.js';
+import { listenAddress } from './listen.js';
 import { startAgentServer } from './server.js';
 import { StatsSampler } from './stats.js';
 import { loadToken } from './token.js';
@@ -33,12 +33,11 @@ async function main(): Promise<void> {
     process.stdout.write(usage);
     return;
   }
-  const { host, port } = parseListen(values.listen);
-  if (!isLoopback(host)) {
-    process.stderr.write(
-      `tocker-agent: WARNING: listening on ${host}, not loopback: anyone who can reach it and has the token controls root on this machine\n`,
-    );
-  }
+  const { host, port } = listenAddress(
+    values.listen,
+    'tocker-agent',
+    'anyone who can reach it and has the token controls root on this machine',
+  );
   const root = tockerRoot();
   const { token, generated } = loadToken(
     values.token ?? process.env.TOCKER_TOKEN,

@@ -32,6 +32,17 @@ async function localAgent(socket: Socket): Promise<number> {
   return agents.agents[0]?.id ?? 0;
 }
 
+/** A signed-in browser's socket and the local agent's id, for the length of `use`. */
+async function signedIn(use: (socket: Socket, agent: number) => Promise<void>): Promise<void> {
+  const { cookie } = await dashboard.signIn();
+  const socket = await dashboard.connect(cookie);
+  try {
+    await use(socket, await localAgent(socket));
+  } finally {
+    socket.close();
+  }
+}
+
 test('pages and the gateway are closed without a session; a wrong login token gets 401', async () => {
   const page = await fetch(`${dashboard.url}/containers`, { redirect: 'manual' });
   assert.equal(page.status, 303);
@@ -75,10 +86,7 @@ test('signed in: pages render, the local agent is online, and its token never re
 });
 
 test('bad input is refused at the gateway with the field named, and nothing runs', async () => {
-  const { cookie } = await dashboard.signIn();
-  const socket = await dashboard.connect(cookie);
-  try {
-    const id = await localAgent(socket);
+  await signedIn(async (socket, id) => {
     const bad = await ask(socket, 'relay', {
       agent: id,
       request: 'container:run',
@@ -115,18 +123,13 @@ test('bad input is refused at the gateway with the field named, and nothing runs
     });
     assert.ok(list.ok);
     assert.equal(list.containers.length, 0);
-  } finally {
-    socket.close();
-  }
+  });
 });
 
 test('a run through the gateway lands in the history with its exit, limits and output, which outlive the container', {
   timeout: 60_000,
 }, async () => {
-  const { cookie } = await dashboard.signIn();
-  const socket = await dashboard.connect(cookie);
-  try {
-    const id = await localAgent(socket);
+  await signedIn(async (socket, id) => {
     const run = await ask<{ container: ContainerView }>(socket, 'relay', {
       agent: id,
       request: 'container:run',
@@ -179,18 +182,13 @@ test('a run through the gateway lands in the history with its exit, limits and o
     );
     const bad = await ask(socket, 'history:list', { pageSize: 10_000 });
     assert.equal(bad.ok, false);
-  } finally {
-    socket.close();
-  }
+  });
 });
 
 test('history pages: newest first, a total across pages, filters by date and agent', {
   timeout: 60_000,
 }, async () => {
-  const { cookie } = await dashboard.signIn();
-  const socket = await dashboard.connect(cookie);
-  try {
-    const id = await localAgent(socket);
+  await signedIn(async (socket, id) => {
     for (const index of [0, 1, 2]) {
       const run = await ask(socket, 'relay', {
         agent: id,
@@ -218,7 +216,5 @@ test('history pages: newest first, a total across pages, filters by date and age
     assert.equal((await page({ to: tomorrow, agent: id })).total, 3);
     assert.equal((await page({ agent: id + 1 })).total, 0);
     assert.equal((await ask(socket, 'history:list', { from: 'yesterday' })).ok, false);
-  } finally {
-    socket.close();
-  }
+  });
 });

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { isLoopback, parseListen } from '@tocker/agent/listen';
+import { listenAddress } from '@tocker/agent/listen';
 import { loadToken } from '@tocker/agent/token';
 import { tockerRoot } from '@tocker/runtime/paths';
 import nextModule from 'next';
@@ -41,12 +41,11 @@ async function main(): Promise<void> {
     process.stdout.write(usage);
     return;
   }
-  const { host, port } = parseListen(values.listen);
-  if (!isLoopback(host)) {
-    process.stderr.write(
-      `tocker-dashboard: WARNING: listening on ${host}, not loopback: the login token is all that stands between the network and root on every agent\n`,
-    );
-  }
+  const { host, port } = listenAddress(
+    values.listen,
+    'tocker-dashboard',
+    'the login token is all that stands between the network and root on every agent',
+  );
   const stateDir = join(tockerRoot(), 'dashboard');
   const { token: loginToken } = loadToken(
     process.env.TOCKER_LOGIN_TOKEN,

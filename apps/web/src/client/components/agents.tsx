@@ -3,9 +3,9 @@ import { type AgentSummary, dashboardRequests } from '@tocker/protocol';
 import { type FormEvent, useState } from 'react';
 import { useAgents } from '../agents';
 import { request } from '../connection';
-import { type FieldErrors, fieldOf, issuesByField } from '../form-errors';
 import { formatBytes, formatDuration } from '../format';
-import { Field } from './field';
+import { check, useSubmission } from '../forms';
+import { Field, FormError } from './field';
 import { ListTable } from './list-table';
 
 const FIELDS = ['name', 'url', 'token'] as const;
@@ -84,8 +84,7 @@ function AgentRow({ agent }: { agent: AgentSummary }) {
 
 export function AgentsView() {
   const { agents, error } = useAgents();
-  const [errors, setErrors] = useState<FieldErrors<(typeof FIELDS)[number]>>({});
-  const [busy, setBusy] = useState(false);
+  const { errors, busy, submit } = useSubmission(FIELDS);
 
   const add = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -96,22 +95,10 @@ export function AgentsView() {
       url: String(form.get('url') ?? ''),
       token: String(form.get('token') ?? ''),
     };
-    const parsed = dashboardRequests['agents:add'].safeParse(input);
-    if (!parsed.success) {
-      setErrors(issuesByField(parsed.error, FIELDS));
-      return;
-    }
-    setErrors({});
-    setBusy(true);
-    try {
+    await submit(check(dashboardRequests['agents:add'], input, FIELDS), async () => {
       await request('agents:add', input);
       formElement.reset();
-    } catch (failure) {
-      const message = (failure as Error).message;
-      setErrors({ [fieldOf(message, FIELDS)]: message });
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -138,11 +125,7 @@ export function AgentsView() {
       )}
       <h2>Add an agent</h2>
       <form className="card form-grid" onSubmit={add} noValidate aria-label="Add an agent">
-        {errors.form && (
-          <p role="alert" className="error-text wide">
-            {errors.form}
-          </p>
-        )}
+        <FormError message={errors.form} />
         <Field label="Name" error={errors.name}>
           {(props) => <input {...props} name="name" autoComplete="off" placeholder="lab-2" />}
         </Field>

@@ -38,3 +38,13 @@ export function Field({
     </div>
   );
 }
+
+/** What a form's problem is when it belongs to no one field. */
+export function FormError({ message }: { message: string | undefined }) {
+  if (!message) return null;
+  return (
+    <p role="alert" className="error-text wide">
+      {message}
+    </p>
+  );
+}

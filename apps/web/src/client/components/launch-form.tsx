@@ -7,12 +7,12 @@ import {
 } from '@tocker/protocol';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { type FormEvent, useState } from 'react';
+import type { FormEvent } from 'react';
 import { useAgents } from '../agents';
 import { splitCommandLine } from '../argv';
 import { relay } from '../connection';
-import { type FieldErrors, fieldOf, issuesByField } from '../form-errors';
-import { Field } from './field';
+import { type FieldErrors, issuesByField, useSubmission } from '../forms';
+import { Field, FormError } from './field';
 
 const FIELDS = [
   'agent',
@@ -74,8 +74,7 @@ function toSpec(form: FormData): { spec: ContainerSpecInput; errors: Errors } {
 export function LaunchForm() {
   const router = useRouter();
   const { agents } = useAgents();
-  const [errors, setErrors] = useState<Errors>({});
-  const [busy, setBusy] = useState(false);
+  const { errors, busy, submit: send } = useSubmission(FIELDS);
   const online = (agents ?? []).filter((agent) => agent.online);
 
   const submit = async (event: FormEvent<HTMLFormElement>) => {
@@ -84,19 +83,12 @@ export function LaunchForm() {
     const { spec, errors: found } = toSpec(form);
     const agent = Number(form.get('agent'));
     if (!Number.isInteger(agent) || agent <= 0) found.agent = 'agent: choose an online agent';
-    setErrors(found);
-    if (Object.keys(found).length > 0) return;
-    setBusy(true);
-    try {
+    await send(found, async () => {
       const { container } = await relay<{ container: ContainerView }>(agent, 'container:run', {
         spec,
       });
       router.push(`/containers/${agent}/${container.id}`);
-    } catch (error) {
-      const message = (error as Error).message;
-      setErrors({ [fieldOf(message, FIELDS)]: message });
-      setBusy(false);
-    }
+    });
   };
 
   if (agents !== null && online.length === 0) {
@@ -113,11 +105,7 @@ export function LaunchForm() {
 
   return (
     <form className="card form-grid" onSubmit={submit} noValidate aria-label="Launch a container">
-      {errors.form && (
-        <p role="alert" className="error-text wide">
-          {errors.form}
-        </p>
-      )}
+      <FormError message={errors.form} />
       <Field label="Agent" error={errors.agent}>
         {(props) => (
           <select {...props} name="agent" defaultValue={online[0]?.id}>

@@ -2,8 +2,8 @@
 import { type ContainerView, formatBytes, limitsSchema, parseMemorySize } from '@tocker/protocol';
 import { type FormEvent, useState } from 'react';
 import { relay } from '../connection';
-import { type FieldErrors, fieldOf, issuesByField } from '../form-errors';
-import { Field } from './field';
+import { check, useSubmission } from '../forms';
+import { Field, FormError } from './field';
 
 const FIELDS = ['cpus', 'memory', 'pidsLimit'] as const;
 type LimitField = (typeof FIELDS)[number];
@@ -17,9 +17,8 @@ function editableSize(bytes: number | undefined): string {
 
 /** Changes a running container's limits in place (cgroup writes, no restart). */
 export function LimitsForm({ agent, container }: { agent: number; container: ContainerView }) {
-  const [errors, setErrors] = useState<FieldErrors<LimitField>>({});
+  const { errors, busy, submit: send } = useSubmission(FIELDS);
   const [saved, setSaved] = useState(false);
-  const [busy, setBusy] = useState(false);
   const limits = container.spec.limits;
 
   const submit = async (event: FormEvent<HTMLFormElement>) => {
@@ -31,31 +30,15 @@ export function LimitsForm({ agent, container }: { agent: number; container: Con
     };
     const input = { cpus: value('cpus'), memory: value('memory'), pidsLimit: value('pidsLimit') };
     setSaved(false);
-    const parsed = limitsSchema.safeParse(input);
-    if (!parsed.success) {
-      setErrors(issuesByField(parsed.error, FIELDS));
-      return;
-    }
-    setErrors({});
-    setBusy(true);
-    try {
+    const done = await send(check(limitsSchema, input, FIELDS), async () => {
       await relay(agent, 'container:update', { container: container.id, limits: input });
-      setSaved(true);
-    } catch (error) {
-      const message = (error as Error).message;
-      setErrors({ [fieldOf(message, FIELDS)]: message });
-    } finally {
-      setBusy(false);
-    }
+    });
+    setSaved(done);
   };
 
   return (
     <form className="form-grid compact" onSubmit={submit} noValidate aria-label="Update limits">
-      {errors.form && (
-        <p role="alert" className="error-text wide">
-          {errors.form}
-        </p>
-      )}
+      <FormError message={errors.form} />
       <Field label="CPUs" hint="e.g. 0.5" error={errors.cpus}>
         {(props) => (
           <input {...props} name="cpus" defaultValue={limits.cpus ?? ''} inputMode="decimal" />

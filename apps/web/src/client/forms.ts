@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import type { z } from 'zod';
 
 /** Error messages by field, and 'form' for what belongs to no field. */
@@ -33,4 +34,40 @@ export function issuesByField<Field extends string>(
     errors[field] ??= message;
   }
   return errors;
+}
+
+/** The field errors of checking `input` with a schema in the browser ({} when it passes). */
+export function check<Field extends string>(
+  schema: z.ZodTypeAny,
+  input: unknown,
+  fields: readonly Field[],
+): FieldErrors<Field> {
+  const parsed = schema.safeParse(input);
+  return parsed.success ? {} : issuesByField(parsed.error, fields);
+}
+
+/**
+ * A form's submission: the browser's own findings are shown and stop it; otherwise
+ * `send` runs (busy meanwhile), and a refusal from the server lands at its field.
+ * Resolves whether it went through.
+ */
+export function useSubmission<Field extends string>(fields: readonly Field[]) {
+  const [errors, setErrors] = useState<FieldErrors<Field>>({});
+  const [busy, setBusy] = useState(false);
+  const submit = async (found: FieldErrors<Field>, send: () => Promise<void>) => {
+    setErrors(found);
+    if (Object.keys(found).length > 0) return false;
+    setBusy(true);
+    try {
+      await send();
+      return true;
+    } catch (error) {
+      const message = (error as Error).message;
+      setErrors({ [fieldOf(message, fields)]: message } as FieldErrors<Field>);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { errors, busy, submit };
 }
