@@ -21,9 +21,17 @@ export function loadToken(given: string | undefined, file: string): AgentToken {
     return { token: readFileSync(file, 'utf8').trim(), generated: false };
   } catch {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const token = randomBytes(32).toString('base64url');
+    const token = newToken();
     writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
     return { token, generated: true };
+  }
+}
+
+/** 43 random base64url characters, never starting with "-" (it would read as a flag). */
+function newToken(): string {
+  for (;;) {
+    const token = randomBytes(32).toString('base64url');
+    if (!token.startsWith('-')) return token;
   }
 }
 

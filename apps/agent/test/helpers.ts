@@ -34,7 +34,7 @@ export class Agent {
   constructor(listen = '127.0.0.1:0') {
     this.process = spawn(
       process.execPath,
-      ['--single-threaded', agentMain, '--listen', listen, '--token', token],
+      ['--single-threaded', agentMain, '--listen', listen, `--token=${token}`],
       {
         env: { ...process.env, TOCKER_ROOT: root, TOCKER_CGROUP_PARENT: cgroupParent },
         stdio: ['ignore', 'pipe', 'inherit'],
