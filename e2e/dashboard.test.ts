@@ -265,6 +265,11 @@ test('container page: exec a new shell, its logs, live charts, and limits update
   await limits.getByRole('button', { name: 'Update limits' }).click();
   await limits.getByText(/memory: must be at least/).waitFor();
   await screenshot(page, '12-stats-and-limits');
+  // The tab list works from the keyboard too.
+  await page.getByRole('tab', { name: 'Stats & limits' }).focus();
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await page.getByRole('tab', { name: 'Logs' }).getAttribute('aria-selected'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'tab-logs');
 });
 
 test('agents: a wrong token or a known URL is refused at its field; an agent is added, shown with its host, and removed', async () => {

@@ -116,7 +116,20 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
         <dd>{running ? <Uptime since={container.startedAt} /> : '–'}</dd>
       </dl>
       <StatsSubscriptions agents={running ? [agent] : []} />
-      <div role="tablist" aria-label="Container views" className="tabs">
+      <div
+        role="tablist"
+        aria-label="Container views"
+        className="tabs"
+        onKeyDown={(event) => {
+          // Arrow keys move between tabs, as in any tab list (WAI-ARIA).
+          const names = Object.keys(TABS) as Tab[];
+          const step = event.key === 'ArrowRight' ? 1 : event.key === 'ArrowLeft' ? -1 : 0;
+          if (step === 0) return;
+          const next = names[(names.indexOf(tab) + step + names.length) % names.length] ?? tab;
+          setTab(next);
+          document.getElementById(`tab-${next}`)?.focus();
+        }}
+      >
         {(Object.keys(TABS) as Tab[]).map((name) => (
           <button
             key={name}
@@ -125,6 +138,7 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
             id={`tab-${name}`}
             aria-selected={tab === name}
             aria-controls={`panel-${name}`}
+            tabIndex={tab === name ? 0 : -1}
             onClick={() => setTab(name)}
           >
             {TABS[name]}
