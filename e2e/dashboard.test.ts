@@ -12,6 +12,7 @@ import { Stack, screenshot, terminalText } from './stack.js';
 const stack = new Stack();
 let page: Page;
 let containerUrl = '';
+let toolsUrl = '';
 
 before(async () => {
   await stack.start();
@@ -226,6 +227,7 @@ test('container page: exec a new shell, its logs, live charts, and limits update
   await page.getByLabel('Memory').fill('32m');
   await page.getByRole('button', { name: 'Launch', exact: true }).click();
   await page.waitForURL(/\/containers\/\d+\/[0-9a-f]{64}$/);
+  toolsUrl = page.url();
   await waitForConsole(/#/);
   await typeInConsole('echo "logged-$((40+2))"');
   await waitForConsole(/logged-42/);
@@ -305,27 +307,30 @@ test('agents: a wrong token or a known URL is refused at its field; an agent is 
   await page.getByTestId('agent-local').waitFor();
 });
 
-test('an agent that goes away shows as offline, and the page recovers by itself when it returns', {
+test('an agent that goes away shows as offline; when it returns the page recovers by itself, and the console is the same shell', {
   timeout: 60_000,
 }, async () => {
-  await page.getByRole('link', { name: 'Containers', exact: true }).click();
-  await page.getByTestId('container-e2e-shell').waitFor();
+  await page.getByRole('link', { name: 'Agents' }).click();
+  await page.getByTestId('agent-local').getByText('online').waitFor();
   await stack.restartAgent(async () => {
     await page
       .getByRole('status')
       .getByText(/Offline: local/)
       .waitFor();
-    await screenshot(page, '14-agent-offline');
-    await page.getByRole('link', { name: 'Agents' }).click();
     await page.getByTestId('agent-local').getByText('offline').waitFor();
+    await screenshot(page, '14-agent-offline');
   });
   await page.getByTestId('agent-local').getByText('online').waitFor({ timeout: 20_000 });
   await page
     .getByTestId('agent-local')
     .getByText(/running \/ \d+/)
     .waitFor();
-  await page.getByRole('link', { name: 'Containers', exact: true }).click();
-  await page.getByTestId('container-e2e-shell').waitFor();
   assert.equal(await page.getByText(/Offline: local/).count(), 0);
+
+  // The shell of a tty container outlived the agent: same shell, scrollback from its log.
+  await page.goto(toolsUrl);
+  await waitForConsole(/logged-42/);
+  await typeInConsole('echo "survived-$$"');
+  await waitForConsole(/survived-1\b/);
   await screenshot(page, '15-agent-back');
 });

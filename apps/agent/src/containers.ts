@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type {
-  ContainerLimits,
-  ContainerSpec,
-  TerminalSessionInfo,
-  TerminalSize,
+import {
+  type ContainerLimits,
+  type ContainerSpec,
+  SCROLLBACK_BYTES,
+  type TerminalSessionInfo,
+  type TerminalSize,
 } from '@tocker/protocol';
 import {
   type Container,
@@ -20,6 +21,7 @@ import {
   type Runtime,
   TockerError,
 } from '@tocker/runtime';
+import type { TerminalKeepers } from './keepers.js';
 import { TerminalSession } from './terminal.js';
 
 export type ExecRequest = Omit<ExecOptions, 'tty'>;
@@ -40,12 +42,26 @@ export class ContainerHost {
   constructor(
     private readonly runtime: Runtime,
     private readonly changed: () => void,
+    private readonly keepers: TerminalKeepers,
   ) {}
 
-  /** Takes over the detached containers a previous agent left running. */
+  /**
+   * Takes over the detached containers a previous agent left running, with their
+   * terminals: the pty masters come back from their keepers, the scrollback from the log.
+   */
   adoptOrphans(): number {
     const adopted = this.runtime.adoptOrphans();
-    for (const container of adopted) this.supervise(container);
+    for (const container of adopted) {
+      const master = container.state.spec.tty ? this.keepers.reclaim(container.id) : null;
+      if (master !== null) {
+        const { text } = this.runtime.logs(container.id, { tail: SCROLLBACK_BYTES });
+        this.openSession(container, master, DEFAULT_SIZE, Buffer.from(text));
+      }
+      this.supervise(container);
+    }
+    // By state, not by what this agent adopted: another agent on this root keeps its own.
+    const running = this.runtime.list().filter((record) => record.status === 'running');
+    this.keepers.releaseAllBut(new Set(running.map((record) => record.id)));
     return adopted.length;
   }
 
@@ -101,26 +117,37 @@ export class ContainerHost {
       if (pty) closeSync(pty.slave);
     }
     if (pty) {
-      const about = {
-        container: container.id,
-        kind: 'container' as const,
-        command: container.state.spec.command,
-      };
-      // Its output is also its log, as for a container without a terminal (docker does the same).
-      const log = openSync(this.runtime.store.logPath(container.id), 'a', 0o600);
-      const session = new TerminalSession(
-        container.id,
-        about,
-        pty.master,
-        size,
-        () => hangUp((signal) => container.kill(signal)),
-        log,
-      );
-      this.terminals.set(container.id, session);
+      const owner = container.state.process;
+      if (owner !== null) this.keepers.keep(container.id, pty.master, owner);
+      this.openSession(container, pty.master, size);
     }
     this.supervise(container);
     this.changed();
     return this.runtime.inspect(container.id);
+  }
+
+  /** A container's own terminal session; its output is also its log (as docker does). */
+  private openSession(
+    container: Container,
+    master: number,
+    size: TerminalSize,
+    earlier?: Buffer,
+  ): void {
+    const about = {
+      container: container.id,
+      kind: 'container' as const,
+      command: container.state.spec.command,
+    };
+    const log = openSync(this.runtime.store.logPath(container.id), 'a', 0o600);
+    const session = new TerminalSession(
+      container.id,
+      about,
+      master,
+      size,
+      () => hangUp((signal) => container.kill(signal)),
+      { transcript: log, ...(earlier === undefined ? {} : { earlier }) },
+    );
+    this.terminals.set(container.id, session);
   }
 
   /** An exec with a terminal: returns its session. */
@@ -275,6 +302,7 @@ export class ContainerHost {
     void container.wait().then((exit) => {
       const session = this.terminals.get(container.id);
       if (session) this.endSession(session, exit.exitCode);
+      this.keepers.release(container.id);
       this.changed();
     });
   }

@@ -5,6 +5,7 @@ import { ContainerHost } from './containers.js';
 import { TransitionFollower } from './follower.js';
 import { agentInfo } from './host.js';
 import { EventJournal } from './journal.js';
+import { TerminalKeepers } from './keepers.js';
 import { listenAddress } from './listen.js';
 import { startAgentServer } from './server.js';
 import { StatsSampler } from './stats.js';
@@ -50,7 +51,11 @@ async function main(): Promise<void> {
     join(root, 'agent', 'transitions.offset'),
     journal,
   );
-  const containers = new ContainerHost(runtime, () => follower.poll());
+  const containers = new ContainerHost(
+    runtime,
+    () => follower.poll(),
+    new TerminalKeepers(join(root, 'agent', 'terminals')),
+  );
   const adopted = containers.adoptOrphans();
   follower.start(250);
   const stats = new StatsSampler(runtime, journal);

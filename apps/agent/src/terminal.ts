@@ -42,6 +42,7 @@ export class TerminalSession {
   private batchBytes = 0;
 
   readonly startedAt = new Date().toISOString();
+  private readonly transcript: number | null;
 
   constructor(
     readonly id: string,
@@ -50,9 +51,19 @@ export class TerminalSession {
     private readonly master: number,
     private size: TerminalSize,
     private readonly terminate: () => void,
-    /** Where everything it shows is also appended (a container's log), if anywhere. */
-    private readonly transcript: number | null = null,
+    options: {
+      /** Where everything it shows is also appended (a container's log), if anywhere. */
+      transcript?: number;
+      /** What it showed before this agent took it over (the tail of the log). */
+      earlier?: Buffer;
+    } = {},
   ) {
+    this.transcript = options.transcript ?? null;
+    if (options.earlier !== undefined && options.earlier.length > 0) {
+      const earlier = options.earlier.subarray(-SCROLLBACK_BYTES);
+      this.scrollback.push(earlier.subarray(utf8StartOffset(earlier)));
+      this.scrollbackBytes = this.scrollback[0]?.length ?? 0;
+    }
     this.writer = new PtyWriter(master);
     this.output = new ReadStream(master);
     this.output.on('data', (chunk: Buffer) => this.receive(chunk));

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TerminalExit, TerminalOutput } from '@tocker/protocol';
 import { DEFAULT_IMAGE } from '@tocker/runtime';
 import type { Socket } from 'socket.io-client';
-import { Agent, connect, ok, removeEverything, rssOf } from './helpers.js';
+import { Agent, connect, ok, removeEverything, root, rssOf } from './helpers.js';
 
 let agent: Agent;
 
@@ -216,6 +218,36 @@ describe('terminals through the agent (real pty, real socket.io clients)', {
     await waitUntil(() => viewer.received > received + 512 * 1024);
     await ok(viewer.socket, 'terminal:close', { session: viewer.session });
     viewer.socket.close();
+  });
+
+  test('a shell outlives its agent: after a SIGKILL, the next agent gives back the same shell with its scrollback', async () => {
+    const id = await runShell('term-survivor', { cols: 90, rows: 25 });
+    const first = await Viewer.attach('term-survivor');
+    first.viewer.type('KEPT=still-here; echo before-the-crash\r');
+    await first.viewer.expect(/^before-the-crash\r?$/m);
+    first.viewer.socket.close();
+    const keepers = join(root, 'agent', 'terminals');
+    const kept = () => readdirSync(keepers).includes(`${id}.json`);
+    assert.ok(kept(), 'its terminal has a keeper');
+
+    await agent.stop('SIGKILL');
+    agent = await new Agent().started();
+    const again = await Viewer.attach('term-survivor');
+    assert.match(again.scrollback, /before-the-crash/, 'the scrollback comes back from the log');
+    again.viewer.type('echo "$KEPT $$"; stty size\r');
+    await again.viewer.expect(/^still-here 1\r?$/m);
+    await ok(again.viewer.socket, 'terminal:resize', {
+      session: again.viewer.session,
+      size: { cols: 120, rows: 40 },
+    });
+    const mark = again.viewer.text.length;
+    again.viewer.type('stty size\r');
+    await again.viewer.expect(/^40 120\r?$/m, mark);
+
+    await ok(again.viewer.socket, 'terminal:close', { session: again.viewer.session });
+    await waitUntil(() => again.viewer.exitCode !== undefined);
+    again.viewer.socket.close();
+    await waitUntil(() => !kept()); // its keeper released
   });
 });
 

@@ -26,6 +26,7 @@ const raw = {
   sethostname: libc.func('int sethostname(const char *name, size_t len)'),
   chdir: libc.func('int chdir(const char *path)'),
   syscall2: libc.func('long syscall(long number, const char *a, const char *b)'),
+  syscall3: libc.func('long syscall(long number, long a, long b, long c)'),
   prctl: libc.func(
     'int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)',
   ),
@@ -51,6 +52,9 @@ const raw = {
 
 const isArm64 = process.arch === 'arm64';
 const SYS_pivot_root = isArm64 ? 41 : 155;
+// Newer system calls have one number on every architecture.
+const SYS_pidfd_open = 434;
+const SYS_pidfd_getfd = 438;
 
 export const CLONE_FS = 0x00000200;
 export const CLONE_NEWNS = 0x00020000;
@@ -303,6 +307,19 @@ export function openpty(): { master: number; slave: number } {
   const slave = [0];
   check(raw.openpty(master, slave, null, null, null) as number, 'openpty');
   return { master: master[0] ?? -1, slave: slave[0] ?? -1 };
+}
+
+/**
+ * A duplicate of another process's file descriptor (pidfd_open + pidfd_getfd, Linux 5.6+;
+ * root may take from any process). The new descriptor is close-on-exec.
+ */
+export function takeFd(pid: number, fd: number): number {
+  const pidfd = check(Number(raw.syscall3(SYS_pidfd_open, pid, 0, 0)), 'pidfd_open', String(pid));
+  try {
+    return check(Number(raw.syscall3(SYS_pidfd_getfd, pidfd, fd, 0)), 'pidfd_getfd', String(pid));
+  } finally {
+    raw.close(pidfd);
+  }
 }
 
 export function socket(domain: number, type: number, protocol: number): number {
