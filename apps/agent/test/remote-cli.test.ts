@@ -118,6 +118,28 @@ describe('the CLI as a client of the agent (TOCKER_HOST, real agent, real contai
     assert.equal(await terminal.exited, 7);
   });
 
+  test('logs of a container with a terminal: what its terminal showed', async () => {
+    const started = await tocker([
+      'run',
+      '-d',
+      '-t',
+      '--name',
+      'remote-tty',
+      'sh',
+      '-c',
+      'echo on-the-tty',
+    ]);
+    assert.equal(started.code, 0, started.stderr);
+    const deadline = Date.now() + 10_000;
+    let logs = await tocker(['logs', 'remote-tty']);
+    while (!/on-the-tty/.test(logs.stdout) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      logs = await tocker(['logs', 'remote-tty']);
+    }
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /^on-the-tty\r?$/m);
+  });
+
   test('exec -it through the agent: a second shell in a running container', async () => {
     const started = await tocker(['run', '-d', '--name', 'remote-exec', 'sleep', '60']);
     assert.equal(started.code, 0, started.stderr);

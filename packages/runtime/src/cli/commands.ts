@@ -253,8 +253,6 @@ export async function runSimpleCommand(
 }
 
 async function printLog(backend: Backend, record: ContainerRecord, follow: boolean): Promise<void> {
-  if (record.spec.tty)
-    throw new TockerError('this container has a terminal: its output is not logged (attach to it)');
   let { text, next, running } = await backend.readLog(record.id, {});
   process.stdout.write(text);
   while (follow && running) {
