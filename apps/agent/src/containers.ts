@@ -117,9 +117,14 @@ export class ContainerHost {
       if (pty) closeSync(pty.slave);
     }
     if (pty) {
+      const session = this.openSession(container, pty.master, size);
+      // A keeper costs ~5 ms (a process): after the reply, not on the start path. A
+      // session that ended meanwhile has closed the master (its number may be reused).
       const owner = container.state.process;
-      if (owner !== null) this.keepers.keep(container.id, pty.master, owner);
-      this.openSession(container, pty.master, size);
+      setImmediate(() => {
+        if (owner !== null && !session.hasExited)
+          this.keepers.keep(container.id, pty.master, owner);
+      });
     }
     this.supervise(container);
     this.changed();
@@ -132,7 +137,7 @@ export class ContainerHost {
     master: number,
     size: TerminalSize,
     earlier?: Buffer,
-  ): void {
+  ): TerminalSession {
     const about = {
       container: container.id,
       kind: 'container' as const,
@@ -148,6 +153,7 @@ export class ContainerHost {
       { transcript: log, ...(earlier === undefined ? {} : { earlier }) },
     );
     this.terminals.set(container.id, session);
+    return session;
   }
 
   /** An exec with a terminal: returns its session. */
