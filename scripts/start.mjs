@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const root = process.env.TOCKER_ROOT ?? '/var/lib/tocker';
+const { tockerRoot } = await import(join(repo, 'packages/runtime/dist/paths.js'));
 const agentListen = process.env.TOCKER_AGENT_LISTEN ?? '127.0.0.1:7070';
 const dashboardListen = process.env.TOCKER_DASHBOARD_LISTEN ?? '127.0.0.1:3000';
 
@@ -67,7 +67,7 @@ const agent = start('agent', [
 ]);
 const [, agentUrl] = await waitFor(agent, /listening on (\S+)/);
 const agentToken =
-  process.env.TOCKER_TOKEN ?? readFileSync(join(root, 'agent', 'token'), 'utf8').trim();
+  process.env.TOCKER_TOKEN ?? readFileSync(join(tockerRoot(), 'agent', 'token'), 'utf8').trim();
 
 const dashboard = start(
   'dashboard',

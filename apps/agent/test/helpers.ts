@@ -24,22 +24,24 @@ export const cgroupParent = `tocker-agent-test-${process.pid}`;
 export const token = randomBytes(24).toString('base64url');
 process.env.TOCKER_CGROUP_PARENT = cgroupParent;
 
-/** A real agent process on a random loopback port. */
-export class Agent {
+/**
+ * A real server process (agent or dashboard) of this test's state root: ready once it
+ * prints "listening on URL".
+ */
+export class ServerProcess {
   url = '';
   private readonly process: ChildProcess;
   readonly exited: Promise<number | null>;
 
-  /** `listen`: a random loopback port unless a fixed one is needed (to come back on it). */
-  constructor(listen = '127.0.0.1:0') {
-    this.process = spawn(
-      process.execPath,
-      ['--single-threaded', agentMain, '--listen', listen, `--token=${token}`],
-      {
-        env: { ...process.env, TOCKER_ROOT: root, TOCKER_CGROUP_PARENT: cgroupParent },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+  constructor(
+    readonly name: string,
+    args: readonly string[],
+    env: Record<string, string> = {},
+  ) {
+    this.process = spawn(process.execPath, args, {
+      env: { ...process.env, TOCKER_ROOT: root, TOCKER_CGROUP_PARENT: cgroupParent, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     this.exited = new Promise((resolve) => this.process.on('exit', resolve));
   }
 
@@ -51,7 +53,9 @@ export class Agent {
         const match = /listening on (\S+)/.exec(output);
         if (match?.[1]) resolve(match[1]);
       });
-      void this.exited.then((code) => reject(new Error(`agent exited (${code}): ${output}`)));
+      void this.exited.then((code) =>
+        reject(new Error(`${this.name} exited (${code}): ${output}`)),
+      );
     });
     return this;
   }
@@ -63,6 +67,14 @@ export class Agent {
   stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     this.process.kill(signal);
     return this.exited;
+  }
+}
+
+/** A real agent process on a random loopback port. */
+export class Agent extends ServerProcess {
+  /** `listen`: a random loopback port unless a fixed one is needed (to come back on it). */
+  constructor(listen = '127.0.0.1:0') {
+    super('agent', ['--single-threaded', agentMain, '--listen', listen, `--token=${token}`]);
   }
 }
 

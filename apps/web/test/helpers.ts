@@ -1,10 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Reply } from '@tocker/protocol';
 import { io, type Socket } from 'socket.io-client';
-import { token as agentToken, cgroupParent, root } from '../../agent/test/helpers.js';
+import { token as agentToken, ServerProcess } from '../../agent/test/helpers.js';
 
 const serverMain = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'server', 'main.js');
 
@@ -12,16 +10,13 @@ const serverMain = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', '
  * A real dashboard server process (Next pages, gateway, SQLite) on a random loopback
  * port, with its database in `dir`, registering `agentUrl` as its local agent.
  */
-export class Dashboard {
-  url = '';
-  readonly loginToken = randomBytes(24).toString('base64url');
-  private readonly process: ChildProcess;
-  readonly exited: Promise<number | null>;
-  output = '';
+export class Dashboard extends ServerProcess {
+  readonly loginToken: string;
 
   constructor(dir: string, agentUrl: string) {
-    this.process = spawn(
-      process.execPath,
+    const loginToken = randomBytes(24).toString('base64url');
+    super(
+      'dashboard',
       [
         serverMain,
         '--listen',
@@ -32,33 +27,17 @@ export class Dashboard {
         agentUrl,
       ],
       {
-        env: {
-          ...process.env,
-          TOCKER_ROOT: root,
-          TOCKER_CGROUP_PARENT: cgroupParent,
-          TOCKER_AGENT_TOKEN: agentToken,
-          TOCKER_LOGIN_TOKEN: this.loginToken,
-          NEXT_TELEMETRY_DISABLED: '1',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        TOCKER_AGENT_TOKEN: agentToken,
+        TOCKER_LOGIN_TOKEN: loginToken,
+        NEXT_TELEMETRY_DISABLED: '1',
       },
     );
-    this.exited = new Promise((resolve) => this.process.on('exit', resolve));
+    this.loginToken = loginToken;
   }
 
-  async started(): Promise<this> {
-    this.url = await new Promise<string>((resolve, reject) => {
-      const collect = (chunk: Buffer) => {
-        this.output += chunk.toString();
-        const match = /listening on (\S+)/.exec(this.output);
-        if (match?.[1]) resolve(match[1].replace('localhost', '127.0.0.1'));
-      };
-      this.process.stdout?.on('data', collect);
-      this.process.stderr?.on('data', collect);
-      void this.exited.then((code) =>
-        reject(new Error(`dashboard exited (${code}): ${this.output}`)),
-      );
-    });
+  override async started(): Promise<this> {
+    await super.started();
+    this.url = this.url.replace('localhost', '127.0.0.1'); // it prints the name users type
     return this;
   }
 
@@ -91,19 +70,6 @@ export class Dashboard {
       });
     });
   }
-
-  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    this.process.kill(signal);
-    return this.exited;
-  }
-}
-
-export async function ask<T extends object>(
-  socket: Socket,
-  name: string,
-  payload: unknown,
-): Promise<Reply<T>> {
-  return (await socket.timeout(30_000).emitWithAck(name, payload)) as Reply<T>;
 }
 
 export async function until(

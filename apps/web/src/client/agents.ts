@@ -50,7 +50,3 @@ export function useAgents(): AgentsState {
     () => initial,
   );
 }
-
-export function reloadAgents(): void {
-  load();
-}

@@ -45,9 +45,9 @@ async function ask<T>(name: string, input: unknown): Promise<T> {
   return reply as T;
 }
 
-export function request<T>(
-  name: DashboardRequestName,
-  input: DashboardRequestInput<typeof name>,
+export function request<T, Name extends DashboardRequestName = DashboardRequestName>(
+  name: Name,
+  input: DashboardRequestInput<Name>,
 ): Promise<T> {
   return ask<T>(name, input);
 }

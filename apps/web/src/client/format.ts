@@ -1,7 +1,3 @@
-import { formatBytes } from '@tocker/protocol';
-
-export { formatBytes };
-
 const SIGNALS: Record<number, string> = {
   1: 'SIGHUP',
   2: 'SIGINT',

@@ -11,7 +11,7 @@ export interface AgentAddress {
 }
 
 /** How much of a finished run's output the dashboard keeps. */
-export const KEPT_LOG_BYTES = 256 * 1024;
+const KEPT_LOG_BYTES = 256 * 1024;
 const INFO_INTERVAL_MS = 5000;
 const REQUEST_TIMEOUT_MS = 10_000;
 

@@ -7,10 +7,7 @@ type Handler = (request: IncomingMessage, response: ServerResponse) => void | Pr
 
 /** What anyone may fetch: the sign-in page and the static assets it needs. */
 const isPublic = (path: string) =>
-  path === '/login' ||
-  path.startsWith('/_next/static/') ||
-  path === '/favicon.ico' ||
-  path === '/api/login';
+  path === '/login' || path.startsWith('/_next/static/') || path === '/favicon.ico';
 
 const MAX_LOGIN_BODY = 4096;
 

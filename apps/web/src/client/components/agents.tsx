@@ -1,9 +1,9 @@
 'use client';
-import { type AgentSummary, dashboardRequests } from '@tocker/protocol';
+import { type AgentSummary, dashboardRequests, formatBytes } from '@tocker/protocol';
 import { type FormEvent, useState } from 'react';
 import { useAgents } from '../agents';
 import { request } from '../connection';
-import { formatBytes, formatDuration } from '../format';
+import { formatDuration } from '../format';
 import { check, useSubmission } from '../forms';
 import { Field, FormError } from './field';
 import { ListTable } from './list-table';

@@ -1,11 +1,12 @@
 'use client';
 import type { ContainerEvent, ContainerView } from '@tocker/protocol';
+import { formatBytes } from '@tocker/protocol';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useState } from 'react';
 import { useAgents } from '../agents';
 import { dashboard, relay, useRelink } from '../connection';
-import { formatBytes, formatCommand, formatDate, shortId } from '../format';
+import { formatCommand, formatDate, shortId } from '../format';
 import { StatsSubscriptions } from '../usage';
 import { ContainerActions } from './actions';
 import { ExecShell } from './exec-shell';

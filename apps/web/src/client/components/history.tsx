@@ -1,5 +1,6 @@
 'use client';
 import type { DashboardRequestInput, RunSummary } from '@tocker/protocol';
+import { formatBytes } from '@tocker/protocol';
 import Link from 'next/link';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { type FormEvent, useEffect, useState } from 'react';
@@ -7,7 +8,6 @@ import { useAgents } from '../agents';
 import { request, usePush } from '../connection';
 import {
   describeExit,
-  formatBytes,
   formatCommand,
   formatCpuTime,
   formatDate,

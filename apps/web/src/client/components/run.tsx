@@ -1,9 +1,10 @@
 'use client';
 import type { RunDetail } from '@tocker/protocol';
+import { formatBytes } from '@tocker/protocol';
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { request, usePush } from '../connection';
-import { describeExit, formatBytes, formatCommand, formatCpuTime, formatDate } from '../format';
+import { describeExit, formatCommand, formatCpuTime, formatDate } from '../format';
 
 /** One run from the history: how it was configured, how it ended, and its output. */
 export function RunView({ id }: { id: number }) {

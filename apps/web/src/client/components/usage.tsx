@@ -1,6 +1,7 @@
 'use client';
+import { formatBytes } from '@tocker/protocol';
 import { memo } from 'react';
-import { formatBytes } from '../format';
+
 import { useUsage } from '../usage';
 
 /** CPU use against the container's limit: 100 % = the whole limit (or the host without one). */
