@@ -117,25 +117,46 @@ export const containerEventKinds = [
 ] as const;
 export type ContainerEventKind = (typeof containerEventKinds)[number];
 
-export interface ContainerEvent {
-  /** Position in the agent's journal: strictly increasing, never reused. */
-  readonly seq: number;
-  readonly at: string;
-  readonly kind: ContainerEventKind;
-  readonly container: { readonly id: string; readonly name: string | null };
-  readonly exit?: {
-    readonly exitCode: number | null;
-    readonly signal: number | null;
-    readonly oomKilled: boolean;
-    readonly memoryPeakBytes: number | null;
-    readonly cpuTimeNs: number | null;
-  };
-  readonly limits?: z.output<typeof limitsSchema>;
-  /** On `created`: the whole configuration, so that history can show how it ran. */
-  readonly spec?: z.output<typeof containerSpecSchema>;
-  /** On `created`: the host name it got (the short id unless one was given). */
-  readonly hostname?: string;
-}
+/**
+ * A container's transition as the runtime logs it (every tocker process appends to the
+ * same log) and, numbered, as the agent journals it. A schema, because both logs are
+ * files that a crash or a full disk can leave damaged: what is read is checked.
+ */
+export const containerTransitionSchema = z
+  .object({
+    at: z.string().datetime(),
+    kind: z.enum(containerEventKinds),
+    container: z
+      .object({ id: z.string().regex(/^[0-9a-f]{64}$/), name: z.string().nullable() })
+      .strict(),
+    exit: z
+      .object({
+        exitCode: z.number().int().nullable(),
+        signal: z.number().int().nullable(),
+        oomKilled: z.boolean(),
+        memoryPeakBytes: z.number().nullable(),
+        cpuTimeNs: z.number().nullable(),
+      })
+      .strict()
+      .optional(),
+    limits: limitsSchema.optional(),
+    /** On `created`: the whole configuration, so that history can show how it ran. */
+    spec: containerSpecSchema.optional(),
+    /** On `created`: the host name it got (the short id unless one was given). */
+    hostname: z.string().optional(),
+  })
+  .strict();
+
+export type ContainerTransition = z.output<typeof containerTransitionSchema>;
+
+export const containerEventSchema = containerTransitionSchema
+  .extend({
+    /** Position in the agent's journal: strictly increasing, never reused. */
+    seq: z.number().int().positive(),
+  })
+  .strict();
+
+export type ContainerEvent = z.output<typeof containerEventSchema>;
 
 /**
  * Messages without a reply, for the hot path of a terminal: keystrokes in, and how many
@@ -218,6 +239,13 @@ export interface AgentInfo {
   readonly containersRunning: number;
   /** Every container the host knows, exited ones included (until removed). */
   readonly containersTotal: number;
+  /** Containers whose record cannot be read (listed by `container:list`; rm -f removes them). */
+  readonly containersDamaged: number;
+  /**
+   * Lines of the transitions log and of the event journal that could not be read (torn by
+   * a crash or a full disk, or damaged) and were skipped, since the agent started.
+   */
+  readonly skippedLogLines: number;
 }
 
 export const OUTPUT_WINDOW_BYTES = 1024 * 1024;

@@ -22,3 +22,10 @@ export interface ContainerView {
   /** Why it ended abnormally (failed start, supervisor lost). */
   readonly error: string | null;
 }
+
+/** A container whose record cannot be read: listed as such; `rm -f` removes it. */
+export interface CorruptContainer {
+  readonly id: string;
+  /** What is wrong with its record. */
+  readonly problem: string;
+}

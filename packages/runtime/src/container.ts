@@ -13,7 +13,8 @@ import { identify } from './proc.js';
 import { waitForChild, waitForExitOf } from './reaper.js';
 import { ReportChannel } from './report-channel.js';
 import type { ContainerSpec } from './spec.js';
-import type { ContainerRecord, StateStore } from './state.js';
+import type { ContainerRecord } from './state/record.js';
+import type { Change, StateStore } from './state/store.js';
 import { close, decodeWaitStatus, kill, pipe, waitpid } from './sys/libc.js';
 import { trace } from './trace.js';
 
@@ -62,16 +63,9 @@ export class Container {
    * is not this process's child, so its end is noticed by polling and its exit code is
    * unknown; OOM kills, peak memory and CPU time still come from its cgroup.
    */
-  static adopt(
-    record: ContainerRecord,
-    deps: { store: StateStore; cgroups: CgroupDriver },
-  ): Container {
-    const cgroup = deps.cgroups.open(record.id);
-    const supervisor = identify(process.pid) ?? record.supervisor;
-    const adopted = { ...record, supervisor };
-    deps.store.write(adopted);
+  static adopt(record: ContainerRecord, store: StateStore, cgroup: ContainerCgroup): Container {
     const ended = record.process === null ? Promise.resolve(null) : waitForExitOf(record.process);
-    return new Container(adopted, deps.store, cgroup, null, ended);
+    return new Container(record, store, cgroup, null, ended);
   }
 
   get id(): string {
@@ -122,12 +116,20 @@ export class Container {
     const { store, cgroups } = deps;
     trace('create');
     if (reuse === null) store.reserve(record);
-    else store.write(record);
+    else if (store.update(id, (current) => restartable(current, record)) === null)
+      throw new TockerError(`no such container: ${id}`);
     // A failed start leaves nothing behind; a failed restart leaves the container as it was.
-    const abandon = (why: string) =>
-      reuse === null
-        ? store.remove(record, { keepLog: false })
-        : store.write({ ...reuse, error: why });
+    const abandon = (why: string) => {
+      try {
+        store.update(id, (current) =>
+          reuse === null
+            ? { record: current, transitions: [], removal: 'discard-log' }
+            : { record: { ...reuse, error: why }, transitions: [] },
+        );
+      } catch {
+        // The next collection finds it abandoned (its creator is this process, soon gone).
+      }
+    };
     let cgroup: ContainerCgroup | undefined;
     const report = pipe();
     const go = pipe();
@@ -185,11 +187,24 @@ export class Container {
       throw failure;
     }
     trace('ready');
-    const created = { ...record, process: identify(pid) ?? { pid, startTime: 0 } };
-    store.write(created);
-    store.logTransition('created', created);
-    const pid1 = created.process.pid;
-    return new Container(created, store, cgroup, { reports, goFd: go.write }, waitForChild(pid1));
+    const process1 = identify(pid) ?? { pid, startTime: 0 };
+    const exited = waitForChild(pid);
+    const created = store.update(id, (current) =>
+      current.status === 'created' && current.process === null
+        ? { record: { ...current, process: process1 }, transitions: ['created'] }
+        : null,
+    );
+    if (created?.process?.pid !== pid) {
+      // Removed (rm -f) while it was being set up: nothing of it may stay.
+      kill(pid, constants.signals.SIGKILL);
+      reports.close();
+      close(go.write);
+      await exited;
+      cgroup.killAll();
+      cgroup.remove();
+      throw new TockerError(`container ${id.slice(0, 12)} was removed while it was being created`);
+    }
+    return new Container(created, store, cgroup, { reports, goFd: go.write }, exited);
   }
 
   /** Runs the user's program; resolves once it has been exec'd, rejects if it could not be. */
@@ -197,9 +212,20 @@ export class Container {
     if (this.startup === null) throw new TockerError(`container ${this.id} was already started`);
     const { reports, goFd } = this.startup;
     this.startup = null;
-    this.record = { ...this.record, status: 'running', startedAt: new Date().toISOString() };
-    this.store.write(this.record);
-    this.store.logTransition('started', this.record);
+    const started = this.store.update(this.id, (current) =>
+      current.status === 'created'
+        ? {
+            record: { ...current, status: 'running', startedAt: new Date().toISOString() },
+            transitions: ['started'],
+          }
+        : null,
+    );
+    if (started?.status !== 'running') {
+      reports.close();
+      close(goFd);
+      throw new TockerError(`container ${this.id.slice(0, 12)} was stopped before it started`);
+    }
+    this.record = started;
     trace('start');
     writeSync(goFd, 'g');
     close(goFd);
@@ -236,25 +262,45 @@ export class Container {
       this.startup.reports.close();
     }
     const exit = status === null ? { exitCode: null, signal: null } : decodeWaitStatus(status);
-    const { record, stats } = concludeContainer(this.record, this.cgroup, this.store, exit, null);
-    this.record = record;
+    let stats: CgroupStats | null = null;
+    let concluded: ContainerRecord | null = null;
+    try {
+      concluded = this.store.update(this.id, (current) => {
+        // Already concluded by another process (rm -f gave up waiting for us).
+        if (current.status === 'exited') return null;
+        const conclusion = conclude(current, this.cgroup, exit, null);
+        stats = conclusion.stats;
+        return conclusion.change;
+      });
+    } catch {
+      // A damaged record, or a lock held for too long: the next collection concludes it.
+      releaseCgroup(this.cgroup);
+    }
+    if (concluded !== null) this.record = concluded;
     trace('cleaned up');
-    return { exitCode: record.exitCode, signal: record.signal, oomKilled: record.oomKilled, stats };
+    const record = this.record;
+    const known = record.status === 'exited';
+    return {
+      exitCode: known ? record.exitCode : exit.exitCode,
+      signal: known ? record.signal : exit.signal,
+      oomKilled: record.oomKilled,
+      stats,
+    };
   }
 }
 
 /**
  * The end of a container, whoever noticed it: its last usage and any OOM kill read from
- * the cgroup, the cgroup removed, the record written (or removed, with --rm). An OOM kill
- * is a SIGKILL: that much is known even when the exit itself was not observed.
+ * the cgroup, the cgroup removed, and the change that records it (and removes it, with
+ * --rm). An OOM kill is a SIGKILL: that much is known even when the exit was not observed.
+ * Runs under the container's lock (inside StateStore.update).
  */
-export function concludeContainer(
+export function conclude(
   record: ContainerRecord,
   cgroup: ContainerCgroup | null,
-  store: StateStore,
   exit: { exitCode: number | null; signal: number | null },
   reason: string | null,
-): { record: ContainerRecord; stats: CgroupStats | null } {
+): { change: Change; stats: CgroupStats | null } {
   let stats: CgroupStats | null = null;
   let error = reason;
   try {
@@ -284,11 +330,26 @@ export function concludeContainer(
         : { cpuTimeNs: stats.cpuTimeNs, memoryPeakBytes: stats.memoryPeakBytes },
     error,
   };
-  if (concluded.spec.autoRemove) store.remove(concluded);
-  else store.write(concluded);
-  store.logTransition('exited', concluded);
-  if (concluded.spec.autoRemove) store.logTransition('removed', concluded);
-  return { record: concluded, stats };
+  const change: Change = concluded.spec.autoRemove
+    ? { record: concluded, transitions: ['exited', 'removed'], removal: 'archive-log' }
+    : { record: concluded, transitions: ['exited'] };
+  return { change, stats };
+}
+
+function releaseCgroup(cgroup: ContainerCgroup): void {
+  try {
+    cgroup.killAll();
+    cgroup.remove();
+  } catch {
+    // The next collection removes cgroups that belong to no live container.
+  }
+}
+
+/** A restart starts an exited container again under the same id (the record is reused). */
+function restartable(current: ContainerRecord, fresh: ContainerRecord): Change {
+  if (current.status !== 'exited')
+    throw new TockerError(`container ${current.id.slice(0, 12)} is ${current.status}`);
+  return { record: fresh, transitions: [] };
 }
 
 function openLog(path: string, opened: number[]): ContainerStdio {

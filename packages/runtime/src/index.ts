@@ -1,4 +1,4 @@
-export type { ContainerStatus } from '@tocker/protocol';
+export type { ContainerStatus, ContainerTransition } from '@tocker/protocol';
 export type { CgroupStats } from './cgroups/index.js';
 export { Container, type CreateOptions, type ExitStatus } from './container.js';
 export type { ContainerStdio } from './container-process.js';
@@ -15,5 +15,6 @@ export {
   parseContainerSpec,
   parseLimits,
 } from './spec.js';
-export type { ContainerRecord, ContainerTransition } from './state.js';
+export { DirectoryLock } from './state/lock.js';
+export type { ContainerRecord, CorruptRecord } from './state/record.js';
 export { type CpuSample, containerUsage } from './usage.js';

@@ -7,16 +7,18 @@ import {
   type ContainerCgroup,
   detectCgroupDriver,
 } from './cgroups/index.js';
-import { Container, type CreateOptions, concludeContainer } from './container.js';
+import { Container, type CreateOptions, conclude } from './container.js';
 import { type ContainerStdio, prepareExec } from './container-process.js';
 import { TockerError } from './errors.js';
 import { containerEnvironment } from './exec.js';
 import { assertForkable, forkIntoNamespacesOf } from './namespaces.js';
 import { tockerRoot } from './paths.js';
-import { isAlive, processStartTime } from './proc.js';
+import { identify, isAlive, type ProcessIdentity, processStartTime } from './proc.js';
 import { waitForChild } from './reaper.js';
 import type { ContainerLimits, ContainerSpec } from './spec.js';
-import { type ContainerRecord, type LogArchiveOptions, StateStore } from './state.js';
+import type { LogArchiveOptions } from './state/logs.js';
+import type { ContainerRecord, CorruptRecord } from './state/record.js';
+import { type Change, StateStore } from './state/store.js';
 import { decodeWaitStatus, kill } from './sys/libc.js';
 
 export interface ExecOptions {
@@ -78,20 +80,25 @@ export class Runtime {
    * after a restart): they keep running, and their end is recorded by this process.
    */
   adoptOrphans(): Container[] {
-    const orphans = this.store
-      .list()
-      .filter(
-        (record) => record.detached && record.status === 'running' && !isAlive(record.supervisor),
-      );
-    return orphans.flatMap((record) => {
+    const supervisor = identify(process.pid);
+    if (supervisor === null) throw new Error('cannot read this process in /proc');
+    return this.store.list().flatMap((seen) => {
+      if (!isOrphan(seen)) return [];
+      let cgroup: ContainerCgroup;
       try {
-        if (isAlive(record.process))
-          return [Container.adopt(record, { store: this.store, cgroups: this.cgroups })];
+        cgroup = this.cgroups.open(seen.id);
       } catch {
-        // Its cgroup is gone: nothing left to supervise.
+        this.collect(seen.id, DIED_UNSUPERVISED, 'force');
+        return []; // its cgroup is gone: nothing left to supervise
       }
-      this.collect(record, DIED_UNSUPERVISED);
-      return [];
+      const adopted = this.store.tryUpdate(seen.id, (record) =>
+        isOrphan(record) && isAlive(record.process)
+          ? { record: { ...record, supervisor }, transitions: [] }
+          : null,
+      );
+      if (adopted === null || adopted === 'busy' || !isSameProcess(adopted.supervisor, supervisor))
+        return [];
+      return [Container.adopt(adopted, this.store, cgroup)];
     });
   }
 
@@ -109,6 +116,8 @@ export class Runtime {
     const exited = this.store.read(record.id);
     if (exited === null)
       throw new TockerError(`container ${short(record)} was removed when it stopped (--rm)`);
+    if (exited.status !== 'exited')
+      throw new TockerError(`container ${short(record)} is ${exited.status}`);
     const container = await Container.create(
       exited.spec,
       options,
@@ -162,6 +171,11 @@ export class Runtime {
     return this.store.list();
   }
 
+  /** Every container, and the records that cannot be read (rm -f removes them). */
+  scan(): { records: ContainerRecord[]; corrupt: CorruptRecord[] } {
+    return this.store.scan();
+  }
+
   inspect(reference: string): ContainerRecord {
     return this.store.resolve(reference);
   }
@@ -206,9 +220,18 @@ export class Runtime {
     return this.store.read(record.id) ?? { ...record, status: 'exited' };
   }
 
-  /** Removes an exited container (with force: kills it first). */
+  /** Removes an exited container (with force: kills it first, or a damaged record). */
   async remove(reference: string, options: { force?: boolean } = {}): Promise<void> {
-    let record = this.store.resolve(reference);
+    const stored = this.store.resolveStored(reference);
+    if (!stored.ok) {
+      if (!options.force)
+        throw new TockerError(
+          `container ${stored.corrupt.id.slice(0, 12)} has a damaged record (${stored.corrupt.problem}): use rm -f`,
+        );
+      this.store.removeCorrupt(stored.corrupt.id, () => this.removeCgroup(stored.corrupt.id));
+      return;
+    }
+    const record = stored.record;
     if (record.status !== 'exited') {
       if (!options.force) {
         throw new TockerError(
@@ -217,12 +240,15 @@ export class Runtime {
       }
       if (isAlive(record.process)) kill(record.process.pid, constants.signals.SIGKILL);
       if (!(await this.waitForExit(record.id, 10_000))) {
-        this.collect(record, 'removed while its supervisor was unresponsive');
+        this.collect(record.id, 'removed while its supervisor was unresponsive', 'force');
       }
-      record = this.store.read(record.id) ?? record;
     }
-    this.store.remove(record);
-    this.store.logTransition('removed', record);
+    const removed = this.store.update(record.id, (current) => {
+      if (current.status !== 'exited')
+        throw new TockerError(`container ${short(current)} was started again meanwhile`);
+      return { record: current, transitions: ['removed'], removal: 'archive-log' };
+    });
+    if (removed === null) throw new TockerError(`no such container: ${reference}`);
   }
 
   /** Live usage; a created container already has its (empty) cgroup. */
@@ -235,62 +261,85 @@ export class Runtime {
 
   /** Changes the limits of a running container in place. */
   updateLimits(reference: string, limits: ContainerLimits): ContainerRecord {
-    const record = this.running(reference);
-    this.cgroups.open(record.id).setLimits(limits);
-    const updated = {
-      ...record,
-      spec: { ...record.spec, limits: { ...record.spec.limits, ...limits } },
-    };
-    this.store.write(updated);
-    this.store.logTransition('limits-updated', updated);
+    const { id } = this.running(reference);
+    const updated = this.store.update(id, (record) => {
+      if (record.status !== 'running')
+        throw new TockerError(`container ${short(record)} is not running`);
+      this.cgroups.open(record.id).setLimits(limits);
+      return {
+        record: {
+          ...record,
+          spec: { ...record.spec, limits: { ...record.spec.limits, ...limits } },
+        },
+        transitions: ['limits-updated'],
+      };
+    });
+    if (updated === null) throw new TockerError(`no such container: ${reference}`);
     return updated;
   }
 
   /**
-   * Containers whose supervisor died (a SIGKILLed CLI) are killed if still there, their
-   * cgroups removed and their end recorded; cgroups and staging directories that belong to
-   * no container are removed. Every tocker command starts with this.
+   * What killed tocker processes left behind, collected at the start of every command:
+   * containers whose supervisor died are killed if still there and their end recorded
+   * (detached ones that still run wait for the next agent to adopt them); transitions a
+   * full disk or a crash kept in an outbox are appended; cgroups and directories that
+   * belong to no container are removed. It never acts on a container another live
+   * process is creating or supervising (each is re-checked under its lock), and never on
+   * a damaged record. Best effort: whatever fails here is retried by the next command.
    */
   collectLeftovers(): void {
-    const known = new Set<string>();
-    for (const record of this.store.list()) {
-      known.add(record.id);
-      if (record.status === 'exited' || isAlive(record.supervisor)) continue;
-      // A detached container that still runs waits for its next supervisor (adopt()).
-      if (record.detached && record.status === 'running' && isAlive(record.process)) continue;
-      this.collect(record, record.detached ? DIED_UNSUPERVISED : SUPERVISOR_LOST);
+    // Cgroups first: a container's directory exists before its cgroup and goes after it,
+    // so a cgroup listed here whose directory is missing below can only be a leftover.
+    const cgroups = attempt(() => this.cgroups.list()) ?? [];
+    for (const id of attempt(() => this.store.ids()) ?? []) {
+      const record = attempt(() => this.store.read(id));
+      if (record != null && needsCollection(record))
+        attempt(() => this.collect(id, null, 'skip-busy'));
     }
-    for (const name of this.cgroups.list()) {
-      if (!known.has(name)) this.removeCgroup(name);
+    attempt(() => this.store.flushOutboxes());
+    for (const name of cgroups) {
+      if (!this.store.exists(name)) this.removeCgroup(name);
     }
-    this.store.removeAbandonedStaging((pid) => processStartTime(pid) !== null);
+    attempt(() => this.store.removeAbandonedStaging((pid) => processStartTime(pid) !== null));
   }
 
   /**
-   * Ends a container whose supervisor is gone. If it still runs (a foreground container
-   * that outlived its CLI) it is killed, which is then its known end; if it was already
-   * gone, its exit was not observed.
+   * Ends a container whose supervisor is gone, under its lock. If it still runs (a
+   * foreground container that outlived its CLI) it is killed, which is then its known
+   * end. 'force': also when its supervisor lives but does not answer (rm -f).
    */
-  private collect(record: ContainerRecord, reason: string): void {
-    let killed = false;
-    if (isAlive(record.process)) {
-      try {
-        kill(record.process.pid, constants.signals.SIGKILL);
-        killed = true;
-      } catch {
-        // Exited in the meantime.
+  private collect(id: string, reason: string | null, mode: 'wait' | 'skip-busy' | 'force'): void {
+    const decide = (record: ContainerRecord): Change | null => {
+      if (record.status === 'exited') return null;
+      if (mode !== 'force' && !needsCollection(record)) return null;
+      // Reserved but never set up: nobody heard of it, so it goes without a trace.
+      if (record.process === null) return { record, transitions: [], removal: 'discard-log' };
+      let killed = false;
+      if (isAlive(record.process)) {
+        try {
+          kill(record.process.pid, constants.signals.SIGKILL);
+          killed = true;
+        } catch {
+          // Exited in the meantime.
+        }
       }
-    }
-    let cgroup: ContainerCgroup | null = null;
-    try {
-      cgroup = this.cgroups.open(record.id);
-    } catch {
-      // Already removed.
-    }
-    const exit = killed
-      ? { exitCode: 137, signal: constants.signals.SIGKILL }
-      : { exitCode: null, signal: null };
-    concludeContainer(record, cgroup, this.store, exit, reason);
+      let cgroup: ContainerCgroup | null = null;
+      try {
+        cgroup = this.cgroups.open(record.id);
+      } catch {
+        // Already removed.
+      }
+      // A foreground container dies with its supervisor (PR_SET_PDEATHSIG, SIGKILL).
+      const diedWithSupervisor = !record.detached;
+      const exit =
+        killed || diedWithSupervisor
+          ? { exitCode: 137, signal: constants.signals.SIGKILL }
+          : { exitCode: null, signal: null };
+      const why = reason ?? (record.detached ? DIED_UNSUPERVISED : SUPERVISOR_LOST);
+      return conclude(record, cgroup, exit, why).change;
+    };
+    if (mode === 'skip-busy') this.store.tryUpdate(id, decide);
+    else this.store.update(id, decide);
   }
 
   private removeCgroup(name: string): void {
@@ -316,13 +365,43 @@ export class Runtime {
     for (;;) {
       const record = this.store.read(id);
       if (record === null || record.status === 'exited') return true;
-      if (!isAlive(record.supervisor)) {
-        this.collect(record, SUPERVISOR_LOST);
-        return true;
+      if (needsCollection(record)) {
+        this.collect(id, null, 'wait');
+        continue;
       }
       if (Date.now() >= deadline) return false;
       await sleep(20);
     }
+  }
+}
+
+/**
+ * Its supervisor is gone and nobody else will record its end; a detached container that
+ * still runs is not collected but adopted by the next agent.
+ */
+function needsCollection(record: ContainerRecord): boolean {
+  return record.status !== 'exited' && !isAlive(record.supervisor) && !isOrphan(record);
+}
+
+function isOrphan(record: ContainerRecord): boolean {
+  return (
+    record.detached &&
+    record.status === 'running' &&
+    !isAlive(record.supervisor) &&
+    isAlive(record.process)
+  );
+}
+
+function isSameProcess(a: ProcessIdentity, b: ProcessIdentity): boolean {
+  return a.pid === b.pid && a.startTime === b.startTime;
+}
+
+/** Collection goes on past whatever one container's failure is; it is retried later. */
+function attempt<T>(work: () => T): T | undefined {
+  try {
+    return work();
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,16 +1,13 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { TockerError } from '../errors.js';
+import { sleepSync } from '../sleep-sync.js';
 import { describeError, errnoCode, readPids } from './files.js';
 
 /** Naming, creating, emptying and removing cgroup directories: the same for v1 and v2. */
 
 const KILL_TIMEOUT_MS = 1000;
 const REMOVE_TIMEOUT_MS = 1000;
-
-export function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 function asTockerError(err: unknown, context: string): TockerError {
   return err instanceof TockerError ? err : new TockerError(`${context}: ${describeError(err)}`);

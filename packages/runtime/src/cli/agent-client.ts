@@ -15,7 +15,7 @@ import type {
 } from '@tocker/protocol';
 import type { Socket } from 'socket.io-client';
 import { TockerError } from '../errors.js';
-import type { ContainerRecord } from '../state.js';
+import type { ContainerRecord, CorruptRecord } from '../state/record.js';
 import type { Backend } from './backend.js';
 
 /**
@@ -53,9 +53,12 @@ export class AgentClient implements Backend {
     return reply;
   }
 
-  async list(): Promise<ContainerRecord[]> {
-    return (await this.call<{ containers: ContainerRecord[] }>('container:list', { all: true }))
-      .containers;
+  async list(): Promise<{ records: ContainerRecord[]; corrupt: CorruptRecord[] }> {
+    const reply = await this.call<{ containers: ContainerRecord[]; corrupt: CorruptRecord[] }>(
+      'container:list',
+      { all: true },
+    );
+    return { records: reply.containers, corrupt: reply.corrupt };
   }
 
   async inspect(reference: string): Promise<ContainerRecord> {

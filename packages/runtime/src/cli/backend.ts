@@ -3,7 +3,7 @@ import type { ContainerLimitsInput, ContainerUsage } from '@tocker/protocol';
 import type { Runtime } from '../runtime.js';
 import { parseSignal } from '../signals.js';
 import { parseLimits } from '../spec.js';
-import type { ContainerRecord } from '../state.js';
+import type { ContainerRecord, CorruptRecord } from '../state/record.js';
 import { containerUsage } from '../usage.js';
 
 /**
@@ -11,7 +11,8 @@ import { containerUsage } from '../usage.js';
  * agent (TOCKER_HOST): the same commands, flags and output either way.
  */
 export interface Backend {
-  list(): Promise<ContainerRecord[]>;
+  /** Every container, and those whose record cannot be read. */
+  list(): Promise<{ records: ContainerRecord[]; corrupt: CorruptRecord[] }>;
   inspect(reference: string): Promise<ContainerRecord>;
   stop(reference: string, timeoutSeconds: number): Promise<void>;
   kill(reference: string, signal: string): Promise<void>;
@@ -30,8 +31,8 @@ export interface Backend {
 export class LocalBackend implements Backend {
   constructor(private readonly runtime: Runtime) {}
 
-  async list(): Promise<ContainerRecord[]> {
-    return this.runtime.list();
+  async list(): Promise<{ records: ContainerRecord[]; corrupt: CorruptRecord[] }> {
+    return this.runtime.scan();
   }
 
   async inspect(reference: string): Promise<ContainerRecord> {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type ContainerUsage, formatBytes } from '@tocker/protocol';
 import { TockerError } from '../errors.js';
 import { parseSignal } from '../signals.js';
-import type { ContainerRecord } from '../state.js';
+import type { ContainerRecord } from '../state/record.js';
 import type { Backend } from './backend.js';
 import { booleanFlag, type FlagSpec, flag, formatHelp, parseFlags } from './flags.js';
 
@@ -51,11 +51,14 @@ export const commands: Record<string, Command> = {
     ],
     needsReference: false,
     async run(backend, _references, flags) {
-      const records = (await backend.list()).filter(
+      const listed = await backend.list();
+      const records = listed.records.filter(
         (record) => booleanFlag(flags, 'all') || record.status !== 'exited',
       );
+      // A damaged record may belong to a running container: always listed, so it can be removed.
+      const { corrupt } = listed;
       if (booleanFlag(flags, 'quiet')) {
-        for (const record of records) process.stdout.write(`${record.id.slice(0, 12)}\n`);
+        for (const { id } of [...records, ...corrupt]) process.stdout.write(`${id.slice(0, 12)}\n`);
         return 0;
       }
       const rows = [
@@ -67,6 +70,14 @@ export const commands: Record<string, Command> = {
           `${ago(record.createdAt)} ago`,
           describeStatus(record),
           record.status === 'running' ? String(record.process?.pid ?? '') : '',
+        ]),
+        ...corrupt.map(({ id, problem }) => [
+          id.slice(0, 12),
+          '',
+          '',
+          '',
+          `Damaged: ${problem}`,
+          '',
         ]),
       ];
       printTable(rows);
@@ -144,9 +155,20 @@ export const commands: Record<string, Command> = {
     flags: [help],
     needsReference: true,
     async run(backend, references) {
-      const records = await Promise.all(references.map((reference) => backend.inspect(reference)));
-      process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
-      return 0;
+      // As docker: what was found is printed, what was not is an error each, and exit 1.
+      const found: ContainerRecord[] = [];
+      let status = 0;
+      for (const reference of references) {
+        try {
+          found.push(await backend.inspect(reference));
+        } catch (error) {
+          if (!(error instanceof TockerError)) throw error;
+          process.stderr.write(`tocker: ${error.message}\n`);
+          status = 1;
+        }
+      }
+      if (found.length > 0) process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
+      return status;
     },
   },
   update: {
@@ -190,7 +212,7 @@ export const commands: Record<string, Command> = {
     needsReference: false,
     async run(backend, _references, flags) {
       for (;;) {
-        const [usages, records] = await Promise.all([backend.stats(), backend.list()]);
+        const [usages, { records }] = await Promise.all([backend.stats(), backend.list()]);
         const names = new Map(records.map((record) => [record.id, record.name ?? '']));
         printTable([
           ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM PEAK', 'PIDS'],

@@ -40,6 +40,10 @@ const raw = {
     'int openpty(_Out_ int *master, _Out_ int *slave, void *name, void *termp, void *winp)',
   ),
   socket: libc.func('int socket(int domain, int type, int protocol)'),
+  flock: libc.func('int flock(int fd, int operation)'),
+  renameat2: libc.func(
+    'int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)',
+  ),
   close: libc.func('int close(int fd)'),
   read: libc.func('long read(int fd, void *buffer, size_t count)'),
   write: libc.func('long write(int fd, const void *buffer, size_t count)'),
@@ -199,6 +203,8 @@ export const calls = {
 
 export const errno = {
   EINTR: 4,
+  EAGAIN: 11,
+  EINVAL: 22,
   ECHILD: 10,
   EBUSY: 16,
   ENOENT: 2,
@@ -361,4 +367,40 @@ export function waitForAnySignal(): number {
 /** Really closes every descriptor from `first` up (an init that never execs must not hold the parent's). */
 export function closeFrom(first: number): void {
   check(raw.closeRange(first, 0xffffffff, 0) as number, 'close_range');
+}
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const LOCK_UN = 8;
+
+/**
+ * flock(LOCK_EX | LOCK_NB): true when this descriptor now holds the lock, false while
+ * another open file holds it. The kernel drops the lock with the last descriptor of the
+ * open file, so a SIGKILLed holder never leaves it taken.
+ */
+export function tryLockExclusive(fd: number): boolean {
+  for (;;) {
+    if ((raw.flock(fd, LOCK_EX | LOCK_NB) as number) === 0) return true;
+    const code = koffi.errno();
+    if (code === errno.EAGAIN) return false;
+    if (code !== errno.EINTR) throw new SyscallError('flock', code);
+  }
+}
+
+export function unlock(fd: number): void {
+  raw.flock(fd, LOCK_UN);
+}
+
+const AT_FDCWD = -100;
+const RENAME_EXCHANGE = 2;
+
+/**
+ * Swaps two paths atomically (renameat2 RENAME_EXCHANGE): each keeps its inode, so
+ * neither needs a new block. false when the filesystem cannot do it.
+ */
+export function exchangePaths(a: string, b: string): boolean {
+  if ((raw.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) as number) === 0) return true;
+  const code = koffi.errno();
+  if (code === errno.EINVAL) return false;
+  throw new SyscallError('renameat2', code, b);
 }

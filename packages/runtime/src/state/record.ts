@@ -1,0 +1,117 @@
+import {
+  CONTAINER_NAME,
+  type ContainerView,
+  type CorruptContainer,
+  containerSpecSchema,
+  describeIssue,
+} from '@tocker/protocol';
+import { z } from 'zod';
+import type { ProcessIdentity } from '../proc.js';
+
+/** A full container id: 64 hex digits, as docker's. */
+export const FULL_ID = /^[0-9a-f]{64}$/;
+
+/**
+ * What every tocker process knows about a container: the part clients see (ContainerView)
+ * plus the host-side bookkeeping.
+ */
+export interface ContainerRecord extends ContainerView {
+  /** PID 1 of the container, as seen from the host. */
+  readonly process: ProcessIdentity | null;
+  /** The process that waits for the container and records its end. */
+  readonly supervisor: ProcessIdentity;
+  /**
+   * Outlives its supervisor (agent containers): when the supervisor dies, the container
+   * keeps running and the next supervisor adopts it. Otherwise it dies with it.
+   */
+  readonly detached: boolean;
+  /** What the container used, read from its cgroup when it ended. */
+  readonly usage: { readonly cpuTimeNs: number; readonly memoryPeakBytes: number | null } | null;
+}
+
+/** A record that cannot be read: listed as such, removable with rm -f, never acted upon. */
+export type CorruptRecord = CorruptContainer;
+
+const processIdentity = z
+  .object({ pid: z.number().int().positive(), startTime: z.number().int().nonnegative() })
+  .strict();
+const timestamp = z.string().datetime();
+
+const recordSchema = z
+  .object({
+    id: z.string().regex(FULL_ID),
+    name: z.string().regex(CONTAINER_NAME).nullable(),
+    hostname: z.string().min(1),
+    spec: containerSpecSchema,
+    status: z.enum(['created', 'running', 'exited']),
+    createdAt: timestamp,
+    startedAt: timestamp.nullable(),
+    finishedAt: timestamp.nullable(),
+    exitCode: z.number().int().nullable(),
+    signal: z.number().int().nullable(),
+    oomKilled: z.boolean(),
+    error: z.string().nullable(),
+    process: processIdentity.nullable(),
+    supervisor: processIdentity,
+    detached: z.boolean(),
+    usage: z
+      .object({ cpuTimeNs: z.number(), memoryPeakBytes: z.number().nullable() })
+      .strict()
+      .nullable(),
+  })
+  .strict();
+
+/**
+ * Transitions decided but not yet known to be in the transitions log (the outbox): they
+ * are written with the record that caused them, then appended. `since` is the log's size
+ * before the first append was tried, so checking whether an interrupted append happened
+ * after all reads only the log's tail.
+ */
+export interface Outbox {
+  readonly lines: readonly string[];
+  readonly since: number;
+}
+
+/** The whole of state.json. */
+export interface RecordDocument {
+  readonly format: 1;
+  readonly record: ContainerRecord;
+  readonly outbox: Outbox | null;
+}
+
+const documentSchema = z
+  .object({
+    format: z.literal(1),
+    record: recordSchema,
+    outbox: z
+      .object({ lines: z.array(z.string()), since: z.number().int().nonnegative() })
+      .strict()
+      .nullable(),
+  })
+  .strict();
+
+export function serializeDocument(document: RecordDocument): string {
+  return JSON.stringify(document, null, 2);
+}
+
+/** The document in `text`, or what is wrong with it. */
+export function parseDocument(
+  text: string,
+  id: string,
+): { ok: true; document: RecordDocument } | { ok: false; problem: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, problem: `state.json is not JSON (${(error as Error).message})` };
+  }
+  const parsed = documentSchema.safeParse(json);
+  if (!parsed.success) {
+    return { ok: false, problem: `state.json: ${describeIssue(parsed.error)}` };
+  }
+  const document: RecordDocument = parsed.data;
+  if (document.record.id !== id) {
+    return { ok: false, problem: `state.json describes container ${document.record.id}` };
+  }
+  return { ok: true, document };
+}

@@ -1,0 +1,105 @@
+import { appendFileSync, closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { ContainerEventKind, ContainerTransition } from '@tocker/protocol';
+import type { ContainerRecord } from './record.js';
+
+/** Every line of the log starts so (`at` comes first): what a reader salvages torn lines by. */
+export const TRANSITION_LINE_START = '{"at":';
+
+/** The line that says `record` went through `kind` (no newline). */
+export function transitionLine(kind: ContainerEventKind, record: ContainerRecord): string {
+  const transition: ContainerTransition = {
+    at: new Date().toISOString(),
+    kind,
+    container: { id: record.id, name: record.name },
+    ...(kind === 'created' || kind === 'limits-updated' ? { limits: record.spec.limits } : {}),
+    ...(kind === 'created' ? { spec: record.spec, hostname: record.hostname } : {}),
+    ...(kind === 'exited'
+      ? {
+          exit: {
+            exitCode: record.exitCode,
+            signal: record.signal,
+            oomKilled: record.oomKilled,
+            memoryPeakBytes: record.usage?.memoryPeakBytes ?? null,
+            cpuTimeNs: record.usage?.cpuTimeNs ?? null,
+          },
+        }
+      : {}),
+  };
+  return JSON.stringify(transition);
+}
+
+/**
+ * transitions.jsonl: every transition of every container, appended by whichever tocker
+ * process made it (CLI, supervisor, agent). The agent turns it into its numbered event
+ * journal, so containers run from the command line, and ends nobody watched, reach it too.
+ * One write per append (O_APPEND): concurrent writers do not interleave.
+ */
+export class TransitionLog {
+  constructor(readonly file: string) {}
+
+  size(): number {
+    try {
+      const fd = openSync(this.file, 'r');
+      try {
+        return fstatSync(fd).size;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return 0;
+    }
+  }
+
+  /**
+   * A full disk can leave a torn line (a short write): what follows it then starts on a
+   * line of its own. (Between concurrent appenders that check can be late; readers
+   * salvage a good line glued to a torn one.)
+   */
+  append(lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    const text = `${lines.join('\n')}\n`;
+    appendFileSync(this.file, this.endsTorn() ? `\n${text}` : text, { mode: 0o600 });
+  }
+
+  private endsTorn(): boolean {
+    let fd: number;
+    try {
+      fd = openSync(this.file, 'r');
+    } catch {
+      return false;
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const last = Buffer.alloc(1);
+      return size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Which of `lines` are already in the log, at or after byte `since` (where the log
+   * ended before they were first tried): an interrupted append may or may not have
+   * happened, and each line must be there exactly once.
+   */
+  alreadyLogged(lines: readonly string[], since: number): Set<string> {
+    let text: string;
+    try {
+      const fd = openSync(this.file, 'r');
+      try {
+        const size = fstatSync(fd).size;
+        const from = since <= size ? since : 0; // the log was replaced meanwhile
+        const bytes = Buffer.alloc(size - from);
+        readSync(fd, bytes, 0, bytes.length, from);
+        text = bytes.toString('utf8');
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return new Set();
+    }
+    // A line may sit behind another writer's torn one (readers salvage it the same way).
+    const logged = text.split('\n');
+    return new Set(lines.filter((line) => logged.some((entry) => entry.endsWith(line))));
+  }
+}
