@@ -10,6 +10,7 @@ import type { ContainerReport } from './container-process.js';
 export class ReportChannel {
   private buffered = '';
   private ended = false;
+  private closed = false;
   private readonly chunk = Buffer.alloc(4096);
 
   constructor(private readonly fd: number) {}
@@ -34,8 +35,10 @@ export class ReportChannel {
     }
   }
 
+  /** Closes the descriptor, also after the pipe reached its end (that alone does not). */
   close(): void {
-    if (this.ended) return;
+    if (this.closed) return;
+    this.closed = true;
     this.ended = true;
     close(this.fd, () => {});
   }
