@@ -296,7 +296,8 @@ async function runDetached(spec: ContainerSpec): Promise<number> {
   if (entry === undefined)
     throw new TockerError('cannot find the tocker entry point to start a supervisor');
   const { spawn } = await import('node:child_process'); // only -d needs it
-  const supervisor = spawn(process.execPath, ['--single-threaded', entry, '__supervise'], {
+  // The same V8 flags as this process: the code cache is only valid for the flags it was made with.
+  const supervisor = spawn(process.execPath, [...process.execArgv, entry, '__supervise'], {
     detached: true,
     stdio: ['pipe', 'ignore', 'ignore', 'pipe'],
   });
@@ -318,8 +319,13 @@ async function runDetached(spec: ContainerSpec): Promise<number> {
 export async function superviseCommand(): Promise<number> {
   let input = '';
   for await (const chunk of process.stdin) input += String(chunk);
+  // The client may be gone (killed, ^C): its container must not go with it.
   const answer = (message: object) => {
-    writeSync(3, JSON.stringify(message));
+    try {
+      writeSync(3, JSON.stringify(message));
+    } catch {
+      // EPIPE: nobody is waiting for the answer any more.
+    }
     close(3);
   };
   let container: Container;
