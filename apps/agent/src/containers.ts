@@ -12,6 +12,7 @@ import {
 import {
   type Container,
   type ContainerRecord,
+  type CorruptRecord,
   type CreateOptions,
   type ExecOptions,
   type ExecProcess,
@@ -260,8 +261,10 @@ export class ContainerHost {
     return session;
   }
 
-  list(all: boolean): ContainerRecord[] {
-    return this.runtime.list().filter((record) => all || record.status !== 'exited');
+  /** Containers (running ones unless `all`), and those whose record cannot be read. */
+  list(all: boolean): { containers: ContainerRecord[]; corrupt: CorruptRecord[] } {
+    const { records, corrupt } = this.runtime.scan();
+    return { containers: records.filter((record) => all || record.status !== 'exited'), corrupt };
   }
 
   inspect(reference: string): ContainerRecord {

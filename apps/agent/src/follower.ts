@@ -1,32 +1,35 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import {
-  closeSync,
-  fstatSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  writeFileSync,
-} from 'node:fs';
-import type { ContainerTransition } from '@tocker/runtime';
+  type ContainerTransition,
+  containerTransitionSchema,
+  readJsonLine,
+} from '@tocker/protocol';
 import type { EventJournal } from './journal.js';
+
+/** Every line of the runtime's transitions log starts so. */
+const LINE_START = '{"at":';
 
 /**
  * Follows the runtime's transitions log (written by every tocker process) into the
- * agent's numbered journal. Where it stopped is kept beside the journal, so after a
- * restart it continues with what happened while the agent was down. A transition that
- * repeats what the journal already says (two processes collecting the same container)
- * is journaled once.
+ * agent's numbered journal, exactly once: each journaled event carries the log position
+ * it was read up to, so after a crash or a restart the follower resumes exactly after the
+ * last transition that made it into the journal, including what happened while the agent
+ * was down. Damaged lines are skipped and counted; a journal that cannot be written (a
+ * full disk) stops the follower where it is, and the next poll retries.
  */
 export class TransitionFollower {
-  private offset: number;
   private timer: NodeJS.Timeout | undefined;
+  /** Damaged lines skipped in the transitions log. */
+  skipped = 0;
+  /** Where reading resumes; past the journal's own mark when only repeats followed it. */
+  private offset: number;
 
   constructor(
     private readonly log: string,
-    private readonly offsetFile: string,
     private readonly journal: EventJournal,
+    private readonly onSkipped: (count: number) => void = () => {},
   ) {
-    this.offset = readOffset(offsetFile);
+    this.offset = journal.through;
   }
 
   start(intervalMs: number): void {
@@ -46,25 +49,35 @@ export class TransitionFollower {
     } catch {
       return; // nothing has happened yet
     }
+    let chunk: Buffer;
     try {
       const size = fstatSync(fd).size;
       if (size < this.offset) this.offset = 0; // the log was replaced
       if (size === this.offset) return;
-      const chunk = Buffer.alloc(size - this.offset);
+      chunk = Buffer.alloc(size - this.offset);
       readSync(fd, chunk, 0, chunk.length, this.offset);
-      const complete = chunk.lastIndexOf(0x0a) + 1;
-      for (const line of chunk.subarray(0, complete).toString('utf8').split('\n')) {
-        if (line !== '') this.ingest(JSON.parse(line) as ContainerTransition);
-      }
-      this.offset += complete;
-      writeFileSync(`${this.offsetFile}.tmp`, String(this.offset));
-      renameSync(`${this.offsetFile}.tmp`, this.offsetFile);
     } finally {
       closeSync(fd);
     }
+    let start = 0;
+    let skipped = 0;
+    for (let end = chunk.indexOf(0x0a); end >= 0; end = chunk.indexOf(0x0a, start)) {
+      const line = chunk.toString('utf8', start, end);
+      const read = readJsonLine(line, containerTransitionSchema, LINE_START);
+      skipped += read.skipped;
+      const through = this.offset + end + 1;
+      if (read.value !== undefined && !this.ingest(read.value, through)) break;
+      start = end + 1;
+    }
+    this.offset += start;
+    if (skipped > 0) {
+      this.skipped += skipped;
+      this.onSkipped(skipped);
+    }
   }
 
-  private ingest(transition: ContainerTransition): void {
+  /** false when the journal could not take it: stop here, the next poll comes back. */
+  private ingest(transition: ContainerTransition, through: number): boolean {
     const known = this.journal.known.get(transition.container.id);
     const repeated =
       (transition.kind === 'created' && known !== undefined) ||
@@ -72,15 +85,12 @@ export class TransitionFollower {
       (transition.kind === 'exited' && known?.status === 'exited') ||
       (transition.kind === 'removed' && known === undefined) ||
       (transition.kind === 'limits-updated' && known?.limits === JSON.stringify(transition.limits));
-    if (!repeated) this.journal.append(transition);
-  }
-}
-
-function readOffset(file: string): number {
-  try {
-    const offset = Number(readFileSync(file, 'utf8'));
-    return Number.isSafeInteger(offset) && offset >= 0 ? offset : 0;
-  } catch {
-    return 0;
+    if (repeated) return true;
+    try {
+      this.journal.append(transition, through);
+      return true;
+    } catch {
+      return false;
+    }
   }
 }

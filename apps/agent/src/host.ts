@@ -25,8 +25,8 @@ function readMeminfo(): string {
 }
 
 /** What `agent:info` replies: the agent, its host, and the runtime's containers. */
-export function agentInfo(runtime: Runtime): AgentInfo {
-  const containers = runtime.list();
+export function agentInfo(runtime: Runtime, skippedLogLines: number): AgentInfo {
+  const { records: containers, corrupt } = runtime.scan();
   const [one = 0, five = 0, fifteen = 0] = loadavg();
   return {
     version,
@@ -40,5 +40,7 @@ export function agentInfo(runtime: Runtime): AgentInfo {
     uptimeSeconds: process.uptime(),
     containersRunning: containers.filter((record) => record.status === 'running').length,
     containersTotal: containers.length,
+    containersDamaged: corrupt.length,
+    skippedLogLines,
   };
 }

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ContainerEvent } from '@tocker/protocol';
+import { type ContainerEvent, containerEventSchema, parseJsonLines } from '@tocker/protocol';
+import { z } from 'zod';
 
 type NewEvent = Omit<ContainerEvent, 'seq'>;
 
@@ -18,40 +19,78 @@ const statusAfter: Partial<Record<ContainerEvent['kind'], JournaledState['status
 };
 
 /**
+ * A line of the journal: the event, and how far into the runtime's transitions log the
+ * journal has read once it is written. Both in one line, one write: the journal and its
+ * resume point can never disagree, whenever the agent is killed.
+ */
+const journalLine = containerEventSchema
+  .extend({ through: z.number().int().nonnegative().optional() })
+  .strict();
+const LINE_START = '{"seq":';
+
+/** Events kept in memory for clients that resume; older ones are read from the file. */
+const EVENTS_IN_MEMORY = 2000;
+
+/**
  * The agent's persistent event journal: one JSON line per event, with a sequence number
  * that only grows. A client that was away asks for everything after the last sequence
  * number it saw (its cursor) and misses nothing, across agent restarts too. Replaying it
  * also tells what was last said about each container, so that a change is journaled once.
+ * Only the agent writes it (one agent per state root).
  */
 export class EventJournal extends EventEmitter<{ event: [ContainerEvent] }> {
-  private readonly events: ContainerEvent[] = [];
+  private readonly recent: ContainerEvent[] = [];
+  private last = 0;
   readonly known = new Map<string, JournaledState>();
+  /** Where the transitions log has been read up to (the follower resumes there). */
+  through = 0;
+  /** Damaged lines found when the journal was opened (skipped). */
+  readonly skipped: number;
 
   constructor(private readonly file: string) {
     super();
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    for (const event of readLines(file)) this.remember(event);
+    const torn = cutTornTail(file);
+    const { lines, skipped } = readJournal(file);
+    this.skipped = skipped + torn;
+    for (const line of lines) {
+      const { through, ...event } = line;
+      if (through !== undefined) this.through = Math.max(this.through, through);
+      this.remember(event);
+    }
   }
 
   get lastSeq(): number {
-    return this.events.at(-1)?.seq ?? 0;
+    return this.last;
   }
 
-  append(event: NewEvent): ContainerEvent {
-    const recorded: ContainerEvent = { seq: this.lastSeq + 1, ...event };
-    appendFileSync(this.file, `${JSON.stringify(recorded)}\n`, { mode: 0o600 });
+  /**
+   * Journals an event; `through` is where the transitions log was read up to once it is
+   * in. Throws when it cannot be written (a full disk), and then nothing changed.
+   */
+  append(event: NewEvent, through?: number): ContainerEvent {
+    const recorded: ContainerEvent = { seq: this.last + 1, ...event };
+    const line = through === undefined ? recorded : { ...recorded, through };
+    appendFileSync(this.file, `${JSON.stringify(line)}\n`, { mode: 0o600 });
+    if (through !== undefined) this.through = through;
     this.remember(recorded);
     this.emit('event', recorded);
     return recorded;
   }
 
   since(cursor: number, limit: number): ContainerEvent[] {
-    const first = this.events.findIndex((event) => event.seq > cursor);
-    return first < 0 ? [] : this.events.slice(first, first + limit);
+    const oldest = this.recent[0]?.seq ?? this.last + 1;
+    const source = cursor + 1 >= oldest ? this.recent : readJournal(this.file).lines;
+    const first = source.findIndex((event) => event.seq > cursor);
+    return first < 0
+      ? []
+      : source.slice(first, first + limit).map(({ through: _, ...event }: JournalEntry) => event);
   }
 
   private remember(event: ContainerEvent): void {
-    this.events.push(event);
+    this.last = event.seq;
+    this.recent.push(event);
+    if (this.recent.length > EVENTS_IN_MEMORY) this.recent.splice(0, this.recent.length / 2);
     const { id } = event.container;
     if (event.kind === 'removed') {
       this.known.delete(id);
@@ -66,19 +105,33 @@ export class EventJournal extends EventEmitter<{ event: [ContainerEvent] }> {
   }
 }
 
-function readLines(file: string): ContainerEvent[] {
+type JournalEntry = ContainerEvent & { through?: number };
+
+/** Every readable line; damaged ones are counted. */
+function readJournal(file: string): { lines: JournalEntry[]; skipped: number } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    return [];
+    return { lines: [], skipped: 0 };
   }
-  // A line cut short by a crash mid-append is dropped; everything before it stands.
-  return text.split('\n').flatMap((line) => {
-    try {
-      return line === '' ? [] : [JSON.parse(line) as ContainerEvent];
-    } catch {
-      return [];
-    }
-  });
+  const { values, skipped } = parseJsonLines(text, journalLine, LINE_START);
+  return { lines: values, skipped };
+}
+
+/**
+ * A last line cut short by a crash or a full disk is cut off the file, so that the next
+ * event starts on a line of its own. Returns how many lines that cut (0 or 1).
+ */
+function cutTornTail(file: string): number {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    return 0;
+  }
+  const complete = bytes.lastIndexOf(0x0a) + 1;
+  if (complete === bytes.length) return 0;
+  truncateSync(file, complete);
+  return 1;
 }

@@ -12,10 +12,17 @@ export class TerminalKeepers {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  /** Keeps `master` open while the container's PID 1 (`owner`) lives. */
+  /**
+   * Keeps `master` open while the container's PID 1 (`owner`) lives. A keeper that cannot
+   * be recorded (a full disk) is let go: the shell then ends with this agent, nothing worse.
+   */
   keep(container: string, master: number, owner: ProcessIdentity): void {
     const keeper = keepFd(master, owner);
-    writeFileSync(this.file(container), JSON.stringify(keeper), { mode: 0o600 });
+    try {
+      writeFileSync(this.file(container), JSON.stringify(keeper), { mode: 0o600 });
+    } catch {
+      releaseFd(keeper);
+    }
   }
 
   /** The container's pty master, taken back from its keeper; null if there is none. */

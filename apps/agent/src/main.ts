@@ -1,6 +1,7 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Runtime, tockerRoot } from '@tocker/runtime';
+import { DirectoryLock, Runtime, tockerRoot } from '@tocker/runtime';
 import { ContainerHost } from './containers.js';
 import { TransitionFollower } from './follower.js';
 import { agentInfo } from './host.js';
@@ -20,6 +21,9 @@ const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token TOKEN] [--allow
   --allow-origin  a browser origin that may connect (default: the dashboard on
                   http://localhost:3000 and http://127.0.0.1:3000)
 `;
+
+/** Seconds between two collections of leftovers. */
+const COLLECT_EVERY_TICKS = 10;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -44,12 +48,19 @@ async function main(): Promise<void> {
     values.token ?? process.env.TOCKER_TOKEN,
     join(root, 'agent', 'token'),
   );
-  const journal = new EventJournal(join(root, 'agent', 'events.jsonl'));
   const runtime = Runtime.open({ root });
-  const follower = new TransitionFollower(
-    runtime.store.transitionsFile,
-    join(root, 'agent', 'transitions.offset'),
-    journal,
+  // Two agents on one root would both journal and adopt the same containers.
+  const agentDir = join(root, 'agent');
+  mkdirSync(agentDir, { recursive: true, mode: 0o700 });
+  const lock = DirectoryLock.acquire(agentDir, 0);
+  if (lock === null || lock === 'busy')
+    throw new Error(`another tocker agent is running on ${root}`);
+  const journal = new EventJournal(join(agentDir, 'events.jsonl'));
+  const warnSkipped = (count: number, where: string) =>
+    process.stderr.write(`tocker-agent: skipped ${count} damaged line(s) of ${where}\n`);
+  if (journal.skipped > 0) warnSkipped(journal.skipped, 'the event journal');
+  const follower = new TransitionFollower(runtime.store.transitions.file, journal, (count) =>
+    warnSkipped(count, runtime.store.transitions.file),
   );
   const containers = new ContainerHost(
     runtime,
@@ -58,6 +69,13 @@ async function main(): Promise<void> {
   );
   const adopted = containers.adoptOrphans();
   follower.start(250);
+  // What CLI processes left (killed ones) is collected here too; what a full disk kept
+  // from being written is retried every second until it is.
+  let ticks = 0;
+  const collector = setInterval(() => {
+    if (++ticks % COLLECT_EVERY_TICKS === 0) runtime.collectLeftovers();
+    else if (runtime.store.isBehind) runtime.store.flushOutboxes();
+  }, 1000);
   const stats = new StatsSampler(runtime, journal);
   const server = await startAgentServer({
     host,
@@ -67,7 +85,7 @@ async function main(): Promise<void> {
     containers,
     journal,
     stats,
-    info: () => agentInfo(runtime),
+    info: () => agentInfo(runtime, journal.skipped + follower.skipped),
   });
   process.stdout.write(`tocker-agent: listening on ${server.url}\n`);
   if (adopted > 0) process.stdout.write(`tocker-agent: adopted ${adopted} running container(s)\n`);
@@ -77,6 +95,7 @@ async function main(): Promise<void> {
     );
   const stop = () => {
     follower.stop();
+    clearInterval(collector);
     void server.close().then(() => process.exit(0));
   };
   process.once('SIGTERM', stop);

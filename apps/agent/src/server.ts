@@ -92,7 +92,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   const handlers: Handlers = {
     'container:run': ({ spec, terminal }) =>
       containers.run(spec, terminal).then((container) => ({ container })),
-    'container:list': ({ all }) => ({ containers: containers.list(all) }),
+    'container:list': ({ all }) => containers.list(all),
     'container:inspect': ({ container }) => ({ container: containers.inspect(container) }),
     'container:stop': ({ container, timeoutSeconds }) =>
       containers.stop(container, timeoutSeconds).then((record) => ({ container: record })),

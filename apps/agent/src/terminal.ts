@@ -1,4 +1,4 @@
-import { closeSync, writeSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 import {
   completeUtf8Length,
@@ -8,6 +8,7 @@ import {
   utf8StartOffset,
 } from '@tocker/protocol';
 import { PtyWriter, resizeTerminal } from '@tocker/runtime';
+import { Transcript } from './transcript.js';
 
 /** Where a session's output goes: one per socket that attached it. */
 export interface Viewer {
@@ -42,7 +43,7 @@ export class TerminalSession {
   private batchBytes = 0;
 
   readonly startedAt = new Date().toISOString();
-  private readonly transcript: number | null;
+  private readonly transcript: Transcript | null;
 
   constructor(
     readonly id: string,
@@ -58,7 +59,7 @@ export class TerminalSession {
       earlier?: Buffer;
     } = {},
   ) {
-    this.transcript = options.transcript ?? null;
+    this.transcript = options.transcript === undefined ? null : new Transcript(options.transcript);
     if (options.earlier !== undefined && options.earlier.length > 0) {
       const earlier = options.earlier.subarray(-SCROLLBACK_BYTES);
       this.scrollback.push(earlier.subarray(utf8StartOffset(earlier)));
@@ -117,7 +118,7 @@ export class TerminalSession {
       } catch {
         // Already closed by the stream.
       }
-      if (this.transcript !== null) closeSync(this.transcript);
+      this.transcript?.close();
     };
     if (this.output.destroyed) finish();
     else this.output.once('close', finish);
@@ -158,13 +159,7 @@ export class TerminalSession {
   }
 
   private broadcast(chunk: Buffer): void {
-    if (this.transcript !== null) {
-      try {
-        writeSync(this.transcript, chunk);
-      } catch {
-        // A full disk loses the log, never the session.
-      }
-    }
+    this.transcript?.write(chunk);
     this.scrollback.push(chunk);
     this.scrollbackBytes += chunk.length;
     while (this.scrollbackBytes - (this.scrollback[0]?.length ?? 0) >= SCROLLBACK_BYTES) {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,9 +117,19 @@ export function rssOf(pid: number): number {
   return Number(match?.[1] ?? 0) * 1024;
 }
 
-/** Removes every container of this test's root (killing what runs) and the root itself. */
-export async function removeEverything(): Promise<void> {
+/**
+ * Removes every container of this test's root (killing what runs), then the root itself
+ * (`dispose`: when the test made it something else, e.g. a mount).
+ */
+export async function removeEverything(
+  dispose = () => rmSync(root, { recursive: true, force: true }),
+): Promise<void> {
   const runtime = Runtime.open({ root, cgroupParent });
   for (const record of runtime.list()) await runtime.remove(record.id, { force: true });
-  rmSync(root, { recursive: true, force: true });
+  dispose();
+}
+
+/** How many descriptors a process holds. */
+export function openDescriptors(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
 }

@@ -69,7 +69,7 @@ describe('the CLI as a client of the agent (TOCKER_HOST, real agent, real contai
     ]);
     assert.equal(result.code, 4, result.stderr);
     assert.equal(result.stdout, 'from the agent\n');
-    assert.equal((await tocker(['inspect', 'remote-once'])).code, 125);
+    assert.equal((await tocker(['inspect', 'remote-once'])).code, 1);
   });
 
   test('run -d, ps, logs -f, exec, update, stats, stop, rm with the same flags as locally', async () => {

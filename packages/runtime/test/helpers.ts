@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { detectCgroupDriver } from '../src/cgroups/index.js';
+import { containerTransitionSchema, parseJsonLines } from '@tocker/protocol';
+import { detectCgroupDriver, parseMountinfo } from '../src/cgroups/index.js';
 import { prepareDefaultImage } from '../src/image.js';
 
 export const tockerBin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'tocker.cjs');
@@ -24,15 +25,21 @@ export interface Result {
  * whose root is in our directory, no mount of ours on the host.
  */
 export class TestRoot {
-  readonly root = mkdtempSync(join(tmpdir(), 'tocker-test-'));
-  readonly cgroupParent = `tocker-test-${process.pid}`;
-  readonly env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TOCKER_ROOT: this.root,
-    TOCKER_CGROUP_PARENT: this.cgroupParent,
-  };
+  readonly root: string;
+  readonly cgroupParent: string;
+  readonly env: NodeJS.ProcessEnv;
 
-  constructor() {
+  private readonly dispose: () => void;
+
+  /**
+   * `root`: a directory of the test's own (e.g. a small tmpfs), then `dispose` removes it;
+   * `name` tells the roots of one test file apart.
+   */
+  constructor(options: { root?: string; name?: string; dispose?: () => void } = {}) {
+    this.root = options.root ?? mkdtempSync(join(tmpdir(), 'tocker-test-'));
+    this.dispose = options.dispose ?? (() => rmSync(this.root, { recursive: true, force: true }));
+    this.cgroupParent = `tocker-test-${process.pid}${options.name === undefined ? '' : `-${options.name}`}`;
+    this.env = { ...process.env, TOCKER_ROOT: this.root, TOCKER_CGROUP_PARENT: this.cgroupParent };
     process.env.TOCKER_ROOT = this.root;
     process.env.TOCKER_CGROUP_PARENT = this.cgroupParent;
   }
@@ -93,10 +100,10 @@ export class TestRoot {
     assert.equal(ps.stdout, '', `containers still running: ${ps.stdout}`);
     assert.deepEqual(this.cgroupDirs(), [], 'cgroups left behind');
     assert.deepEqual(this.processesInside(), [], 'processes left behind');
-    assert.ok(
-      !readFileSync('/proc/self/mountinfo', 'utf8').includes(this.root),
-      'mounts left on the host',
+    const inside = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).filter((mount) =>
+      mount.mountPoint.startsWith(`${this.root}/`),
     );
+    assert.deepEqual(inside, [], 'mounts left on the host');
   }
 
   /** Removes every container (killing what runs), then checks, then deletes the root. */
@@ -107,7 +114,7 @@ export class TestRoot {
     try {
       await this.check();
     } finally {
-      rmSync(this.root, { recursive: true, force: true });
+      this.dispose();
     }
   }
 }
@@ -128,4 +135,34 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * The transitions log of `root`, checked: for every container, each of created, started,
+ * exited and removed at most once and in that order; returns the kinds per container id.
+ */
+export function transitionsByContainer(root: string): Map<string, string[]> {
+  const byId = new Map<string, string[]>();
+  let text = '';
+  try {
+    text = readFileSync(join(root, 'transitions.jsonl'), 'utf8');
+  } catch {
+    return byId;
+  }
+  for (const { kind, container } of parseJsonLines(text, containerTransitionSchema, '{"at":')
+    .values) {
+    if (kind === 'limits-updated') continue;
+    const kinds = byId.get(container.id) ?? [];
+    kinds.push(kind);
+    byId.set(container.id, kinds);
+  }
+  const order = ['created', 'started', 'exited', 'removed'];
+  for (const [id, kinds] of byId) {
+    const positions = kinds.map((kind) => order.indexOf(kind));
+    assert.ok(
+      positions.every((position, index) => index === 0 || position > (positions[index - 1] ?? -1)),
+      `transitions of ${id.slice(0, 12)} once each and in order: ${kinds.join(', ')}`,
+    );
+  }
+  return byId;
 }
