@@ -20,7 +20,9 @@ const MiB = 1024 * 1024;
 const ROOT = '/sys/fs/cgroup';
 const PARENT = `tocker-test-${process.pid}`;
 const CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
-type Controller = (typeof CONTROLLERS)[number];
+/** ...and devices, whose cgroup a container gets with its device rules. */
+const HIERARCHIES = [...CONTROLLERS, 'devices'] as const;
+type Controller = (typeof HIERARCHIES)[number];
 
 /** This process's cgroup per v1 controller, read here independently of the code under test. */
 const ownCgroups = new Map<string, string>();
@@ -43,7 +45,7 @@ const children: ChildProcess[] = [];
 
 after(async () => {
   for (const child of children) child.kill('SIGKILL');
-  for (const controller of CONTROLLERS) {
+  for (const controller of HIERARCHIES) {
     const parent = parentDir(controller);
     if (!existsSync(parent)) continue;
     const dirs = readdirSync(parent, { withFileTypes: true })
@@ -95,7 +97,7 @@ async function startSleeper(procsFiles: readonly string[]) {
 }
 
 const assertGone = (name: string) => {
-  for (const controller of CONTROLLERS) {
+  for (const controller of HIERARCHIES) {
     assert.equal(existsSync(hostDir(controller, name)), false, `${controller} dir of ${name} left`);
   }
 };
@@ -244,7 +246,7 @@ test('detectCgroupDriver on this host (real /proc/self/mountinfo, hybrid layout)
     assert.equal(detected.version, 1);
     assert.deepEqual(
       [...detected.parentDirs].sort(),
-      CONTROLLERS.map((controller) => parentDir(controller)).sort(),
+      HIERARCHIES.map((controller) => parentDir(controller)).sort(),
     );
   } finally {
     if (saved !== undefined) process.env.TOCKER_CGROUP_VERSION = saved;

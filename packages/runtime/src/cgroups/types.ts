@@ -1,8 +1,11 @@
+import type { DeviceRule } from './devices.js';
+
 export interface CgroupLimits {
   readonly cpus?: number;
   /** bytes */
   readonly memory?: number;
-  readonly pidsLimit?: number;
+  /** null: no limit ("max"). */
+  readonly pidsLimit?: number | null;
 }
 
 export interface CgroupStats {
@@ -42,8 +45,13 @@ export interface CgroupDriver {
   readonly version: 1 | 2;
   /** Where container cgroups are created, one directory per hierarchy (for messages and tests). */
   readonly parentDirs: readonly string[];
-  /** mkdir under the parent, then set limits; on any failure removes what it created and throws. */
-  create(name: string, limits: CgroupLimits): ContainerCgroup;
+  /**
+   * mkdir under the parent, then set limits and, when `devices` is given, the device
+   * allow-list (see DeviceRule; it cannot change later). Without `devices` the container
+   * may use every device its parent cgroup allows. On any failure removes what it created
+   * and throws.
+   */
+  create(name: string, limits: CgroupLimits, devices?: readonly DeviceRule[]): ContainerCgroup;
   /** An existing cgroup (another CLI process created it); no mkdir. */
   open(name: string): ContainerCgroup;
   /** Names of the container cgroups under the parent (for garbage collection of leftovers). */

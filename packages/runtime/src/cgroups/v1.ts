@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatBytes } from '@tocker/protocol';
 import { TockerError } from '../errors.js';
+import { checkDeviceRules, type DeviceRule, formatDeviceRule } from './devices.js';
 import {
   CgroupWriteError,
   readKeyedNumber,
@@ -29,10 +30,13 @@ import {
 import type { CgroupDriver, CgroupLimits, CgroupStats, ContainerCgroup } from './types.js';
 
 /**
- * cpuset is deliberately not used: a new v1 cpuset cgroup starts with empty cpuset.cpus and
- * cpuset.mems and refuses processes until both are filled in.
+ * The hierarchies every container cgroup is made in. cpuset is deliberately not used: a
+ * new v1 cpuset cgroup starts with empty cpuset.cpus and cpuset.mems and refuses processes
+ * until both are filled in.
  */
-export const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
+const RESOURCE_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
+/** devices is used only by the containers created with device rules. */
+export const V1_CONTROLLERS = [...RESOURCE_CONTROLLERS, 'devices'] as const;
 export type V1Controller = (typeof V1_CONTROLLERS)[number];
 
 export interface V1Hierarchy {
@@ -58,6 +62,18 @@ function uniqueDirs(dirs: Dirs): string[] {
 
 const MISSING_HIERARCHY = 'no cgroup v1 hierarchy for it is mounted';
 
+/**
+ * The catch-all rule resets the cgroup to allow or deny everything, each later rule adds
+ * an exception (see DeviceRule); one write per rule. A new cgroup starts as a copy of its
+ * parent's list, which the catch-all replaces.
+ */
+function writeDeviceRules(dir: string, rules: readonly DeviceRule[]): void {
+  for (const rule of rules) {
+    const file = rule.allow ? 'devices.allow' : 'devices.deny';
+    writeCgroupFile(join(dir, file), formatDeviceRule(rule));
+  }
+}
+
 export class CgroupV1Driver implements CgroupDriver {
   readonly version = 1;
   readonly parentDirs: readonly string[];
@@ -76,24 +92,34 @@ export class CgroupV1Driver implements CgroupDriver {
     this.parentDirs = uniqueDirs(parents);
   }
 
-  #dirs(name: string): Dirs {
+  #dirs(name: string): Map<V1Controller, string> {
     checkName(name);
     return new Map(
       [...this.#parents].map(([controller, parent]) => [controller, join(parent, name)]),
     );
   }
 
-  create(name: string, limits: CgroupLimits): ContainerCgroup {
+  create(name: string, limits: CgroupLimits, devices?: readonly DeviceRule[]): ContainerCgroup {
     const dirs = this.#dirs(name);
+    const devicesDir = dirs.get('devices');
+    if (devices === undefined) {
+      dirs.delete('devices');
+    } else {
+      if (devicesDir === undefined) throw controllerUnavailable('devices', MISSING_HIERARCHY);
+      checkDeviceRules(devices);
+    }
     return createCgroupDirs(name, uniqueDirs(dirs), () => {
       const cgroup = new V1Cgroup(name, dirs);
       cgroup.setLimits(limits);
+      if (devices !== undefined && devicesDir !== undefined) writeDeviceRules(devicesDir, devices);
       return cgroup;
     });
   }
 
   open(name: string): ContainerCgroup {
     const dirs = this.#dirs(name);
+    const devicesDir = dirs.get('devices');
+    if (devicesDir !== undefined && !existsSync(devicesDir)) dirs.delete('devices');
     // A partial leftover (some hierarchies only) still opens, so it can be removed.
     if (!uniqueDirs(dirs).some((dir) => existsSync(dir))) {
       throw new TockerError(`no cgroup named "${name}" under ${this.parentDirs.join(', ')}`);
@@ -148,7 +174,7 @@ class V1Cgroup implements ContainerCgroup {
     }
     if (limits.memory !== undefined) this.#setMemory(limits.memory);
     if (limits.pidsLimit !== undefined) {
-      writeCgroupFile(this.#file('pids', 'pids.max'), limits.pidsLimit);
+      writeCgroupFile(this.#file('pids', 'pids.max'), limits.pidsLimit ?? 'max');
     }
   }
 

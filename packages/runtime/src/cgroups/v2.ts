@@ -1,6 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { TockerError } from '../errors.js';
+import { attachDeviceFilter, deviceFilterProgram } from './device-filter.js';
+import type { DeviceRule } from './devices.js';
 import {
   parseLimit,
   readKeyedNumber,
@@ -106,8 +108,9 @@ export class CgroupV2Driver implements CgroupDriver {
     return `it could not be enabled down to ${this.#parentDir}, which passes on only: ${listOrNone(delegated)}`;
   }
 
-  create(name: string, limits: CgroupLimits): ContainerCgroup {
+  create(name: string, limits: CgroupLimits, devices?: readonly DeviceRule[]): ContainerCgroup {
     checkName(name);
+    const deviceFilter = devices === undefined ? undefined : deviceFilterProgram(devices);
     ensureDir(this.#parentDir);
     const controllers = this.#delegateControllers();
     for (const controller of requiredControllers(limits)) {
@@ -119,6 +122,8 @@ export class CgroupV2Driver implements CgroupDriver {
     return createCgroupDirs(name, [dir], () => {
       const cgroup = new V2Cgroup(name, dir, controllers);
       cgroup.setLimits(limits);
+      // Before any process joins: there is no moment without the filter.
+      if (deviceFilter !== undefined) attachDeviceFilter(dir, deviceFilter);
       return cgroup;
     });
   }
@@ -176,7 +181,8 @@ class V2Cgroup implements ContainerCgroup {
         writeCgroupFile(this.#file('memory.swap.max'), 0);
       }
     }
-    if (limits.pidsLimit !== undefined) writeCgroupFile(this.#file('pids.max'), limits.pidsLimit);
+    if (limits.pidsLimit !== undefined)
+      writeCgroupFile(this.#file('pids.max'), limits.pidsLimit ?? 'max');
   }
 
   #cpuLimit(): number | null {
