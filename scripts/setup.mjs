@@ -4,7 +4,20 @@
 // node_modules exists. Every external command is an argv array (no shell).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,7 +26,8 @@ const wantsBench = process.argv.includes('--bench');
 // The browser tests drive Debian's chromium (Playwright cannot download its own here).
 const wantsBrowser = wantsBench || process.argv.includes('--test');
 
-const aptPackages = ['busybox-static', 'iproute2'];
+// gcc and libc6-dev build tocker-shim (static); tini-static is --init's PID 1.
+const aptPackages = ['busybox-static', 'iproute2', 'gcc', 'libc6-dev', 'tini'];
 const benchAptPackages = ['runc', 'crun', 'hyperfine'];
 const browserAptPackages = ['chromium'];
 
@@ -42,6 +56,56 @@ function installDebianPackages(packages) {
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
 }
 
+// Docker's default seccomp profile, taken from Debian's copy of Docker's source rather than
+// kept in this repository. Only the .deb is downloaded: installing it would pull in dozens
+// of Go source packages. The runtime reads it at DEFAULT_SECCOMP_PROFILE
+// (packages/runtime/src/security/seccomp.ts).
+const seccompProfile = '/var/lib/tocker/seccomp/default.json';
+const seccompProfilePackage = 'golang-github-docker-docker-dev';
+const seccompProfileMember =
+  './usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json';
+
+function installDefaultSeccompProfile() {
+  if (existsSync(seccompProfile)) return;
+  console.log(`setup: fetching Docker's default seccomp profile (${seccompProfilePackage})`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const work = mkdtempSync(join(tmpdir(), 'tocker-seccomp-'));
+  try {
+    // apt's unprivileged download user cannot write into a root-only temporary directory.
+    const download = () =>
+      run('apt-get', ['download', '-qq', '-o', 'APT::Sandbox::User=root', seccompProfilePackage], {
+        cwd: work,
+        env,
+      });
+    try {
+      download();
+    } catch {
+      run('apt-get', ['update', '-qq'], { env });
+      download();
+    }
+    const deb = readdirSync(work).find((name) => name.endsWith('.deb'));
+    if (deb === undefined) throw new Error(`apt-get download left no .deb in ${work}`);
+    const tarPath = join(work, 'data.tar');
+    const tarFd = openSync(tarPath, 'w');
+    try {
+      run('dpkg-deb', ['--fsys-tarfile', join(work, deb)], { stdio: ['ignore', tarFd, 'inherit'] });
+    } finally {
+      closeSync(tarFd);
+    }
+    const text = execFileSync('tar', ['-x', '-O', '-f', tarPath, seccompProfileMember]);
+    JSON.parse(text.toString()); // refuse to install a damaged profile
+    const directory = dirname(seccompProfile);
+    mkdirSync(directory, { recursive: true, mode: 0o755 });
+    chmodSync(directory, 0o755);
+    const partial = `${seccompProfile}.${process.pid}.tmp`;
+    writeFileSync(partial, text, { mode: 0o644 });
+    chmodSync(partial, 0o644);
+    renameSync(partial, seccompProfile);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 // npm ci only when package-lock.json changed since the last install.
 function installNpmDependencies() {
   const lock = readFileSync(join(repo, 'package-lock.json'));
@@ -66,6 +130,7 @@ installDebianPackages([
   ...(wantsBench ? benchAptPackages : []),
   ...(wantsBrowser ? browserAptPackages : []),
 ]);
+installDefaultSeccompProfile();
 installNpmDependencies();
 run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only']);
 

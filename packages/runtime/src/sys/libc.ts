@@ -41,6 +41,7 @@ const raw = {
   ),
   socket: libc.func('int socket(int domain, int type, int protocol)'),
   flock: libc.func('int flock(int fd, int operation)'),
+  memfdCreate: libc.func('int memfd_create(const char *name, unsigned int flags)'),
   renameat2: libc.func(
     'int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)',
   ),
@@ -403,4 +404,16 @@ export function exchangePaths(a: string, b: string): boolean {
   const code = koffi.errno();
   if (code === errno.EINVAL) return false;
   throw new SyscallError('renameat2', code, b);
+}
+
+const MFD_CLOEXEC = 1;
+
+/** An anonymous in-memory file (memfd_create), close-on-exec. */
+export function memfd(name: string): number {
+  return check(raw.memfdCreate(name, MFD_CLOEXEC) as number, 'memfd_create', name);
+}
+
+/** A descriptor for a process (pidfd_open): it keeps naming that process, never a reused pid. */
+export function pidfdOpen(pid: number): number {
+  return check(Number(raw.syscall3(SYS_pidfd_open, pid, 0, 0)), 'pidfd_open', String(pid));
 }
