@@ -59,12 +59,7 @@ function waitFor(child, pattern) {
 
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => stopAll(0));
 
-const agent = start('agent', [
-  '--single-threaded',
-  join(repo, 'apps/agent/dist/main.js'),
-  '--listen',
-  agentListen,
-]);
+const agent = start('agent', [join(repo, 'apps/agent/dist/main.js'), '--listen', agentListen]);
 const [, agentUrl] = await waitFor(agent, /listening on (\S+)/);
 const agentToken =
   process.env.TOCKER_TOKEN ?? readFileSync(join(tockerRoot(), 'agent', 'token'), 'utf8').trim();

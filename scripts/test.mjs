@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs every test of every workspace with one runner (node:test), as root, against real
-// containers. --single-threaded: the runtime forks container processes from JavaScript.
+// containers.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -31,12 +31,8 @@ if (selected.length === 0) {
   console.error('test: no test files found');
   process.exit(1);
 }
-const result = spawnSync(
-  process.execPath,
-  ['--single-threaded', '--import', 'tsx', '--test', ...selected],
-  {
-    cwd: repo,
-    stdio: 'inherit',
-  },
-);
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...selected], {
+  cwd: repo,
+  stdio: 'inherit',
+});
 process.exit(result.status ?? 1);

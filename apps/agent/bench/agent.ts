@@ -37,7 +37,7 @@ const IDLE_CONTAINERS = Number(process.env.BENCH_IDLE ?? 200);
 function startAgent(): Promise<{ agent: ChildProcess; url: string }> {
   const agent = spawn(
     process.execPath,
-    ['--single-threaded', agentMain, '--listen', '127.0.0.1:0', `--token=${token}`],
+    [agentMain, '--listen', '127.0.0.1:0', `--token=${token}`],
     {
       env: {
         ...process.env,

@@ -11,18 +11,22 @@ import {
 } from '@tocker/protocol';
 import {
   type Container,
-  type ContainerRecord,
+  type ContainerDetails,
   type CorruptRecord,
   type CreateOptions,
+  configure,
   type ExecOptions,
   type ExecProcess,
+  KEPT_TERMINAL_FD,
   openTerminal,
   parseLimits,
   parseSignal,
+  type RootfsPolicy,
   type Runtime,
   TockerError,
+  takeFd,
+  viewOf,
 } from '@tocker/runtime';
-import type { TerminalKeepers } from './keepers.js';
 import { TerminalSession } from './terminal.js';
 
 export type ExecRequest = Omit<ExecOptions, 'tty'>;
@@ -43,38 +47,40 @@ export class ContainerHost {
   constructor(
     private readonly runtime: Runtime,
     private readonly changed: () => void,
-    private readonly keepers: TerminalKeepers,
+    /** Which root filesystems requests may name: the images this agent knows. */
+    private readonly rootfs: RootfsPolicy,
   ) {}
 
   /**
-   * Takes over the detached containers a previous agent left running, with their
-   * terminals: the pty masters come back from their keepers, the scrollback from the log.
+   * Takes up the containers a previous agent left running, with their terminals: each
+   * pty master comes back from the container's shim (which kept it), the scrollback from
+   * the log. Their shims record their ends; this agent learns of them.
    */
-  adoptOrphans(): number {
-    const adopted = this.runtime.adoptOrphans();
-    for (const container of adopted) {
-      const master = container.state.spec.tty ? this.keepers.reclaim(container.id) : null;
+  watchDetached(): number {
+    const watched = this.runtime.watchDetached();
+    for (const container of watched) {
+      const master = container.state.config.process.terminal
+        ? takeKeptTerminal(container.state.supervisor.pid)
+        : null;
       if (master !== null) {
         const { text } = this.runtime.logs(container.id, { tail: SCROLLBACK_BYTES });
         this.openSession(container, master, DEFAULT_SIZE, Buffer.from(text));
       }
       this.supervise(container);
     }
-    // By state, not by what this agent adopted: another agent on this root keeps its own.
-    const running = this.runtime.list().filter((record) => record.status === 'running');
-    this.keepers.releaseAllBut(new Set(running.map((record) => record.id)));
-    return adopted.length;
+    return watched.length;
   }
 
-  run(spec: ContainerSpec, size: TerminalSize = DEFAULT_SIZE): Promise<ContainerRecord> {
+  run(spec: ContainerSpec, size: TerminalSize = DEFAULT_SIZE): Promise<ContainerDetails> {
     if (spec.interactive && !spec.tty) {
       // There is no stdin channel besides a terminal: refuse rather than ignore it.
       return Promise.reject(
         new TockerError('interactive without tty is not supported by the agent: add tty'),
       );
     }
+    const config = configure(spec, this.rootfs);
     return this.launch(spec.tty, size, async (options) => {
-      const container = await this.runtime.create(spec, options);
+      const container = await this.runtime.create(config, options);
       this.changed();
       await container.start();
       return container;
@@ -86,10 +92,10 @@ export class ContainerHost {
     reference: string,
     timeoutSeconds: number,
     size?: TerminalSize,
-  ): Promise<ContainerRecord> {
+  ): Promise<ContainerDetails> {
     const record = this.runtime.inspect(reference);
     const terminalSize = size ?? this.terminals.get(record.id)?.currentSize ?? DEFAULT_SIZE;
-    return this.launch(record.spec.tty, terminalSize, (options) =>
+    return this.launch(record.config.process.terminal, terminalSize, (options) =>
       this.runtime.restart(record.id, options, timeoutSeconds),
     );
   }
@@ -99,15 +105,13 @@ export class ContainerHost {
     tty: boolean,
     size: TerminalSize,
     start: (options: CreateOptions) => Promise<Container>,
-  ): Promise<ContainerRecord> {
+  ): Promise<ContainerDetails> {
     const pty = tty ? openTerminal(size) : null;
-    const options: CreateOptions = pty
-      ? {
-          stdio: { stdin: pty.slave, stdout: pty.slave, stderr: pty.slave, terminal: true },
-          consolePath: pty.slavePath,
-          dieWithParent: false,
-        }
-      : { stdio: 'log', dieWithParent: false };
+    // The shim keeps a copy of the master: the shell outlives this agent.
+    const options: CreateOptions = {
+      io: pty ? { kind: 'terminal', slave: pty.slave, master: pty.master } : { kind: 'log' },
+      foreground: false,
+    };
     let container: Container;
     try {
       container = await start(options);
@@ -117,19 +121,11 @@ export class ContainerHost {
     } finally {
       if (pty) closeSync(pty.slave);
     }
-    if (pty) {
-      const session = this.openSession(container, pty.master, size);
-      // A keeper costs ~5 ms (a process): after the reply, not on the start path. A
-      // session that ended meanwhile has closed the master (its number may be reused).
-      const owner = container.state.process;
-      setImmediate(() => {
-        if (owner !== null && !session.hasExited)
-          this.keepers.keep(container.id, pty.master, owner);
-      });
-    }
+    if (pty) this.openSession(container, pty.master, size);
     this.supervise(container);
     this.changed();
-    return this.runtime.inspect(container.id);
+    // What it held at start: a short --rm container may be gone already.
+    return viewOf(container.state);
   }
 
   /** A container's own terminal session; its output is also its log (as docker does). */
@@ -142,7 +138,7 @@ export class ContainerHost {
     const about = {
       container: container.id,
       kind: 'container' as const,
-      command: container.state.spec.command,
+      command: container.state.config.request.command,
     };
     const log = openSync(this.runtime.store.logPath(container.id), 'a', 0o600);
     const session = new TerminalSession(
@@ -158,19 +154,14 @@ export class ContainerHost {
   }
 
   /** An exec with a terminal: returns its session. */
-  execTerminal(reference: string, request: ExecRequest, size: TerminalSize): string {
+  async execTerminal(reference: string, request: ExecRequest, size: TerminalSize): Promise<string> {
     const pty = openTerminal(size);
     let process: ExecProcess;
     try {
-      process = this.runtime.exec(
+      process = await this.runtime.exec(
         reference,
         { ...request, tty: true },
-        {
-          stdin: pty.slave,
-          stdout: pty.slave,
-          stderr: pty.slave,
-          terminal: true,
-        },
+        { kind: 'terminal', slave: pty.slave },
       );
     } catch (error) {
       closeSync(pty.master);
@@ -200,20 +191,18 @@ export class ContainerHost {
     const dir = mkdtempSync(join(tmpdir(), 'tocker-exec-'));
     const file = join(dir, 'output');
     const output = openSync(file, 'w+', 0o600);
-    const stdin = openSync('/dev/null', 'r');
     try {
-      const process = this.runtime.exec(reference, request, {
-        stdin,
+      const process = await this.runtime.exec(reference, request, {
+        kind: 'relay',
+        stdin: null,
         stdout: output,
         stderr: output,
-        terminal: false,
       });
       const { exitCode } = await process.wait();
       const bytes = Buffer.alloc(Math.min(statSync(file).size, EXEC_OUTPUT_BYTES));
       readSync(output, bytes, 0, bytes.length, 0);
       return { exitCode, output: bytes.toString('utf8') };
     } finally {
-      closeSync(stdin);
       closeSync(output);
       rmSync(dir, { recursive: true, force: true });
     }
@@ -262,22 +251,28 @@ export class ContainerHost {
   }
 
   /** Containers (running ones unless `all`), and those whose record cannot be read. */
-  list(all: boolean): { containers: ContainerRecord[]; corrupt: CorruptRecord[] } {
+  list(all: boolean): { containers: ContainerDetails[]; corrupt: CorruptRecord[] } {
     const { records, corrupt } = this.runtime.scan();
-    return { containers: records.filter((record) => all || record.status !== 'exited'), corrupt };
+    return {
+      containers: records.filter((record) => all || record.status !== 'exited').map(viewOf),
+      corrupt,
+    };
   }
 
-  inspect(reference: string): ContainerRecord {
-    return this.runtime.inspect(reference);
+  inspect(reference: string): ContainerDetails {
+    return viewOf(this.runtime.inspect(reference));
   }
 
-  stop(reference: string, timeoutSeconds: number): Promise<ContainerRecord> {
-    return this.runtime.stop(reference, timeoutSeconds);
+  /** The end may be recorded by the container's shim: the journal picks it up at once. */
+  async stop(reference: string, timeoutSeconds: number): Promise<ContainerDetails> {
+    const stopped = viewOf(await this.runtime.stop(reference, timeoutSeconds));
+    this.changed();
+    return stopped;
   }
 
-  kill(reference: string, signal: string): ContainerRecord {
+  kill(reference: string, signal: string): ContainerDetails {
     this.runtime.kill(reference, parseSignal(signal));
-    return this.runtime.inspect(reference);
+    return this.inspect(reference);
   }
 
   async remove(reference: string, force: boolean): Promise<void> {
@@ -285,10 +280,10 @@ export class ContainerHost {
     this.changed();
   }
 
-  update(reference: string, limits: ContainerLimits): ContainerRecord {
+  update(reference: string, limits: ContainerLimits): ContainerDetails {
     const updated = this.runtime.updateLimits(reference, parseLimits(limits));
     this.changed();
-    return updated;
+    return viewOf(updated);
   }
 
   /**
@@ -311,7 +306,6 @@ export class ContainerHost {
     void container.wait().then((exit) => {
       const session = this.terminals.get(container.id);
       if (session) this.endSession(session, exit.exitCode);
-      this.keepers.release(container.id);
       this.changed();
     });
   }
@@ -328,4 +322,13 @@ function hangUp(kill: (signal: number) => void): void {
   };
   signal('SIGHUP');
   setTimeout(() => signal('SIGKILL'), 2000).unref();
+}
+
+/** A container's pty master, taken back from its shim; null once the shim is gone. */
+function takeKeptTerminal(shim: number): number | null {
+  try {
+    return takeFd(shim, KEPT_TERMINAL_FD);
+  } catch {
+    return null;
+  }
 }

@@ -1,18 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DirectoryLock, Runtime, tockerRoot } from '@tocker/runtime';
+import { DirectoryLock, IMAGES_DIR, Runtime, tockerRoot } from '@tocker/runtime';
 import { ContainerHost } from './containers.js';
 import { TransitionFollower } from './follower.js';
 import { agentInfo } from './host.js';
 import { EventJournal } from './journal.js';
-import { TerminalKeepers } from './keepers.js';
 import { listenAddress } from './listen.js';
 import { startAgentServer } from './server.js';
 import { StatsSampler } from './stats.js';
 import { loadToken } from './token.js';
 
 const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token TOKEN] [--allow-origin URL]...
+                    [--allow-rootfs DIR]...
 
   --listen        address to listen on (default 127.0.0.1:7070; another address
                   only when asked for, and with a warning: the agent runs as root)
@@ -20,6 +20,8 @@ const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token TOKEN] [--allow
                   on first start and kept in <state>/agent/token, mode 0600)
   --allow-origin  a browser origin that may connect (default: the dashboard on
                   http://localhost:3000 and http://127.0.0.1:3000)
+  --allow-rootfs  a directory whose subdirectories containers may have as root filesystem,
+                  besides the images (${IMAGES_DIR} and <state>/images)
 `;
 
 /** Seconds between two collections of leftovers. */
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
       listen: { type: 'string', default: '127.0.0.1:7070' },
       token: { type: 'string' },
       'allow-origin': { type: 'string', multiple: true },
+      'allow-rootfs': { type: 'string', multiple: true },
       help: { type: 'boolean' },
     },
   });
@@ -62,12 +65,11 @@ async function main(): Promise<void> {
   const follower = new TransitionFollower(runtime.store.transitions.file, journal, (count) =>
     warnSkipped(count, runtime.store.transitions.file),
   );
-  const containers = new ContainerHost(
-    runtime,
-    () => follower.poll(),
-    new TerminalKeepers(join(root, 'agent', 'terminals')),
-  );
-  const adopted = containers.adoptOrphans();
+  const containers = new ContainerHost(runtime, () => follower.poll(), {
+    kind: 'images',
+    allowed: [IMAGES_DIR, join(root, 'images'), ...(values['allow-rootfs'] ?? [])],
+  });
+  const watched = containers.watchDetached();
   follower.start(250);
   // What CLI processes left (killed ones) is collected here too; what a full disk kept
   // from being written is retried every second until it is.
@@ -88,7 +90,7 @@ async function main(): Promise<void> {
     info: () => agentInfo(runtime, journal.skipped + follower.skipped),
   });
   process.stdout.write(`tocker-agent: listening on ${server.url}\n`);
-  if (adopted > 0) process.stdout.write(`tocker-agent: adopted ${adopted} running container(s)\n`);
+  if (watched > 0) process.stdout.write(`tocker-agent: took up ${watched} running container(s)\n`);
   if (generated)
     process.stdout.write(
       `tocker-agent: token (shown once, kept in ${join(root, 'agent', 'token')}): ${token}\n`,

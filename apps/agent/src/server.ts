@@ -118,7 +118,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
     'container:exec': async ({ container, tty, terminal, ...request }) =>
       tty
         ? {
-            session: containers.execTerminal(
+            session: await containers.execTerminal(
               container,
               request,
               terminal ?? { cols: 80, rows: 24 },

@@ -74,7 +74,7 @@ export class ServerProcess {
 export class Agent extends ServerProcess {
   /** `listen`: a random loopback port unless a fixed one is needed (to come back on it). */
   constructor(listen = '127.0.0.1:0') {
-    super('agent', ['--single-threaded', agentMain, '--listen', listen, `--token=${token}`]);
+    super('agent', [agentMain, '--listen', listen, `--token=${token}`]);
   }
 }
 

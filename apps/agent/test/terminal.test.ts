@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readlinkSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { TerminalExit, TerminalOutput } from '@tocker/protocol';
-import { DEFAULT_IMAGE } from '@tocker/runtime';
+import { DEFAULT_IMAGE, KEPT_TERMINAL_FD, Runtime } from '@tocker/runtime';
 import type { Socket } from 'socket.io-client';
-import { Agent, connect, ok, removeEverything, root, rssOf } from './helpers.js';
+import { Agent, cgroupParent, connect, ok, removeEverything, root, rssOf } from './helpers.js';
 
 let agent: Agent;
 
@@ -226,9 +225,15 @@ describe('terminals through the agent (real pty, real socket.io clients)', {
     first.viewer.type('KEPT=still-here; echo before-the-crash\r');
     await first.viewer.expect(/^before-the-crash\r?$/m);
     first.viewer.socket.close();
-    const keepers = join(root, 'agent', 'terminals');
-    const kept = () => readdirSync(keepers).includes(`${id}.json`);
-    assert.ok(kept(), 'its terminal has a keeper');
+    const shim = Runtime.open({ root, cgroupParent }).inspect(id).supervisor.pid;
+    const kept = () => {
+      try {
+        return readlinkSync(`/proc/${shim}/fd/${KEPT_TERMINAL_FD}`).endsWith('ptmx');
+      } catch {
+        return false; // the shim is gone
+      }
+    };
+    assert.ok(kept(), "its container's shim keeps the terminal's master");
 
     await agent.stop('SIGKILL');
     agent = await new Agent().started();
@@ -247,7 +252,7 @@ describe('terminals through the agent (real pty, real socket.io clients)', {
     await ok(again.viewer.socket, 'terminal:close', { session: again.viewer.session });
     await waitUntil(() => again.viewer.exitCode !== undefined);
     again.viewer.socket.close();
-    await waitUntil(() => !kept()); // its keeper released
+    await waitUntil(() => !kept()); // the shim ended with the container
   });
 });
 

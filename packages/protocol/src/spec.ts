@@ -68,18 +68,35 @@ const memory = z.union([z.number(), z.string()]).transform((value, ctx) => {
   return bytes;
 });
 
+/** At least 1, or -1 (docker's way of saying unlimited), which becomes null. */
 const pidsLimit = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const parsed =
-    typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+    typeof value === 'number' ? value : /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (parsed === -1) return null;
   if (!Number.isSafeInteger(parsed) || parsed < 1) {
     ctx.addIssue({
       code: 'custom',
-      message: `pids-limit: must be a whole number of at least 1 (got ${value})`,
+      message: `pids-limit: must be a whole number of at least 1, or -1 for none (got ${value})`,
     });
     return z.NEVER;
   }
   return parsed;
 });
+
+/** The processes a container may have when none is asked for (as podman). */
+export const DEFAULT_PIDS_LIMIT = 2048;
+
+const capabilityName = z
+  .string()
+  .regex(/^(CAP_)?[A-Za-z_]{2,32}$/, 'a capability name like NET_ADMIN, CAP_SYS_TIME or ALL');
+
+/** docker's --device: HOST[:CONTAINER][:PERMISSIONS], e.g. /dev/fuse or /dev/sdb:/dev/xvdb:r. */
+const deviceArgument = z
+  .string()
+  .regex(
+    /^\/[^:\0]*(:\/[^:\0]*)?(:[rwm]{1,3})?$/,
+    'devices: HOST_PATH[:CONTAINER_PATH][:PERMISSIONS], e.g. /dev/fuse or /dev/sdb:/dev/xvdb:rwm',
+  );
 
 export const limitsSchema = z
   .object({ cpus: cpus.optional(), memory: memory.optional(), pidsLimit: pidsLimit.optional() })
@@ -120,6 +137,16 @@ export const containerSpecSchema = z
     init: z.boolean().default(false),
     autoRemove: z.boolean().default(false),
     limits: limitsSchema.default({}),
+    /** Every capability, every device, no seccomp, /sys writable: no isolation but namespaces. */
+    privileged: z.boolean().default(false),
+    capAdd: z.array(capabilityName).max(64).default([]),
+    capDrop: z.array(capabilityName).max(64).default([]),
+    /** 'default': docker's profile; or a profile (docker or OCI format), checked by the runtime. */
+    seccomp: z
+      .union([z.enum(['default', 'unconfined']), z.record(z.string(), z.unknown())])
+      .default('default'),
+    noNewPrivileges: z.boolean().default(false),
+    devices: z.array(deviceArgument).max(64).default([]),
   })
   .strict();
 

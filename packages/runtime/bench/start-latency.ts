@@ -8,6 +8,7 @@
 import { openSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { configure } from '../src/config/configure.js';
 import { DEFAULT_IMAGE } from '../src/paths.js';
 import { Runtime } from '../src/runtime.js';
 import { parseContainerSpec } from '../src/spec.js';
@@ -32,17 +33,19 @@ const env = {
 
 async function libraryWarm(): Promise<number> {
   const runtime = Runtime.open({ root: env.TOCKER_ROOT, cgroupParent: env.TOCKER_CGROUP_PARENT });
-  const spec = parseContainerSpec({
-    rootfs: DEFAULT_IMAGE,
-    command: ['/bin/true'],
-    autoRemove: true,
-  });
+  const config = configure(
+    parseContainerSpec({ rootfs: DEFAULT_IMAGE, command: ['/bin/true'], autoRemove: true }),
+    { kind: 'any-directory' },
+  );
   const devNull = openSync('/dev/null', 'r+');
-  const stdio = { stdin: devNull, stdout: devNull, stderr: devNull, terminal: false };
+  const options = {
+    io: { kind: 'relay', stdin: null, stdout: devNull, stderr: devNull },
+    foreground: true,
+  } as const;
   const times: number[] = [];
   for (let run = 0; run < WARMUP + RUNS; run++) {
     const started = performance.now();
-    const container = await runtime.run(spec, { stdio });
+    const container = await runtime.run(config, options);
     const exit = await container.wait();
     if (exit.exitCode !== 0) throw new Error(`/bin/true exited ${exit.exitCode}`);
     if (run >= WARMUP) times.push(performance.now() - started);

@@ -1,7 +1,6 @@
-#!/usr/bin/env -S node --single-threaded --min-semi-space-size=16
-// --single-threaded: tocker fork()s container processes from JavaScript (see src/namespaces.ts).
-// --min-semi-space-size=16: a CLI lives ~0.2 s; a young generation big enough for all of it
-// spares the scavenges, which after fork() would copy every page they touch.
+#!/usr/bin/env -S node --min-semi-space-size=16
+// --min-semi-space-size=16: a CLI lives ~0.1 s; a young generation big enough for all of it
+// spares it every scavenge.
 'use strict';
 const { readFileSync, renameSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
@@ -13,7 +12,11 @@ const { Script } = require('node:vm');
 // upgrade, writes the cache; a read-only install simply runs without one.
 const dist = join(__dirname, '..', 'dist');
 const bundle = join(dist, 'tocker.cjs');
-const cache = `${bundle}.v8cache`;
+// V8 rejects a cache made under other flags: one file per set of flags, so that a
+// process started with different ones (node FLAGS tocker.cjs) does not rewrite another's.
+let flags = 5381;
+for (const char of process.execArgv.join(' ')) flags = (flags * 33 + char.charCodeAt(0)) >>> 0;
+const cache = `${bundle}.${flags.toString(36)}.v8cache`;
 let cachedData;
 try {
   cachedData = readFileSync(cache);

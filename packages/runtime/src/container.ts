@@ -1,34 +1,43 @@
-import { closeSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { CgroupDriver, CgroupStats, ContainerCgroup } from './cgroups/index.js';
-import {
-  type ContainerProcessPlan,
-  type ContainerStdio,
-  prepareContainer,
-} from './container-process.js';
+import type { RuntimeConfig } from './config/runtime-config.js';
 import { TockerError } from './errors.js';
-import { containerEnvironment } from './exec.js';
-import { forkIntoNewNamespaces } from './namespaces.js';
-import { identify } from './proc.js';
-import { waitForChild, waitForExitOf } from './reaper.js';
-import { ReportChannel } from './report-channel.js';
-import type { ContainerSpec } from './spec.js';
+import { CONCLUDE_ENTRY, INIT_BINARY } from './paths.js';
+import { type Concluder, containerPlan, type ShimStdio } from './plans.js';
+import { identify, isAlive, type ProcessIdentity } from './proc.js';
+import { seccompProgram } from './security/seccomp.js';
+import { Shim, type ShimReport } from './shim/shim.js';
 import type { ContainerRecord } from './state/record.js';
 import type { Change, StateStore } from './state/store.js';
-import { close, decodeWaitStatus, kill, pipe, waitpid } from './sys/libc.js';
+import { decodeWaitStatus, kill } from './sys/libc.js';
 import { trace } from './trace.js';
 
+/** Where a container's stdin, stdout and stderr go. A container never gets a host file or a caller's terminal. */
+export type ContainerIo =
+  /** Output relayed by its shim into container.log (detached containers), stdin at its end. */
+  | { readonly kind: 'log' }
+  /** Relayed by its shim to these descriptors of this process (a CLI in the foreground). */
+  | {
+      readonly kind: 'relay';
+      readonly stdin: number | null;
+      readonly stdout: number;
+      readonly stderr: number;
+    }
+  /**
+   * A pty made for it: the slave is its stdio and /dev/console. `master`, when given, is
+   * also held by its shim, so that the terminal outlives this process (the agent's).
+   */
+  | { readonly kind: 'terminal'; readonly slave: number; readonly master: number | null };
+
 export interface CreateOptions {
-  /** Descriptors of this process, or 'log': stdin from /dev/null, output to container.log. */
-  readonly stdio: ContainerStdio | 'log';
-  /** The host path of the pty slave when stdio is a terminal (becomes /dev/console). */
-  readonly consolePath?: string | null;
-  /** Kill the container if this process dies (foreground CLI); detached ones outlive it. */
-  readonly dieWithParent?: boolean;
+  readonly io: ContainerIo;
+  /** Kill the container when this process goes (a CLI in the foreground). */
+  readonly foreground: boolean;
 }
 
 export interface ExitStatus {
-  /** null when the exit was not observed (the container was adopted after a restart). */
+  /** null when the exit was not observed (the shim was killed before it could tell). */
   readonly exitCode: number | null;
   readonly signal: number | null;
   readonly oomKilled: boolean;
@@ -37,35 +46,31 @@ export interface ExitStatus {
 }
 
 /**
- * One container, held by the process that created it (its supervisor): the only process
- * that can start it and wait for it, because the container's PID 1 is its child.
- * Everything else (ps, stop, kill, rm from other processes) goes through the state store.
+ * One container, as the process that created it (or that took it over) sees it. Its
+ * supervisor is its tocker-shim, which outlives this process: this process starts the
+ * container, hears of its end from the shim and records it; when nobody is left to hear,
+ * the shim records it itself (it becomes `tocker __conclude`). Everything else (ps, stop,
+ * kill, rm from other processes) goes through the state store.
  */
 export class Container {
   private readonly exited: Promise<ExitStatus>;
 
-  /**
-   * `startup` is the pipe pair of a container this process created and has not started
-   * yet; `status` resolves with the raw wait status when it ends (null: not observable).
-   */
   private constructor(
     private record: ContainerRecord,
     private readonly store: StateStore,
-    private readonly cgroup: ContainerCgroup,
-    private startup: { reports: ReportChannel; goFd: number } | null,
+    private readonly cgroup: ContainerCgroup | null,
+    private shim: Shim | null,
     status: Promise<number | null>,
   ) {
     this.exited = status.then((raw) => this.finish(raw));
   }
 
   /**
-   * Takes over a running detached container whose supervisor died (an agent restart). It
-   * is not this process's child, so its end is noticed by polling and its exit code is
-   * unknown; OOM kills, peak memory and CPU time still come from its cgroup.
+   * A running container created by another process (an agent that restarted): its shim
+   * records its end; this one only learns of it, within a second.
    */
-  static adopt(record: ContainerRecord, store: StateStore, cgroup: ContainerCgroup): Container {
-    const ended = record.process === null ? Promise.resolve(null) : waitForExitOf(record.process);
-    return new Container(record, store, cgroup, null, ended);
+  static watch(record: ContainerRecord, store: StateStore): Container {
+    return new Container(record, store, null, null, waitForEnd(record.supervisor));
   }
 
   get id(): string {
@@ -81,32 +86,33 @@ export class Container {
   }
 
   /**
-   * Everything up to the user's program: state, cgroup with its limits, namespaces, root
-   * filesystem, hostname. The container process then waits for start().
+   * Everything up to the user's program: state, cgroup with its limits and devices, the
+   * shim and, in new namespaces, the root filesystem and hostname. The container's
+   * process then waits for start().
    */
   static async create(
-    spec: ContainerSpec,
+    config: RuntimeConfig,
     options: CreateOptions,
     deps: { store: StateStore; cgroups: CgroupDriver },
     /** An exited container to start again (restart): same id, name and writable layer. */
     reuse: ContainerRecord | null = null,
   ): Promise<Container> {
-    checkRootfs(spec.rootfs);
     const id = reuse?.id ?? randomId();
-    const supervisor = identify(process.pid);
-    if (supervisor === null) throw new Error('cannot read this process in /proc');
+    const creator = identify(process.pid);
+    if (creator === null) throw new Error('cannot read this process in /proc');
     const record: ContainerRecord = {
       id,
-      name: spec.name ?? null,
-      hostname: spec.hostname ?? id.slice(0, 12),
-      spec,
+      name: config.request.name ?? null,
+      hostname: config.hostname ?? id.slice(0, 12),
+      config,
       status: 'created',
       createdAt: reuse?.createdAt ?? new Date().toISOString(),
       startedAt: null,
       finishedAt: null,
       process: null,
-      supervisor,
-      detached: !(options.dieWithParent ?? true),
+      // Until its shim runs, the creator answers for it: if it dies, the container is collected.
+      supervisor: creator,
+      detached: !options.foreground,
       usage: null,
       exitCode: null,
       signal: null,
@@ -118,6 +124,7 @@ export class Container {
     if (reuse === null) store.reserve(record);
     else if (store.update(id, (current) => restartable(current, record)) === null)
       throw new TockerError(`no such container: ${id}`);
+    else store.clearExitFile(id); // the last run's status is not this one's
     // A failed start leaves nothing behind; a failed restart leaves the container as it was.
     const abandon = (why: string) => {
       try {
@@ -130,88 +137,73 @@ export class Container {
         // The next collection finds it abandoned (its creator is this process, soon gone).
       }
     };
+
     let cgroup: ContainerCgroup | undefined;
-    const report = pipe();
-    const go = pipe();
-    const fdsToClose = [report.write, go.read];
-    let pid: number;
+    let shim: Shim;
+    const opened: number[] = [];
     try {
       trace('reserved');
-      cgroup = cgroups.create(id, spec.limits);
-      const cgroupProcsFds = cgroup.procsFiles.map((file) => openSync(file, 'w'));
-      fdsToClose.push(...cgroupProcsFds);
-      const stdio =
-        options.stdio === 'log' ? openLog(store.logPath(id), fdsToClose) : options.stdio;
-      const plan: ContainerProcessPlan = {
-        spec,
+      cgroup = cgroups.create(id, config.linux.resources.limits, config.linux.resources.devices);
+      const cgroupProcs = cgroup.procsFiles.map((file) => remember(openSync(file, 'w'), opened));
+      const plan = containerPlan({
+        config,
         hostname: record.hostname,
-        env: containerEnvironment(spec, record.hostname),
-        rootfs: store.rootfsLayout(id, spec.rootfs, options.consolePath ?? null),
-        stdio,
-        cgroupProcsFds,
-        dieWithParent: options.dieWithParent ?? true,
-        reportFd: report.write,
-        goFd: go.read,
-        parentFds: [report.read, go.write],
-      };
+        env: [...config.process.env, `HOSTNAME=${record.hostname}`],
+        layout: store.rootfsLayout(id, config.root.path),
+        stdio: shimStdio(options.io, store.logPath(id), opened),
+        cgroupProcs,
+        exitFile: remember(openSync(store.exitFilePath(id), 'r+'), opened),
+        foreground: options.foreground,
+        concluder: concluderFor(id, store.root),
+        initBinary: INIT_BINARY,
+        seccomp: seccompProgram(config.linux.seccomp, store.seccompCacheDir),
+      });
       trace('cgroup created');
-      pid = forkIntoNewNamespaces(() => prepareContainer(plan));
+      shim = Shim.spawn(id.slice(0, 12), plan.steps, plan.fds);
     } catch (error) {
-      close(report.read);
-      close(go.write);
       cgroup?.remove();
       abandon((error as Error).message);
       throw error;
     } finally {
-      for (const fd of fdsToClose) close(fd);
+      for (const fd of opened) closeSync(fd);
     }
 
-    trace('forked');
-    const reports = new ReportChannel(report.read);
-    const first = await reports.next();
-    if (first === 'closed' || first.kind === 'error') {
-      reports.close();
-      close(go.write);
-      const status = waitpid(pid, 0).status;
+    trace('shim started');
+    const born = await shim.until('pid', 'error');
+    const ready = born.kind === 'pid' ? await shim.until('ready', 'error') : born;
+    if (born.kind !== 'pid' || ready.kind !== 'ready') {
+      const failure = setupFailure(ready);
+      await shim.until();
       cgroup.remove();
-      const failure =
-        first === 'closed'
-          ? new TockerError(
-              `container process died during set-up (exit ${decodeWaitStatus(status).exitCode})`,
-            )
-          : new TockerError(
-              first.message,
-              first.exitCode === 126 || first.exitCode === 127 ? first.exitCode : 125,
-            );
       abandon(failure.message);
       throw failure;
     }
     trace('ready');
-    const process1 = identify(pid) ?? { pid, startTime: 0 };
-    const exited = waitForChild(pid);
+    const pid1 = identify(born.pid) ?? { pid: born.pid, startTime: 0 };
     const created = store.update(id, (current) =>
       current.status === 'created' && current.process === null
-        ? { record: { ...current, process: process1 }, transitions: ['created'] }
+        ? {
+            record: { ...current, process: pid1, supervisor: shim.identity },
+            transitions: ['created'],
+          }
         : null,
     );
-    if (created?.process?.pid !== pid) {
+    if (created?.process?.pid !== born.pid) {
       // Removed (rm -f) while it was being set up: nothing of it may stay.
-      kill(pid, constants.signals.SIGKILL);
-      reports.close();
-      close(go.write);
-      await exited;
+      shim.release();
+      await shim.until();
       cgroup.killAll();
       cgroup.remove();
       throw new TockerError(`container ${id.slice(0, 12)} was removed while it was being created`);
     }
-    return new Container(created, store, cgroup, { reports, goFd: go.write }, exited);
+    return new Container(created, store, cgroup, shim, exitOf(shim));
   }
 
   /** Runs the user's program; resolves once it has been exec'd, rejects if it could not be. */
   async start(): Promise<void> {
-    if (this.startup === null) throw new TockerError(`container ${this.id} was already started`);
-    const { reports, goFd } = this.startup;
-    this.startup = null;
+    const shim = this.shim;
+    if (shim === null || this.record.status !== 'created')
+      throw new TockerError(`container ${this.id.slice(0, 12)} was already started`);
     const started = this.store.update(this.id, (current) =>
       current.status === 'created'
         ? {
@@ -221,71 +213,144 @@ export class Container {
         : null,
     );
     if (started?.status !== 'running') {
-      reports.close();
-      close(goFd);
+      shim.release();
       throw new TockerError(`container ${this.id.slice(0, 12)} was stopped before it started`);
     }
     this.record = started;
     trace('start');
-    writeSync(goFd, 'g');
-    close(goFd);
-    const outcome = await reports.next();
-    reports.close();
+    shim.send('g');
+    const outcome = await shim.until('started', 'error');
     trace('running');
-    if (outcome !== 'closed' && outcome.kind === 'error') {
+    if (outcome.kind !== 'started') {
       await this.exited;
-      throw new TockerError(
-        outcome.message,
-        outcome.exitCode === 126 || outcome.exitCode === 127 ? outcome.exitCode : 125,
-      );
+      throw outcome.kind === 'error'
+        ? new TockerError(outcome.message, outcome.exitCode)
+        : new TockerError(`the shim of container ${this.id.slice(0, 12)} ended before it started`);
     }
   }
 
-  /** Resolves when the container has exited and its cgroup is gone. */
+  /**
+   * Lets the container go on without this process: its shim will record its end (a CLI's
+   * `run -d`, which must not wait for it).
+   */
+  detach(): void {
+    this.shim?.release();
+  }
+
+  /** Resolves when the container has exited and its end is recorded. */
   wait(): Promise<ExitStatus> {
     return this.exited;
   }
 
   kill(signal: number): void {
-    if (this.record.status === 'exited') return;
-    kill(this.pid, signal);
+    if (this.record.status === 'exited' || this.record.process === null) return;
+    kill(this.record.process.pid, signal);
   }
 
   stats(): CgroupStats {
+    if (this.cgroup === null)
+      throw new TockerError(`container ${this.id.slice(0, 12)} is not watched here`);
     return this.cgroup.stats();
   }
 
   private async finish(status: number | null): Promise<ExitStatus> {
     trace('exited');
-    if (this.startup !== null) {
-      close(this.startup.goFd);
-      this.startup.reports.close();
-    }
-    const exit = status === null ? { exitCode: null, signal: null } : decodeWaitStatus(status);
+    const observed = status === null ? readExitFile(this.store.exitFilePath(this.id)) : status;
+    const exit = observed === null ? { exitCode: null, signal: null } : decodeWaitStatus(observed);
     let stats: CgroupStats | null = null;
-    let concluded: ContainerRecord | null = null;
     try {
-      concluded = this.store.update(this.id, (current) => {
-        // Already concluded by another process (rm -f gave up waiting for us).
+      const concluded = this.store.update(this.id, (current) => {
+        // Already concluded: by its shim's concluder, or by rm -f that gave up waiting.
         if (current.status === 'exited') return null;
         const conclusion = conclude(current, this.cgroup, exit, null);
         stats = conclusion.stats;
         return conclusion.change;
       });
+      if (concluded !== null) this.record = concluded;
+      else this.record = { ...this.record, status: 'exited', ...exit };
     } catch {
       // A damaged record, or a lock held for too long: the next collection concludes it.
-      releaseCgroup(this.cgroup);
+      if (this.cgroup !== null) releaseCgroup(this.cgroup);
     }
-    if (concluded !== null) this.record = concluded;
+    this.shim?.send('c');
+    this.shim?.release();
     trace('cleaned up');
     const record = this.record;
-    const known = record.status === 'exited';
     return {
-      exitCode: known ? record.exitCode : exit.exitCode,
-      signal: known ? record.signal : exit.signal,
+      exitCode: record.exitCode ?? exit.exitCode,
+      signal: record.signal ?? exit.signal,
       oomKilled: record.oomKilled,
       stats,
     };
+  }
+}
+
+/** The wait status the shim reports when the container ends; null if the shim died first. */
+async function exitOf(shim: Shim): Promise<number | null> {
+  const report = await shim.until('exit');
+  return report.kind === 'exit' ? report.status : null;
+}
+
+/** For a container another process created: resolves once its shim (or concluder) is gone. */
+function waitForEnd(supervisor: ProcessIdentity): Promise<null> {
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (isAlive(supervisor)) return;
+      clearInterval(timer);
+      resolve(null);
+    }, 1000);
+  });
+}
+
+function setupFailure(report: ShimReport): TockerError {
+  if (report.kind === 'error') return new TockerError(report.message, report.exitCode);
+  return new TockerError('the container process died during set-up');
+}
+
+function remember(fd: number, opened: number[]): number {
+  opened.push(fd);
+  return fd;
+}
+
+function shimStdio(io: ContainerIo, logPath: string, opened: number[]): ShimStdio {
+  switch (io.kind) {
+    case 'log': {
+      const log = remember(openSync(logPath, 'a', 0o600), opened);
+      return { kind: 'pipes', stdin: null, stdout: log, stderr: log, log: true };
+    }
+    case 'relay':
+      return { kind: 'pipes', stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, log: false };
+    case 'terminal':
+      return { kind: 'terminal', slave: io.slave, keep: io.master };
+  }
+}
+
+/** What the shim becomes to record the container's end when its creator is gone. */
+function concluderFor(id: string, root: string): Concluder {
+  const cgroupParent = process.env.TOCKER_CGROUP_PARENT;
+  return {
+    argv: [process.execPath, CONCLUDE_ENTRY, id],
+    env: [
+      `TOCKER_ROOT=${root}`,
+      ...(cgroupParent === undefined ? [] : [`TOCKER_CGROUP_PARENT=${cgroupParent}`]),
+    ],
+  };
+}
+
+/** The wait status a shim left in the exit file; null when it wrote none. */
+export function readExitFile(path: string): number | null {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const bytes = Buffer.alloc(64);
+      const length = readSync(fd, bytes, 0, bytes.length, 0);
+      const status = /^status (-?\d+)\n/.exec(bytes.toString('latin1', 0, length))?.[1];
+      return status === undefined ? null : Number(status);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
   }
 }
 
@@ -330,7 +395,7 @@ export function conclude(
         : { cpuTimeNs: stats.cpuTimeNs, memoryPeakBytes: stats.memoryPeakBytes },
     error,
   };
-  const change: Change = concluded.spec.autoRemove
+  const change: Change = concluded.config.request.autoRemove
     ? { record: concluded, transitions: ['exited', 'removed'], removal: 'archive-log' }
     : { record: concluded, transitions: ['exited'] };
   return { change, stats };
@@ -352,14 +417,6 @@ function restartable(current: ContainerRecord, fresh: ContainerRecord): Change {
   return { record: fresh, transitions: [] };
 }
 
-function openLog(path: string, opened: number[]): ContainerStdio {
-  const stdin = openSync('/dev/null', 'r');
-  opened.push(stdin);
-  const output = openSync(path, 'a', 0o600);
-  opened.push(output);
-  return { stdin, stdout: output, stderr: output, terminal: false };
-}
-
 /**
  * 64 hex digits, as docker's ids. Read from /dev/urandom rather than node:crypto, whose
  * loading alone costs the CLI ~10 ms on every start.
@@ -373,17 +430,4 @@ function randomId(): string {
     closeSync(fd);
   }
   return bytes.toString('hex');
-}
-
-function checkRootfs(rootfs: string): void {
-  let isDirectory: boolean;
-  try {
-    isDirectory = statSync(rootfs).isDirectory();
-  } catch {
-    throw new TockerError(`rootfs ${rootfs} does not exist`);
-  }
-  if (!isDirectory) throw new TockerError(`rootfs ${rootfs} is not a directory`);
-  // overlayfs takes its layers as a comma- and colon-separated option string.
-  if (/[,:\\]/.test(rootfs))
-    throw new TockerError(`rootfs ${rootfs}: paths with ",", ":" or "\\" are not supported`);
 }

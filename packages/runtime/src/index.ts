@@ -1,13 +1,25 @@
 export type { ContainerStatus, ContainerTransition } from '@tocker/protocol';
 export type { CgroupStats } from './cgroups/index.js';
-export { Container, type CreateOptions, type ExitStatus } from './container.js';
-export type { ContainerStdio } from './container-process.js';
+export { configure, type RootfsPolicy } from './config/configure.js';
+export type { RuntimeConfig } from './config/runtime-config.js';
+export {
+  Container,
+  type ContainerIo,
+  type CreateOptions,
+  type ExitStatus,
+} from './container.js';
 export { TockerError } from './errors.js';
-export { keepFd, reclaimFd, releaseFd } from './fd-keeper.js';
-export { DEFAULT_IMAGE, tockerRoot } from './paths.js';
+export { DEFAULT_IMAGE, IMAGES_DIR, tockerRoot } from './paths.js';
+export { KEPT_TERMINAL_FD } from './plans.js';
 export type { ProcessIdentity } from './proc.js';
 export { openTerminal, type Pty, PtyWriter, resizeTerminal, type TerminalSize } from './pty.js';
-export { type ExecOptions, type ExecProcess, Runtime, type RuntimeOptions } from './runtime.js';
+export {
+  type ExecIo,
+  type ExecOptions,
+  type ExecProcess,
+  Runtime,
+  type RuntimeOptions,
+} from './runtime.js';
 export { parseSignal } from './signals.js';
 export {
   type ContainerLimits,
@@ -16,5 +28,11 @@ export {
   parseLimits,
 } from './spec.js';
 export { DirectoryLock } from './state/lock.js';
-export type { ContainerRecord, CorruptRecord } from './state/record.js';
+export {
+  type ContainerDetails,
+  type ContainerRecord,
+  type CorruptRecord,
+  viewOf,
+} from './state/record.js';
+export { takeFd } from './sys/libc.js';
 export { type CpuSample, containerUsage } from './usage.js';

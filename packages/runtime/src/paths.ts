@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 /**
  * Everything tocker keeps about containers lives under one state root (TOCKER_ROOT,
  * default /var/lib/tocker), so that separate CLI invocations, the agent and `rm -rf`
@@ -12,3 +16,31 @@ export function tockerRoot(): string {
 }
 
 export { DEFAULT_IMAGE } from '@tocker/protocol';
+
+/** Where set-up puts images (the default one among them), whatever the state root. */
+export const IMAGES_DIR = '/var/lib/tocker/images';
+
+/**
+ * This package's directory (the one with package.json), wherever the code runs from:
+ * src/ under tsx, dist/ as compiled modules, or the CLI bundle dist/tocker.cjs.
+ */
+function findPackageDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the @tocker/runtime package directory');
+    dir = parent;
+  }
+  return dir;
+}
+
+export const packageDir = findPackageDir();
+
+/** The per-container supervisor, built from packages/runtime/shim by the package's build. */
+export const SHIM_PATH = join(packageDir, 'dist', 'tocker-shim');
+
+/** What a shim becomes to record its container's end when nobody else can (conclude.ts). */
+export const CONCLUDE_ENTRY = join(packageDir, 'dist', 'conclude.js');
+
+/** --init's PID 1: tini, statically linked, from Debian's tini package (set-up installs it). */
+export const INIT_BINARY = '/usr/bin/tini-static';

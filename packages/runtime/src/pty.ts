@@ -1,4 +1,4 @@
-import { readlinkSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { ioctl, openpty, TIOCSWINSZ } from './sys/libc.js';
 
 export interface TerminalSize {
@@ -9,18 +9,16 @@ export interface TerminalSize {
 export interface Pty {
   readonly master: number;
   readonly slave: number;
-  /** The slave's path on the host (/dev/pts/N), bound to the container's /dev/console. */
-  readonly slavePath: string;
 }
 
 /**
- * Opens a pty pair without forking: the slave is handed to the container's PID 1 as its
- * stdio and controlling terminal, the master stays with whoever shows it to the user.
+ * Opens a pty pair: the slave is handed to the container's PID 1 as its stdio, controlling
+ * terminal and /dev/console, the master stays with whoever shows it to the user.
  */
 export function openTerminal(size: TerminalSize): Pty {
   const { master, slave } = openpty();
   resizeTerminal(master, size);
-  return { master, slave, slavePath: readlinkSync(`/proc/self/fd/${slave}`) };
+  return { master, slave };
 }
 
 /** The kernel sends SIGWINCH to the terminal's foreground process group. */

@@ -1,18 +1,11 @@
+import { statSync } from 'node:fs';
+import type { RuntimeConfig } from './config/runtime-config.js';
+import { Op, type PlanStep, step } from './shim/plan.js';
 import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  statSync,
-  symlinkSync,
-} from 'node:fs';
-import { join } from 'node:path';
-import {
-  calls,
-  chdir,
-  type LibcCall,
-  MNT_DETACH,
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWNS,
+  CLONE_NEWUTS,
   MS_BIND,
   MS_NODEV,
   MS_NOEXEC,
@@ -21,11 +14,6 @@ import {
   MS_RDONLY,
   MS_REC,
   MS_REMOUNT,
-  mknodCharDevice,
-  mount,
-  pivotRoot,
-  runCalls,
-  umount2,
 } from './sys/libc.js';
 
 /** Where a container's root filesystem comes from and where its writable layer lives. */
@@ -36,137 +24,182 @@ export interface RootfsLayout {
   readonly work: string;
   /** The mount point of the overlay, which becomes "/". */
   readonly merged: string;
-  /** The host path of the pty slave when the container has a terminal; bound to /dev/console. */
-  readonly console: string | null;
 }
 
-const devices = [
-  ['null', 1, 3],
-  ['zero', 1, 5],
-  ['full', 1, 7],
-  ['random', 1, 8],
-  ['urandom', 1, 9],
-  ['tty', 5, 0],
+/** Host files bound into the container before its root changes (the slots of OP_OPEN_TREE). */
+export interface BoundFiles {
+  /** A descriptor of the shim's child: the pty slave that becomes /dev/console. */
+  readonly console: number | null;
+  /** The init binary (tini) for --init, mounted read-only at INIT_PATH. */
+  readonly init: string | null;
+}
+
+/** Where --init's binary appears in the container: in /dev, so the image is not touched. */
+export const INIT_PATH = '/dev/init';
+
+const CONSOLE_SLOT = 0;
+const INIT_SLOT = 1;
+const MOUNT_ATTR_RDONLY = 0x1;
+const MOUNT_ATTR_NOSUID = 0x2;
+const MOUNT_ATTR_NODEV = 0x4;
+
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const STANDARD_DEVICES = [
+  ['/dev/null', 1, 3],
+  ['/dev/zero', 1, 5],
+  ['/dev/full', 1, 7],
+  ['/dev/random', 1, 8],
+  ['/dev/urandom', 1, 9],
+  ['/dev/tty', 5, 0],
 ] as const;
 
-/** Kernel interfaces a container must not read (masked) or change (read-only), as runc does. */
-const maskedProcPaths = [
-  '/proc/kcore',
-  '/proc/keys',
-  '/proc/timer_list',
-  '/proc/sched_debug',
-  '/proc/scsi',
-];
-const readOnlyProcPaths = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus'];
+const KERNEL_FILES = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
 /**
- * Builds the container's root in a fresh mount namespace of the calling thread and pivots
- * into it. /proc is left to the container's PID 1 (mountProc): a proc mount shows the PID
- * namespace of whoever mounts it.
+ * The steps that give the container its root: fresh mount, UTS, IPC and network
+ * namespaces; the image under a private writable layer (overlay) as "/"; then, with every
+ * path resolved inside that root, /proc (with the masked and read-only paths of the
+ * configuration), /sys, a /dev of its own (standard nodes, the configured devices, a new
+ * devpts instance, shm, mqueue, the console), hostname and loopback.
  */
-export function enterRootfs(layout: RootfsLayout): void {
-  // Nothing mounted from here on may propagate back to the host.
-  mount(null, '/', null, MS_REC | MS_PRIVATE);
-  mount(
-    'overlay',
-    layout.merged,
-    'overlay',
-    0,
-    `lowerdir=${layout.image},upperdir=${layout.upper},workdir=${layout.work}`,
+export function rootfsSteps(
+  config: RuntimeConfig,
+  layout: RootfsLayout,
+  hostname: string,
+  bound: BoundFiles,
+): PlanStep[] {
+  // Trees of the host are cloned while this is still the host's mount namespace.
+  const steps: PlanStep[] = [];
+  if (bound.console !== null) steps.push(step(Op.openTree, CONSOLE_SLOT, null, bound.console, 0));
+  if (bound.init !== null) {
+    const attributes = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    steps.push(step(Op.openTree, INIT_SLOT, bound.init, -1, attributes));
+  }
+  steps.push(
+    step(Op.unshare, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET),
+    // Nothing mounted from here on may propagate back to the host.
+    step(Op.mount, null, '/', null, MS_REC | MS_PRIVATE, null),
+    step(
+      Op.mount,
+      'overlay',
+      layout.merged,
+      'overlay',
+      0,
+      `lowerdir=${layout.image},upperdir=${layout.upper},workdir=${layout.work}`,
+    ),
   );
-  const root = (path: string) => join(layout.merged, path);
-
-  mkdirSync(root('proc'), { recursive: true });
-  mkdirSync(root('sys'), { recursive: true });
-  mount('sysfs', root('sys'), 'sysfs', MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
-  if (existsSync(root('sys/firmware'))) maskDir(root('sys/firmware'));
-  populateDev(root('dev'), layout.console);
-
-  // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves
-  // no old-root directory behind in the container.
-  chdir(layout.merged);
-  pivotRoot('.', '.');
-  umount2('.', MNT_DETACH);
-  chdir('/');
+  steps.push(step(Op.pivotRoot, layout.merged));
+  steps.push(...devSteps(config, bound));
+  steps.push(...procSteps(config));
+  steps.push(...sysSteps(config));
+  steps.push(step(Op.sethostname, hostname), step(Op.loopbackUp));
+  return steps;
 }
 
-function populateDev(dev: string, consolePath: string | null): void {
-  mkdirSync(dev, { recursive: true });
-  mount('tmpfs', dev, 'tmpfs', MS_NOSUID, 'mode=755,size=65536k');
-  for (const [name, major, minor] of devices) {
-    mknodCharDevice(join(dev, name), 0o666, major, minor);
-    chmodSync(join(dev, name), 0o666); // mknod honours the umask
-  }
-  mkdirSync(join(dev, 'pts'));
-  mount(
-    'devpts',
-    join(dev, 'pts'),
-    'devpts',
-    MS_NOSUID | MS_NOEXEC,
-    'newinstance,ptmxmode=0666,mode=0620,gid=5',
-  );
-  symlinkSync('pts/ptmx', join(dev, 'ptmx'));
-  mkdirSync(join(dev, 'shm'));
-  mount(
-    'shm',
-    join(dev, 'shm'),
-    'tmpfs',
-    MS_NOSUID | MS_NODEV | MS_NOEXEC,
-    'mode=1777,size=65536k',
-  );
-  mkdirSync(join(dev, 'mqueue'));
-  symlinkSync('/proc/self/fd', join(dev, 'fd'));
-  ['stdin', 'stdout', 'stderr'].forEach((name, fd) => {
-    symlinkSync(`/proc/self/fd/${fd}`, join(dev, name));
-  });
-  if (consolePath !== null) {
-    closeSync(openSync(join(dev, 'console'), 'w', 0o600));
-    mount(consolePath, join(dev, 'console'), null, MS_BIND);
-  }
-}
-
-let procProtection: LibcCall[] | undefined;
-
-/**
- * The calls with which the container's PID 1 mounts /proc for its own PID namespace and
- * masks or write-protects the kernel interfaces in it. Which of those this kernel has is
- * read from the creator's own /proc (same kernel), once.
- */
-export function procMountCalls(): LibcCall[] {
-  procProtection ??= [
-    calls.mount('proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC),
-    ...maskedProcPaths.flatMap((path) => {
-      const stat = statSync(path, { throwIfNoEntry: false });
-      if (stat === undefined) return [];
-      return [
-        stat.isDirectory() ? maskDirCall(path) : calls.mount('/dev/null', path, null, MS_BIND),
-      ];
-    }),
-    ...readOnlyProcPaths
-      .filter((path) => existsSync(path))
-      .flatMap((path) => [
-        calls.mount(path, path, null, MS_BIND | MS_REC),
-        calls.mount(
-          null,
-          path,
-          null,
-          MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-        ),
-      ]),
+function devSteps(config: RuntimeConfig, bound: BoundFiles): PlanStep[] {
+  const steps = [
+    mountPoint('/dev'),
+    step(Op.mount, 'tmpfs', '/dev', 'tmpfs', MS_NOSUID, 'mode=755,size=65536k'),
+    ...STANDARD_DEVICES.map(([path, major, minor]) =>
+      step(Op.mknod, path, S_IFCHR | 0o666, major, minor),
+    ),
+    ...config.linux.devices.map((device) =>
+      step(
+        Op.mknod,
+        device.path,
+        (device.type === 'b' ? S_IFBLK : S_IFCHR) | device.mode,
+        device.major,
+        device.minor,
+      ),
+    ),
+    mountPoint('/dev/pts'),
+    step(
+      Op.mount,
+      'devpts',
+      '/dev/pts',
+      'devpts',
+      MS_NOSUID | MS_NOEXEC,
+      'newinstance,ptmxmode=0666,mode=0620,gid=5',
+    ),
+    step(Op.symlink, 'pts/ptmx', '/dev/ptmx'),
+    mountPoint('/dev/shm'),
+    step(Op.mount, 'shm', '/dev/shm', 'tmpfs', KERNEL_FILES, 'mode=1777,size=65536k'),
+    mountPoint('/dev/mqueue'),
+    step(Op.mount, 'mqueue', '/dev/mqueue', 'mqueue', KERNEL_FILES, null),
+    step(Op.symlink, '/proc/self/fd', '/dev/fd'),
+    ...['stdin', 'stdout', 'stderr'].map((name, fd) =>
+      step(Op.symlink, `/proc/self/fd/${fd}`, `/dev/${name}`),
+    ),
   ];
-  return procProtection;
+  if (bound.console !== null) {
+    steps.push(
+      step(Op.fileTarget, '/dev/console', 0o600),
+      step(Op.moveMount, CONSOLE_SLOT, '/dev/console'),
+    );
+  }
+  if (bound.init !== null) {
+    steps.push(step(Op.fileTarget, INIT_PATH, 0o755), step(Op.moveMount, INIT_SLOT, INIT_PATH));
+  }
+  return steps;
 }
 
-function maskDirCall(path: string): LibcCall {
-  return calls.mount(
-    'tmpfs',
-    path,
-    'tmpfs',
-    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-    'size=0',
-  );
+/**
+ * /proc for the container's own PID namespace (the child that mounts it is PID 1 there),
+ * then the kernel interfaces it must not read (masked: an empty read-only tmpfs over a
+ * directory, /dev/null over a file) or change (bound read-only onto themselves). Without
+ * CAP_SYS_ADMIN none of these can be unmounted or remounted.
+ */
+function procSteps(config: RuntimeConfig): PlanStep[] {
+  return [
+    mountPoint('/proc'),
+    step(Op.mount, 'proc', '/proc', 'proc', KERNEL_FILES, null),
+    ...config.linux.maskedPaths.filter((path) => path.startsWith('/proc/')).flatMap(maskSteps),
+    ...config.linux.readonlyPaths.flatMap(readonlySteps),
+  ];
 }
 
-function maskDir(path: string): void {
-  runCalls([maskDirCall(path)]);
+function sysSteps(config: RuntimeConfig): PlanStep[] {
+  return [
+    mountPoint('/sys'),
+    step(
+      Op.mount,
+      'sysfs',
+      '/sys',
+      'sysfs',
+      KERNEL_FILES | (config.linux.readonlySysfs ? MS_RDONLY : 0),
+      null,
+    ),
+    ...config.linux.maskedPaths.filter((path) => path.startsWith('/sys/')).flatMap(maskSteps),
+  ];
+}
+
+/** A mount point made inside the root: never a symlink of the image's. */
+function mountPoint(path: string): PlanStep {
+  return step(Op.mkdirTarget, path, 0o755, 0);
+}
+
+/** Whether the kernel has `path` (the container sees the same /proc and /sys), and what it is. */
+function kernelEntry(path: string): 'directory' | 'file' | null {
+  const found = statSync(path, { throwIfNoEntry: false });
+  return found === undefined ? null : found.isDirectory() ? 'directory' : 'file';
+}
+
+function maskSteps(path: string): PlanStep[] {
+  switch (kernelEntry(path)) {
+    case 'directory':
+      return [step(Op.mount, 'tmpfs', path, 'tmpfs', MS_RDONLY | KERNEL_FILES, 'size=0')];
+    case 'file':
+      return [step(Op.mount, '/dev/null', path, null, MS_BIND, null)];
+    default:
+      return [];
+  }
+}
+
+function readonlySteps(path: string): PlanStep[] {
+  if (kernelEntry(path) === null) return [];
+  return [
+    step(Op.mount, path, path, null, MS_BIND | MS_REC, null),
+    step(Op.mount, null, path, null, MS_BIND | MS_REMOUNT | MS_RDONLY | KERNEL_FILES, null),
+  ];
 }

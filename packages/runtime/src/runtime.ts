@@ -1,25 +1,25 @@
-import { closeSync, openSync } from 'node:fs';
+import { openSync } from 'node:fs';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ContainerLimits } from '@tocker/protocol';
 import {
   type CgroupDriver,
   type CgroupStats,
   type ContainerCgroup,
   detectCgroupDriver,
 } from './cgroups/index.js';
-import { Container, type CreateOptions, conclude } from './container.js';
-import { type ContainerStdio, prepareExec } from './container-process.js';
+import { type RuntimeConfig, withLimits } from './config/runtime-config.js';
+import { Container, type CreateOptions, conclude, readExitFile } from './container.js';
 import { TockerError } from './errors.js';
-import { containerEnvironment } from './exec.js';
-import { assertForkable, forkIntoNamespacesOf } from './namespaces.js';
 import { tockerRoot } from './paths.js';
-import { identify, isAlive, type ProcessIdentity, processStartTime } from './proc.js';
-import { waitForChild } from './reaper.js';
-import type { ContainerLimits, ContainerSpec } from './spec.js';
+import { execPlan } from './plans.js';
+import { isAlive, processStartTime } from './proc.js';
+import { seccompProgram } from './security/seccomp.js';
+import { Shim } from './shim/shim.js';
 import type { LogArchiveOptions } from './state/logs.js';
 import type { ContainerRecord, CorruptRecord } from './state/record.js';
 import { type Change, StateStore } from './state/store.js';
-import { decodeWaitStatus, kill } from './sys/libc.js';
+import { close, decodeWaitStatus, kill, pidfdOpen } from './sys/libc.js';
 
 export interface ExecOptions {
   readonly command: readonly string[];
@@ -28,6 +28,16 @@ export interface ExecOptions {
   readonly workdir?: string;
   readonly tty?: boolean;
 }
+
+/** Where an exec'd process's stdio goes: relayed by its shim, or a pty slave. */
+export type ExecIo =
+  | {
+      readonly kind: 'relay';
+      readonly stdin: number | null;
+      readonly stdout: number;
+      readonly stderr: number;
+    }
+  | { readonly kind: 'terminal'; readonly slave: number };
 
 export interface ExecProcess {
   /** On the host. */
@@ -69,37 +79,22 @@ export class Runtime {
     return runtime;
   }
 
-  /** Creates a container supervised by this process; call start() on the result. */
-  create(spec: ContainerSpec, options: CreateOptions): Promise<Container> {
-    assertForkable();
-    return Container.create(spec, options, { store: this.store, cgroups: this.cgroups });
+  /** Creates a container (supervised by its shim); call start() on the result. */
+  create(config: RuntimeConfig, options: CreateOptions): Promise<Container> {
+    return Container.create(config, options, { store: this.store, cgroups: this.cgroups });
   }
 
   /**
-   * Becomes the supervisor of the detached containers whose supervisor died (the agent
-   * after a restart): they keep running, and their end is recorded by this process.
+   * The running containers other processes started and left (an agent that restarted):
+   * their shims record their ends; the returned containers only learn of them.
    */
-  adoptOrphans(): Container[] {
-    const supervisor = identify(process.pid);
-    if (supervisor === null) throw new Error('cannot read this process in /proc');
-    return this.store.list().flatMap((seen) => {
-      if (!isOrphan(seen)) return [];
-      let cgroup: ContainerCgroup;
-      try {
-        cgroup = this.cgroups.open(seen.id);
-      } catch {
-        this.collect(seen.id, DIED_UNSUPERVISED, 'force');
-        return []; // its cgroup is gone: nothing left to supervise
-      }
-      const adopted = this.store.tryUpdate(seen.id, (record) =>
-        isOrphan(record) && isAlive(record.process)
-          ? { record: { ...record, supervisor }, transitions: [] }
-          : null,
-      );
-      if (adopted === null || adopted === 'busy' || !isSameProcess(adopted.supervisor, supervisor))
-        return [];
-      return [Container.adopt(adopted, this.store, cgroup)];
-    });
+  watchDetached(): Container[] {
+    return this.store
+      .list()
+      .filter(
+        (record) => record.status === 'running' && record.detached && isAlive(record.supervisor),
+      )
+      .map((record) => Container.watch(record, this.store));
   }
 
   /**
@@ -119,7 +114,7 @@ export class Runtime {
     if (exited.status !== 'exited')
       throw new TockerError(`container ${short(record)} is ${exited.status}`);
     const container = await Container.create(
-      exited.spec,
+      exited.config,
       options,
       { store: this.store, cgroups: this.cgroups },
       exited,
@@ -129,42 +124,82 @@ export class Runtime {
   }
 
   /** create() + start(): resolves once the user's program runs. */
-  async run(spec: ContainerSpec, options: CreateOptions): Promise<Container> {
-    const container = await this.create(spec, options);
+  async run(config: RuntimeConfig, options: CreateOptions): Promise<Container> {
+    const container = await this.create(config, options);
     await container.start();
     return container;
   }
 
   /**
-   * A new process in a running container: its namespaces, its cgroups, its environment
-   * (plus `env`), as a child of this process.
+   * A new process in a running container: its namespaces, cgroups, capabilities, seccomp
+   * filter and environment (plus `env`), supervised by a shim of its own.
    */
-  exec(reference: string, options: ExecOptions, stdio: ContainerStdio): ExecProcess {
+  async exec(reference: string, options: ExecOptions, io: ExecIo): Promise<ExecProcess> {
     const record = this.running(reference);
     if (!isAlive(record.process))
       throw new TockerError(`container ${short(record)} is not running`);
-    const procsFds = this.cgroups.open(record.id).procsFiles.map((file) => openSync(file, 'w'));
+    const { config } = record;
+    const opened: number[] = [];
+    let shim: Shim;
     try {
-      const env = containerEnvironment(
-        { ...record.spec, tty: options.tty ?? false, env: { ...record.spec.env, ...options.env } },
-        record.hostname,
-      );
-      const pid = forkIntoNamespacesOf(record.process.pid, () =>
-        prepareExec({
-          command: options.command,
-          env,
-          workdir: options.workdir ?? record.spec.workdir,
-          stdio,
-          cgroupProcsFds: procsFds,
-        }),
-      );
-      const exited = waitForChild(pid).then((status) =>
-        status === null ? { exitCode: null, signal: null } : decodeWaitStatus(status),
-      );
-      return { pid, wait: () => exited, kill: (signal) => kill(pid, signal) };
+      const pidfd = pidfdOpen(record.process.pid);
+      opened.push(pidfd);
+      // The pidfd names this process for good; the check rules out a pid reused before it.
+      if (!isAlive(record.process))
+        throw new TockerError(`container ${short(record)} is not running`);
+      const cgroupProcs = this.cgroups.open(record.id).procsFiles.map((file) => {
+        const fd = openSync(file, 'w');
+        opened.push(fd);
+        return fd;
+      });
+      const tty = options.tty ?? false;
+      const plan = execPlan({
+        config,
+        args: options.command,
+        env: execEnvironment(config, record.hostname, tty, options.env ?? {}),
+        cwd: options.workdir ?? config.process.cwd,
+        pidfd,
+        stdio:
+          io.kind === 'terminal'
+            ? { kind: 'terminal', slave: io.slave, keep: null }
+            : { kind: 'pipes', stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, log: false },
+        cgroupProcs,
+        seccomp: seccompProgram(config.linux.seccomp, this.store.seccompCacheDir),
+      });
+      shim = Shim.spawn(`exec-${record.id.slice(0, 12)}`, plan.steps, plan.fds);
     } finally {
-      for (const fd of procsFds) closeSync(fd);
+      for (const fd of opened) close(fd);
     }
+    const born = await shim.until('pid', 'error');
+    if (born.kind !== 'pid') {
+      await shim.until();
+      throw born.kind === 'error'
+        ? new TockerError(born.message, born.exitCode)
+        : new TockerError('tocker-shim ended before the process started');
+    }
+    const exited = shim
+      .until('exit')
+      .then((report) =>
+        report.kind === 'exit' ? decodeWaitStatus(report.status) : { exitCode: null, signal: null },
+      );
+    const started = await shim.until('started', 'error');
+    if (started.kind !== 'started') {
+      await exited;
+      throw started.kind === 'error'
+        ? new TockerError(started.message, started.exitCode)
+        : new TockerError('tocker-shim ended before the process started');
+    }
+    return {
+      pid: born.pid,
+      wait: () => exited,
+      kill: (signal) => {
+        try {
+          kill(born.pid, signal);
+        } catch {
+          // Already gone.
+        }
+      },
+    };
   }
 
   list(): ContainerRecord[] {
@@ -267,15 +302,20 @@ export class Runtime {
         throw new TockerError(`container ${short(record)} is not running`);
       this.cgroups.open(record.id).setLimits(limits);
       return {
-        record: {
-          ...record,
-          spec: { ...record.spec, limits: { ...record.spec.limits, ...limits } },
-        },
+        record: { ...record, config: withLimits(record.config, limits) },
         transitions: ['limits-updated'],
       };
     });
     if (updated === null) throw new TockerError(`no such container: ${reference}`);
     return updated;
+  }
+
+  /**
+   * Records the end of a container whose creator is gone: what its shim runs (as
+   * `tocker __conclude`) once the container has ended, from the exit file it wrote.
+   */
+  recordEnd(id: string): void {
+    this.collect(id, null, 'force');
   }
 
   /**
@@ -314,6 +354,15 @@ export class Runtime {
       if (mode !== 'force' && !needsCollection(record)) return null;
       // Reserved but never set up: nobody heard of it, so it goes without a trace.
       if (record.process === null) return { record, transitions: [], removal: 'discard-log' };
+      let cgroup: ContainerCgroup | null = null;
+      try {
+        cgroup = this.cgroups.open(record.id);
+      } catch {
+        // Already removed.
+      }
+      // Its shim wrote the wait status before it went: the end is known exactly.
+      const status = readExitFile(this.store.exitFilePath(record.id));
+      if (status !== null) return conclude(record, cgroup, decodeWaitStatus(status), reason).change;
       let killed = false;
       if (isAlive(record.process)) {
         try {
@@ -323,19 +372,9 @@ export class Runtime {
           // Exited in the meantime.
         }
       }
-      let cgroup: ContainerCgroup | null = null;
-      try {
-        cgroup = this.cgroups.open(record.id);
-      } catch {
-        // Already removed.
-      }
-      // A foreground container dies with its supervisor (PR_SET_PDEATHSIG, SIGKILL).
-      const diedWithSupervisor = !record.detached;
-      const exit =
-        killed || diedWithSupervisor
-          ? { exitCode: 137, signal: constants.signals.SIGKILL }
-          : { exitCode: null, signal: null };
-      const why = reason ?? (record.detached ? DIED_UNSUPERVISED : SUPERVISOR_LOST);
+      // Its shim was killed before it could tell, which killed it too (PR_SET_PDEATHSIG).
+      const exit = { exitCode: 137, signal: constants.signals.SIGKILL };
+      const why = reason ?? (killed ? SUPERVISOR_LOST : DIED_UNSUPERVISED);
       return conclude(record, cgroup, exit, why).change;
     };
     if (mode === 'skip-busy') this.store.tryUpdate(id, decide);
@@ -375,25 +414,9 @@ export class Runtime {
   }
 }
 
-/**
- * Its supervisor is gone and nobody else will record its end; a detached container that
- * still runs is not collected but adopted by the next agent.
- */
+/** Its shim (or, before there was one, its creator) is gone: nobody else will record its end. */
 function needsCollection(record: ContainerRecord): boolean {
-  return record.status !== 'exited' && !isAlive(record.supervisor) && !isOrphan(record);
-}
-
-function isOrphan(record: ContainerRecord): boolean {
-  return (
-    record.detached &&
-    record.status === 'running' &&
-    !isAlive(record.supervisor) &&
-    isAlive(record.process)
-  );
-}
-
-function isSameProcess(a: ProcessIdentity, b: ProcessIdentity): boolean {
-  return a.pid === b.pid && a.startTime === b.startTime;
+  return record.status !== 'exited' && !isAlive(record.supervisor);
 }
 
 /** Collection goes on past whatever one container's failure is; it is retried later. */
@@ -405,8 +428,24 @@ function attempt<T>(work: () => T): T | undefined {
   }
 }
 
-const SUPERVISOR_LOST = 'its supervisor (the tocker process that ran it) was killed';
-const DIED_UNSUPERVISED = 'it ended while no supervisor was watching (exit code unknown)';
+const SUPERVISOR_LOST = 'its shim (the process that supervised it) was killed';
+const DIED_UNSUPERVISED = 'its shim was killed, and it with it';
+
+/** The container's environment, for a process exec'd into it. */
+function execEnvironment(
+  config: RuntimeConfig,
+  hostname: string,
+  tty: boolean,
+  extra: Readonly<Record<string, string>>,
+): string[] {
+  const env = new Map(
+    config.process.env.map((entry) => [entry.slice(0, entry.indexOf('=')), entry] as const),
+  );
+  env.set('HOSTNAME', `HOSTNAME=${hostname}`);
+  if (tty && !env.has('TERM')) env.set('TERM', 'TERM=xterm');
+  for (const [key, value] of Object.entries(extra)) env.set(key, `${key}=${value}`);
+  return [...env.values()];
+}
 
 function short(record: ContainerRecord): string {
   return record.name ?? record.id.slice(0, 12);

@@ -77,7 +77,7 @@ describe('bad input: one clear line, a non-zero exit, nothing left behind', () =
   }
 
   test('unknown flag', () =>
-    rejects(['run', '--privileged', 'true'], 125, /unknown flag: --privileged/));
+    rejects(['run', '--frobnicate', 'true'], 125, /unknown flag: --frobnicate/));
   test('unknown short flag in a group', () =>
     rejects(['run', '-itx', 'sh'], 125, /unknown flag: -x in -itx/));
   test('flag without its value', () =>

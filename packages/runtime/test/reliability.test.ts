@@ -16,7 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { configure } from '../src/config/configure.js';
 import { isAlive, type ProcessIdentity } from '../src/proc.js';
+import { parseContainerSpec } from '../src/spec.js';
 import type { ContainerRecord } from '../src/state/record.js';
 import { StateStore } from '../src/state/store.js';
 import { image, lines, TestRoot, tockerBin, transitionsByContainer, waitFor } from './helpers.js';
@@ -208,7 +210,12 @@ describe('reliability: concurrent commands and killed processes (real containers
       id: reservedId,
       name: 'reserved',
       hostname: 'reserved',
-      spec: (await inspectSpec()) as ContainerRecord['spec'],
+      config: configure(
+        parseContainerSpec({ rootfs: image, command: ['true'], name: 'reserved' }),
+        {
+          kind: 'any-directory',
+        },
+      ),
       status: 'created',
       createdAt: new Date().toISOString(),
       startedAt: null,
@@ -261,15 +268,6 @@ describe('reliability: concurrent commands and killed processes (real containers
     await world.run(['rm', '-f', 'present']);
   });
 });
-
-/** A valid spec, as the runtime stores it. */
-async function inspectSpec(): Promise<unknown> {
-  const id = (await world.run(['run', '-d', 'true'])).stdout.trim();
-  const spec = (await inspect(id)).spec;
-  await world.run(['rm', '-f', id]);
-  assert.equal(spec.rootfs, image);
-  return spec;
-}
 
 /** Writes zeros into `file` until the filesystem refuses another byte. */
 function fillUp(file: string): void {

@@ -15,7 +15,7 @@ import type {
 } from '@tocker/protocol';
 import type { Socket } from 'socket.io-client';
 import { TockerError } from '../errors.js';
-import type { ContainerRecord, CorruptRecord } from '../state/record.js';
+import type { ContainerDetails, CorruptRecord } from '../state/record.js';
 import type { Backend } from './backend.js';
 
 /**
@@ -53,17 +53,19 @@ export class AgentClient implements Backend {
     return reply;
   }
 
-  async list(): Promise<{ records: ContainerRecord[]; corrupt: CorruptRecord[] }> {
-    const reply = await this.call<{ containers: ContainerRecord[]; corrupt: CorruptRecord[] }>(
+  async list(): Promise<{ records: ContainerDetails[]; corrupt: CorruptRecord[] }> {
+    const reply = await this.call<{ containers: ContainerDetails[]; corrupt: CorruptRecord[] }>(
       'container:list',
       { all: true },
     );
     return { records: reply.containers, corrupt: reply.corrupt };
   }
 
-  async inspect(reference: string): Promise<ContainerRecord> {
+  async inspect(reference: string): Promise<ContainerDetails> {
     return (
-      await this.call<{ container: ContainerRecord }>('container:inspect', { container: reference })
+      await this.call<{ container: ContainerDetails }>('container:inspect', {
+        container: reference,
+      })
     ).container;
   }
 
@@ -108,8 +110,8 @@ export class AgentClient implements Backend {
     return [...(batches[1]?.containers ?? [])];
   }
 
-  run(spec: ContainerSpec, terminal?: TerminalSize): Promise<ContainerRecord> {
-    return this.call<{ container: ContainerRecord }>('container:run', {
+  run(spec: ContainerSpec, terminal?: TerminalSize): Promise<ContainerDetails> {
+    return this.call<{ container: ContainerDetails }>('container:run', {
       spec,
       ...(terminal ? { terminal } : {}),
     }).then((reply) => reply.container);

@@ -13,7 +13,7 @@ export async function agentCommand(args: readonly string[]): Promise<number> {
     throw new TockerError('the agent (@tocker/agent) is not installed next to this tocker');
   }
   const { spawn } = await import('node:child_process');
-  const agent = spawn(process.execPath, ['--single-threaded', main, ...args], { stdio: 'inherit' });
+  const agent = spawn(process.execPath, [main, ...args], { stdio: 'inherit' });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => agent.kill(signal));
   return new Promise((resolve) =>
     agent.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))),

@@ -3,7 +3,7 @@ import type { ContainerLimitsInput, ContainerUsage } from '@tocker/protocol';
 import type { Runtime } from '../runtime.js';
 import { parseSignal } from '../signals.js';
 import { parseLimits } from '../spec.js';
-import type { ContainerRecord, CorruptRecord } from '../state/record.js';
+import { type ContainerDetails, type CorruptRecord, viewOf } from '../state/record.js';
 import { containerUsage } from '../usage.js';
 
 /**
@@ -12,8 +12,8 @@ import { containerUsage } from '../usage.js';
  */
 export interface Backend {
   /** Every container, and those whose record cannot be read. */
-  list(): Promise<{ records: ContainerRecord[]; corrupt: CorruptRecord[] }>;
-  inspect(reference: string): Promise<ContainerRecord>;
+  list(): Promise<{ records: ContainerDetails[]; corrupt: CorruptRecord[] }>;
+  inspect(reference: string): Promise<ContainerDetails>;
   stop(reference: string, timeoutSeconds: number): Promise<void>;
   kill(reference: string, signal: string): Promise<void>;
   remove(reference: string, force: boolean): Promise<void>;
@@ -31,12 +31,13 @@ export interface Backend {
 export class LocalBackend implements Backend {
   constructor(private readonly runtime: Runtime) {}
 
-  async list(): Promise<{ records: ContainerRecord[]; corrupt: CorruptRecord[] }> {
-    return this.runtime.scan();
+  async list(): Promise<{ records: ContainerDetails[]; corrupt: CorruptRecord[] }> {
+    const { records, corrupt } = this.runtime.scan();
+    return { records: records.map(viewOf), corrupt };
   }
 
-  async inspect(reference: string): Promise<ContainerRecord> {
-    return this.runtime.inspect(reference);
+  async inspect(reference: string): Promise<ContainerDetails> {
+    return viewOf(this.runtime.inspect(reference));
   }
 
   async stop(reference: string, timeoutSeconds: number): Promise<void> {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type ContainerUsage, formatBytes } from '@tocker/protocol';
 import { TockerError } from '../errors.js';
 import { parseSignal } from '../signals.js';
-import type { ContainerRecord } from '../state/record.js';
+import type { ContainerDetails } from '../state/record.js';
 import type { Backend } from './backend.js';
 import { booleanFlag, type FlagSpec, flag, formatHelp, parseFlags } from './flags.js';
 
@@ -156,7 +156,7 @@ export const commands: Record<string, Command> = {
     needsReference: true,
     async run(backend, references) {
       // As docker: what was found is printed, what was not is an error each, and exit 1.
-      const found: ContainerRecord[] = [];
+      const found: ContainerDetails[] = [];
       let status = 0;
       for (const reference of references) {
         try {
@@ -274,7 +274,11 @@ export async function runSimpleCommand(
   }
 }
 
-async function printLog(backend: Backend, record: ContainerRecord, follow: boolean): Promise<void> {
+async function printLog(
+  backend: Backend,
+  record: ContainerDetails,
+  follow: boolean,
+): Promise<void> {
   let { text, next, running } = await backend.readLog(record.id, {});
   process.stdout.write(text);
   while (follow && running) {
@@ -284,7 +288,12 @@ async function printLog(backend: Backend, record: ContainerRecord, follow: boole
   }
 }
 
-function describeStatus(record: ContainerRecord): string {
+function describeStatus(record: ContainerDetails): string {
+  const status = statusText(record);
+  return record.spec.privileged ? `${status} (privileged)` : status;
+}
+
+function statusText(record: ContainerDetails): string {
   switch (record.status) {
     case 'created':
       return 'Created';

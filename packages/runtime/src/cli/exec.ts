@@ -1,7 +1,6 @@
-import { openSync } from 'node:fs';
 import { TockerError } from '../errors.js';
 import { openTerminal } from '../pty.js';
-import { Runtime } from '../runtime.js';
+import { type ExecProcess, Runtime } from '../runtime.js';
 import { close } from '../sys/libc.js';
 import type { AgentClient } from './agent-client.js';
 import { booleanFlag, type FlagSpec, flag, formatHelp, parseFlags } from './flags.js';
@@ -68,19 +67,23 @@ export async function execCommand(
 
   const runtime = Runtime.open();
   const terminal = tty ? openTerminal(currentTerminalSize()) : null;
-  const stdin = terminal
-    ? terminal.slave
-    : booleanFlag(parsed, 'interactive')
-      ? 0
-      : openSync('/dev/null', 'r');
-  const process_ = runtime.exec(
-    container,
-    { ...request, tty },
-    terminal
-      ? { stdin, stdout: terminal.slave, stderr: terminal.slave, terminal: true }
-      : { stdin, stdout: 1, stderr: 2, terminal: false },
-  );
-  if (stdin > 2) close(stdin);
+  let process_: ExecProcess;
+  try {
+    process_ = await runtime.exec(
+      container,
+      { ...request, tty },
+      terminal
+        ? { kind: 'terminal', slave: terminal.slave }
+        : {
+            kind: 'relay',
+            stdin: booleanFlag(parsed, 'interactive') ? 0 : null,
+            stdout: 1,
+            stderr: 2,
+          },
+    );
+  } finally {
+    if (terminal) close(terminal.slave);
+  }
   const attached = terminal ? attachTerminal(terminal.master) : Promise.resolve();
   const { exitCode } = await process_.wait();
   await attached;

@@ -7,7 +7,7 @@ import { AgentClient } from './agent-client.js';
 import { LocalBackend } from './backend.js';
 import { commands, runSimpleCommand } from './commands.js';
 import { execCommand } from './exec.js';
-import { runCommand, superviseCommand } from './run.js';
+import { runCommand } from './run.js';
 
 const usage = `Usage: tocker [-H URL] COMMAND [OPTIONS]
 
@@ -52,7 +52,6 @@ async function main(argv: readonly string[]): Promise<number> {
     host === undefined ? null : () => AgentClient.connect(host, process.env.TOCKER_TOKEN);
   if (name === 'run') return runCommand(rest, remote);
   if (name === 'exec') return execCommand(rest, remote);
-  if (name === '__supervise') return superviseCommand();
   if (name === 'agent') return agentCommand(rest);
   const command = commands[name];
   if (command === undefined)

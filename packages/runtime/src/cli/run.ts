@@ -1,10 +1,9 @@
-import { openSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import type { Readable } from 'node:stream';
 import type { ContainerSpecInput } from '@tocker/protocol';
 import { formatBytes } from '@tocker/protocol';
-import type { Container } from '../container.js';
-import type { ContainerStdio } from '../container-process.js';
+import { configure, type RootfsPolicy } from '../config/configure.js';
+import type { Container, ContainerIo } from '../container.js';
 import { TockerError } from '../errors.js';
 import { DEFAULT_IMAGE } from '../paths.js';
 import { openTerminal } from '../pty.js';
@@ -81,7 +80,35 @@ export const runFlags: readonly FlagSpec[] = [
   { name: 'pids-limit', value: 'string', placeholder: 'N', help: 'Maximum number of processes' },
   envFlag,
   workdirFlag,
-  { name: 'init', help: 'Run a minimal init as PID 1 (forwards signals, reaps zombies)' },
+  { name: 'init', help: 'Run an init (tini) as PID 1: forwards signals, reaps zombies' },
+  {
+    name: 'privileged',
+    help: 'Give up isolation but namespaces: every capability and device, no seccomp',
+  },
+  {
+    name: 'cap-add',
+    value: 'list',
+    placeholder: 'CAP',
+    help: 'Add a capability (NET_ADMIN, CAP_SYS_TIME, ALL); repeatable',
+  },
+  {
+    name: 'cap-drop',
+    value: 'list',
+    placeholder: 'CAP',
+    help: 'Drop a capability (or ALL); repeatable',
+  },
+  {
+    name: 'security-opt',
+    value: 'list',
+    placeholder: 'OPT',
+    help: 'seccomp=unconfined, seccomp=PROFILE.json, no-new-privileges',
+  },
+  {
+    name: 'device',
+    value: 'list',
+    placeholder: 'DEV',
+    help: 'Add a host device: /dev/fuse, /dev/sdb:/dev/xvdb:r',
+  },
   { name: 'help', help: 'Show this help' },
 ];
 
@@ -116,8 +143,54 @@ export function parseRunArgs(
       ...optional(flag(parsed, 'memory'), 'memory'),
       ...optional(flag(parsed, 'pids-limit'), 'pidsLimit'),
     },
+    privileged: booleanFlag(parsed, 'privileged'),
+    capAdd: listFlag(parsed, 'cap-add'),
+    capDrop: listFlag(parsed, 'cap-drop'),
+    devices: listFlag(parsed, 'device'),
+    ...securityOptions(listFlag(parsed, 'security-opt')),
   };
   return { spec: parseContainerSpec(input), detach: booleanFlag(parsed, 'detach') };
+}
+
+/** docker's --security-opt: seccomp=unconfined|PROFILE, no-new-privileges[=|:true|false]. */
+function securityOptions(
+  options: readonly string[],
+): Pick<ContainerSpecInput, 'seccomp' | 'noNewPrivileges'> {
+  const chosen: Pick<ContainerSpecInput, 'seccomp' | 'noNewPrivileges'> = {};
+  for (const option of options) {
+    const [key = '', value] = option.split(/[=:](.*)/s, 2);
+    if (key === 'seccomp' && value !== undefined && value !== '') {
+      chosen.seccomp = value === 'unconfined' ? 'unconfined' : readProfile(value);
+    } else if (
+      key === 'no-new-privileges' &&
+      (value === undefined || /^(true|false)$/.test(value))
+    ) {
+      chosen.noNewPrivileges = value !== 'false';
+    } else {
+      throw new TockerError(
+        `--security-opt ${option}: expected seccomp=unconfined, seccomp=PROFILE.json or no-new-privileges`,
+      );
+    }
+  }
+  return chosen;
+}
+
+/** A profile file is read here, by the caller: an agent gets its content, not a path. */
+function readProfile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new TockerError(`--security-opt seccomp=${path}: cannot read the file`);
+  }
+  try {
+    const json: unknown = JSON.parse(text);
+    if (typeof json === 'object' && json !== null && !Array.isArray(json))
+      return json as Record<string, unknown>;
+  } catch {
+    // Said below.
+  }
+  throw new TockerError(`--security-opt seccomp=${path}: not a JSON profile`);
 }
 
 export async function runCommand(
@@ -188,30 +261,21 @@ async function runThroughAgent(
 async function runInForeground(spec: ContainerSpec): Promise<number> {
   trace('spec parsed');
   const runtime = Runtime.open();
+  const config = configure(spec, LOCAL_ROOTFS);
   trace('runtime opened');
   const terminal = spec.tty ? openTerminal(currentTerminalSize()) : null;
-  const stdio: ContainerStdio = terminal
-    ? { stdin: terminal.slave, stdout: terminal.slave, stderr: terminal.slave, terminal: true }
-    : {
-        stdin: spec.interactive ? 0 : openSync('/dev/null', 'r'),
-        stdout: 1,
-        stderr: 2,
-        terminal: false,
-      };
-
+  const io: ContainerIo = terminal
+    ? { kind: 'terminal', slave: terminal.slave, master: null }
+    : { kind: 'relay', stdin: spec.interactive ? 0 : null, stdout: 1, stderr: 2 };
   const signals = new SignalForwarder();
   let container: Container;
   try {
-    container = await runtime.create(spec, {
-      stdio,
-      consolePath: terminal?.slavePath ?? null,
-      dieWithParent: true,
-    });
+    container = await runtime.create(config, { io, foreground: true });
   } catch (error) {
     signals.stop();
     throw error;
   } finally {
-    if (stdio.stdin > 2) close(stdio.stdin);
+    if (terminal) close(terminal.slave);
   }
   const attached = terminal ? attachTerminal(terminal.master) : Promise.resolve();
   signals.forwardTo(container);
@@ -231,7 +295,7 @@ async function runInForeground(spec: ContainerSpec): Promise<number> {
       `tocker: container ${container.id.slice(0, 12)} was OOMKilled: out of memory${limit}\n`,
     );
   }
-  return exit.exitCode ?? 125; // unknown only if someone else reaped our child
+  return exit.exitCode ?? 125; // unknown only if its shim was killed
 }
 
 /**
@@ -287,59 +351,23 @@ class SignalForwarder {
 }
 
 /**
- * -d: a detached supervisor process (`tocker __supervise`) owns the container, records
- * its exit and cleans up; this CLI only waits until the container runs.
+ * -d: the container's shim supervises it; this CLI only waits until it runs, then lets
+ * go (the shim records its end when it comes).
  */
 async function runDetached(spec: ContainerSpec): Promise<number> {
-  Runtime.open(); // checks root and collects leftovers before anything starts
-  const entry = process.argv[1];
-  if (entry === undefined)
-    throw new TockerError('cannot find the tocker entry point to start a supervisor');
-  const { spawn } = await import('node:child_process'); // only -d needs it
-  // The same V8 flags as this process: the code cache is only valid for the flags it was made with.
-  const supervisor = spawn(process.execPath, [...process.execArgv, entry, '__supervise'], {
-    detached: true,
-    stdio: ['pipe', 'ignore', 'ignore', 'pipe'],
+  const runtime = Runtime.open();
+  const container = await runtime.create(configure(spec, LOCAL_ROOTFS), {
+    io: { kind: 'log' },
+    foreground: false,
   });
-  supervisor.stdin?.end(JSON.stringify(spec));
-  const channel = supervisor.stdio[3] as Readable | null;
-  if (!channel) throw new TockerError('cannot talk to the supervisor');
-  let reply = '';
-  for await (const chunk of channel) reply += String(chunk);
-  supervisor.unref();
-  const outcome = JSON.parse(
-    reply || '{"error":"the supervisor exited before starting the container"}',
-  ) as { id: string } | { error: string; exitCode: 125 | 126 | 127 };
-  if ('error' in outcome) throw new TockerError(outcome.error, outcome.exitCode ?? 125);
-  process.stdout.write(`${outcome.id}\n`);
+  try {
+    await container.start();
+  } finally {
+    container.detach();
+  }
+  process.stdout.write(`${container.id}\n`);
   return 0;
 }
 
-/** The detached supervisor: reads the spec on stdin, answers on fd 3, waits for the end. */
-export async function superviseCommand(): Promise<number> {
-  let input = '';
-  for await (const chunk of process.stdin) input += String(chunk);
-  // The client may be gone (killed, ^C): its container must not go with it.
-  const answer = (message: object) => {
-    try {
-      writeSync(3, JSON.stringify(message));
-    } catch {
-      // EPIPE: nobody is waiting for the answer any more.
-    }
-    close(3);
-  };
-  let container: Container;
-  try {
-    const spec = parseContainerSpec(JSON.parse(input));
-    container = await Runtime.open().run(spec, { stdio: 'log', dieWithParent: true });
-  } catch (error) {
-    answer({
-      error: (error as Error).message,
-      exitCode: error instanceof TockerError ? error.exitCode : 125,
-    });
-    return 125;
-  }
-  answer({ id: container.id });
-  const exit = await container.wait();
-  return exit.exitCode ?? 125;
-}
+/** The local CLI runs as root for root: any directory but the host's own root. */
+const LOCAL_ROOTFS: RootfsPolicy = { kind: 'any-directory' };

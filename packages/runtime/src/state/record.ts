@@ -2,10 +2,14 @@ import {
   CONTAINER_NAME,
   type ContainerView,
   type CorruptContainer,
-  containerSpecSchema,
   describeIssue,
 } from '@tocker/protocol';
 import { z } from 'zod';
+import {
+  type RuntimeConfig,
+  restoreConfig,
+  runtimeConfigSchema,
+} from '../config/runtime-config.js';
 import type { ProcessIdentity } from '../proc.js';
 
 /** A full container id: 64 hex digits, as docker's. */
@@ -15,7 +19,9 @@ export const FULL_ID = /^[0-9a-f]{64}$/;
  * What every tocker process knows about a container: the part clients see (ContainerView)
  * plus the host-side bookkeeping.
  */
-export interface ContainerRecord extends ContainerView {
+export interface ContainerRecord extends Omit<ContainerView, 'spec'> {
+  /** What runs (the request it was made from is its `request`: a client's `spec`). */
+  readonly config: RuntimeConfig;
   /** PID 1 of the container, as seen from the host. */
   readonly process: ProcessIdentity | null;
   /** The process that waits for the container and records its end. */
@@ -42,7 +48,7 @@ const recordSchema = z
     id: z.string().regex(FULL_ID),
     name: z.string().regex(CONTAINER_NAME).nullable(),
     hostname: z.string().min(1),
-    spec: containerSpecSchema,
+    config: runtimeConfigSchema,
     status: z.enum(['created', 'running', 'exited']),
     createdAt: timestamp,
     startedAt: timestamp.nullable(),
@@ -109,9 +115,19 @@ export function parseDocument(
   if (!parsed.success) {
     return { ok: false, problem: `state.json: ${describeIssue(parsed.error)}` };
   }
-  const document: RecordDocument = parsed.data;
+  const document: RecordDocument = {
+    ...parsed.data,
+    record: { ...parsed.data.record, config: restoreConfig(parsed.data.record.config) },
+  };
   if (document.record.id !== id) {
     return { ok: false, problem: `state.json describes container ${document.record.id}` };
   }
   return { ok: true, document };
+}
+
+/** A container as clients get it: its record, and the request it was made from as `spec`. */
+export type ContainerDetails = ContainerRecord & ContainerView;
+
+export function viewOf(record: ContainerRecord): ContainerDetails {
+  return { ...record, spec: record.config.request };
 }

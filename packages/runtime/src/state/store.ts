@@ -1,12 +1,16 @@
 import {
+  closeSync,
   existsSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readlinkSync,
   renameSync,
   rmSync,
   symlinkSync,
   unlinkSync,
+  writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { ContainerEventKind } from '@tocker/protocol';
@@ -41,6 +45,8 @@ export type StoredContainer =
   | { readonly ok: false; readonly corrupt: CorruptRecord };
 
 const REMOVED_PREFIX = '.removed-';
+/** The exit file's size: a shim overwrites it in place, so recording an exit needs no block. */
+const EXIT_FILE_SPACE = ' '.repeat(63) + '\n';
 const STAGING = /^\.new-(\d+)-/;
 /** A torn read (a write swapped the files twice meanwhile) is retried before calling it corrupt. */
 const READ_ATTEMPTS = 3;
@@ -83,6 +89,11 @@ export class StateStore {
     });
   }
 
+  /** Compiled seccomp programs, by profile (root only, like everything here). */
+  get seccompCacheDir(): string {
+    return join(this.root, 'cache', 'seccomp');
+  }
+
   /** Whether transitions are waiting in some outbox of this process's making. */
   get isBehind(): boolean {
     return this.behind;
@@ -96,15 +107,29 @@ export class StateStore {
     return join(this.dir(id), 'container.log');
   }
 
-  rootfsLayout(id: string, image: string, consolePath: string | null): RootfsLayout {
+  rootfsLayout(id: string, image: string): RootfsLayout {
     const dir = this.dir(id);
     return {
       image,
       upper: join(dir, 'upper'),
       work: join(dir, 'work'),
       merged: join(dir, 'merged'),
-      console: consolePath,
     };
+  }
+
+  /** Where the container's shim writes its wait status (made at full size with the container). */
+  exitFilePath(id: string): string {
+    return join(this.dir(id), 'exit');
+  }
+
+  /** Blanks the exit file in place for a new run (restart), needing no block. */
+  clearExitFile(id: string): void {
+    const fd = openSync(this.exitFilePath(id), 'r+');
+    try {
+      writeSync(fd, EXIT_FILE_SPACE, 0);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Whether `reference` is the full id of a removed container whose log was archived. */
@@ -399,6 +424,7 @@ export class StateStore {
         mkdirSync(staging, { mode: 0o700 });
         for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(staging, sub));
         createRecordFiles(staging, serializeDocument(document));
+        writeFileSync(join(staging, 'exit'), EXIT_FILE_SPACE, { mode: 0o600 });
         renameSync(staging, this.dir(record.id));
       });
     } catch (error) {

@@ -11,8 +11,10 @@ export function transitionLine(kind: ContainerEventKind, record: ContainerRecord
     at: new Date().toISOString(),
     kind,
     container: { id: record.id, name: record.name },
-    ...(kind === 'created' || kind === 'limits-updated' ? { limits: record.spec.limits } : {}),
-    ...(kind === 'created' ? { spec: record.spec, hostname: record.hostname } : {}),
+    ...(kind === 'created' || kind === 'limits-updated'
+      ? { limits: record.config.request.limits }
+      : {}),
+    ...(kind === 'created' ? { spec: record.config.request, hostname: record.hostname } : {}),
     ...(kind === 'exited'
       ? {
           exit: {

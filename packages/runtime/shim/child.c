@@ -1,0 +1,429 @@
+/*
+ * The child: the container's first process (or an exec'd one) from fork() to execve().
+ * It performs the plan's operations in order; the first failure is reported to the shim
+ * as "e<exit code> <message>" and ends it. Everything it touches after pivot_root resolves
+ * inside the container's root.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <linux/filter.h>
+#include <linux/mount.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define TREE_SLOTS 16
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const struct child_context *context;
+static int trees[TREE_SLOTS];
+
+static void fail(int code, const char *format, ...) __attribute__((noreturn, format(printf, 2, 3)));
+
+static void fail(int code, const char *format, ...) {
+  char message[1024];
+  va_list args;
+  va_start(args, format);
+  int length = snprintf(message, sizeof message, "e%d ", code);
+  vsnprintf(message + length, sizeof message - (size_t)length, format, args);
+  va_end(args);
+  size_t size = strlen(message);
+  if (size < sizeof message - 1) message[size++] = '\n';
+  ssize_t ignored = write(context->sync_write, message, size);
+  (void)ignored;
+  _exit(code);
+}
+
+/* The usual failure: "<what> <subject>: <reason>", tocker's own fault (125). */
+static void failed(const char *what, const char *subject) {
+  fail(125, "%s%s%s: %s", what, subject ? " " : "", subject ? subject : "", strerror(errno));
+}
+
+static void check(int result, const char *what, const char *subject) {
+  if (result < 0) failed(what, subject);
+}
+
+/* Creates `path` and its parents as directories; every existing component must be a real
+ * directory, never a symlink (which could lead a mount somewhere else). */
+static void make_directories(const char *path, mode_t mode) {
+  char partial[4096];
+  size_t length = strlen(path);
+  if (length == 0 || length >= sizeof partial || path[0] != '/') {
+    errno = EINVAL;
+    failed("mount point", path);
+  }
+  for (size_t end = 1; end <= length; end++) {
+    if (path[end] != '/' && path[end] != '\0') continue;
+    memcpy(partial, path, end);
+    partial[end] = '\0';
+    if (mkdir(partial, mode) < 0 && errno != EEXIST) failed("mkdir", partial);
+    struct stat status;
+    check(lstat(partial, &status), "lstat", partial);
+    if (!S_ISDIR(status.st_mode))
+      fail(125, "%s: %s in the image, not a directory", partial,
+           S_ISLNK(status.st_mode) ? "a symlink" : "a file");
+  }
+}
+
+static void file_target(const char *path, mode_t mode) {
+  char parent[4096];
+  size_t length = strlen(path);
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL || length >= sizeof parent) {
+    errno = EINVAL;
+    failed("mount point", path);
+  }
+  if (slash != path) {
+    memcpy(parent, path, (size_t)(slash - path));
+    parent[slash - path] = '\0';
+    make_directories(parent, 0755);
+  }
+  int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0 && errno != EISDIR && errno != ENXIO && errno != EACCES) failed("create", path);
+  if (fd >= 0) close(fd);
+  struct stat status;
+  check(lstat(path, &status), "lstat", path);
+  if (S_ISLNK(status.st_mode) || S_ISDIR(status.st_mode))
+    fail(125, "%s: a %s in the image, cannot mount a file on it", path,
+         S_ISLNK(status.st_mode) ? "symlink" : "directory");
+}
+
+static void pivot_into(const char *root) {
+  check(chdir(root), "chdir", root);
+  /* pivot_root(".", ".") stacks the old root on the new one; detaching it leaves nothing. */
+  check((int)syscall(SYS_pivot_root, ".", "."), "pivot_root", root);
+  check(umount2(".", MNT_DETACH), "umount", "the old root");
+  check(chdir("/"), "chdir", "/");
+}
+
+static void loopback_up(void) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  check(fd, "socket", "for lo");
+  struct ifreq request;
+  memset(&request, 0, sizeof request);
+  strcpy(request.ifr_name, "lo");
+  check(ioctl(fd, SIOCGIFFLAGS, &request), "ioctl", "lo");
+  request.ifr_flags |= IFF_UP;
+  check(ioctl(fd, SIOCSIFFLAGS, &request), "ioctl", "lo up");
+  close(fd);
+}
+
+static void change_directory(const char *path) {
+  if (chdir(path) < 0) fail(125, "%s: no such directory in the container (%s)", path, strerror(errno));
+  /* A working directory outside the root (a leaked descriptor's) cannot be named. */
+  char here[4096];
+  if (getcwd(here, sizeof here) == NULL || here[0] != '/')
+    fail(125, "%s: the working directory is outside the container", path);
+}
+
+static void open_tree_into(const struct op *op) {
+  int64_t slot = arg_number(op, 0);
+  const char *source = arg_string(op, 1);
+  int from_fd = (int)arg_number(op, 2);
+  uint64_t attributes = (uint64_t)arg_number(op, 3);
+  if (slot < 0 || slot >= TREE_SLOTS) fail(125, "plan: bad tree slot %lld", (long long)slot);
+  int fd = (int)syscall(SYS_open_tree, source ? AT_FDCWD : from_fd, source ? source : "",
+                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (source ? 0 : AT_EMPTY_PATH));
+  check(fd, "open_tree", source ? source : "the terminal");
+  if (attributes != 0) {
+    struct mount_attr attr = {.attr_set = attributes};
+    check((int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof attr),
+          "mount_setattr", source);
+  }
+  trees[slot] = fd;
+}
+
+static void move_tree(const struct op *op) {
+  int64_t slot = arg_number(op, 0);
+  const char *target = arg_string(op, 1);
+  if (slot < 0 || slot >= TREE_SLOTS || trees[slot] < 0) fail(125, "plan: empty tree slot");
+  check((int)syscall(SYS_move_mount, trees[slot], "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH),
+        "move_mount", target);
+  close(trees[slot]);
+  trees[slot] = -1;
+}
+
+static void set_capabilities(const struct op *op) {
+  uint64_t bounding = (uint64_t)arg_number(op, 0);
+  uint64_t effective = (uint64_t)arg_number(op, 1);
+  uint64_t permitted = (uint64_t)arg_number(op, 2);
+  uint64_t inheritable = (uint64_t)arg_number(op, 3);
+  uint64_t ambient = (uint64_t)arg_number(op, 4);
+  /* A privileged container gets "all": all that the host can give (its own bounding set
+   * may lack some, e.g. CAP_SYS_RESOURCE in a container-run VM). */
+  struct __user_cap_header_struct own_header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct own[2];
+  check((int)syscall(SYS_capget, &own_header, own), "capget", NULL);
+  uint64_t available = own[0].permitted | ((uint64_t)own[1].permitted << 32);
+  effective &= available;
+  permitted &= available;
+  inheritable &= available;
+  ambient &= available;
+  for (int cap = 0; cap < 64; cap++) {
+    if (bounding & (1ULL << cap)) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+      if (errno == EINVAL) break; /* past the last capability this kernel knows */
+      failed("prctl", "PR_CAPBSET_DROP");
+    }
+  }
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {
+      {(uint32_t)effective, (uint32_t)permitted, (uint32_t)inheritable},
+      {(uint32_t)(effective >> 32), (uint32_t)(permitted >> 32), (uint32_t)(inheritable >> 32)},
+  };
+  check((int)syscall(SYS_capset, &header, data), "capset", NULL);
+  check(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl", "PR_CAP_AMBIENT");
+  for (int cap = 0; cap < 64; cap++) {
+    if (ambient & (1ULL << cap))
+      check(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0), "prctl", "ambient");
+  }
+}
+
+static void install_seccomp(const struct op *op) {
+  const struct arg *program = arg_at(op, 0);
+  if (!program->is_bytes || program->length == 0 || program->length % sizeof(struct sock_filter))
+    fail(125, "plan: the seccomp program is malformed");
+  struct sock_filter *filter = malloc(program->length); /* aligned, unlike the plan bytes */
+  if (filter == NULL) failed("malloc", NULL);
+  memcpy(filter, program->bytes, program->length);
+  struct sock_fprog fprog = {(unsigned short)(program->length / sizeof *filter), filter};
+  unsigned int flags = (unsigned int)arg_number(op, 1);
+  check((int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fprog), "seccomp", NULL);
+}
+
+static void set_user(const struct op *op) {
+  uid_t uid = (uid_t)arg_number(op, 0);
+  gid_t gid = (gid_t)arg_number(op, 1);
+  int64_t count = arg_number(op, 2);
+  gid_t groups[256];
+  if (count < 0 || count > 256) fail(125, "plan: too many groups");
+  for (int64_t i = 0; i < count; i++) groups[i] = (gid_t)arg_number(op, 3 + (unsigned)i);
+  check(setgroups((size_t)count, groups), "setgroups", NULL);
+  check(setresgid(gid, gid, gid), "setgid", NULL);
+  check(setresuid(uid, uid, uid), "setuid", NULL);
+}
+
+/* Finds `command` as execvp would, in the container; a miss ends the child like a shell. */
+static const char *resolve(const char *command, const char *search_path, char *found, size_t size) {
+  if (strchr(command, '/') != NULL) {
+    struct stat status;
+    if (stat(command, &status) < 0) fail(127, "%s: no such file in the container", command);
+    if (!S_ISREG(status.st_mode) || access(command, X_OK) < 0)
+      fail(126, "%s: permission denied (not an executable file)", command);
+    return command;
+  }
+  const char *path = search_path ? search_path : DEFAULT_PATH;
+  const char *denied = NULL;
+  static char denied_copy[4096];
+  for (const char *start = path;; start++) {
+    const char *end = strchrnul(start, ':');
+    if (end > start) {
+      snprintf(found, size, "%.*s/%s", (int)(end - start), start, command);
+      struct stat status;
+      if (stat(found, &status) == 0) {
+        if (S_ISREG(status.st_mode) && access(found, X_OK) == 0) return found;
+        if (denied == NULL) {
+          snprintf(denied_copy, sizeof denied_copy, "%s", found);
+          denied = denied_copy;
+        }
+      }
+    }
+    if (*end == '\0') break;
+    start = end;
+  }
+  if (denied != NULL)
+    fail(126, "%s: permission denied (%s is not executable)", command, denied);
+  fail(127, "%s: executable file not found in the container's $PATH", command);
+}
+
+static const char *path_of(char *const *env) {
+  for (; *env != NULL; env++)
+    if (strncmp(*env, "PATH=", 5) == 0) return *env + 5;
+  return NULL;
+}
+
+static void reset_signals(void) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  for (int signal_number = 1; signal_number < NSIG; signal_number++)
+    signal(signal_number, SIG_DFL); /* SIGKILL, SIGSTOP and the libc's own simply refuse */
+}
+
+static void exec_command(const struct op *op) {
+  int64_t argc = arg_number(op, 0);
+  if (argc < 1 || (int64_t)op->argc < 1 + argc) fail(125, "plan: exec without a command");
+  size_t envc = (size_t)(op->argc - 1 - argc);
+  char **argv = calloc((size_t)argc + 1, sizeof *argv);
+  char **env = calloc(envc + 1, sizeof *env);
+  if (argv == NULL || env == NULL) failed("calloc", NULL);
+  for (int64_t i = 0; i < argc; i++) argv[i] = (char *)arg_string(op, 1 + (unsigned)i);
+  for (size_t i = 0; i < envc; i++) env[i] = (char *)arg_string(op, 1 + (unsigned)argc + (unsigned)i);
+  char found[4096];
+  const char *program = resolve(argv[0], path_of(env), found, sizeof found);
+  reset_signals();
+  execve(program, argv, env);
+  if (errno == ENOENT) fail(127, "%s: no such file in the container", program);
+  fail(126, "%s: cannot run it: %s", program, strerror(errno));
+}
+
+static void wait_for_start(void) {
+  if (write(context->sync_write, "r\n", 2) != 2) _exit(125); /* the shim is gone */
+  char go;
+  ssize_t got;
+  do got = read(context->go_read, &go, 1);
+  while (got < 0 && errno == EINTR);
+  if (got != 1) _exit(125); /* the runtime gave up on this container */
+}
+
+static void run(const struct op *op) {
+  switch (op->code) {
+    case OP_UNSHARE:
+      check(unshare((int)arg_number(op, 0)), "unshare", NULL);
+      break;
+    case OP_SETNS:
+      check(setns((int)arg_number(op, 0), (int)arg_number(op, 1)), "setns", NULL);
+      break;
+    case OP_MOUNT: {
+      const char *target = arg_string(op, 1);
+      check(mount(arg_string(op, 0), target, arg_string(op, 2), (unsigned long)arg_number(op, 3),
+                  arg_string(op, 4)),
+            "mount", target);
+      break;
+    }
+    case OP_UMOUNT:
+      check(umount2(arg_string(op, 0), (int)arg_number(op, 1)), "umount", arg_string(op, 0));
+      break;
+    case OP_PIVOT_ROOT:
+      pivot_into(arg_string(op, 0));
+      break;
+    case OP_MKDIR_TARGET:
+      make_directories(arg_string(op, 0), (mode_t)arg_number(op, 1));
+      break;
+    case OP_FILE_TARGET:
+      file_target(arg_string(op, 0), (mode_t)arg_number(op, 1));
+      break;
+    case OP_MKNOD: {
+      const char *path = arg_string(op, 0);
+      mode_t mode = (mode_t)arg_number(op, 1);
+      check(mknod(path, mode, makedev(arg_number(op, 2), arg_number(op, 3))), "mknod", path);
+      check(chmod(path, mode & 07777), "chmod", path); /* mknod obeys the umask */
+      break;
+    }
+    case OP_CHMOD:
+      check(chmod(arg_string(op, 0), (mode_t)arg_number(op, 1)), "chmod", arg_string(op, 0));
+      break;
+    case OP_SYMLINK:
+      check(symlink(arg_string(op, 0), arg_string(op, 1)), "symlink", arg_string(op, 1));
+      break;
+    case OP_OPEN_TREE:
+      open_tree_into(op);
+      break;
+    case OP_MOVE_MOUNT:
+      move_tree(op);
+      break;
+    case OP_SETHOSTNAME: {
+      const char *name = arg_string(op, 0);
+      check(sethostname(name, strlen(name)), "sethostname", name);
+      break;
+    }
+    case OP_LOOPBACK_UP:
+      loopback_up();
+      break;
+    case OP_CHDIR:
+      change_directory(arg_string(op, 0));
+      break;
+    case OP_STDIO:
+      for (int fd = 0; fd < 3; fd++) {
+        if (context->stdio[fd] == fd) {
+          check(fcntl(fd, F_SETFD, 0), "fcntl", "stdio");
+        } else {
+          check(dup2(context->stdio[fd], fd), "dup2", "stdio");
+        }
+      }
+      break;
+    case OP_SETSID:
+      check(setsid(), "setsid", NULL);
+      break;
+    case OP_CONTROLLING_TTY:
+      check(ioctl(0, TIOCSCTTY, 0), "ioctl", "TIOCSCTTY");
+      break;
+    case OP_PRCTL:
+      check(prctl((int)arg_number(op, 0), (unsigned long)arg_number(op, 1), 0, 0, 0), "prctl", NULL);
+      break;
+    case OP_WRITE_CLOSE: {
+      int fd = (int)arg_number(op, 0);
+      const struct arg *bytes = arg_at(op, 1);
+      if (write(fd, bytes->bytes, bytes->length) != (ssize_t)bytes->length)
+        failed("write", arg_string(op, 2));
+      close(fd);
+      break;
+    }
+    case OP_NEW_KEYRING:
+      /* KEYCTL_JOIN_SESSION_KEYRING with no name: a fresh anonymous session keyring. */
+      if (syscall(SYS_keyctl, 1, NULL) < 0 && errno != ENOSYS) failed("keyctl", "session keyring");
+      break;
+    case OP_SETRLIMIT: {
+      int64_t soft = arg_number(op, 1), hard = arg_number(op, 2);
+      struct rlimit limit = {soft < 0 ? RLIM_INFINITY : (rlim_t)soft,
+                             hard < 0 ? RLIM_INFINITY : (rlim_t)hard};
+      check(setrlimit((int)arg_number(op, 0), &limit), "setrlimit", NULL);
+      break;
+    }
+    case OP_CAPABILITIES:
+      set_capabilities(op);
+      break;
+    case OP_SECCOMP:
+      install_seccomp(op);
+      break;
+    case OP_READY:
+      wait_for_start();
+      break;
+    case OP_CLOSE_FROM:
+      check((int)syscall(SYS_close_range, (unsigned)arg_number(op, 0), ~0U, CLOSE_RANGE_CLOEXEC),
+            "close_range", NULL);
+      break;
+    case OP_CHECK_EXECUTABLE: {
+      char found[4096];
+      resolve(arg_string(op, 0), arg_string(op, 1), found, sizeof found);
+      break;
+    }
+    case OP_EXEC:
+      exec_command(op);
+      break;
+    case OP_SETUSER:
+      set_user(op);
+      break;
+    default:
+      fail(125, "plan: unknown operation %u", op->code);
+  }
+}
+
+void child_run(const struct plan *plan, const struct child_context *child) {
+  context = child;
+  for (int slot = 0; slot < TREE_SLOTS; slot++) trees[slot] = -1;
+  for (size_t i = 0; i < plan->count; i++) {
+    if (plan->ops[i].code >= OP_UNSHARE) run(&plan->ops[i]);
+  }
+  fail(125, "plan: no command to run");
+}

@@ -1,0 +1,132 @@
+/*
+ * tocker-shim: the small supervisor of one container (or of one exec'd process).
+ *
+ * The runtime (TypeScript) decides everything and writes it as a plan: what this process
+ * supervises, and the list of operations its child performs between fork() and execve()
+ * (namespaces, mounts, devices, capabilities, seccomp...). The shim only carries the plan
+ * out: no policy lives here. It is a fresh, small process, so nothing of the agent or the
+ * CLI (memory, descriptors, argv, environment) ever comes near a container.
+ *
+ * Plan encoding (little endian), read from descriptor 3 until end of file:
+ *   "TKS1" u32:count, then count operations: u16:code u16:argc, then argc arguments,
+ *   each u8:kind (1: i64, 2: bytes) then an i64, or u32:length and that many bytes.
+ *   A bytes argument of length 0 is NULL; strings include their terminating NUL.
+ */
+#ifndef TOCKER_SHIM_H
+#define TOCKER_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <poll.h>
+#include <sys/types.h>
+
+/* Settings: how the shim itself works. */
+enum {
+  SET_MODE = 1,         /* i64: MODE_CREATE or MODE_EXEC */
+  SET_REPORT = 2,       /* i64 fd: lines to the runtime (pid, ready, started, error, exit) */
+  SET_CONTROL = 3,      /* i64 fd: bytes from the runtime ('g' start, 'c' concluded), EOF: gone */
+  SET_STDIN = 4,        /* i64 fd: relayed into the container's stdin pipe (-1: none) */
+  SET_STDOUT = 5,       /* i64 fd: where the container's stdout pipe is relayed */
+  SET_STDERR = 6,       /* i64 fd: where the container's stderr pipe is relayed */
+  SET_OUTPUT_IS_LOG = 7,/* output goes to a log: a full disk drops it, and the log says so */
+  SET_TERMINAL = 8,     /* i64 fd: a pty slave that is the child's stdio (no pipes then) */
+  SET_KEEP = 9,         /* i64 fd: held open, untouched, while the shim lives (a pty master) */
+  SET_EXIT_FILE = 10,   /* i64 fd: the wait status is written here when the child ends */
+  SET_FOREGROUND = 11,  /* the runtime going away (control EOF) kills the child */
+  SET_CONCLUDER = 12,   /* argv...: exec'd after the child ended if the runtime is gone */
+  SET_CONCLUDER_ENV = 13, /* env strings for the concluder */
+  SET_PID_NAMESPACE = 14, /* i64 fd: exec mode: the child is born in this PID namespace */
+};
+
+/* Operations of the child, in order. */
+enum {
+  OP_UNSHARE = 32,        /* i64 flags */
+  OP_SETNS = 33,          /* i64 fd, i64 flags */
+  OP_MOUNT = 34,          /* source, target, fstype, i64 flags, data */
+  OP_UMOUNT = 35,         /* target, i64 flags */
+  OP_PIVOT_ROOT = 36,     /* new root: it becomes "/", the old root is detached */
+  OP_MKDIR_TARGET = 37,   /* path, i64 mode: a directory to mount on; never a symlink */
+  OP_FILE_TARGET = 38,    /* path, i64 mode: a regular file to mount on; never a symlink */
+  OP_MKNOD = 39,          /* path, i64 mode (with type bits), i64 major, i64 minor */
+  OP_SYMLINK = 40,        /* target, path */
+  OP_OPEN_TREE = 41,      /* i64 slot, source path: a detached bind mount, made before pivot */
+  OP_MOVE_MOUNT = 42,     /* i64 slot, target */
+  OP_SETHOSTNAME = 43,    /* name */
+  OP_LOOPBACK_UP = 44,
+  OP_CHDIR = 45,          /* path: also checked to be inside the root */
+  OP_STDIO = 46,          /* the prepared stdin/stdout/stderr become 0, 1, 2 */
+  OP_SETSID = 47,
+  OP_CONTROLLING_TTY = 48,/* ioctl(0, TIOCSCTTY) */
+  OP_PRCTL = 49,          /* i64 option, i64 arg */
+  OP_WRITE_CLOSE = 50,    /* i64 fd, bytes, subject: write all, then close the fd */
+  OP_NEW_KEYRING = 51,
+  OP_SETRLIMIT = 52,      /* i64 resource, i64 soft, i64 hard (-1: unlimited) */
+  OP_CAPABILITIES = 53,   /* i64 bounding, effective, permitted, inheritable, ambient (masks) */
+  OP_SECCOMP = 54,        /* bytes: struct sock_filter[], i64 flags of seccomp(2) */
+  OP_READY = 55,          /* tell the shim set-up is done, wait for the start */
+  OP_CLOSE_FROM = 56,     /* i64 first: every descriptor from there is closed at exec */
+  OP_CHECK_EXECUTABLE = 57, /* command, PATH: found and executable in the container, or 127/126 */
+  OP_EXEC = 58,           /* i64 argc, argv..., env...: argv[0] searched in env's PATH */
+  OP_CHMOD = 59,          /* path, i64 mode */
+  OP_SETUSER = 60,        /* i64 uid, i64 gid, i64 count, groups... */
+};
+
+enum { MODE_CREATE = 1, MODE_EXEC = 2 };
+
+struct arg {
+  int is_bytes;
+  int64_t number;
+  const char *bytes; /* NULL when the bytes argument is empty */
+  uint32_t length;
+};
+
+struct op {
+  uint16_t code;
+  uint16_t argc;
+  struct arg *args;
+};
+
+struct plan {
+  struct op *ops;
+  size_t count;
+};
+
+/* plan.c */
+int plan_read(int fd, struct plan *plan);
+int64_t arg_number(const struct op *op, unsigned index);
+const char *arg_string(const struct op *op, unsigned index);
+const struct arg *arg_at(const struct op *op, unsigned index);
+
+/* The child's half of the set-up: its stdio and the pipes to the shim. */
+struct child_context {
+  int stdio[3];   /* become 0, 1, 2 */
+  int sync_write; /* child -> shim: "r" when ready, "e<code> <message>" on failure (cloexec) */
+  int go_read;    /* shim -> child: one byte to go on */
+};
+
+/* child.c: never returns */
+void child_run(const struct plan *plan, const struct child_context *context)
+    __attribute__((noreturn));
+
+/* relay.c: one direction of copying, see relay.c */
+struct relay {
+  int from;
+  int to;
+  int is_log;
+  int close_to_at_end; /* the destination is ours (a pipe into the container): close it at the end */
+  int from_open;
+  uint64_t dropped;
+  size_t start, end;
+  char buffer[65536];
+};
+void relay_init(struct relay *relay, int from, int to, int is_log, int close_to_at_end);
+short relay_source_events(const struct relay *relay);
+short relay_destination_events(const struct relay *relay);
+void relay_read(struct relay *relay);
+void relay_write(struct relay *relay);
+int relay_done(const struct relay *relay);
+
+/* main.c */
+void die(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+#endif

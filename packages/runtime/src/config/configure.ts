@@ -1,0 +1,221 @@
+import { readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import { type ContainerSpec, DEFAULT_PIDS_LIMIT } from '@tocker/protocol';
+import { DEFAULT_DEVICE_RULES, type DeviceRule, rulesForDevice } from '../cgroups/devices.js';
+import { TockerError } from '../errors.js';
+import { resolveCapabilities } from '../security/capabilities.js';
+import {
+  defaultProfile,
+  type OciSeccomp,
+  renderProfile,
+  type SeccompProfile,
+  validateProfile,
+} from '../security/seccomp.js';
+import { type DeviceNode, type RuntimeConfig, sealConfig } from './runtime-config.js';
+
+/**
+ * Which root filesystems a container may have. The local CLI runs as root for root, so
+ * any directory will do but the host's own "/"; the agent answers the network, so only
+ * the images it knows (TOCKER_ROOT/images, the default image's directory, and the trees
+ * given to it with --allow-rootfs).
+ */
+export type RootfsPolicy =
+  | { readonly kind: 'any-directory' }
+  | { readonly kind: 'images'; readonly allowed: readonly string[] };
+
+/** Where a container's shell looks for programs, unless its environment says otherwise. */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The kernel interfaces a container must not read (OCI/runc's defaults, as docker). */
+const MASKED_PATHS = [
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+];
+
+/** ...and those it may read but not change. */
+const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/**
+ * The one conversion from what a user asked for (CLI flags and agent JSON, both already
+ * validated as a ContainerSpec) into what the runtime runs, with every check that needs
+ * this host: the root filesystem against the policy, CPUs against the host's, the
+ * capabilities, the seccomp profile rendered for them, the devices.
+ */
+export function configure(spec: ContainerSpec, policy: RootfsPolicy): RuntimeConfig {
+  const root = checkRootfs(spec.rootfs, policy);
+  checkLimits(spec);
+  const privileged = spec.privileged;
+  const capabilities = resolveCapabilities({
+    capAdd: spec.capAdd,
+    capDrop: spec.capDrop,
+    privileged,
+  });
+  const devices = spec.devices.map(parseDevice);
+  const hostDevices = privileged ? listHostDevices() : [];
+  return sealConfig({
+    ociVersion: '1.2.0',
+    root: { path: root },
+    hostname: spec.hostname ?? null,
+    process: {
+      terminal: spec.tty,
+      args: spec.command,
+      env: environment(spec),
+      cwd: spec.workdir,
+      user: { uid: 0, gid: 0, additionalGids: [] },
+      capabilities: {
+        bounding: capabilities,
+        effective: capabilities,
+        permitted: capabilities,
+        inheritable: [],
+        ambient: [],
+      },
+      noNewPrivileges: spec.noNewPrivileges,
+    },
+    linux: {
+      resources: {
+        limits: {
+          ...spec.limits,
+          pidsLimit:
+            spec.limits.pidsLimit === undefined ? DEFAULT_PIDS_LIMIT : spec.limits.pidsLimit,
+        },
+        devices: privileged
+          ? [{ allow: true, type: 'a', major: null, minor: null, access: 'rwm' }]
+          : [...DEFAULT_DEVICE_RULES, ...devices.flatMap((device) => device.rules)],
+      },
+      devices: [...hostDevices, ...devices.map((device) => device.node)],
+      seccomp: seccompFor(spec, capabilities),
+      maskedPaths: privileged ? [] : MASKED_PATHS,
+      readonlyPaths: privileged ? [] : READONLY_PATHS,
+      readonlySysfs: !privileged,
+    },
+    request: spec,
+  });
+}
+
+/** A clean environment, never the host's: what a shell expects, then the user's -e. */
+function environment(spec: ContainerSpec): string[] {
+  const env: Record<string, string> = {
+    PATH: DEFAULT_PATH,
+    HOME: '/root',
+    ...(spec.tty ? { TERM: 'xterm' } : {}),
+    ...spec.env,
+  };
+  return Object.entries(env).map(([key, value]) => `${key}=${value}`);
+}
+
+function checkRootfs(rootfs: string, policy: RootfsPolicy): string {
+  let real: string;
+  try {
+    real = realpathSync(rootfs);
+  } catch {
+    throw new TockerError(`rootfs ${rootfs} does not exist`);
+  }
+  if (!statSync(real).isDirectory()) throw new TockerError(`rootfs ${rootfs} is not a directory`);
+  if (real === '/') throw new TockerError("rootfs: the host's own root cannot be a container's");
+  // overlayfs takes its layers as a comma- and colon-separated option string.
+  if (/[,:\\]/.test(real))
+    throw new TockerError(`rootfs ${rootfs}: paths with ",", ":" or "\\" are not supported`);
+  if (policy.kind === 'images' && !policy.allowed.some((dir) => isBelow(real, dir))) {
+    throw new TockerError(
+      `rootfs ${rootfs} is not an image this agent knows (images are under ${policy.allowed.join(', ')}; the agent's --allow-rootfs adds others)`,
+    );
+  }
+  return real;
+}
+
+/** Strictly inside `dir` (symlinks already resolved on both sides). */
+function isBelow(path: string, dir: string): boolean {
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    return false;
+  }
+  const inside = relative(real, path);
+  return (
+    inside !== '' && !inside.startsWith(`..${sep}`) && inside !== '..' && !inside.startsWith(sep)
+  );
+}
+
+/** What only the host can say about limits: it has so many CPUs. */
+export function checkLimits(spec: Pick<ContainerSpec, 'limits'>): void {
+  const hostCpus = availableParallelism();
+  const { cpus } = spec.limits;
+  if (cpus !== undefined && cpus > hostCpus) {
+    throw new TockerError(`cpus: ${cpus} is more than the ${hostCpus} CPUs of this host`);
+  }
+}
+
+/** Docker's profile, read once per process (the agent renders it for every container). */
+let dockerDefault: SeccompProfile | undefined;
+
+function dockerDefaultProfile(): SeccompProfile {
+  dockerDefault ??= defaultProfile();
+  return dockerDefault;
+}
+
+function seccompFor(spec: ContainerSpec, capabilities: readonly string[]): OciSeccomp | null {
+  if (spec.seccomp === 'unconfined') return null;
+  // --privileged turns the filter off unless a profile is given explicitly (as docker).
+  if (spec.privileged && spec.seccomp === 'default') return null;
+  const profile =
+    spec.seccomp === 'default' ? dockerDefaultProfile() : validateProfile(spec.seccomp);
+  return renderProfile(profile, { capabilities });
+}
+
+interface RequestedDevice {
+  readonly node: DeviceNode;
+  readonly rules: readonly DeviceRule[];
+}
+
+/** docker's --device HOST[:CONTAINER][:PERMISSIONS]: the host's node, made in the container. */
+function parseDevice(argument: string): RequestedDevice {
+  const parts = argument.split(':');
+  const host = parts[0] ?? '';
+  const last = parts.at(-1) ?? '';
+  const access = parts.length > 1 && /^[rwm]+$/.test(last) ? last : 'rwm';
+  const container = parts.length > 1 && parts[1]?.startsWith('/') ? parts[1] : host;
+  const found = statSync(host, { throwIfNoEntry: false });
+  if (found === undefined) throw new TockerError(`device ${host} does not exist`);
+  if (!found.isCharacterDevice() && !found.isBlockDevice())
+    throw new TockerError(`device ${host} is not a character or block device`);
+  const node = deviceNode(container, found);
+  if (!container.startsWith('/dev/'))
+    throw new TockerError(`device ${argument}: the container path must be under /dev`);
+  return { node, rules: rulesForDevice(node.type, node.major, node.minor, access) };
+}
+
+/** A privileged container sees the host's devices, as with docker. */
+function listHostDevices(): DeviceNode[] {
+  return readdirSync('/dev').flatMap((name) => {
+    const path = join('/dev', name);
+    const found = statSync(path, { throwIfNoEntry: false });
+    if (found === undefined || !(found.isCharacterDevice() || found.isBlockDevice())) return [];
+    // The standard nodes and the terminal devices are the container's own.
+    if (['null', 'zero', 'full', 'random', 'urandom', 'tty', 'console', 'ptmx'].includes(name))
+      return [];
+    return [deviceNode(path, found)];
+  });
+}
+
+/** The node at `path` in the container for the host's device `found` (its dev_t decoded). */
+function deviceNode(path: string, found: Stats): DeviceNode {
+  const rdev = BigInt(found.rdev);
+  return {
+    path,
+    type: found.isBlockDevice() ? 'b' : 'c',
+    major: Number((rdev >> 8n) & 0xfffn),
+    minor: Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n)),
+    mode: found.mode & 0o777,
+  };
+}

@@ -1,0 +1,180 @@
+import { type ContainerSpec, containerSpecSchema } from '@tocker/protocol';
+import { z } from 'zod';
+import type { DeviceRule } from '../cgroups/devices.js';
+import type { CgroupLimits } from '../cgroups/types.js';
+import type { OciSeccomp } from '../security/seccomp.js';
+
+/**
+ * What the runtime runs: a container's whole configuration, shaped after the OCI runtime
+ * spec's config.json (process, capabilities, rlimits, seccomp, masked and read-only paths,
+ * devices, resources). Only the validating conversions of this folder can make one
+ * (configure() from a user's spec; restoreConfig() from a record this runtime wrote), so
+ * nothing unchecked ever reaches Runtime.create: CLI flags, agent JSON and, later, image
+ * configurations and networks all come in through configure().
+ */
+declare const validated: unique symbol;
+
+export interface Capabilities {
+  readonly bounding: readonly string[];
+  readonly effective: readonly string[];
+  readonly permitted: readonly string[];
+  readonly inheritable: readonly string[];
+  readonly ambient: readonly string[];
+}
+
+/** A device node made in the container's /dev (docker's --device, or all of them when privileged). */
+export interface DeviceNode {
+  readonly path: string;
+  readonly type: 'c' | 'b';
+  readonly major: number;
+  readonly minor: number;
+  readonly mode: number;
+}
+
+export interface RuntimeConfigShape {
+  readonly ociVersion: string;
+  /** The image: the read-only lower layer of the container's root. */
+  readonly root: { readonly path: string };
+  /** null: the container's short id. */
+  readonly hostname: string | null;
+  readonly process: {
+    readonly terminal: boolean;
+    readonly args: readonly string[];
+    /** KEY=VALUE; HOSTNAME is added when the container is created. */
+    readonly env: readonly string[];
+    readonly cwd: string;
+    readonly user: {
+      readonly uid: number;
+      readonly gid: number;
+      readonly additionalGids: readonly number[];
+    };
+    readonly capabilities: Capabilities;
+    readonly noNewPrivileges: boolean;
+  };
+  readonly linux: {
+    readonly resources: {
+      readonly limits: CgroupLimits;
+      readonly devices: readonly DeviceRule[];
+    };
+    readonly devices: readonly DeviceNode[];
+    /** The seccomp profile in OCI form, rendered for this container; null: unconfined. */
+    readonly seccomp: OciSeccomp | null;
+    readonly maskedPaths: readonly string[];
+    readonly readonlyPaths: readonly string[];
+    /** /sys read-only (every container but a privileged one). */
+    readonly readonlySysfs: boolean;
+  };
+  /**
+   * The request it was made from, as validated: what users are shown (name, image,
+   * command, limits...) and the engine's own options that OCI leaves out (init, remove on
+   * exit, interactive).
+   */
+  readonly request: ContainerSpec;
+}
+
+export type RuntimeConfig = RuntimeConfigShape & { readonly [validated]: true };
+
+/** The brand, given only by this folder's validating conversions. */
+export function sealConfig(shape: RuntimeConfigShape): RuntimeConfig {
+  return Object.freeze(shape) as RuntimeConfig;
+}
+
+const names = z.array(z.string().regex(/^CAP_[A-Z_]+$/));
+const absolute = z.string().startsWith('/');
+
+const deviceRule = z
+  .object({
+    allow: z.boolean(),
+    type: z.enum(['a', 'b', 'c']),
+    major: z.number().int().nonnegative().nullable(),
+    minor: z.number().int().nonnegative().nullable(),
+    access: z.string().regex(/^[rwm]{0,3}$/),
+  })
+  .strict();
+
+/** How a stored configuration is checked when a record is read back. */
+export const runtimeConfigSchema = z
+  .object({
+    ociVersion: z.string(),
+    root: z.object({ path: absolute }).strict(),
+    hostname: z.string().nullable(),
+    process: z
+      .object({
+        terminal: z.boolean(),
+        args: z.array(z.string()).min(1),
+        env: z.array(z.string().includes('=')),
+        cwd: absolute,
+        user: z
+          .object({
+            uid: z.number().int().nonnegative(),
+            gid: z.number().int().nonnegative(),
+            additionalGids: z.array(z.number().int().nonnegative()),
+          })
+          .strict(),
+        capabilities: z
+          .object({
+            bounding: names,
+            effective: names,
+            permitted: names,
+            inheritable: names,
+            ambient: names,
+          })
+          .strict(),
+        noNewPrivileges: z.boolean(),
+      })
+      .strict(),
+    linux: z
+      .object({
+        resources: z
+          .object({
+            limits: z
+              .object({
+                cpus: z.number().positive().optional(),
+                memory: z.number().int().positive().optional(),
+                pidsLimit: z.number().int().positive().nullable().optional(),
+              })
+              .strict(),
+            devices: z.array(deviceRule),
+          })
+          .strict(),
+        devices: z.array(
+          z
+            .object({
+              path: absolute,
+              type: z.enum(['c', 'b']),
+              major: z.number().int().nonnegative(),
+              minor: z.number().int().nonnegative(),
+              mode: z.number().int().nonnegative(),
+            })
+            .strict(),
+        ),
+        // Checked again (validateProfile) before it is compiled.
+        seccomp: z.custom<OciSeccomp>((value) => typeof value === 'object').nullable(),
+        maskedPaths: z.array(absolute),
+        readonlyPaths: z.array(absolute),
+        readonlySysfs: z.boolean(),
+      })
+      .strict(),
+    request: containerSpecSchema,
+  })
+  .strict();
+
+/** A configuration read back from a record this runtime wrote (the record schema checked it). */
+export function restoreConfig(checked: z.output<typeof runtimeConfigSchema>): RuntimeConfig {
+  return sealConfig(checked);
+}
+
+/** The same configuration with other limits (tocker update), in the request as in the resources. */
+export function withLimits(config: RuntimeConfig, limits: CgroupLimits): RuntimeConfig {
+  return sealConfig({
+    ...config,
+    linux: {
+      ...config.linux,
+      resources: {
+        ...config.linux.resources,
+        limits: { ...config.linux.resources.limits, ...limits },
+      },
+    },
+    request: { ...config.request, limits: { ...config.request.limits, ...limits } },
+  });
+}
