@@ -73,8 +73,8 @@ export class ServerProcess {
 /** A real agent process on a random loopback port. */
 export class Agent extends ServerProcess {
   /** `listen`: a random loopback port unless a fixed one is needed (to come back on it). */
-  constructor(listen = '127.0.0.1:0') {
-    super('agent', [agentMain, '--listen', listen, `--token=${token}`]);
+  constructor(listen = '127.0.0.1:0', options: readonly string[] = []) {
+    super('agent', [agentMain, '--listen', listen, `--token=${token}`, ...options]);
   }
 }
 

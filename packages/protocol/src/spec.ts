@@ -68,8 +68,12 @@ const memory = z.union([z.number(), z.string()]).transform((value, ctx) => {
   return bytes;
 });
 
-/** At least 1, or -1 (docker's way of saying unlimited), which becomes null. */
-const pidsLimit = z.union([z.number(), z.string()]).transform((value, ctx) => {
+/**
+ * At least 1, or -1 (docker's way of saying unlimited), which becomes null; null itself
+ * is taken too, so that a validated spec validates again unchanged (records are re-read).
+ */
+const pidsLimit = z.union([z.number(), z.string(), z.null()]).transform((value, ctx) => {
+  if (value === null) return null;
   const parsed =
     typeof value === 'number' ? value : /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
   if (parsed === -1) return null;

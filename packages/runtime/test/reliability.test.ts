@@ -307,6 +307,14 @@ describe('a full state disk (TOCKER_ROOT on a 24 MiB tmpfs of its own)', () => {
     const stopped = await started(['--name', 'stopped', 'sleep', '30']);
     const removed = await started(['--name', 'removed', 'sleep', '30']);
     const ending = await started(['--name', 'ending', 'sh', '-c', 'sleep 1.5; exit 3']);
+    const chatty = await started([
+      '--name',
+      'chatty',
+      'sh',
+      '-c',
+      // ~10 KB a second: more than what is left of the log's last page.
+      'i=0; while :; do printf "line-%d %0200d\\n" $i 0; i=$((i+1)); sleep 0.02; done',
+    ]);
     const filler = join(mountPoint, 'filler');
     fillUp(filler);
 
@@ -316,7 +324,7 @@ describe('a full state disk (TOCKER_ROOT on a 24 MiB tmpfs of its own)', () => {
     assert.equal(lines(refused.stderr).length, 1);
     assert.equal(
       lines((await full.run(['ps', '-aq'])).stdout).length,
-      3,
+      4,
       'the refused run left nothing',
     );
 
@@ -332,13 +340,24 @@ describe('a full state disk (TOCKER_ROOT on a 24 MiB tmpfs of its own)', () => {
     assert.equal((await full.run(['rm', '-f', 'removed'])).code, 0);
     assert.deepEqual(
       lines((await full.run(['ps', '-aq'])).stdout).sort(),
-      [ending.slice(0, 12), stopped.slice(0, 12)].sort(),
+      [chatty.slice(0, 12), ending.slice(0, 12), stopped.slice(0, 12)].sort(),
     );
+    const talking = JSON.parse((await full.run(['inspect', 'chatty'])).stdout)[0];
+    assert.equal(talking.status, 'running', 'a full disk stops its log, not the container');
+    assert.ok(isAlive(talking.process));
 
     rmSync(filler);
+    const log = await waitFor('the log to say what it lost', async () => {
+      const text = (await full.run(['logs', 'chatty'])).stdout;
+      const notice =
+        /\[tocker: \d+ bytes of output were not logged: TOCKER_ROOT was full\]\nline-\d+ /;
+      return notice.test(text) ? text : undefined;
+    });
+    assert.match(log, /^line-0 0{200}$/m);
+    assert.equal((await full.run(['rm', '-f', 'chatty'])).code, 0);
     await full.run(['ps']); // any command catches up with what could not be written
     const transitions = transitionsByContainer(mountPoint);
-    assert.deepEqual([...transitions.keys()].sort(), [ending, removed, stopped].sort());
+    assert.deepEqual([...transitions.keys()].sort(), [chatty, ending, removed, stopped].sort());
     assert.deepEqual(transitions.get(stopped), ['created', 'started', 'exited']);
     assert.deepEqual(transitions.get(ending), ['created', 'started', 'exited']);
     assert.deepEqual(transitions.get(removed), ['created', 'started', 'exited', 'removed']);

@@ -66,7 +66,8 @@ export class Shim {
       passed.forEach((fd, index) => {
         stdio[FIRST_PASSED_FD + index] = fd;
       });
-      const child = spawn(SHIM_PATH, [name], { stdio, detached: true });
+      // Nothing of this process's environment (a token, say) goes along: the plan has it all.
+      const child = spawn(SHIM_PATH, [name], { stdio, detached: true, env: {} });
       child.on('error', () => {}); // a missing binary: pid is undefined, reported below
       child.unref();
       const channel = child.stdio[CHANNEL_FD] as Duplex | null;

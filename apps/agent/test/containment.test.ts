@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { ContainerView } from '@tocker/protocol';
+import { DEFAULT_IMAGE } from '@tocker/runtime';
+import type { Socket } from 'socket.io-client';
+import { attackImage } from '../../../packages/runtime/test/probe/image.js';
+import { Agent, call, connect, ok, removeEverything, root, token } from './helpers.js';
+
+const images = mkdtempSync(join(tmpdir(), 'tocker-agent-images-'));
+const image = attackImage(join(images, 'attack'));
+let agent: Agent;
+let client: Socket;
+
+before(async () => {
+  agent = await new Agent('127.0.0.1:0', ['--allow-rootfs', images]).started();
+  client = await connect(agent.url);
+});
+
+after(async () => {
+  client?.close();
+  await agent?.stop();
+  await removeEverything();
+  rmSync(images, { recursive: true, force: true });
+});
+
+type Record = ContainerView & { process: { pid: number } | null };
+
+function run(spec: object): Promise<{ container: Record }> {
+  return ok<{ container: Record }>(client, 'container:run', { spec });
+}
+
+async function refused(spec: object): Promise<string> {
+  const reply = await call(client, 'container:run', { spec });
+  assert.equal(reply.ok, false, JSON.stringify(spec));
+  return (reply as { error: string }).error;
+}
+
+async function logsOf(id: string): Promise<string> {
+  return (
+    await ok<{ logs: string }>(client, 'container:logs', { container: id, tailBytes: 1 << 20 })
+  ).logs;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('containment through the agent (what the dashboard reaches): a real agent, real containers', () => {
+  test("only images the agent knows: the host's root and host directories are refused", async () => {
+    assert.match(await refused({ rootfs: '/', command: ['true'] }), /host's own root/);
+    assert.match(
+      await refused({ rootfs: '/etc', command: ['true'] }),
+      /not an image this agent knows/,
+    );
+    assert.match(
+      await refused({ rootfs: `${images}/../..`, command: ['true'] }),
+      /not an image this agent knows|host's own root/,
+    );
+    assert.equal(
+      (await run({ rootfs: DEFAULT_IMAGE, command: ['true'] })).container.status,
+      'running',
+    );
+    assert.ok(
+      (await run({ rootfs: image, command: ['true'] })).container,
+      '--allow-rootfs adds trees',
+    );
+  });
+
+  test('the host checks apply to agent requests too: 999 CPUs on this host are refused', async () => {
+    assert.match(
+      await refused({ rootfs: DEFAULT_IMAGE, command: ['true'], limits: { cpus: 999 } }),
+      /cpus: 999 is more than the \d+ CPUs of this host/,
+    );
+  });
+
+  test('exec through the agent never shows the agent (its token is on its command line) to a process that watches for it', async () => {
+    const target = (await run({ rootfs: image, command: ['/attack', 'watch', '5', token] }))
+      .container;
+    const exec = (command: string[]) =>
+      ok(client, 'container:exec', { container: target.id, command }).catch(async (error) => {
+        const state = await ok<{ container: ContainerView }>(client, 'container:inspect', {
+          container: target.id,
+        });
+        throw new Error(
+          `${(error as Error).message}: the watcher ended ${state.container.exitCode}, ${await logsOf(target.id)}`,
+        );
+      });
+    for (let round = 0; round < 15; round++) await exec(['/bin/true']);
+    await ok(client, 'container:exec', {
+      container: target.id,
+      command: ['touch', '/tmp/stop-watching'],
+    });
+    const report = await until('the watcher to finish', async () => {
+      const text = await logsOf(target.id);
+      return /watched \d+, gained \d+/.test(text) ? text : undefined;
+    });
+    assert.doesNotMatch(report, /GAINED/, report);
+    assert.match(report, /gained 0/);
+    assert.ok(
+      readFileSync(`/proc/${agent.pid}/cmdline`, 'utf8').includes(token),
+      'the secret was there to find',
+    );
+  });
+
+  test("a detached container's output reaches its log through its shim, also while the agent is down", async () => {
+    const ticker = (
+      await run({
+        rootfs: DEFAULT_IMAGE,
+        command: ['sh', '-c', 'i=0; while :; do echo tick-$i; i=$((i+1)); sleep 0.1; done'],
+      })
+    ).container;
+    await until('a first tick', async () =>
+      (await logsOf(ticker.id)).includes('tick-1') ? true : undefined,
+    );
+    client.close();
+    await agent.stop('SIGKILL');
+    const log = join(root, 'containers', ticker.id, 'container.log');
+    const before = readFileSync(log, 'utf8').length;
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    assert.ok(readFileSync(log, 'utf8').length > before, 'the log grew with no agent');
+    agent = await new Agent('127.0.0.1:0', ['--allow-rootfs', images]).started();
+    client = await connect(agent.url);
+    const text = await logsOf(ticker.id);
+    const ticks = [...text.matchAll(/tick-(\d+)/g)].map((match) => Number(match[1]));
+    assert.deepEqual(
+      ticks,
+      ticks.map((_, index) => index),
+      'every line, in order, none lost',
+    );
+    await ok(client, 'container:remove', { container: ticker.id, force: true });
+  });
+});
