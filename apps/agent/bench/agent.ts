@@ -80,9 +80,14 @@ function cpuSeconds(pid: number): number {
 
 /** Request → the user command ran → its exit reported, for /bin/true. */
 async function startLatency(socket: Socket): Promise<number> {
+  // The exit event may come before the reply that names the container (/bin/true is quick).
   const exits = new Map<string, () => void>();
+  const exitedEarly = new Set<string>();
   socket.on('event', (event: ContainerEvent) => {
-    if (event.kind === 'exited') exits.get(event.container.id)?.();
+    if (event.kind !== 'exited') return;
+    const resolve = exits.get(event.container.id);
+    if (resolve === undefined) exitedEarly.add(event.container.id);
+    else resolve();
   });
   const times: number[] = [];
   for (let run = 0; run < WARMUP + RUNS; run++) {
@@ -90,7 +95,10 @@ async function startLatency(socket: Socket): Promise<number> {
     const exited = new Promise<void>((resolve) => {
       void call<{ container: { id: string } }>(socket, 'container:run', {
         spec: { rootfs: DEFAULT_IMAGE, command: ['/bin/true'], autoRemove: true },
-      }).then(({ container }) => exits.set(container.id, resolve));
+      }).then(({ container }) => {
+        if (exitedEarly.delete(container.id)) resolve();
+        else exits.set(container.id, resolve);
+      });
     });
     await exited;
     if (run >= WARMUP) times.push(performance.now() - started);

@@ -14,7 +14,6 @@ import {
   type ContainerDetails,
   type CorruptRecord,
   type CreateOptions,
-  configure,
   type ExecOptions,
   type ExecProcess,
   KEPT_TERMINAL_FD,
@@ -78,13 +77,8 @@ export class ContainerHost {
         new TockerError('interactive without tty is not supported by the agent: add tty'),
       );
     }
-    const config = configure(spec, this.rootfs);
-    return this.launch(spec.tty, size, async (options) => {
-      const container = await this.runtime.create(config, options);
-      this.changed();
-      await container.start();
-      return container;
-    });
+    const config = this.runtime.configure(spec, this.rootfs);
+    return this.launch(spec.tty, size, (options) => this.runtime.run(config, options));
   }
 
   /** Stop if running, then start again: same id, name and writable layer (and a new terminal). */

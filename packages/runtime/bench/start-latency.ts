@@ -8,7 +8,6 @@
 import { openSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configure } from '../src/config/configure.js';
 import { DEFAULT_IMAGE } from '../src/paths.js';
 import { Runtime } from '../src/runtime.js';
 import { parseContainerSpec } from '../src/spec.js';
@@ -33,7 +32,7 @@ const env = {
 
 async function libraryWarm(): Promise<number> {
   const runtime = Runtime.open({ root: env.TOCKER_ROOT, cgroupParent: env.TOCKER_CGROUP_PARENT });
-  const config = configure(
+  const config = runtime.configure(
     parseContainerSpec({ rootfs: DEFAULT_IMAGE, command: ['/bin/true'], autoRemove: true }),
     { kind: 'any-directory' },
   );
@@ -61,6 +60,10 @@ try {
   results.set(
     'tocker CLI (run --rm)',
     hyperfine(scratch, 'tocker', [tockerBin, 'run', '--rm', '/bin/true'], env),
+  );
+  results.set(
+    'tocker CLI (run -d --rm), until detached',
+    hyperfine(scratch, 'tocker-detached', [tockerBin, 'run', '-d', '--rm', '/bin/true'], env),
   );
   results.set('tocker library, warm process', await libraryWarm());
   for (const [name, ms] of referenceRuntimes(scratch)) results.set(name, ms);

@@ -44,6 +44,8 @@ static struct settings {
   int exit_file;
   int foreground;
   int pid_namespace;
+  int cgroups[8];
+  int cgroup_count;
   char **concluder;
   char **concluder_env;
 } settings = {
@@ -108,6 +110,10 @@ static void read_settings(const struct plan *plan) {
       case SET_CONCLUDER: settings.concluder = strings_from(op, 0); break;
       case SET_CONCLUDER_ENV: settings.concluder_env = strings_from(op, 0); break;
       case SET_PID_NAMESPACE: settings.pid_namespace = (int)arg_number(op, 0); break;
+      case SET_CGROUP:
+        if (settings.cgroup_count == 8) die("plan: too many cgroups");
+        settings.cgroups[settings.cgroup_count++] = (int)arg_number(op, 0);
+        break;
       default:
         if (op->code < OP_UNSHARE) die("plan: unknown setting %u", op->code);
     }
@@ -285,7 +291,6 @@ static void write_exit_file(void) {
   /* The runtime made the file this size beforehand: overwriting it needs no free block. */
   ssize_t ignored = pwrite(settings.exit_file, line, (size_t)length, 0);
   (void)ignored;
-  fsync(settings.exit_file);
 }
 
 /* The shim's own PID namespace: its children's was changed to the container's, and a
@@ -303,6 +308,25 @@ static void become_concluder(void) {
   execve(settings.concluder[0], settings.concluder,
          settings.concluder_env ? settings.concluder_env : (char *[]){NULL});
   /* Not fatal: the next tocker command collects the container the same way. */
+}
+
+/*
+ * Moves the child into the container's cgroups while it builds its root: on cgroup v1 a
+ * migration can wait for an RCU grace period (milliseconds), which this way overlaps the
+ * set-up instead of following it. It is done before the child may go on to run anything
+ * of the user's ('g' waits for it), so nothing of theirs ever runs outside its limits.
+ */
+static void move_child_into_cgroups(pid_t child) {
+  char pid[16];
+  int length = snprintf(pid, sizeof pid, "%d", child);
+  for (int i = 0; i < settings.cgroup_count; i++) {
+    if (write(settings.cgroups[i], pid, (size_t)length) != length) {
+      report("error 125 cannot move the container into its cgroup: %s\n", strerror(errno));
+      kill(child, SIGKILL);
+      state.failed = 1;
+    }
+    close(settings.cgroups[i]);
+  }
 }
 
 static int exit_code_of(int status) {
@@ -365,6 +389,7 @@ int main(void) {
     close_if_open(settings.stderr_destination);
     close_if_open(settings.exit_file);
     close_if_open(settings.keep);
+    for (int i = 0; i < settings.cgroup_count; i++) close(settings.cgroups[i]);
     close(state.signals);
     close(own_pid_namespace);
     close(sync_pipe[0]);
@@ -399,6 +424,7 @@ int main(void) {
     for (int r = 0; r < 3; r++) relay_init(&state.relays[r], -1, -1, 0, 0);
   }
   report("pid %d\n", child);
+  move_child_into_cgroups(child);
 
   while (!state.exited) poll_once(-1);
   int64_t drain_until = now_ms() + DRAIN_WAIT_MS;

@@ -11,4 +11,6 @@ if (id === undefined || !/^[0-9a-f]{64}$/.test(id)) {
   process.stderr.write('usage: conclude.js CONTAINER_ID\n');
   process.exit(2);
 }
-Runtime.open().recordEnd(id);
+const runtime = Runtime.open();
+runtime.recordEnd(id);
+await runtime.close();

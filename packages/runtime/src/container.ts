@@ -6,7 +6,7 @@ import { TockerError } from './errors.js';
 import { CONCLUDE_ENTRY, INIT_BINARY } from './paths.js';
 import { type Concluder, containerPlan, type ShimStdio } from './plans.js';
 import { identify, isAlive, type ProcessIdentity } from './proc.js';
-import { seccompProgram } from './security/seccomp.js';
+import type { SeccompProfiles } from './security/seccomp.js';
 import { Shim, type ShimReport } from './shim/shim.js';
 import type { ContainerRecord } from './state/record.js';
 import type { Change, StateStore } from './state/store.js';
@@ -29,6 +29,13 @@ export type ContainerIo =
    * also held by its shim, so that the terminal outlives this process (the agent's).
    */
   | { readonly kind: 'terminal'; readonly slave: number; readonly master: number | null };
+
+/** What creating a container takes from its runtime. */
+export interface ContainerDeps {
+  readonly store: StateStore;
+  readonly cgroups: CgroupDriver;
+  readonly profiles: SeccompProfiles;
+}
 
 export interface CreateOptions {
   readonly io: ContainerIo;
@@ -54,6 +61,7 @@ export interface ExitStatus {
  */
 export class Container {
   private readonly exited: Promise<ExitStatus>;
+  private startAsked = false;
 
   private constructor(
     private record: ContainerRecord,
@@ -88,15 +96,22 @@ export class Container {
   /**
    * Everything up to the user's program: state, cgroup with its limits and devices, the
    * shim and, in new namespaces, the root filesystem and hostname. The container's
-   * process then waits for start().
+   * process then waits for start(). `startAtOnce`: the start is asked for with the
+   * creation (run), so it follows the set-up without a round trip through this process;
+   * start() then only waits for the command to run.
    */
   static async create(
     config: RuntimeConfig,
     options: CreateOptions,
-    deps: { store: StateStore; cgroups: CgroupDriver },
-    /** An exited container to start again (restart): same id, name and writable layer. */
-    reuse: ContainerRecord | null = null,
+    deps: ContainerDeps,
+    how: {
+      /** An exited container to start again (restart): same id, name and writable layer. */
+      readonly reuse?: ContainerRecord;
+      readonly startAtOnce?: boolean;
+    } = {},
   ): Promise<Container> {
+    const reuse = how.reuse ?? null;
+    const startAtOnce = how.startAtOnce ?? false;
     const id = reuse?.id ?? randomId();
     const creator = identify(process.pid);
     if (creator === null) throw new Error('cannot read this process in /proc');
@@ -119,7 +134,7 @@ export class Container {
       oomKilled: false,
       error: null,
     };
-    const { store, cgroups } = deps;
+    const { store, cgroups, profiles } = deps;
     trace('create');
     if (reuse === null) store.reserve(record);
     else if (store.update(id, (current) => restartable(current, record)) === null)
@@ -156,10 +171,12 @@ export class Container {
         foreground: options.foreground,
         concluder: concluderFor(id, store.root),
         initBinary: INIT_BINARY,
-        seccomp: seccompProgram(config.linux.seccomp, store.seccompCacheDir),
+        seccomp: config.linux.seccomp && profiles.program(config.linux.seccomp.profile),
       });
       trace('cgroup created');
       shim = Shim.spawn(id.slice(0, 12), plan.steps, plan.fds);
+      // The shim lets it through once the child is set up and in its cgroups.
+      if (startAtOnce) shim.send('g');
     } catch (error) {
       cgroup?.remove();
       abandon((error as Error).message);
@@ -180,11 +197,17 @@ export class Container {
     }
     trace('ready');
     const pid1 = identify(born.pid) ?? { pid: born.pid, startTime: 0 };
+    const now = new Date().toISOString();
     const created = store.update(id, (current) =>
       current.status === 'created' && current.process === null
         ? {
-            record: { ...current, process: pid1, supervisor: shim.identity },
-            transitions: ['created'],
+            record: {
+              ...current,
+              process: pid1,
+              supervisor: shim.identity,
+              ...(startAtOnce ? { status: 'running', startedAt: now } : {}),
+            },
+            transitions: startAtOnce ? ['created', 'started'] : ['created'],
           }
         : null,
     );
@@ -202,23 +225,27 @@ export class Container {
   /** Runs the user's program; resolves once it has been exec'd, rejects if it could not be. */
   async start(): Promise<void> {
     const shim = this.shim;
-    if (shim === null || this.record.status !== 'created')
+    if (shim === null || this.startAsked)
       throw new TockerError(`container ${this.id.slice(0, 12)} was already started`);
-    const started = this.store.update(this.id, (current) =>
-      current.status === 'created'
-        ? {
-            record: { ...current, status: 'running', startedAt: new Date().toISOString() },
-            transitions: ['started'],
-          }
-        : null,
-    );
-    if (started?.status !== 'running') {
-      shim.release();
-      throw new TockerError(`container ${this.id.slice(0, 12)} was stopped before it started`);
+    this.startAsked = true;
+    // Unless it was asked for with the creation (and the record already says running).
+    if (this.record.status === 'created') {
+      const started = this.store.update(this.id, (current) =>
+        current.status === 'created'
+          ? {
+              record: { ...current, status: 'running', startedAt: new Date().toISOString() },
+              transitions: ['started'],
+            }
+          : null,
+      );
+      if (started?.status !== 'running') {
+        shim.release();
+        throw new TockerError(`container ${this.id.slice(0, 12)} was stopped before it started`);
+      }
+      this.record = started;
+      shim.send('g');
     }
-    this.record = started;
     trace('start');
-    shim.send('g');
     const outcome = await shim.until('started', 'error');
     trace('running');
     if (outcome.kind !== 'started') {

@@ -1,6 +1,6 @@
 export type { ContainerStatus, ContainerTransition } from '@tocker/protocol';
 export type { CgroupStats } from './cgroups/index.js';
-export { configure, type RootfsPolicy } from './config/configure.js';
+export type { RootfsPolicy } from './config/configure.js';
 export type { RuntimeConfig } from './config/runtime-config.js';
 export {
   Container,

@@ -72,9 +72,10 @@ export interface ContainerPlanInputs {
 }
 
 /**
- * A container's creation: the shim forks PID 1 of a new PID namespace, which builds the
- * root, reports ready and waits for the start; then it joins its cgroups (nothing of the
- * user's runs unlimited), takes its own cgroup namespace, drops to its capabilities and
+ * A container's creation: the shim forks PID 1 of a new PID namespace and moves it into
+ * its cgroups while it builds the root; it reports ready and waits for the start (which
+ * the shim lets through only once it is in its cgroups: nothing of the user's runs
+ * unlimited); then it takes its own cgroup namespace, drops to its capabilities and
  * seccomp filter, and execs the command (through tini with --init).
  */
 export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[]; fds: number[] } {
@@ -85,6 +86,8 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
     step(Setting.mode, ShimMode.create),
     ...stdio.steps,
     step(Setting.exitFile, passed.pass(inputs.exitFile)),
+    // The shim moves its child into these while the child builds its root.
+    ...inputs.cgroupProcs.map((fd) => step(Setting.cgroup, passed.pass(fd))),
     step(Setting.concluder, ...inputs.concluder.argv),
     step(Setting.concluderEnv, ...inputs.concluder.env),
     ...(inputs.foreground ? [step(Setting.foreground)] : []),
@@ -108,7 +111,6 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
     ...sessionSteps(terminal),
     step(Op.newKeyring),
     step(Op.ready),
-    ...inputs.cgroupProcs.map((fd) => step(Op.writeClose, passed.pass(fd), JOIN, 'cgroup.procs')),
     step(Op.unshare, CLONE_NEWCGROUP),
     ...finalSteps(
       config,

@@ -1,5 +1,6 @@
 import { openSync } from 'node:fs';
 import { constants } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerLimits } from '@tocker/protocol';
 import {
@@ -8,16 +9,25 @@ import {
   type ContainerCgroup,
   detectCgroupDriver,
 } from './cgroups/index.js';
+import { configure, type RootfsPolicy } from './config/configure.js';
 import { type RuntimeConfig, withLimits } from './config/runtime-config.js';
-import { Container, type CreateOptions, conclude, readExitFile } from './container.js';
+import {
+  Container,
+  type ContainerDeps,
+  type CreateOptions,
+  conclude,
+  readExitFile,
+} from './container.js';
 import { TockerError } from './errors.js';
 import { tockerRoot } from './paths.js';
 import { execPlan } from './plans.js';
 import { isAlive, processStartTime } from './proc.js';
-import { seccompProgram } from './security/seccomp.js';
+import { SeccompProfiles } from './security/seccomp.js';
 import { Shim } from './shim/shim.js';
+import type { ContainerSpec } from './spec.js';
 import type { LogArchiveOptions } from './state/logs.js';
 import type { ContainerRecord, CorruptRecord } from './state/record.js';
+import { writingTo } from './state/storage.js';
 import { type Change, StateStore } from './state/store.js';
 import { close, decodeWaitStatus, kill, pidfdOpen } from './sys/libc.js';
 
@@ -61,10 +71,32 @@ export interface RuntimeOptions {
  * the same root, whichever process supervises it.
  */
 export class Runtime {
+  /** The seccomp profiles of this root's containers, by digest. */
+  readonly profiles: SeccompProfiles;
+
   private constructor(
     readonly store: StateStore,
     readonly cgroups: CgroupDriver,
-  ) {}
+  ) {
+    this.profiles = new SeccompProfiles(join(store.root, 'seccomp'));
+  }
+
+  /**
+   * What a user asked for, as this runtime runs it: the one way to a RuntimeConfig (see
+   * config/configure.ts), with its seccomp profile kept in this root.
+   */
+  configure(spec: ContainerSpec, policy: RootfsPolicy): RuntimeConfig {
+    return writingTo(this.store.root, () => configure(spec, policy, this.profiles));
+  }
+
+  private get deps(): ContainerDeps {
+    return { store: this.store, cgroups: this.cgroups, profiles: this.profiles };
+  }
+
+  /** Waits for what runs off the callers' path (deleting removed containers' files). */
+  close(): Promise<void> {
+    return this.store.settled();
+  }
 
   /** Opens the state root and collects what crashed tocker processes left behind. */
   static open(options: RuntimeOptions = {}): Runtime {
@@ -81,7 +113,7 @@ export class Runtime {
 
   /** Creates a container (supervised by its shim); call start() on the result. */
   create(config: RuntimeConfig, options: CreateOptions): Promise<Container> {
-    return Container.create(config, options, { store: this.store, cgroups: this.cgroups });
+    return Container.create(config, options, this.deps);
   }
 
   /**
@@ -113,19 +145,17 @@ export class Runtime {
       throw new TockerError(`container ${short(record)} was removed when it stopped (--rm)`);
     if (exited.status !== 'exited')
       throw new TockerError(`container ${short(record)} is ${exited.status}`);
-    const container = await Container.create(
-      exited.config,
-      options,
-      { store: this.store, cgroups: this.cgroups },
-      exited,
-    );
+    const container = await Container.create(exited.config, options, this.deps, {
+      reuse: exited,
+      startAtOnce: true,
+    });
     await container.start();
     return container;
   }
 
-  /** create() + start(): resolves once the user's program runs. */
+  /** create() + start() in one: resolves once the user's program runs. */
   async run(config: RuntimeConfig, options: CreateOptions): Promise<Container> {
-    const container = await this.create(config, options);
+    const container = await Container.create(config, options, this.deps, { startAtOnce: true });
     await container.start();
     return container;
   }
@@ -164,7 +194,7 @@ export class Runtime {
             ? { kind: 'terminal', slave: io.slave, keep: null }
             : { kind: 'pipes', stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, log: false },
         cgroupProcs,
-        seccomp: seccompProgram(config.linux.seccomp, this.store.seccompCacheDir),
+        seccomp: config.linux.seccomp && this.profiles.program(config.linux.seccomp.profile),
       });
       shim = Shim.spawn(`exec-${record.id.slice(0, 12)}`, plan.steps, plan.fds);
     } finally {

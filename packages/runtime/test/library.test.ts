@@ -13,7 +13,6 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { configure } from '../src/config/configure.js';
 import { Runtime } from '../src/runtime.js';
 import { parseContainerSpec } from '../src/spec.js';
 import { image, TestRoot } from './helpers.js';
@@ -23,7 +22,9 @@ const runtime = Runtime.open({ root: world.root, cgroupParent: world.cgroupParen
 after(() => world.cleanup());
 
 const spec = (command: string[], extra: object = {}) =>
-  configure(parseContainerSpec({ rootfs: image, command, ...extra }), { kind: 'any-directory' });
+  runtime.configure(parseContainerSpec({ rootfs: image, command, ...extra }), {
+    kind: 'any-directory',
+  });
 const detached = { io: { kind: 'log' }, foreground: false } as const;
 
 describe('the library API (what the agent uses), real containers in this process', () => {
@@ -33,7 +34,11 @@ describe('the library API (what the agent uses), real containers in this process
     const log = runtime.store.logPath(container.id);
     await sleep(200);
     assert.equal(readFileSync(log, 'utf8'), '', 'the command has not run yet');
-    assert.equal(runtime.stats(container.id).pids, 0, 'nothing is in the cgroup before start');
+    assert.equal(
+      runtime.stats(container.id).pids,
+      1,
+      'only its PID 1, waiting for the start, is in its cgroup',
+    );
     await container.start();
     const exit = await container.wait();
     assert.deepEqual(

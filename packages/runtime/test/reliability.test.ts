@@ -16,11 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { configure } from '../src/config/configure.js';
 import { isAlive, type ProcessIdentity } from '../src/proc.js';
+import { Runtime } from '../src/runtime.js';
 import { parseContainerSpec } from '../src/spec.js';
 import type { ContainerRecord } from '../src/state/record.js';
-import { StateStore } from '../src/state/store.js';
 import { image, lines, TestRoot, tockerBin, transitionsByContainer, waitFor } from './helpers.js';
 
 const world = new TestRoot({ name: 'reliability' });
@@ -204,17 +203,15 @@ describe('reliability: concurrent commands and killed processes (real containers
     const ghostId = 'a'.repeat(64);
     symlinkSync(ghostId, join(world.root, 'names', 'ghost'));
     mkdirSync(join(containers, `.new-${DEAD.pid}-${'b'.repeat(64)}`));
-    const store = new StateStore(world.root);
+    const runtime = Runtime.open({ root: world.root, cgroupParent: world.cgroupParent });
     const reservedId = 'c'.repeat(64);
-    store.reserve({
+    runtime.store.reserve({
       id: reservedId,
       name: 'reserved',
       hostname: 'reserved',
-      config: configure(
+      config: runtime.configure(
         parseContainerSpec({ rootfs: image, command: ['true'], name: 'reserved' }),
-        {
-          kind: 'any-directory',
-        },
+        { kind: 'any-directory' },
       ),
       status: 'created',
       createdAt: new Date().toISOString(),

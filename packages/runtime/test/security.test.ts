@@ -21,7 +21,7 @@ import {
   readProfileText,
   renderProfile,
   type SeccompProfile,
-  seccompProgram,
+  SeccompProfiles,
 } from '../src/security/seccomp.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'tocker-security-test-'));
@@ -312,24 +312,27 @@ describe("Docker's default profile, as set-up installs it", () => {
     assert.ok(!callsWith(oci, 'SCMP_ACT_ERRNO', ENOSYS).has('clone3'));
   });
 
-  test('programs are compiled once: kept in memory and in the cache directory, by profile', () => {
-    const cache = mkdtempSync(join(tmpdir(), 'tocker-seccomp-cache-'));
+  test('kept profiles: one file per rendered profile, its program compiled once and kept beside it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tocker-seccomp-profiles-'));
     try {
+      const profiles = new SeccompProfiles(dir);
       const oci = renderProfile(defaultProfile(), { capabilities: DOCKER_DEFAULT_CAPABILITIES });
-      const expected = compileSeccomp(oci);
-      assert.deepEqual(seccompProgram(oci, cache), { filter: expected, flags: 0 });
-      const files = readdirSync(cache);
-      assert.equal(files.length, 1);
-      assert.match(files[0] ?? '', /^[0-9a-f]{64}\.bpf$/);
-      assert.deepEqual(readFileSync(join(cache, files[0] ?? '')), expected);
+      const digest = profiles.keep(oci);
+      assert.match(digest, /^[0-9a-f]{64}$/);
+      assert.equal(profiles.keep(oci), digest, 'the same profile, the same digest');
+      assert.deepEqual(JSON.parse(readFileSync(join(dir, `${digest}.json`), 'utf8')), oci);
+      assert.deepEqual(profiles.program(digest), { filter: compileSeccomp(oci), flags: 0 });
+      const binaries = readdirSync(dir).filter((file) => file.endsWith('.bpf'));
+      assert.equal(binaries.length, 1);
+      // Another process (a fresh store on the same directory) finds both.
+      assert.deepEqual(new SeccompProfiles(dir).program(digest).filter, compileSeccomp(oci));
       const admin = renderProfile(defaultProfile(), {
         capabilities: resolveCapabilities({ capAdd: ['ALL'] }),
       });
-      assert.notDeepEqual(seccompProgram(admin, cache)?.filter, expected);
-      assert.equal(readdirSync(cache).length, 2);
-      assert.equal(seccompProgram(null, cache), null, 'unconfined: no program');
+      assert.notEqual(profiles.keep(admin), digest);
+      assert.throws(() => profiles.program('f'.repeat(64)), /is missing/);
     } finally {
-      rmSync(cache, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -338,8 +341,9 @@ describe("Docker's default profile, as set-up installs it", () => {
       defaultAction: 'SCMP_ACT_ALLOW',
       flags: ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'],
     });
-    const oci = renderProfile(parseProfile(text), { capabilities: [] });
-    assert.equal(seccompProgram(oci, null)?.flags, 2 | 4);
+    const profiles = new SeccompProfiles(scratch);
+    const digest = profiles.keep(renderProfile(parseProfile(text), { capabilities: [] }));
+    assert.equal(profiles.program(digest).flags, 2 | 4);
   });
 });
 

@@ -187,7 +187,7 @@ export class AgentClient implements Backend {
     return exitCode;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.socket.close();
   }
 }

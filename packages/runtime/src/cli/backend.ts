@@ -25,7 +25,8 @@ export interface Backend {
   ): Promise<{ text: string; next: number; running: boolean }>;
   /** One sample of the running containers (CPU measured over about a second). */
   stats(): Promise<ContainerUsage[]>;
-  close(): void;
+  /** Once the command is done: waits for what runs in the background, lets go of the agent. */
+  close(): Promise<void>;
 }
 
 export class LocalBackend implements Backend {
@@ -86,5 +87,7 @@ export class LocalBackend implements Backend {
     });
   }
 
-  close(): void {}
+  close(): Promise<void> {
+    return this.runtime.close();
+  }
 }

@@ -270,7 +270,7 @@ export async function runSimpleCommand(
   try {
     return await command.run(backend, parsed.positionals, parsed);
   } finally {
-    backend.close();
+    await backend.close();
   }
 }
 

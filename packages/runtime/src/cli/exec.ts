@@ -61,7 +61,7 @@ export async function execCommand(
       process.stdout.write(output);
       return exitCode ?? 125;
     } finally {
-      agent.close();
+      await agent.close();
     }
   }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { ContainerSpecInput } from '@tocker/protocol';
 import { formatBytes } from '@tocker/protocol';
-import { configure, type RootfsPolicy } from '../config/configure.js';
+import type { RootfsPolicy } from '../config/configure.js';
 import type { Container, ContainerIo } from '../container.js';
 import { TockerError } from '../errors.js';
 import { DEFAULT_IMAGE } from '../paths.js';
@@ -254,14 +254,14 @@ async function runThroughAgent(
     if (spec.autoRemove) await agent.remove(record.id, true);
     return exitCode ?? 125;
   } finally {
-    agent.close();
+    await agent.close();
   }
 }
 
 async function runInForeground(spec: ContainerSpec): Promise<number> {
   trace('spec parsed');
   const runtime = Runtime.open();
-  const config = configure(spec, LOCAL_ROOTFS);
+  const config = runtime.configure(spec, LOCAL_ROOTFS);
   trace('runtime opened');
   const terminal = spec.tty ? openTerminal(currentTerminalSize()) : null;
   const io: ContainerIo = terminal
@@ -270,24 +270,21 @@ async function runInForeground(spec: ContainerSpec): Promise<number> {
   const signals = new SignalForwarder();
   let container: Container;
   try {
-    container = await runtime.create(config, { io, foreground: true });
+    // What the command writes before the terminal is attached waits in the pty.
+    container = await runtime.run(config, { io, foreground: true });
   } catch (error) {
     signals.stop();
+    if (terminal) close(terminal.master);
     throw error;
   } finally {
     if (terminal) close(terminal.slave);
   }
   const attached = terminal ? attachTerminal(terminal.master) : Promise.resolve();
   signals.forwardTo(container);
-  try {
-    await container.start();
-  } catch (error) {
-    await attached;
-    throw error;
-  }
   const exit = await container.wait();
   signals.stop();
   await attached;
+  await runtime.close();
   if (exit.oomKilled) {
     const limit =
       spec.limits.memory === undefined ? '' : ` (memory limit ${formatBytes(spec.limits.memory)})`;
@@ -356,15 +353,11 @@ class SignalForwarder {
  */
 async function runDetached(spec: ContainerSpec): Promise<number> {
   const runtime = Runtime.open();
-  const container = await runtime.create(configure(spec, LOCAL_ROOTFS), {
+  const container = await runtime.run(runtime.configure(spec, LOCAL_ROOTFS), {
     io: { kind: 'log' },
     foreground: false,
   });
-  try {
-    await container.start();
-  } finally {
-    container.detach();
-  }
+  container.detach();
   process.stdout.write(`${container.id}\n`);
   return 0;
 }

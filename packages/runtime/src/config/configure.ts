@@ -7,9 +7,9 @@ import { TockerError } from '../errors.js';
 import { resolveCapabilities } from '../security/capabilities.js';
 import {
   defaultProfile,
-  type OciSeccomp,
   renderProfile,
   type SeccompProfile,
+  type SeccompProfiles,
   validateProfile,
 } from '../security/seccomp.js';
 import { type DeviceNode, type RuntimeConfig, sealConfig } from './runtime-config.js';
@@ -51,7 +51,11 @@ const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/pro
  * this host: the root filesystem against the policy, CPUs against the host's, the
  * capabilities, the seccomp profile rendered for them, the devices.
  */
-export function configure(spec: ContainerSpec, policy: RootfsPolicy): RuntimeConfig {
+export function configure(
+  spec: ContainerSpec,
+  policy: RootfsPolicy,
+  profiles: SeccompProfiles,
+): RuntimeConfig {
   const root = checkRootfs(spec.rootfs, policy);
   checkLimits(spec);
   const privileged = spec.privileged;
@@ -93,7 +97,7 @@ export function configure(spec: ContainerSpec, policy: RootfsPolicy): RuntimeCon
           : [...DEFAULT_DEVICE_RULES, ...devices.flatMap((device) => device.rules)],
       },
       devices: [...hostDevices, ...devices.map((device) => device.node)],
-      seccomp: seccompFor(spec, capabilities),
+      seccomp: seccompFor(spec, capabilities, profiles),
       maskedPaths: privileged ? [] : MASKED_PATHS,
       readonlyPaths: privileged ? [] : READONLY_PATHS,
       readonlySysfs: !privileged,
@@ -164,13 +168,17 @@ function dockerDefaultProfile(): SeccompProfile {
   return dockerDefault;
 }
 
-function seccompFor(spec: ContainerSpec, capabilities: readonly string[]): OciSeccomp | null {
+function seccompFor(
+  spec: ContainerSpec,
+  capabilities: readonly string[],
+  profiles: SeccompProfiles,
+): { profile: string } | null {
   if (spec.seccomp === 'unconfined') return null;
   // --privileged turns the filter off unless a profile is given explicitly (as docker).
   if (spec.privileged && spec.seccomp === 'default') return null;
   const profile =
     spec.seccomp === 'default' ? dockerDefaultProfile() : validateProfile(spec.seccomp);
-  return renderProfile(profile, { capabilities });
+  return { profile: profiles.keep(renderProfile(profile, { capabilities })) };
 }
 
 interface RequestedDevice {

@@ -2,7 +2,6 @@ import { type ContainerSpec, containerSpecSchema } from '@tocker/protocol';
 import { z } from 'zod';
 import type { DeviceRule } from '../cgroups/devices.js';
 import type { CgroupLimits } from '../cgroups/types.js';
-import type { OciSeccomp } from '../security/seccomp.js';
 
 /**
  * What the runtime runs: a container's whole configuration, shaped after the OCI runtime
@@ -57,8 +56,11 @@ export interface RuntimeConfigShape {
       readonly devices: readonly DeviceRule[];
     };
     readonly devices: readonly DeviceNode[];
-    /** The seccomp profile in OCI form, rendered for this container; null: unconfined. */
-    readonly seccomp: OciSeccomp | null;
+    /**
+     * The seccomp profile, rendered for this container (OCI form) and kept in the state
+     * root's SeccompProfiles under this digest; null: unconfined.
+     */
+    readonly seccomp: { readonly profile: string } | null;
     readonly maskedPaths: readonly string[];
     readonly readonlyPaths: readonly string[];
     /** /sys read-only (every container but a privileged one). */
@@ -148,8 +150,10 @@ export const runtimeConfigSchema = z
             })
             .strict(),
         ),
-        // Checked again (validateProfile) before it is compiled.
-        seccomp: z.custom<OciSeccomp>((value) => typeof value === 'object').nullable(),
+        seccomp: z
+          .object({ profile: z.string().regex(/^[0-9a-f]{64}$/) })
+          .strict()
+          .nullable(),
         maskedPaths: z.array(absolute),
         readonlyPaths: z.array(absolute),
         readonlySysfs: z.boolean(),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
@@ -433,42 +433,52 @@ export function filterFlags(oci: OciSeccomp): number {
   return oci.flags.reduce((flags, flag) => flags | FILTER_FLAGS[flag], 0);
 }
 
-// A few distinct programs at most (one per profile and capability set): compiling the
-// default profile costs ~8 ms, so each is compiled once, kept in memory for the agent and
-// on disk (under the root-only state root) for the CLI's short-lived processes.
-const CACHED_PROGRAMS = 32;
-const programs = new Map<string, SeccompProgram>();
-
 /**
- * The program of a rendered profile (null: unconfined, no program): from memory, from
- * `cacheDir` (when given), or checked, compiled and cached there. The key covers the
- * profile and the library that compiles it. A profile read back from a record is checked
- * here again before it is compiled.
+ * The rendered profiles of this state root's containers, by digest: `<digest>.json` (the
+ * OCI profile, kept from the container's creation on, so that a restart or an exec from
+ * any process uses the very same filter) and `<digest>.bpf` (its program, compiled once).
+ * Containers with the same capabilities share one; a container's record names it by
+ * digest instead of carrying ~20 KB of JSON through every state change.
  */
-export function seccompProgram(
-  oci: OciSeccomp | null,
-  cacheDir: string | null,
-): SeccompProgram | null {
-  if (oci === null) return null;
-  const key = createHash('sha256')
-    .update(libseccompVersion())
-    .update('\0')
-    .update(JSON.stringify(oci))
-    .digest('hex');
-  let program = programs.get(key);
-  if (program === undefined) {
-    const file = cacheDir === null ? null : join(cacheDir, `${key}.bpf`);
-    const cached = file === null ? undefined : readCachedProgram(file);
-    if (cached === undefined) validateProfile(oci);
-    program = { filter: cached ?? compileSeccomp(oci), flags: filterFlags(oci) };
-    if (file !== null && cached === undefined) writeCachedProgram(file, program.filter);
-    if (programs.size >= CACHED_PROGRAMS) {
-      const oldest = programs.keys().next();
-      if (oldest.done !== true) programs.delete(oldest.value);
-    }
-    programs.set(key, program);
+export class SeccompProfiles {
+  private readonly programs = new Map<string, SeccompProgram>();
+
+  constructor(readonly dir: string) {}
+
+  /** Keeps a rendered profile; returns its digest. */
+  keep(oci: OciSeccomp): string {
+    const text = JSON.stringify(oci);
+    const digest = createHash('sha256').update(text).digest('hex');
+    const file = this.file(digest, 'json');
+    if (!existsSync(file)) writeAtomically(file, text);
+    return digest;
   }
-  return program;
+
+  /** The compiled program of a kept profile: from memory, from its file, or compiled. */
+  program(digest: string): SeccompProgram {
+    let program = this.programs.get(digest);
+    if (program !== undefined) return program;
+    let text: string;
+    try {
+      text = readFileSync(this.file(digest, 'json'), 'utf8');
+    } catch {
+      throw new TockerError(
+        `seccomp: the profile ${digest.slice(0, 12)} of this container is missing from ${this.dir}`,
+      );
+    }
+    // A kept profile is already rendered: rendering it again only checks and types it.
+    const oci = renderProfile(validateProfile(JSON.parse(text)), { capabilities: [] });
+    const binary = this.file(`${digest}-${libseccompVersion()}`, 'bpf');
+    const cached = readCachedProgram(binary);
+    program = { filter: cached ?? compileSeccomp(oci), flags: filterFlags(oci) };
+    if (cached === undefined) writeAtomically(binary, program.filter);
+    this.programs.set(digest, program);
+    return program;
+  }
+
+  private file(name: string, extension: string): string {
+    return join(this.dir, `${name}.${extension}`);
+  }
 }
 
 function readCachedProgram(file: string): Buffer | undefined {
@@ -480,14 +490,15 @@ function readCachedProgram(file: string): Buffer | undefined {
   }
 }
 
-/** Best effort, atomic: a full disk or a race with another process only costs a compile. */
-function writeCachedProgram(file: string, filter: Buffer): void {
+/** Written whole or not at all; concurrent writers write the same bytes. */
+function writeAtomically(file: string, content: string | Buffer): void {
   const staging = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    writeFileSync(staging, filter, { mode: 0o600 });
+    writeFileSync(staging, content, { mode: 0o600 });
     renameSync(staging, file);
-  } catch {
+  } catch (error) {
     rmSync(staging, { force: true });
+    throw error;
   }
 }

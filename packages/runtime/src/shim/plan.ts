@@ -19,6 +19,7 @@ export const Setting = {
   concluder: 12,
   concluderEnv: 13,
   pidNamespace: 14,
+  cgroup: 15,
 } as const;
 
 export const Op = {

@@ -1,10 +1,17 @@
-import { type StdioOptions, spawn } from 'node:child_process';
 import { closeSync, writeSync } from 'node:fs';
-import type { Duplex } from 'node:stream';
+import { Socket } from 'node:net';
 import { TockerError } from '../errors.js';
 import { SHIM_PATH } from '../paths.js';
 import { identify, type ProcessIdentity } from '../proc.js';
-import { memfd } from '../sys/libc.js';
+import {
+  close,
+  errno,
+  memfd,
+  reapIfExited,
+  SyscallError,
+  socketPair,
+  spawnProcess,
+} from '../sys/libc.js';
 import { encodePlan, type PlanStep } from './plan.js';
 
 /** What the shim tells the runtime (see shim/main.c). */
@@ -16,11 +23,26 @@ export type ShimReport =
   | { readonly kind: 'exit'; readonly status: number }
   | { readonly kind: 'closed' };
 
-/** Where the shim finds its plan, and the socket it reports on and is told on. */
-const PLAN_FD = 3;
+/** The shim finds its plan at 3, reports and is told on the socket at 4 (spawnProcess's order). */
 export const CHANNEL_FD = 4;
 /** The descriptors handed over for the plan to use start here. */
 export const FIRST_PASSED_FD = 5;
+
+/**
+ * Shims are this process's children until they end (or it does): each is reaped when it
+ * exits, so none lingers as a zombie in a long-lived agent.
+ */
+const running = new Set<number>();
+
+function reapExited(): void {
+  for (const pid of running) if (reapIfExited(pid) !== 0) running.delete(pid);
+  if (running.size === 0) process.off('SIGCHLD', reapExited);
+}
+
+function reapWhenDone(pid: number): void {
+  if (running.size === 0) process.on('SIGCHLD', reapExited);
+  running.add(pid);
+}
 
 /**
  * A running tocker-shim, seen from the runtime: what it reported so far, and the commands
@@ -35,7 +57,7 @@ export class Shim {
   private buffered = '';
 
   private constructor(
-    private readonly channel: Duplex,
+    private readonly channel: Socket,
     readonly identity: ProcessIdentity,
   ) {
     channel.setEncoding('utf8');
@@ -57,27 +79,22 @@ export class Shim {
    */
   static spawn(name: string, steps: readonly PlanStep[], passed: readonly number[]): Shim {
     const plan = memfd('tocker-plan');
+    const [ours, theirs] = socketPair();
     try {
       const bytes = encodePlan(steps);
       writeSync(plan, bytes, 0, bytes.length, 0);
-      const stdio: StdioOptions = ['ignore', 'ignore', 'ignore'];
-      stdio[PLAN_FD] = plan;
-      stdio[CHANNEL_FD] = 'pipe';
-      passed.forEach((fd, index) => {
-        stdio[FIRST_PASSED_FD + index] = fd;
-      });
       // Nothing of this process's environment (a token, say) goes along: the plan has it all.
-      const child = spawn(SHIM_PATH, [name], { stdio, detached: true, env: {} });
-      child.on('error', () => {}); // a missing binary: pid is undefined, reported below
-      child.unref();
-      const channel = child.stdio[CHANNEL_FD] as Duplex | null;
-      if (channel === null || child.pid === undefined) {
-        throw new TockerError(`cannot start ${SHIM_PATH}: run the set-up (npm run setup)`);
-      }
+      const pid = startShim(name, [plan, theirs, ...passed]);
+      reapWhenDone(pid);
+      const channel = new Socket({ fd: ours, readable: true, writable: true });
       // One that failed at once is gone already: never alive, its reports say why.
-      return new Shim(channel, identify(child.pid) ?? { pid: child.pid, startTime: 0 });
+      return new Shim(channel, identify(pid) ?? { pid, startTime: 0 });
+    } catch (error) {
+      close(ours);
+      throw error;
     } finally {
       closeSync(plan);
+      close(theirs);
     }
   }
 
@@ -110,6 +127,16 @@ export class Shim {
       this.waiters.splice(this.waiters.indexOf(waiter), 1);
       waiter.resolve(report);
     }
+  }
+}
+
+function startShim(name: string, fds: readonly number[]): number {
+  try {
+    return spawnProcess(SHIM_PATH, ['tocker-shim', name], [], fds);
+  } catch (error) {
+    if (error instanceof SyscallError && error.errno === errno.ENOENT)
+      throw new TockerError(`${SHIM_PATH} is missing: run the set-up (npm run setup)`);
+    throw error;
   }
 }
 

@@ -12,6 +12,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerEventKind } from '@tocker/protocol';
 import { TockerError } from '../errors.js';
@@ -74,6 +75,7 @@ export class StateStore {
   private readonly namesDir: string;
   /** Some transition could not be appended (a full disk): flushOutboxes() will retry. */
   private behind = false;
+  private readonly discarding = new Set<Promise<void>>();
 
   constructor(
     readonly root: string,
@@ -87,11 +89,6 @@ export class StateStore {
       mkdirSync(this.containersDir, { recursive: true, mode: 0o700 });
       mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
     });
-  }
-
-  /** Compiled seccomp programs, by profile (root only, like everything here). */
-  get seccompCacheDir(): string {
-    return join(this.root, 'cache', 'seccomp');
   }
 
   /** Whether transitions are waiting in some outbox of this process's making. */
@@ -357,19 +354,56 @@ export class StateStore {
             lines: [...(current.outbox?.lines ?? []), ...lines],
             since: current.outbox?.since ?? this.transitions.size(),
           };
-    let document: RecordDocument = { format: 1, record, outbox };
+    const document: RecordDocument = { format: 1, record, outbox };
     writingTo(this.root, () => writeRecordFile(dir, serializeDocument(document)));
-    let at = dir;
-    if (change.removal !== undefined) {
-      at = this.moveAway(dir, record.id);
-      if (record.name !== null) this.releaseName(record.name, record.id);
+    if (change.removal === undefined) {
+      this.flush(dir, document, false);
+      return record;
     }
-    document = this.flush(at, document, false);
-    if (change.removal !== undefined) {
-      if (document.outbox === null) this.discardDirectory(at);
-      else this.freeAllButRecord(at); // the outbox waits for space; the rest frees some
+    const away = this.moveAway(dir, record.id);
+    if (record.name !== null) this.releaseName(record.name, record.id);
+    if (this.flushBeforeDiscarding(away, document, current.outbox !== null)) {
+      this.discardLater(away);
+    } else {
+      this.freeAllButRecord(away); // the outbox waits for space; the rest frees some
     }
     return record;
+  }
+
+  /**
+   * A removed container's outbox, appended. Lines only just written need no clearing:
+   * the directory goes (a crash before it is gone leaves lines the next flush finds
+   * already logged). true when nothing is left to append.
+   */
+  private flushBeforeDiscarding(
+    dir: string,
+    document: RecordDocument,
+    inherited: boolean,
+  ): boolean {
+    if (inherited) return this.flush(dir, document, true).outbox === null;
+    try {
+      this.transitions.append(document.outbox?.lines ?? []);
+      return true;
+    } catch {
+      this.behind = true;
+      return false;
+    }
+  }
+
+  /**
+   * Deletes a removed container's directory off the caller's path (its files can take a
+   * millisecond or more); it is already out of the way, renamed. settled() waits for it.
+   */
+  private discardLater(dir: string): void {
+    const removal = rm(dir, { recursive: true, force: true })
+      .catch(() => {}) // left for the next collection, which retries removed directories
+      .finally(() => this.discarding.delete(removal));
+    this.discarding.add(removal);
+  }
+
+  /** Resolves once the directories of removed containers are deleted (before a CLI exits). */
+  async settled(): Promise<void> {
+    await Promise.all(this.discarding);
   }
 
   /**

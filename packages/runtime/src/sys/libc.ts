@@ -22,6 +22,29 @@ const raw = {
   ),
   close: libc.func('int close(int fd)'),
   strerror: libc.func('const char *strerror(int errnum)'),
+  socketpair: libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *fds)'),
+  fcntl: libc.func('int fcntl(int fd, int cmd, int arg)'),
+  waitpid: libc.func('int waitpid(int pid, _Out_ int *status, int options)'),
+  posixSpawn: libc.func(
+    'int posix_spawn(_Out_ int *pid, const char *path, void *actions, void *attributes, const char **argv, const char **envp)',
+  ),
+  actionsInit: libc.func('int posix_spawn_file_actions_init(void *actions)'),
+  actionsDestroy: libc.func('int posix_spawn_file_actions_destroy(void *actions)'),
+  actionsOpen: libc.func(
+    'int posix_spawn_file_actions_addopen(void *actions, int fd, const char *path, int flags, unsigned int mode)',
+  ),
+  actionsDup2: libc.func('int posix_spawn_file_actions_adddup2(void *actions, int fd, int newfd)'),
+  actionsCloseFrom: libc.func(
+    'int posix_spawn_file_actions_addclosefrom_np(void *actions, int from)',
+  ),
+  attributesInit: libc.func('int posix_spawnattr_init(void *attributes)'),
+  attributesDestroy: libc.func('int posix_spawnattr_destroy(void *attributes)'),
+  attributesSetFlags: libc.func('int posix_spawnattr_setflags(void *attributes, short flags)'),
+  attributesSetSigmask: libc.func('int posix_spawnattr_setsigmask(void *attributes, void *set)'),
+  attributesSetSigdefault: libc.func(
+    'int posix_spawnattr_setsigdefault(void *attributes, void *set)',
+  ),
+  sigfillset: libc.func('int sigfillset(void *set)'),
 };
 
 // Newer system calls have one number on every architecture.
@@ -63,6 +86,7 @@ function check(result: number, call: string, subject?: string): number {
 }
 
 export const errno = {
+  ENOENT: 2,
   EINTR: 4,
   EAGAIN: 11,
   EINVAL: 22,
@@ -153,4 +177,81 @@ export function memfd(name: string): number {
 /** A descriptor for a process (pidfd_open): it keeps naming that process, never a reused pid. */
 export function pidfdOpen(pid: number): number {
   return check(Number(raw.syscall3(SYS_pidfd_open, pid, 0, 0)), 'pidfd_open', String(pid));
+}
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
+const F_DUPFD_CLOEXEC = 1030;
+const O_RDWR = 2;
+const WNOHANG = 1;
+const POSIX_SPAWN_SETSIGDEF = 0x04;
+const POSIX_SPAWN_SETSIGMASK = 0x08;
+const POSIX_SPAWN_SETSID = 0x80;
+// glibc's sizes of posix_spawn_file_actions_t (80) and posix_spawnattr_t (336), rounded up.
+const SPAWN_ACTIONS_BYTES = 128;
+const SPAWN_ATTRIBUTES_BYTES = 512;
+const SIGSET_BYTES = 128;
+
+/** A connected pair of Unix stream sockets, both close-on-exec. */
+export function socketPair(): [number, number] {
+  const fds = [0, 0];
+  check(raw.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) as number, 'socketpair');
+  return [fds[0] ?? -1, fds[1] ?? -1];
+}
+
+/** The pid of an exited child, reaped; 0 while it runs (never blocks). */
+export function reapIfExited(pid: number): number {
+  const status = [0];
+  return raw.waitpid(pid, status, WNOHANG) as number;
+}
+
+/**
+ * Starts `path` with posix_spawn: glibc's vfork-like clone copies no page tables, so its
+ * cost does not grow with this process's memory (a big Node process takes milliseconds
+ * to fork). The child gets /dev/null as stdin, stdout and stderr, `fds[i]` as its
+ * descriptor 3 + i and nothing else, no environment but `env`, a session of its own and
+ * default signal dispositions, all unblocked.
+ */
+export function spawnProcess(
+  path: string,
+  argv: readonly string[],
+  env: readonly string[],
+  fds: readonly number[],
+): number {
+  const actions = Buffer.alloc(SPAWN_ACTIONS_BYTES);
+  const attributes = Buffer.alloc(SPAWN_ATTRIBUTES_BYTES);
+  // Sources above every target, so that no dup2 clobbers a source still to be moved.
+  const above = 3 + fds.length;
+  const sources = fds.map((fd) => check(raw.fcntl(fd, F_DUPFD_CLOEXEC, above) as number, 'fcntl'));
+  check(raw.actionsInit(actions) as number, 'posix_spawn_file_actions_init');
+  check(raw.attributesInit(attributes) as number, 'posix_spawnattr_init');
+  try {
+    check(raw.actionsOpen(actions, 0, '/dev/null', O_RDWR, 0) as number, 'addopen');
+    check(raw.actionsDup2(actions, 0, 1) as number, 'adddup2');
+    check(raw.actionsDup2(actions, 0, 2) as number, 'adddup2');
+    sources.forEach((source, index) => {
+      check(raw.actionsDup2(actions, source, 3 + index) as number, 'adddup2');
+    });
+    check(raw.actionsCloseFrom(actions, above) as number, 'addclosefrom');
+    const signals = Buffer.alloc(SIGSET_BYTES);
+    check(raw.attributesSetSigmask(attributes, signals) as number, 'setsigmask');
+    raw.sigfillset(signals);
+    check(raw.attributesSetSigdefault(attributes, signals) as number, 'setsigdefault');
+    check(
+      raw.attributesSetFlags(
+        attributes,
+        POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF,
+      ) as number,
+      'setflags',
+    );
+    const pid = [0];
+    const error = raw.posixSpawn(pid, path, actions, attributes, [...argv, null], [...env, null]);
+    if ((error as number) !== 0) throw new SyscallError('posix_spawn', error as number, path);
+    return pid[0] ?? -1;
+  } finally {
+    raw.actionsDestroy(actions);
+    raw.attributesDestroy(attributes);
+    for (const source of sources) raw.close(source);
+  }
 }
