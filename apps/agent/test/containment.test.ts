@@ -75,6 +75,24 @@ describe('containment through the agent (what the dashboard reaches): a real age
     );
   });
 
+  test("--privileged through the agent: the host's devices (not its /dev links) are the container's", async () => {
+    const { container } = await run({
+      rootfs: DEFAULT_IMAGE,
+      command: ['sh', '-c', 'ls -l /dev/stdin; test -c /dev/kmsg'],
+      privileged: true,
+    });
+    const ended = await until('it to end', async () => {
+      const { container: state } = await ok<{ container: ContainerView }>(
+        client,
+        'container:inspect',
+        { container: container.id },
+      );
+      return state.status === 'exited' ? state : undefined;
+    });
+    assert.equal(ended.exitCode, 0, await logsOf(container.id));
+    assert.match(await logsOf(container.id), /\/dev\/stdin -> \/proc\/self\/fd\/0/);
+  });
+
   test('the host checks apply to agent requests too: 999 CPUs on this host are refused', async () => {
     assert.match(
       await refused({ rootfs: DEFAULT_IMAGE, command: ['true'], limits: { cpus: 999 } }),

@@ -1,4 +1,4 @@
-import { readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { type ContainerSpec, DEFAULT_PIDS_LIMIT } from '@tocker/protocol';
@@ -203,11 +203,11 @@ function parseDevice(argument: string): RequestedDevice {
   return { node, rules: rulesForDevice(node.type, node.major, node.minor, access) };
 }
 
-/** A privileged container sees the host's devices, as with docker. */
+/** A privileged container sees the host's devices, as with docker (not the links among them). */
 function listHostDevices(): DeviceNode[] {
   return readdirSync('/dev').flatMap((name) => {
     const path = join('/dev', name);
-    const found = statSync(path, { throwIfNoEntry: false });
+    const found = lstatSync(path, { throwIfNoEntry: false });
     if (found === undefined || !(found.isCharacterDevice() || found.isBlockDevice())) return [];
     // The standard nodes and the terminal devices are the container's own.
     if (['null', 'zero', 'full', 'random', 'urandom', 'tty', 'console', 'ptmx'].includes(name))
