@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sweepTestLeftovers } from './sweep-tests.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -31,6 +32,7 @@ if (selected.length === 0) {
   console.error('test: no test files found');
   process.exit(1);
 }
+sweepTestLeftovers();
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...selected], {
   cwd: repo,
   stdio: 'inherit',

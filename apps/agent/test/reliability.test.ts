@@ -17,7 +17,14 @@ import {
 } from './helpers.js';
 
 // The whole state root of this file is a small tmpfs of its own, so that it can be filled.
-execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32m,mode=0700', 'tocker-test', root]);
+execFileSync('mount', [
+  '-t',
+  'tmpfs',
+  '-o',
+  'size=32m,mode=0700',
+  `tocker-test-${process.pid}`,
+  root,
+]);
 
 let agent: Agent;
 let client: Socket;

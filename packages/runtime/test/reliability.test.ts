@@ -284,7 +284,14 @@ function fillUp(file: string): void {
 
 describe('a full state disk (TOCKER_ROOT on a 24 MiB tmpfs of its own)', () => {
   const mountPoint = mkdtempSync(join(tmpdir(), 'tocker-full-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m,mode=0700', 'tocker-test', mountPoint]);
+  execFileSync('mount', [
+    '-t',
+    'tmpfs',
+    '-o',
+    'size=24m,mode=0700',
+    `tocker-test-${process.pid}`,
+    mountPoint,
+  ]);
   const full = new TestRoot({
     root: mountPoint,
     name: 'full',

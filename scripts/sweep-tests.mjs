@@ -1,0 +1,107 @@
+// What test runs that were killed (SIGKILL, a CI timeout) left behind, removed before the
+// next run: the cgroups named after their test process (with the containers still in
+// them) and the small tmpfs state roots some tests mount. Only what belongs to a test
+// process that is gone: a run in progress elsewhere keeps its own. Node built-ins only.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The cgroup parents of the test files (see the tests' helpers), by their process's pid. */
+const TEST_CGROUP = /^tocker-(?:agent-test|devtest|test)-(\d+)(?:-[a-z]+)?$/;
+/** The tmpfs roots the tests mount are named after their process (tocker-test-PID). */
+const TEST_TMPFS = /^tocker-test-(\d+)$/;
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+function mounts() {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const fields = line.split(' ');
+      const separator = fields.indexOf('-');
+      return { point: fields[4], type: fields[separator + 1], source: fields[separator + 2] };
+    });
+}
+
+function subdirectories(dir) {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => join(dir, entry.name));
+  } catch {
+    return [];
+  }
+}
+
+/** Every process in the tree, killed; then the tree removed from its leaves up. */
+function removeCgroupTree(dir) {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const pids = [];
+    const collect = (cgroup) => {
+      try {
+        pids.push(
+          ...readFileSync(join(cgroup, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean),
+        );
+      } catch {}
+      for (const child of subdirectories(cgroup)) collect(child);
+    };
+    collect(dir);
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {}
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); // they take a moment to go
+  }
+  const remove = (cgroup) => {
+    for (const child of subdirectories(cgroup)) remove(child);
+    try {
+      rmdirSync(cgroup);
+    } catch {}
+  };
+  remove(dir);
+}
+
+function findTestCgroups(dir, found) {
+  for (const child of subdirectories(dir)) {
+    const owner = TEST_CGROUP.exec(child.split('/').pop() ?? '')?.[1];
+    if (owner !== undefined) {
+      if (!alive(Number(owner))) found.push(child);
+    } else {
+      findTestCgroups(child, found);
+    }
+  }
+}
+
+export function sweepTestLeftovers() {
+  const stale = [];
+  for (const { point, type } of mounts()) {
+    if (type === 'cgroup' || type === 'cgroup2') findTestCgroups(point, stale);
+  }
+  for (const dir of stale) removeCgroupTree(dir);
+  let unmounted = 0;
+  for (const { point, type, source } of mounts()) {
+    const owner = TEST_TMPFS.exec(source)?.[1];
+    if (type !== 'tmpfs' || owner === undefined || alive(Number(owner)) || !existsSync(point))
+      continue;
+    try {
+      execFileSync('umount', ['--lazy', point]);
+      rmSync(point, { recursive: true, force: true });
+      unmounted++;
+    } catch {}
+  }
+  if (stale.length + unmounted > 0)
+    console.log(
+      `test: removed ${stale.length} cgroup(s) and ${unmounted} tmpfs of killed test runs`,
+    );
+}
