@@ -196,6 +196,36 @@ test('a container that allocates past its memory limit shows as OOMKilled in His
     .waitFor();
 });
 
+test('a privileged container is shown as such, in the list and on its page; the default isolation too', async () => {
+  await page.getByRole('link', { name: 'Launch', exact: true }).click();
+  await page.getByLabel('Name', { exact: true }).fill('e2e-privileged');
+  await page.getByLabel('Command').fill('sleep 30');
+  await page.getByLabel('Terminal (tty), for a console').uncheck();
+  await page.getByLabel(/Privileged/).check();
+  await page.getByRole('button', { name: 'Launch', exact: true }).click();
+  await page.waitForURL(/\/containers\/\d+\/[0-9a-f]{64}$/);
+  await page
+    .getByTestId('isolation')
+    .getByText(/privileged: every capability/)
+    .waitFor();
+  await page.getByRole('link', { name: 'Containers', exact: true }).click();
+  await page
+    .getByTestId('container-e2e-privileged')
+    .getByText('privileged', { exact: true })
+    .waitFor();
+  assert.equal(
+    await page.getByTestId('container-e2e-shell').getByText('privileged', { exact: true }).count(),
+    0,
+    'only the one that asked for it',
+  );
+  await page.getByRole('link', { name: 'e2e-shell' }).click();
+  await page
+    .getByTestId('isolation')
+    .getByText(/docker's default capabilities/)
+    .waitFor();
+  await screenshot(page, '10-isolation');
+});
+
 test('memory "abc" is refused next to the field, and nothing is launched', async () => {
   await page.getByRole('link', { name: 'Launch', exact: true }).click();
   await page.getByLabel('Name', { exact: true }).fill('e2e-never');
@@ -210,7 +240,7 @@ test('memory "abc" is refused next to the field, and nothing is launched', async
     /not a size/,
   );
   assert.match(page.url(), /\/launch$/);
-  await screenshot(page, '10-launch-invalid-memory');
+  await screenshot(page, '11-launch-invalid-memory');
   await page.getByRole('link', { name: 'Containers', exact: true }).click();
   await page.getByTestId('container-e2e-shell').waitFor();
   assert.equal(await page.getByTestId('container-e2e-never').count(), 0);
@@ -241,7 +271,7 @@ test('container page: exec a new shell, its logs, live charts, and limits update
     .waitFor();
   const pid = /exec-pid=(\d+)/.exec((await shellPanel.locator('.xterm-rows').textContent()) ?? '');
   assert.notEqual(pid?.[1], '1', 'a new process next to PID 1, not the console');
-  await screenshot(page, '11-exec-shell');
+  await screenshot(page, '12-exec-shell');
   await page.reload(); // the tab remembers its shell: the same one, with its scrollback
   await openTab('Shell');
   await shellPanel.locator('.xterm-rows').getByText(`exec-pid=${pid?.[1]} héllo ✓`).waitFor();
@@ -263,7 +293,7 @@ test('container page: exec a new shell, its logs, live charts, and limits update
   await limits.getByLabel('Memory').fill('1k');
   await limits.getByRole('button', { name: 'Update limits' }).click();
   await limits.getByText(/memory: must be at least/).waitFor();
-  await screenshot(page, '12-stats-and-limits');
+  await screenshot(page, '13-stats-and-limits');
   // The tab list works from the keyboard too.
   await page.getByRole('tab', { name: 'Stats & limits' }).focus();
   await page.keyboard.press('ArrowLeft');
@@ -297,7 +327,7 @@ test('agents: a wrong token or a known URL is refused at its field; an agent is 
   const second = page.getByTestId('agent-second');
   await second.getByText('online').waitFor();
   await second.getByText(/cgroup v[12]/).waitFor();
-  await screenshot(page, '13-agents');
+  await screenshot(page, '14-agents');
   page.once('dialog', (dialog) => void dialog.accept());
   await second.getByRole('button', { name: 'Remove agent second' }).click();
   await second.waitFor({ state: 'detached' });
@@ -315,7 +345,7 @@ test('an agent that goes away shows as offline; when it returns the page recover
       .getByText(/Offline: local/)
       .waitFor();
     await page.getByTestId('agent-local').getByText('offline').waitFor();
-    await screenshot(page, '14-agent-offline');
+    await screenshot(page, '15-agent-offline');
   });
   await page.getByTestId('agent-local').getByText('online').waitFor({ timeout: 20_000 });
   await page
@@ -329,5 +359,5 @@ test('an agent that goes away shows as offline; when it returns the page recover
   await waitForConsole(/logged-42/);
   await typeInConsole('echo "survived-$$"');
   await waitForConsole(/survived-1\b/);
-  await screenshot(page, '15-agent-back');
+  await screenshot(page, '16-agent-back');
 });

@@ -1,6 +1,6 @@
 'use client';
 import type { ContainerEvent, ContainerView } from '@tocker/protocol';
-import { formatBytes } from '@tocker/protocol';
+import { DEFAULT_PIDS_LIMIT, formatBytes } from '@tocker/protocol';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useState } from 'react';
@@ -12,7 +12,7 @@ import { ContainerActions } from './actions';
 import { ExecShell } from './exec-shell';
 import { LimitsForm } from './limits-form';
 import { ContainerLogs } from './logs';
-import { StatusBadge, Uptime } from './status';
+import { PrivilegedBadge, StatusBadge, Uptime } from './status';
 import { TerminalView } from './terminal';
 import { UsageCharts } from './usage-charts';
 
@@ -82,7 +82,7 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
       </p>
       <div className="page-head">
         <h1 id="container-title">{container.name ?? shortId(container.id)}</h1>
-        <StatusBadge container={container} />
+        <StatusBadge container={container} /> <PrivilegedBadge container={container} />
         <ContainerActions
           agent={agent}
           container={container}
@@ -109,8 +109,14 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
         <dd data-testid="limits">
           {limits.cpus === undefined ? 'no CPU limit' : `${limits.cpus} CPU`} ·{' '}
           {limits.memory === undefined ? 'no memory limit' : formatBytes(limits.memory)} ·{' '}
-          {limits.pidsLimit === undefined ? 'no PIDs limit' : `${limits.pidsLimit} PIDs`}
+          {limits.pidsLimit === undefined
+            ? `${DEFAULT_PIDS_LIMIT} PIDs (default)`
+            : limits.pidsLimit === null
+              ? 'no PIDs limit'
+              : `${limits.pidsLimit} PIDs`}
         </dd>
+        <dt>Isolation</dt>
+        <dd data-testid="isolation">{describeIsolation(container.spec)}</dd>
         <dt>Created</dt>
         <dd>{formatDate(container.createdAt)}</dd>
         <dt>Uptime</dt>
@@ -190,4 +196,19 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
       </div>
     </section>
   );
+}
+
+/** What a container gave up or added to docker's defaults, in a line. */
+function describeIsolation(spec: ContainerView['spec']): string {
+  if (spec.privileged) return 'privileged: every capability and device, no seccomp filter';
+  const changes = [...spec.capAdd.map((cap) => `+${cap}`), ...spec.capDrop.map((cap) => `-${cap}`)];
+  return [
+    changes.length === 0 ? "docker's default capabilities" : `capabilities ${changes.join(' ')}`,
+    spec.seccomp === 'default'
+      ? "docker's seccomp profile"
+      : spec.seccomp === 'unconfined'
+        ? 'no seccomp filter'
+        : 'a custom seccomp profile',
+    ...(spec.noNewPrivileges ? ['no new privileges'] : []),
+  ].join(' · ');
 }

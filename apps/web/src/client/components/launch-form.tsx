@@ -60,6 +60,7 @@ function toSpec(form: FormData): { spec: ContainerSpecInput; errors: Errors } {
     tty: form.get('tty') === 'on',
     interactive: form.get('tty') === 'on',
     init: form.get('init') === 'on',
+    privileged: form.get('privileged') === 'on',
     limits: {
       cpus: optional('cpus'),
       memory: optional('memory'),
@@ -153,7 +154,7 @@ export function LaunchForm() {
       </Field>
       <Field
         label="PIDs limit"
-        hint="Most processes at once; empty: no limit."
+        hint="Most processes at once; empty: 2048 (the default); -1: no limit."
         error={errors.pidsLimit}
       >
         {(props) => <input {...props} name="pidsLimit" inputMode="numeric" />}
@@ -168,6 +169,10 @@ export function LaunchForm() {
         </label>
         <label className="inline">
           <input type="checkbox" name="init" /> Init process (forwards signals, reaps zombies)
+        </label>
+        <label className="inline">
+          <input type="checkbox" name="privileged" /> Privileged: gives up isolation (every
+          capability and device, no seccomp)
         </label>
       </fieldset>
       <div className="wide">

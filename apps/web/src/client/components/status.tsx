@@ -15,6 +15,16 @@ export function StatusBadge({ container }: { container: ContainerView }) {
   return <span className={`badge ${tone}`}>{text}</span>;
 }
 
+/** A container that gave up isolation says so wherever it is shown. */
+export function PrivilegedBadge({ container }: { container: ContainerView }) {
+  if (!container.spec.privileged) return null;
+  return (
+    <span className="badge bad" title="every capability and device, no seccomp filter">
+      privileged
+    </span>
+  );
+}
+
 export function Uptime({ since }: { since: string | null }) {
   const now = useNow();
   if (since === null || now === 0) return <span className="muted">–</span>;

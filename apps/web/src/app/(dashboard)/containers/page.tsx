@@ -4,7 +4,7 @@ import Link from 'next/link';
 import { memo, useMemo, useState } from 'react';
 import { ContainerActions } from '../../../client/components/actions';
 import { ListTable } from '../../../client/components/list-table';
-import { StatusBadge, Uptime } from '../../../client/components/status';
+import { PrivilegedBadge, StatusBadge, Uptime } from '../../../client/components/status';
 import { CpuCell, MemoryCell, PidsCell } from '../../../client/components/usage';
 import { useContainers } from '../../../client/containers';
 import { formatCommand, shortId } from '../../../client/format';
@@ -39,7 +39,7 @@ const ContainerRow = memo(function ContainerRow({
         {formatCommand(container.spec.command)}
       </td>
       <td>
-        <StatusBadge container={container} />
+        <StatusBadge container={container} /> <PrivilegedBadge container={container} />
       </td>
       <td>{running ? <Uptime since={container.startedAt} /> : <span className="muted">–</span>}</td>
       <td>
