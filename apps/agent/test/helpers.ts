@@ -15,7 +15,7 @@ export const tockerBin = join(
   '..',
   '..',
   'packages',
-  'runtime',
+  'cli',
   'bin',
   'tocker.cjs',
 );

@@ -34,5 +34,6 @@ export {
   type CorruptRecord,
   viewOf,
 } from './state/record.js';
-export { takeFd } from './sys/libc.js';
+export { SyscallError, takeFd } from './sys/libc.js';
+export { trace } from './trace.js';
 export { type CpuSample, containerUsage } from './usage.js';

@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 /**
  * Everything tocker keeps about containers lives under one state root (TOCKER_ROOT,
@@ -21,20 +20,15 @@ export { DEFAULT_IMAGE } from '@tocker/protocol';
 export const IMAGES_DIR = '/var/lib/tocker/images';
 
 /**
- * This package's directory (the one with package.json), wherever the code runs from:
- * src/ under tsx, dist/ as compiled modules, or the CLI bundle dist/tocker.cjs.
+ * This package's directory, wherever the code runs from: src/ under tsx, dist/ as compiled
+ * modules, or bundled into the CLI (packages/cli/dist/tocker.cjs), whose own location says
+ * nothing about where the shim is. npm links the package, so resolution finds it from both.
  */
 function findPackageDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the @tocker/runtime package directory');
-    dir = parent;
-  }
-  return dir;
+  return dirname(createRequire(import.meta.url).resolve('@tocker/runtime/package.json'));
 }
 
-export const packageDir = findPackageDir();
+const packageDir = findPackageDir();
 
 /** The per-container supervisor, built from packages/runtime/shim by the package's build. */
 export const SHIM_PATH = join(packageDir, 'dist', 'tocker-shim');

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
-import { type SpawnOptions, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { containerTransitionSchema, parseJsonLines } from '@tocker/protocol';
 import { detectCgroupDriver, parseMountinfo } from '../src/cgroups/index.js';
 import { prepareDefaultImage } from '../src/image.js';
+import { Runtime } from '../src/runtime.js';
 
-export const tockerBin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'tocker.cjs');
 export const image = prepareDefaultImage();
-
-export interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
 /**
  * A private tocker world for one test file: its own state root and its own cgroup parent,
@@ -44,35 +35,9 @@ export class TestRoot {
     process.env.TOCKER_CGROUP_PARENT = this.cgroupParent;
   }
 
-  /** Runs the real CLI (the bundled bin, as users do) to completion. */
-  run(
-    args: readonly string[],
-    options: SpawnOptions & { input?: string; timeoutMs?: number } = {},
-  ): Promise<Result> {
-    const child = spawn(tockerBin, args, {
-      env: this.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      ...options,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.stdin?.end(options.input ?? '');
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`tocker ${args.join(' ')} timed out; stdout=${stdout} stderr=${stderr}`));
-      }, options.timeoutMs ?? 30_000);
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, stdout, stderr });
-      });
-    });
+  /** The library on this world's root, as the CLI opens it. */
+  runtime(): Runtime {
+    return Runtime.open({ root: this.root, cgroupParent: this.cgroupParent });
   }
 
   cgroupDirs(): string[] {
@@ -96,8 +61,11 @@ export class TestRoot {
   }
 
   async check(): Promise<void> {
-    const ps = await this.run(['ps', '-q']);
-    assert.equal(ps.stdout, '', `containers still running: ${ps.stdout}`);
+    const running = this.runtime()
+      .list()
+      .filter((record) => record.status !== 'exited')
+      .map((record) => record.id);
+    assert.deepEqual(running, [], 'containers still running');
     assert.deepEqual(this.cgroupDirs(), [], 'cgroups left behind');
     assert.deepEqual(this.processesInside(), [], 'processes left behind');
     const inside = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).filter((mount) =>
@@ -108,9 +76,10 @@ export class TestRoot {
 
   /** Removes every container (killing what runs), then checks, then deletes the root. */
   async cleanup(): Promise<void> {
-    const all = await this.run(['ps', '-aq']);
-    const ids = all.stdout.split('\n').filter(Boolean);
-    if (ids.length > 0) await this.run(['rm', '-f', ...ids]);
+    const runtime = this.runtime();
+    const { records, corrupt } = runtime.scan();
+    for (const { id } of [...records, ...corrupt]) await runtime.remove(id, { force: true });
+    await runtime.close();
     try {
       await this.check();
     } finally {

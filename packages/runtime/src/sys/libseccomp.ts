@@ -11,7 +11,9 @@ import { errno, memfd, SyscallError } from './libc.js';
 
 const libseccomp = koffi.load('libseccomp.so.2');
 
-koffi.struct('scmp_arg_cmp', {
+// Anonymous: a named koffi type is process-global, and a second copy of this module (the
+// library from src and from dist in one process) would fail to register it again.
+const scmpArgCmp = koffi.struct({
   arg: 'unsigned int',
   op: 'int',
   datum_a: 'uint64_t',
@@ -24,9 +26,13 @@ const raw = {
   archAdd: libseccomp.func('int seccomp_arch_add(void *ctx, uint32_t arch_token)'),
   archResolveName: libseccomp.func('uint32_t seccomp_arch_resolve_name(const char *arch_name)'),
   syscallResolveName: libseccomp.func('int seccomp_syscall_resolve_name(const char *name)'),
-  ruleAddArray: libseccomp.func(
-    'int seccomp_rule_add_array(void *ctx, uint32_t action, int syscall, unsigned int arg_cnt, const scmp_arg_cmp *arg_array)',
-  ),
+  ruleAddArray: libseccomp.func('seccomp_rule_add_array', 'int', [
+    'void *',
+    'uint32_t',
+    'int',
+    'unsigned int',
+    koffi.pointer(scmpArgCmp),
+  ]),
   exportBpf: libseccomp.func('int seccomp_export_bpf(void *ctx, int fd)'),
   version: libseccomp.func('const void *seccomp_version()'),
 };

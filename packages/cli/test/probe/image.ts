@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { prepareDefaultImage } from '../../src/image.js';
+import { prepareDefaultImage } from '../../../runtime/src/image.js';
 
 const source = join(dirname(fileURLToPath(import.meta.url)), 'attack.c');
 

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { TockerError } from '../errors.js';
+import { TockerError } from '@tocker/runtime';
 
 /**
  * `tocker agent ...` runs the agent (apps/agent), which builds on this package: found

@@ -1,7 +1,5 @@
-import { TockerError } from '../errors.js';
-import { openTerminal } from '../pty.js';
-import { type ExecProcess, Runtime } from '../runtime.js';
-import { close } from '../sys/libc.js';
+import { closeSync } from 'node:fs';
+import { type ExecProcess, openTerminal, Runtime, TockerError } from '@tocker/runtime';
 import type { AgentClient } from './agent-client.js';
 import { booleanFlag, type FlagSpec, flag, formatHelp, parseFlags } from './flags.js';
 import { envFlag, environmentFrom, workdirFlag } from './run.js';
@@ -82,7 +80,7 @@ export async function execCommand(
           },
     );
   } finally {
-    if (terminal) close(terminal.slave);
+    if (terminal) closeSync(terminal.slave);
   }
   const attached = terminal ? attachTerminal(terminal.master) : Promise.resolve();
   const { exitCode } = await process_.wait();

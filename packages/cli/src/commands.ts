@@ -1,8 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ContainerUsage, formatBytes } from '@tocker/protocol';
-import { TockerError } from '../errors.js';
-import { parseSignal } from '../signals.js';
-import type { ContainerDetails } from '../state/record.js';
+import { type ContainerDetails, parseSignal, TockerError } from '@tocker/runtime';
 import type { Backend } from './backend.js';
 import { booleanFlag, type FlagSpec, flag, formatHelp, parseFlags } from './flags.js';
 

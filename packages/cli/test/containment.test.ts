@@ -5,13 +5,13 @@ import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ContainerRecord } from '@tocker/runtime';
 import { spawn as spawnPty } from 'node-pty';
-import { detectCgroupDriver } from '../src/cgroups/index.js';
-import type { ContainerRecord } from '../src/state/record.js';
-import { lines, TestRoot, tockerBin, waitFor } from './helpers.js';
+import { detectCgroupDriver } from '../../runtime/src/cgroups/index.js';
+import { CliRoot, lines, tockerBin, waitFor } from './helpers.js';
 import { attackImage } from './probe/image.js';
 
-const world = new TestRoot({ name: 'containment' });
+const world = new CliRoot({ name: 'containment' });
 const image = attackImage(join(world.root, 'attack-image'));
 after(() => world.cleanup());
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Runtime } from '../src/runtime.js';
-import { image, TestRoot, waitFor } from './helpers.js';
+import { Runtime } from '@tocker/runtime';
+import { CliRoot, image, waitFor } from './helpers.js';
 
-const world = new TestRoot();
+const world = new CliRoot();
 const runtime = Runtime.open({ root: world.root, cgroupParent: world.cgroupParent });
 after(() => world.cleanup());
 

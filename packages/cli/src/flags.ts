@@ -1,4 +1,4 @@
-import { TockerError } from '../errors.js';
+import { TockerError } from '@tocker/runtime';
 
 export interface FlagSpec {
   /** Long name without dashes: --memory. */

@@ -13,9 +13,8 @@ import type {
   TerminalOutput,
   TerminalSize,
 } from '@tocker/protocol';
+import { type ContainerDetails, type CorruptRecord, TockerError } from '@tocker/runtime';
 import type { Socket } from 'socket.io-client';
-import { TockerError } from '../errors.js';
-import type { ContainerDetails, CorruptRecord } from '../state/record.js';
 import type { Backend } from './backend.js';
 
 /**

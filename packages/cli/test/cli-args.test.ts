@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseMemorySize } from '@tocker/protocol';
-import { parseRunArgs } from '../src/cli/run.js';
-import { TockerError } from '../src/errors.js';
-import { DEFAULT_IMAGE } from '../src/paths.js';
-import { parseSignal } from '../src/signals.js';
+import { DEFAULT_IMAGE, parseSignal, TockerError } from '@tocker/runtime';
+import { parseRunArgs } from '../src/run.js';
 
 function specOf(args: string[]) {
   const parsed = parseRunArgs(args);

@@ -1,10 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerLimitsInput, ContainerUsage } from '@tocker/protocol';
-import type { Runtime } from '../runtime.js';
-import { parseSignal } from '../signals.js';
-import { parseLimits } from '../spec.js';
-import { type ContainerDetails, type CorruptRecord, viewOf } from '../state/record.js';
-import { containerUsage } from '../usage.js';
+import {
+  type ContainerDetails,
+  type CorruptRecord,
+  containerUsage,
+  parseLimits,
+  parseSignal,
+  type Runtime,
+  viewOf,
+} from '@tocker/runtime';
 
 /**
  * What the CLI's commands do to containers, on this machine (the runtime) or through an

@@ -1,7 +1,4 @@
-import { TockerError } from '../errors.js';
-import { Runtime } from '../runtime.js';
-import { SyscallError } from '../sys/libc.js';
-import { trace } from '../trace.js';
+import { Runtime, SyscallError, TockerError, trace } from '@tocker/runtime';
 import { agentCommand } from './agent.js';
 import { AgentClient } from './agent-client.js';
 import { LocalBackend } from './backend.js';

@@ -8,9 +8,7 @@
 import { openSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_IMAGE } from '../src/paths.js';
-import { Runtime } from '../src/runtime.js';
-import { parseContainerSpec } from '../src/spec.js';
+import { DEFAULT_IMAGE, parseContainerSpec, Runtime } from '@tocker/runtime';
 import {
   has,
   hyperfine,
@@ -20,7 +18,7 @@ import {
   referenceRuntimes,
   scratchDir,
   WARMUP,
-} from './measure.js';
+} from '../../runtime/bench/measure.js';
 
 const tockerBin = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'tocker.cjs');
 const scratch = scratchDir();

@@ -3,9 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { lines, TestRoot } from './helpers.js';
+import { CliRoot, lines } from './helpers.js';
 
-const world = new TestRoot();
+const world = new CliRoot();
 after(() => world.cleanup());
 
 /** One clear line on stderr, the given status, nothing on stdout, nothing left behind. */

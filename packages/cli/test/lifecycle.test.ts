@@ -4,9 +4,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { lines, TestRoot, tockerBin, waitFor } from './helpers.js';
+import { CliRoot, lines, tockerBin, waitFor } from './helpers.js';
 
-const world = new TestRoot();
+const world = new CliRoot();
 after(() => world.cleanup());
 
 async function runDetached(args: string[]): Promise<string> {

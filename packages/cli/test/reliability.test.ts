@@ -16,13 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive, type ProcessIdentity } from '../src/proc.js';
-import { Runtime } from '../src/runtime.js';
-import { parseContainerSpec } from '../src/spec.js';
-import type { ContainerRecord } from '../src/state/record.js';
-import { image, lines, TestRoot, tockerBin, transitionsByContainer, waitFor } from './helpers.js';
+import { type ContainerRecord, parseContainerSpec, Runtime } from '@tocker/runtime';
+import { isAlive, type ProcessIdentity } from '../../runtime/src/proc.js';
+import { CliRoot, image, lines, tockerBin, transitionsByContainer, waitFor } from './helpers.js';
 
-const world = new TestRoot({ name: 'reliability' });
+const world = new CliRoot({ name: 'reliability' });
 after(() => world.cleanup());
 
 const range = (count: number) => Array.from({ length: count }, (_, index) => index);
@@ -292,7 +290,7 @@ describe('a full state disk (TOCKER_ROOT on a 24 MiB tmpfs of its own)', () => {
     `tocker-test-${process.pid}`,
     mountPoint,
   ]);
-  const full = new TestRoot({
+  const full = new CliRoot({
     root: mountPoint,
     name: 'full',
     dispose: () => {

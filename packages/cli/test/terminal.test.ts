@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { type IPty, spawn } from 'node-pty';
-import { TestRoot, tockerBin, waitFor } from './helpers.js';
+import { CliRoot, tockerBin, waitFor } from './helpers.js';
 
-const world = new TestRoot();
+const world = new CliRoot();
 after(() => world.cleanup());
 
 /** The CLI on a real pty, as a user's terminal would run it. */

@@ -1,16 +1,19 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { ContainerSpecInput } from '@tocker/protocol';
 import { formatBytes } from '@tocker/protocol';
-import type { RootfsPolicy } from '../config/configure.js';
-import type { Container, ContainerIo } from '../container.js';
-import { TockerError } from '../errors.js';
-import { DEFAULT_IMAGE } from '../paths.js';
-import { openTerminal } from '../pty.js';
-import { Runtime } from '../runtime.js';
-import { type ContainerSpec, parseContainerSpec } from '../spec.js';
-import { close } from '../sys/libc.js';
-import { trace } from '../trace.js';
+import {
+  type Container,
+  type ContainerIo,
+  type ContainerSpec,
+  DEFAULT_IMAGE,
+  openTerminal,
+  parseContainerSpec,
+  type RootfsPolicy,
+  Runtime,
+  TockerError,
+  trace,
+} from '@tocker/runtime';
 import type { AgentClient } from './agent-client.js';
 import {
   booleanFlag,
@@ -274,10 +277,10 @@ async function runInForeground(spec: ContainerSpec): Promise<number> {
     container = await runtime.run(config, { io, foreground: true });
   } catch (error) {
     signals.stop();
-    if (terminal) close(terminal.master);
+    if (terminal) closeSync(terminal.master);
     throw error;
   } finally {
-    if (terminal) close(terminal.slave);
+    if (terminal) closeSync(terminal.slave);
   }
   const attached = terminal ? attachTerminal(terminal.master) : Promise.resolve();
   signals.forwardTo(container);

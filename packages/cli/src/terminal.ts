@@ -1,4 +1,4 @@
-import { PtyWriter, resizeTerminal, type TerminalSize } from '../pty.js';
+import { PtyWriter, resizeTerminal, type TerminalSize } from '@tocker/runtime';
 
 export function currentTerminalSize(): TerminalSize {
   return { rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 };

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { after, describe, test } from 'node:test';
-import { lines, TestRoot } from './helpers.js';
+import { CliRoot, lines } from './helpers.js';
 
-const world = new TestRoot();
+const world = new CliRoot();
 after(() => world.cleanup());
 
 describe('what a container gets (real containers, busybox image)', () => {

@@ -1,0 +1,27 @@
+// The CLI's build: one bundle, dist/tocker.cjs, which bin/tocker.cjs runs.
+import { rmSync } from 'node:fs';
+import { build } from 'esbuild';
+
+rmSync('dist', { recursive: true, force: true });
+
+// The CLI is on every container start's critical path: one bundled CommonJS file (the
+// runtime library included) loads ~20 ms faster than the ES module graph (zod alone is
+// 15 ms unbundled).
+await build({
+  entryPoints: ['src/main.ts'],
+  outfile: 'dist/tocker.cjs',
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  // koffi is native; socket.io-client is only needed (and loaded) when talking to an agent.
+  external: ['koffi', '@koromix/*', 'socket.io-client'],
+  define: { 'import.meta.url': '__tockerModuleUrl' },
+  banner: { js: "const __tockerModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // Lazy imports of Node's modules become lazy require()s: the bundle runs in a vm.Script
+  // (see bin/tocker.cjs), which has no dynamic import.
+  supported: { 'dynamic-import': false },
+  minifySyntax: true,
+  minifyWhitespace: true,
+  logLevel: 'warning',
+});
