@@ -1,5 +1,6 @@
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Everything tocker keeps about containers lives under one state root (TOCKER_ROOT,
@@ -22,10 +23,20 @@ export const IMAGES_DIR = '/var/lib/tocker/images';
 /**
  * This package's directory, wherever the code runs from: src/ under tsx, dist/ as compiled
  * modules, or bundled into the CLI (packages/cli/dist/tocker.cjs), whose own location says
- * nothing about where the shim is. npm links the package, so resolution finds it from both.
+ * nothing about where the shim is. Up from here, the first package.json that is ours, or
+ * the node_modules link npm made to us (plain file checks: resolving through the package's
+ * exports would load Node's ESM resolver into every CLI run).
  */
 function findPackageDir(): string {
-  return dirname(createRequire(import.meta.url).resolve('@tocker/runtime/package.json'));
+  const name = '@tocker/runtime';
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      if (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name === name) return dir;
+    } catch {}
+    const linked = join(dir, 'node_modules', name);
+    if (existsSync(linked)) return realpathSync(linked);
+    if (dirname(dir) === dir) throw new Error(`cannot find the ${name} package directory`);
+  }
 }
 
 const packageDir = findPackageDir();

@@ -336,6 +336,33 @@ describe("Docker's default profile, as set-up installs it", () => {
     }
   });
 
+  test('the default profile through notes: the digest of its rendering, one note per capability set; a stale or damaged note is rendered anew', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tocker-seccomp-profiles-'));
+    try {
+      const rendered = (capabilities: readonly string[]) =>
+        new SeccompProfiles(mkdtempSync(join(dir, 'fresh-'))).keep(
+          renderProfile(defaultProfile(), { capabilities }),
+        );
+      const profiles = new SeccompProfiles(dir);
+      const digest = profiles.keepDefault(DOCKER_DEFAULT_CAPABILITIES);
+      assert.equal(digest, rendered(DOCKER_DEFAULT_CAPABILITIES));
+      const notes = () => readdirSync(dir).filter((file) => file.endsWith('.digest'));
+      assert.equal(notes().length, 1);
+      assert.equal(new SeccompProfiles(dir).keepDefault(DOCKER_DEFAULT_CAPABILITIES), digest);
+      const admin = resolveCapabilities({ capAdd: ['SYS_ADMIN'] });
+      assert.equal(profiles.keepDefault(admin), rendered(admin));
+      assert.equal(notes().length, 2, 'one note per capability set');
+      // A note whose profile is gone (or that is damaged) is rendered anew.
+      rmSync(join(dir, `${digest}.json`));
+      writeFileSync(join(dir, notes()[0] ?? ''), 'garbage');
+      assert.equal(new SeccompProfiles(dir).keepDefault(DOCKER_DEFAULT_CAPABILITIES), digest);
+      assert.equal(new SeccompProfiles(dir).keepDefault(admin), rendered(admin));
+      assert.ok(existsSync(join(dir, `${digest}.json`)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the flags a profile asks for come with its program', () => {
     const text = JSON.stringify({
       defaultAction: 'SCMP_ACT_ALLOW',

@@ -5,13 +5,7 @@ import { type ContainerSpec, DEFAULT_PIDS_LIMIT } from '@tocker/protocol';
 import { DEFAULT_DEVICE_RULES, type DeviceRule, rulesForDevice } from '../cgroups/devices.js';
 import { TockerError } from '../errors.js';
 import { resolveCapabilities } from '../security/capabilities.js';
-import {
-  defaultProfile,
-  renderProfile,
-  type SeccompProfile,
-  type SeccompProfiles,
-  validateProfile,
-} from '../security/seccomp.js';
+import { renderProfile, type SeccompProfiles, validateProfile } from '../security/seccomp.js';
 import { type DeviceNode, type RuntimeConfig, sealConfig } from './runtime-config.js';
 
 /**
@@ -160,14 +154,6 @@ export function checkLimits(spec: Pick<ContainerSpec, 'limits'>): void {
   }
 }
 
-/** Docker's profile, read once per process (the agent renders it for every container). */
-let dockerDefault: SeccompProfile | undefined;
-
-function dockerDefaultProfile(): SeccompProfile {
-  dockerDefault ??= defaultProfile();
-  return dockerDefault;
-}
-
 function seccompFor(
   spec: ContainerSpec,
   capabilities: readonly string[],
@@ -176,9 +162,8 @@ function seccompFor(
   if (spec.seccomp === 'unconfined') return null;
   // --privileged turns the filter off unless a profile is given explicitly (as docker).
   if (spec.privileged && spec.seccomp === 'default') return null;
-  const profile =
-    spec.seccomp === 'default' ? dockerDefaultProfile() : validateProfile(spec.seccomp);
-  return { profile: profiles.keep(renderProfile(profile, { capabilities })) };
+  if (spec.seccomp === 'default') return { profile: profiles.keepDefault(capabilities) };
+  return { profile: profiles.keep(renderProfile(validateProfile(spec.seccomp), { capabilities })) };
 }
 
 interface RequestedDevice {

@@ -1,5 +1,13 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
@@ -20,6 +28,7 @@ import {
   scmpActTrace,
   scmpCompare,
 } from '../sys/libseccomp.js';
+import { capabilityMask } from './capabilities.js';
 
 /**
  * Seccomp for containers: profiles in Docker's template format or the plain OCI
@@ -228,9 +237,14 @@ export function readProfileText(path: string = DEFAULT_SECCOMP_PROFILE): string 
   }
 }
 
-/** Docker's default profile, parsed. */
+const requireBuiltin = createRequire(import.meta.url);
+
+/** Docker's default profile, parsed once per process (the agent renders it per container). */
+let dockerDefault: SeccompProfile | undefined;
+
 export function defaultProfile(): SeccompProfile {
-  return parseProfile(readProfileText(DEFAULT_SECCOMP_PROFILE));
+  dockerDefault ??= parseProfile(readProfileText(DEFAULT_SECCOMP_PROFILE));
+  return dockerDefault;
 }
 
 /** Node's process.arch as Docker names architectures in profiles. */
@@ -448,9 +462,39 @@ export class SeccompProfiles {
   /** Keeps a rendered profile; returns its digest. */
   keep(oci: OciSeccomp): string {
     const text = JSON.stringify(oci);
+    // Loaded when first needed: node:crypto costs a CLI run ~3 ms, and keepDefault() spares
+    // most runs the hash.
+    const { createHash } = requireBuiltin('node:crypto') as typeof import('node:crypto');
     const digest = createHash('sha256').update(text).digest('hex');
     const file = this.file(digest, 'json');
     if (!existsSync(file)) writeAtomically(file, text);
+    return digest;
+  }
+
+  /**
+   * keep() of Docker's default profile rendered for `capabilities` on this host. Checking
+   * the ~100 KB template and rendering it is most of a CLI run's configuration (~4 ms), and
+   * its result depends only on the template file, the capabilities, the architecture and
+   * the kernel: a small note per combination names the digest it rendered to.
+   */
+  keepDefault(capabilities: readonly string[]): string {
+    const template = statSync(DEFAULT_SECCOMP_PROFILE, { bigint: true, throwIfNoEntry: false });
+    if (template === undefined) return this.keep(renderProfile(defaultProfile(), { capabilities }));
+    const inputs = [
+      template.ino,
+      template.size,
+      template.mtimeNs,
+      capabilityMask(capabilities).toString(16),
+      hostDockerArch(),
+      release(),
+    ].join('-');
+    const note = this.file(`default-${inputs}`, 'digest');
+    try {
+      const digest = readFileSync(note, 'utf8');
+      if (/^[0-9a-f]{64}$/.test(digest) && existsSync(this.file(digest, 'json'))) return digest;
+    } catch {}
+    const digest = this.keep(renderProfile(defaultProfile(), { capabilities }));
+    writeAtomically(note, digest);
     return digest;
   }
 
