@@ -66,7 +66,9 @@ describe('cgroup limits on real containers (cgroup v1 on this host)', () => {
       '20',
       'sh',
       '-c',
-      'bomb() { bomb | bomb & }; bomb; sleep 30',
+      // Forks without end until one fails (busybox sh then exits). PID 1 forks once, first,
+      // then becomes a sleep that outlives the bomb and never reaps: the count stays put.
+      '(while :; do sleep 30 & done) & exec sleep 30',
     ]);
     const pids = await waitFor('the bomb to reach the limit', () => {
       const current = runtime.stats(id).pids;
