@@ -14,7 +14,8 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // koffi is native; socket.io-client is only needed (and loaded) when talking to an agent.
+  // koffi is native; socket.io-client is only needed (and loaded, with the agent client
+  // that an import() keeps lazy) when talking to an agent.
   external: ['koffi', '@koromix/*', 'socket.io-client'],
   define: { 'import.meta.url': '__tockerModuleUrl' },
   banner: { js: "const __tockerModuleUrl = require('node:url').pathToFileURL(__filename).href;" },

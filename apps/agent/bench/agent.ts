@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connectAgent } from '@tocker/agent-client';
 import type {
   ContainerEvent,
   Reply,
@@ -18,7 +19,7 @@ import type {
   TerminalOutput,
 } from '@tocker/protocol';
 import { DEFAULT_IMAGE } from '@tocker/runtime';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import {
   median,
   percentile,
@@ -34,18 +35,15 @@ const token = randomBytes(24).toString('base64url');
 const IDLE_CONTAINERS = Number(process.env.BENCH_IDLE ?? 200);
 
 function startAgent(): Promise<{ agent: ChildProcess; url: string }> {
-  const agent = spawn(
-    process.execPath,
-    [agentMain, '--listen', '127.0.0.1:0', `--token=${token}`],
-    {
-      env: {
-        ...process.env,
-        TOCKER_ROOT: join(scratch, 'state'),
-        TOCKER_CGROUP_PARENT: 'tocker-bench',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+  const agent = spawn(process.execPath, [agentMain, '--listen', '127.0.0.1:0'], {
+    env: {
+      ...process.env,
+      TOCKER_ROOT: join(scratch, 'state'),
+      TOCKER_TOKEN: token,
+      TOCKER_CGROUP_PARENT: 'tocker-bench',
     },
-  );
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let output = '';
     agent.stdout?.on('data', (chunk: Buffer) => {
@@ -206,7 +204,7 @@ async function idle(
 
 const { agent, url } = await startAgent();
 try {
-  const socket = io(url, { auth: { token }, transports: ['websocket'] });
+  const socket = connectAgent(url, token, { reconnect: true });
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   const latencies = new Map<string, number>([
     ['tocker agent: run /bin/true → exit event', await startLatency(socket)],

@@ -1,25 +1,22 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { listenAddress, loadToken, readToken } from '@tocker/guard';
 import { DirectoryLock, IMAGES_DIR, Runtime, tockerRoot } from '@tocker/runtime';
 import { ContainerHost } from './containers.js';
 import { TransitionFollower } from './follower.js';
 import { agentInfo } from './host.js';
 import { EventJournal } from './journal.js';
-import { listenAddress } from './listen.js';
 import { startAgentServer } from './server.js';
 import { StatsSampler } from './stats.js';
-import { loadToken } from './token.js';
 
-const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token TOKEN] [--allow-origin URL]...
-                    [--allow-rootfs DIR]...
+const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token-file FILE] [--allow-rootfs DIR]...
 
   --listen        address to listen on (default 127.0.0.1:7070; another address
                   only when asked for, and with a warning: the agent runs as root)
-  --token         the token clients must present (default: TOCKER_TOKEN, or one generated
-                  on first start and kept in <state>/agent/token, mode 0600)
-  --allow-origin  a browser origin that may connect (default: the dashboard on
-                  http://localhost:3000 and http://127.0.0.1:3000)
+  --token-file    a file holding the token clients must present (default: TOCKER_TOKEN,
+                  or one generated on first start and kept in <state>/agent/token, mode
+                  0600); never on the command line, where every user's ps shows it
   --allow-rootfs  a directory whose subdirectories containers may have as root filesystem,
                   besides the images (${IMAGES_DIR} and <state>/images)
 `;
@@ -31,8 +28,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       listen: { type: 'string', default: '127.0.0.1:7070' },
-      token: { type: 'string' },
-      'allow-origin': { type: 'string', multiple: true },
+      'token-file': { type: 'string' },
       'allow-rootfs': { type: 'string', multiple: true },
       help: { type: 'boolean' },
     },
@@ -48,7 +44,7 @@ async function main(): Promise<void> {
   );
   const root = tockerRoot();
   const { token, generated } = loadToken(
-    values.token ?? process.env.TOCKER_TOKEN,
+    values['token-file'] === undefined ? process.env.TOCKER_TOKEN : readToken(values['token-file']),
     join(root, 'agent', 'token'),
   );
   const runtime = Runtime.open({ root });
@@ -83,7 +79,6 @@ async function main(): Promise<void> {
     host,
     port,
     token,
-    allowedOrigins: values['allow-origin'] ?? ['http://localhost:3000', 'http://127.0.0.1:3000'],
     containers,
     journal,
     stats,

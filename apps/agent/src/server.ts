@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { guardConnections, tokenMatches } from '@tocker/guard';
 import {
   type AgentInfo,
   answer,
@@ -19,14 +20,11 @@ import type { z } from 'zod';
 import type { ContainerHost } from './containers.js';
 import type { EventJournal } from './journal.js';
 import type { StatsSampler } from './stats.js';
-import { tokenMatches } from './token.js';
 
 export interface AgentServerOptions {
   readonly host: string;
   readonly port: number;
   readonly token: string;
-  /** Browser origins allowed to connect (the dashboard); clients without an Origin may. */
-  readonly allowedOrigins: readonly string[];
   readonly containers: ContainerHost;
   readonly journal: EventJournal;
   readonly stats: StatsSampler;
@@ -47,10 +45,12 @@ function bearer(request: IncomingMessage): string | undefined {
 }
 
 /**
- * HTTP and socket.io on one port. Every connection must present the token (socket.io's
- * `auth.token`, or `Authorization: Bearer` on plain HTTP); browsers must also come from
- * an allowed origin. Each request is validated by its protocol schema before anything
- * runs, and always answered, with an error when it must be refused.
+ * HTTP and socket.io on one port. Every request, the socket.io handshake included, must
+ * carry the token (`Authorization: Bearer`): it is checked before a session exists, so
+ * a client without it is turned away at once. Browsers are refused outright (they reach
+ * agents through the dashboard server, which holds the tokens); no client address holds
+ * more than a bounded number of connections. Each request is validated by its protocol
+ * schema before anything runs, and always answered, with an error when it must be refused.
  */
 export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
   const { containers, journal, stats } = options;
@@ -71,22 +71,18 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
     response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
   });
 
+  guardConnections(http);
+
   const io = new Server(http, {
     maxHttpBufferSize: MAX_REQUEST_BYTES,
     serveClient: false,
-    cors: { origin: [...options.allowedOrigins] },
+    transports: ['websocket'],
     allowRequest: (request, callback) => {
-      const origin = request.headers.origin;
-      callback(null, origin === undefined || options.allowedOrigins.includes(origin));
+      if (request.headers.origin !== undefined) callback('browsers are not served', false);
+      else if (!tokenMatches(options.token, bearer(request)))
+        callback('missing or wrong token', false);
+      else callback(null, true);
     },
-  });
-  io.use((socket, next) => {
-    const given = (socket.handshake.auth as { token?: unknown }).token ?? bearer(socket.request);
-    next(
-      tokenMatches(options.token, given)
-        ? undefined
-        : new Error('unauthorized: missing or wrong token'),
-    );
   });
 
   const handlers: Handlers = {

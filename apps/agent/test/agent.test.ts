@@ -36,11 +36,8 @@ after(async () => {
 
 describe('the agent: a real process, a real socket.io client, real containers', () => {
   test('refuses connections without the token or with a wrong one, and HTTP without it', async () => {
-    await assert.rejects(connect(agent.url, {}), /unauthorized/);
-    await assert.rejects(
-      connect(agent.url, { token: 'wrong-token-of-some-length' }),
-      /unauthorized/,
-    );
+    await assert.rejects(connect(agent.url, null));
+    await assert.rejects(connect(agent.url, 'wrong-token-of-some-length'));
     assert.equal((await fetch(`${agent.url}/v1/info`)).status, 401);
     assert.equal(
       (await fetch(`${agent.url}/v1/info`, { headers: { authorization: 'Bearer nope' } })).status,
@@ -53,16 +50,10 @@ describe('the agent: a real process, a real socket.io client, real containers', 
     assert.equal(((await info.json()) as { name: string }).name, 'tocker-agent');
   });
 
-  test('refuses browsers from origins that are not allowed', async () => {
-    await assert.rejects(
-      connect(agent.url, { token }, { extraHeaders: { origin: 'http://evil.example' } }),
-    );
-    const allowed = await connect(
-      agent.url,
-      { token },
-      { extraHeaders: { origin: 'http://localhost:3000' } },
-    );
-    allowed.close();
+  test('refuses browsers, whatever their origin and even with the token: they go through the dashboard', async () => {
+    for (const origin of ['http://evil.example', 'http://localhost:3000']) {
+      await assert.rejects(connect(agent.url, token, { origin }));
+    }
   });
 
   test('agent:info: version, host, kernel, cgroup version, capacity, load, uptime, container counts', async () => {

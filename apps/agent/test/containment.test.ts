@@ -101,7 +101,7 @@ describe('containment through the agent (what the dashboard reaches): a real age
     );
   });
 
-  test('exec through the agent never shows the agent (its token is on its command line) to a process that watches for it', async () => {
+  test('exec through the agent never shows the agent (its token is in its environment) to a process that watches for it', async () => {
     const target = (await run({ rootfs: image, command: ['/attack', 'watch', '5', token] }))
       .container;
     const exec = (command: string[]) =>
@@ -125,7 +125,7 @@ describe('containment through the agent (what the dashboard reaches): a real age
     assert.doesNotMatch(report, /GAINED/, report);
     assert.match(report, /gained 0/);
     assert.ok(
-      readFileSync(`/proc/${agent.pid}/cmdline`, 'utf8').includes(token),
+      readFileSync(`/proc/${agent.pid}/environ`, 'utf8').includes(token),
       'the secret was there to find',
     );
   });

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { createConnection, type Socket as NetSocket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,16 +76,24 @@ export class ServerProcess {
 export class Agent extends ServerProcess {
   /** `listen`: a random loopback port unless a fixed one is needed (to come back on it). */
   constructor(listen = '127.0.0.1:0', options: readonly string[] = []) {
-    super('agent', [agentMain, '--listen', listen, `--token=${token}`, ...options]);
+    super('agent', [agentMain, '--listen', listen, ...options], { TOCKER_TOKEN: token });
   }
 }
 
+/**
+ * A socket.io client of the agent: with our token in its handshake, as real clients
+ * (connectAgent) send it, or with `given` (null: none) and extra headers, as an attacker may.
+ */
 export function connect(
   url: string,
-  auth: object = { token },
-  extra: object = {},
+  given: string | null = token,
+  headers: Record<string, string> = {},
 ): Promise<Socket> {
-  const socket = io(url, { auth, transports: ['websocket'], reconnection: false, ...extra });
+  const socket = io(url, {
+    transports: ['websocket'],
+    reconnection: false,
+    extraHeaders: { ...(given === null ? {} : { authorization: `Bearer ${given}` }), ...headers },
+  });
   return new Promise((resolve, reject) => {
     socket.on('connect', () => resolve(socket));
     socket.on('connect_error', (error) => {
@@ -132,4 +142,62 @@ export async function removeEverything(
 /** How many descriptors a process holds. */
 export function openDescriptors(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/**
+ * One socket.io websocket handshake as a raw HTTP upgrade, from `localAddress` (any
+ * 127.x address: an "other client" on loopback): its status (101 when a session was
+ * opened) and body. The connection is closed either way.
+ */
+export function handshake(
+  url: string,
+  headers: Record<string, string> = {},
+  localAddress = '127.0.0.1',
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(`${url}/socket.io/?EIO=4&transport=websocket`, {
+      localAddress,
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': randomBytes(16).toString('base64'),
+        ...headers,
+      },
+    });
+    request.on('upgrade', (_response, socket) => {
+      socket.destroy();
+      resolve({ status: 101, body: '' });
+    });
+    request.on('response', (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('error', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/** `count` TCP connections from `localAddress` that never send a byte (slowloris). */
+export async function idleConnections(
+  url: string,
+  count: number,
+  localAddress: string,
+): Promise<NetSocket[]> {
+  const { hostname, port } = new URL(url);
+  return Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<NetSocket>((resolve, reject) => {
+          const socket = createConnection({ host: hostname, port: Number(port), localAddress });
+          socket.once('connect', () => resolve(socket));
+          socket.once('error', reject);
+        }),
+    ),
+  );
 }

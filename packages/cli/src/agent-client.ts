@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
@@ -19,7 +18,8 @@ import type { Backend } from './backend.js';
 
 /**
  * The CLI talking to an agent (TOCKER_HOST or -H): the same commands, over the agent's
- * socket.io API. socket.io-client is loaded only here, so local commands never pay for it.
+ * socket.io API. The client (and socket.io-client with it) is loaded only here, so local
+ * commands never pay for it.
  */
 export class AgentClient implements Backend {
   private constructor(private readonly socket: Socket) {}
@@ -27,18 +27,12 @@ export class AgentClient implements Backend {
   static async connect(url: string, token: string | undefined): Promise<AgentClient> {
     if (token === undefined)
       throw new TockerError(`TOCKER_TOKEN is needed to talk to the agent at ${url}`);
-    const { io } = createRequire(import.meta.url)(
-      'socket.io-client',
-    ) as typeof import('socket.io-client');
-    const socket = io(url, { auth: { token }, transports: ['websocket'], reconnection: false });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('connect_error', (error) => {
-        socket.close();
-        reject(new TockerError(`cannot reach the agent at ${url}: ${error.message}`));
-      });
-    });
-    return new AgentClient(socket);
+    const { openAgent } = await import('@tocker/agent-client');
+    try {
+      return new AgentClient(await openAgent(url, token));
+    } catch (error) {
+      throw new TockerError(`cannot reach the agent at ${url}: ${(error as Error).message}`);
+    }
   }
 
   async call<T extends object>(name: RequestName, payload: object): Promise<T> {

@@ -20,10 +20,16 @@ let socket: DashboardSocket | null = null;
 export function dashboard(): DashboardSocket {
   if (socket === null) {
     socket = io({ transports: ['websocket'], reconnectionDelay: 250, reconnectionDelayMax: 2000 });
-    socket.on('connect_error', (error) => {
-      if (error.message.includes('unauthorized')) {
-        window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
-      }
+    // Refused at the handshake, the socket cannot say why: a lost session sends the
+    // browser to sign in, a server that is down is retried.
+    const toSignIn = () =>
+      void fetch('/api/session').then((response) => {
+        if (response.status === 401)
+          window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+      });
+    socket.on('connect_error', toSignIn);
+    socket.on('disconnect', (reason) => {
+      if (reason === 'io server disconnect') toSignIn();
     });
   }
   return socket;

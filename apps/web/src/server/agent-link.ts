@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { PrismaClient } from '@prisma/client';
+import { connectAgent, explainConnectError } from '@tocker/agent-client';
 import type { AgentInfo, ContainerEvent, Reply, RequestInput, RequestName } from '@tocker/protocol';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { catchUp, keepLogs, runsWithoutLogs } from './history.js';
 
 export interface AgentAddress {
@@ -14,17 +15,6 @@ export interface AgentAddress {
 const KEPT_LOG_BYTES = 256 * 1024;
 const INFO_INTERVAL_MS = 5000;
 const REQUEST_TIMEOUT_MS = 10_000;
-
-/** Opens an authenticated socket.io connection to an agent (the token never leaves the server). */
-export function connectAgent(agent: Omit<AgentAddress, 'id'>, reconnect = true): Socket {
-  return io(agent.url, {
-    auth: { token: agent.token },
-    transports: ['websocket'],
-    reconnection: reconnect,
-    reconnectionDelay: 250,
-    reconnectionDelayMax: 2000,
-  });
-}
 
 /** One request to an agent; a refusal becomes an exception with the agent's message. */
 export async function ask<Name extends RequestName, T extends object>(
@@ -67,7 +57,7 @@ export class AgentLink extends EventEmitter<{
     readonly agent: AgentAddress,
   ) {
     super();
-    this.socket = connectAgent(agent);
+    this.socket = connectAgent(agent.url, agent.token, { reconnect: true });
     this.socket.on('connect', () => {
       this.problem = null;
       this.emit('online', true);
@@ -75,10 +65,14 @@ export class AgentLink extends EventEmitter<{
       this.sync();
     });
     this.socket.on('connect_error', (error) => {
-      const problem = describeConnectError(error);
-      if (problem === this.problem) return;
-      this.problem = problem;
-      this.emit('problem', problem);
+      void explainConnectError(agent.url, agent.token, error).then((explained) => {
+        const problem = explained.tokenRefused
+          ? 'the agent refused the token'
+          : `unreachable (${explained.message})`;
+        if (problem === this.problem || this.socket.connected) return;
+        this.problem = problem;
+        this.emit('problem', problem);
+      });
     });
     this.socket.on('disconnect', () => {
       this.problem = 'connection lost';
@@ -167,9 +161,4 @@ export class AgentLink extends EventEmitter<{
       await keepLogs(this.prisma, run.id, logs);
     }
   }
-}
-
-function describeConnectError(error: Error): string {
-  if (error.message.includes('unauthorized')) return 'the agent refused the token';
-  return `unreachable (${error.message})`;
 }

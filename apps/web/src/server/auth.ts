@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { PrismaClient } from '@prisma/client';
-import { tokenMatches } from '@tocker/agent/token';
+import { tokenMatches } from '@tocker/guard';
 
 /**
  * Dashboard sign-in: the login token (printed at start) buys a session, kept in an
@@ -28,19 +28,40 @@ export async function signIn(
   return secret;
 }
 
+/** A live session: what names it (its secret's hash, never the secret) and when it ends. */
+export interface SignedIn {
+  readonly secretHash: string;
+  readonly expiresAt: Date;
+}
+
+/** The live session a cookie belongs to, or null. */
+export async function sessionOf(
+  prisma: PrismaClient,
+  cookie: string | undefined,
+  now = new Date(),
+): Promise<SignedIn | null> {
+  if (cookie === undefined || cookie === '') return null;
+  const session = await prisma.session.findUnique({ where: { secretHash: hash(cookie) } });
+  return session !== null && session.expiresAt > now ? session : null;
+}
+
 export async function isSignedIn(
   prisma: PrismaClient,
   cookie: string | undefined,
   now = new Date(),
 ): Promise<boolean> {
-  if (cookie === undefined || cookie === '') return false;
-  const session = await prisma.session.findUnique({ where: { secretHash: hash(cookie) } });
-  return session !== null && session.expiresAt > now;
+  return (await sessionOf(prisma, cookie, now)) !== null;
 }
 
-export async function signOut(prisma: PrismaClient, cookie: string | undefined): Promise<void> {
-  if (cookie !== undefined)
-    await prisma.session.deleteMany({ where: { secretHash: hash(cookie) } });
+/** Ends the cookie's session; returns what named it (its sockets close with it), if any. */
+export async function signOut(
+  prisma: PrismaClient,
+  cookie: string | undefined,
+): Promise<string | null> {
+  if (cookie === undefined || cookie === '') return null;
+  const secretHash = hash(cookie);
+  const { count } = await prisma.session.deleteMany({ where: { secretHash } });
+  return count > 0 ? secretHash : null;
 }
 
 export function sessionCookie(secret: string): string {

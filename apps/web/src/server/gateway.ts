@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { PrismaClient } from '@prisma/client';
 import {
   answer,
@@ -12,7 +12,7 @@ import {
 } from '@tocker/protocol';
 import { Server, type Socket } from 'socket.io';
 import type { z } from 'zod';
-import { isSignedIn } from './auth.js';
+import { type SignedIn, sessionOf } from './auth.js';
 import { readCookie, sameOrigin } from './cookies.js';
 import type { AgentRegistry } from './registry.js';
 import { BrowserRelay } from './relay.js';
@@ -25,27 +25,38 @@ type Handlers = {
   ) => Promise<object> | object;
 };
 
+export interface Gateway {
+  attach(http: HttpServer): void;
+  /** Signing out ends the session's sockets too (expiry does so by itself). */
+  endSession(secretHash: string): void;
+  close(): Promise<void>;
+}
+
 /**
  * The browsers' socket.io endpoint, on the dashboard's own origin. Only signed-in
- * browsers (the session cookie) from the same origin connect; every message is validated
- * by its schema in @tocker/protocol before it is answered or relayed to an agent, which
- * validates it again.
+ * browsers (the session cookie) from the same origin connect, checked at the handshake,
+ * before any session of socket.io exists; a socket lives no longer than its sign-in
+ * session. Every message is validated by its schema in @tocker/protocol before it is
+ * answered or relayed to an agent, which validates it again.
  */
-export function startGateway(
-  http: HttpServer,
-  prisma: PrismaClient,
-  registry: AgentRegistry,
-): Server<Record<string, never>, DashboardPushes> {
-  const io = new Server<Record<string, never>, DashboardPushes>(http, {
+export function startGateway(prisma: PrismaClient, registry: AgentRegistry): Gateway {
+  const signedIn = new WeakMap<IncomingMessage, SignedIn>();
+  const io = new Server<Record<string, never>, DashboardPushes>({
     maxHttpBufferSize: MAX_REQUEST_BYTES,
     serveClient: false,
     transports: ['websocket'],
-    allowRequest: (request, callback) => callback(null, sameOrigin(request)),
+    allowRequest: (request, callback) => {
+      if (!sameOrigin(request)) return callback('cross-origin', false);
+      sessionOf(prisma, readCookie(request))
+        .catch(() => null)
+        .then((session) => {
+          if (session === null) return callback('sign in first', false);
+          signedIn.set(request, session);
+          callback(null, true);
+        });
+    },
   });
-  io.use(async (socket, next) => {
-    const signedIn = await isSignedIn(prisma, readCookie(socket.request)).catch(() => false);
-    next(signedIn ? undefined : new Error('unauthorized: sign in again'));
-  });
+  const socketsOf = new Map<string, Set<Socket>>();
 
   const handlers: Handlers = {
     'agents:list': async () => ({ agents: await registry.list() }),
@@ -79,6 +90,14 @@ export function startGateway(
   });
 
   io.on('connection', (socket: Socket) => {
+    const session = signedIn.get(socket.request);
+    if (session === undefined) return void socket.disconnect(true);
+    const sockets = socketsOf.get(session.secretHash) ?? new Set();
+    socketsOf.set(session.secretHash, sockets.add(socket));
+    const expiry = setTimeout(
+      () => socket.disconnect(true),
+      session.expiresAt.getTime() - Date.now(),
+    ).unref();
     const relay = new BrowserRelay(registry, (name, ...args) => socket.emit(name, ...args));
     relays.add(relay);
     for (const name of Object.keys(dashboardRequests) as DashboardRequestName[]) {
@@ -101,9 +120,18 @@ export function startGateway(
       });
     }
     socket.on('disconnect', () => {
+      clearTimeout(expiry);
+      sockets.delete(socket);
+      if (sockets.size === 0) socketsOf.delete(session.secretHash);
       relays.delete(relay);
       relay.close();
     });
   });
-  return io;
+  return {
+    attach: (http) => io.attach(http),
+    endSession: (secretHash) => {
+      for (const socket of socketsOf.get(secretHash) ?? []) socket.disconnect(true);
+    },
+    close: () => new Promise((resolve) => io.close(() => resolve())),
+  };
 }

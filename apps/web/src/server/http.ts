@@ -35,7 +35,12 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
  * that sends anyone without a live session to the sign-in page (pages) or answers 401
  * (anything else). Next only ever renders for a signed-in browser.
  */
-export function authGate(prisma: PrismaClient, loginToken: string, next: Handler): Handler {
+export function authGate(
+  prisma: PrismaClient,
+  loginToken: string,
+  next: Handler,
+  signedOut: (secretHash: string) => void,
+): Handler {
   return async (request, response) => {
     const path = new URL(request.url ?? '/', 'http://dashboard').pathname;
     if (path === '/api/login' || path === '/api/logout') {
@@ -54,8 +59,14 @@ export function authGate(prisma: PrismaClient, loginToken: string, next: Handler
       return json(response, 200, {}, { 'set-cookie': sessionCookie(secret) });
     }
     if (path === '/api/logout') {
-      await signOut(prisma, readCookie(request));
+      const ended = await signOut(prisma, readCookie(request));
+      if (ended !== null) signedOut(ended);
       return json(response, 200, {}, { 'set-cookie': `${SESSION_COOKIE}=; Path=/; Max-Age=0` });
+    }
+    // For the browser to tell a lost session from a lost server.
+    if (path === '/api/session') {
+      const live = await isSignedIn(prisma, readCookie(request));
+      return json(response, live ? 200 : 401, live ? {} : { error: 'sign in first' });
     }
     if (isPublic(path) || (await isSignedIn(prisma, readCookie(request)))) {
       return next(request, response);

@@ -3,8 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { listenAddress } from '@tocker/agent/listen';
-import { loadToken } from '@tocker/agent/token';
+import { guardConnections, listenAddress, loadToken } from '@tocker/guard';
 import { tockerRoot } from '@tocker/runtime/paths';
 import nextModule from 'next';
 import { openDatabase } from './db.js';
@@ -63,10 +62,17 @@ async function main(): Promise<void> {
   const app = createNext({ dev: false, dir: webDir, hostname: host, port });
   await app.prepare();
   const handle = app.getRequestHandler();
+  const gateway = startGateway(prisma, registry);
   const http = createServer(
-    authGate(prisma, loginToken, (request, response) => handle(request, response)),
+    authGate(
+      prisma,
+      loginToken,
+      (request, response) => handle(request, response),
+      (session) => gateway.endSession(session),
+    ),
   );
-  const gateway = startGateway(http, prisma, registry);
+  guardConnections(http);
+  gateway.attach(http);
   await new Promise<void>((resolveListen, reject) => {
     http.once('error', reject);
     http.listen(port, host, () => resolveListen());

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { PrismaClient } from '@prisma/client';
+import { type AgentConnectError, openAgent } from '@tocker/agent-client';
 import type { AgentSummary } from '@tocker/protocol';
-import { type AgentAddress, AgentLink, ask, connectAgent } from './agent-link.js';
+import type { Socket } from 'socket.io-client';
+import { type AgentAddress, AgentLink, ask } from './agent-link.js';
 
 const VERIFY_TIMEOUT_MS = 5000;
 
@@ -104,28 +106,18 @@ export class AgentRegistry extends EventEmitter<{
 
 /** Connects once with the token and asks who is there. */
 async function verify(url: string, token: string): Promise<void> {
-  const socket = connectAgent({ url, token }, false);
+  let socket: Socket;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`url: no agent answered at ${url} within 5 s`)),
-        VERIFY_TIMEOUT_MS,
-      );
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      socket.once('connect_error', (error) => {
-        clearTimeout(timer);
-        reject(
-          new Error(
-            error.message.includes('unauthorized')
-              ? 'token: the agent refused this token'
-              : `url: could not reach an agent at ${url} (${error.message})`,
-          ),
-        );
-      });
-    });
+    socket = await openAgent(url, token, VERIFY_TIMEOUT_MS);
+  } catch (error) {
+    const { message, tokenRefused } = error as AgentConnectError;
+    throw new Error(
+      tokenRefused
+        ? 'token: the agent refused this token'
+        : `url: could not reach an agent at ${url} (${message})`,
+    );
+  }
+  try {
     await ask(socket, 'agent:info', {});
   } finally {
     socket.close();

@@ -1,3 +1,4 @@
+import { connectAgent } from '@tocker/agent-client';
 import type {
   ContainerEvent,
   DashboardPushes,
@@ -7,7 +8,6 @@ import type {
   TerminalOutput,
 } from '@tocker/protocol';
 import type { Socket } from 'socket.io-client';
-import { connectAgent } from './agent-link.js';
 import type { AgentRegistry } from './registry.js';
 
 type Push = <Name extends keyof DashboardPushes>(
@@ -62,7 +62,8 @@ export class BrowserRelay {
   private socketFor(agent: number): Socket {
     let socket = this.agents.get(agent);
     if (socket === undefined) {
-      socket = connectAgent(this.registry.address(agent));
+      const { url, token } = this.registry.address(agent);
+      socket = connectAgent(url, token, { reconnect: true });
       socket.on('connect', () => this.push('agent:link', { agent, connected: true }));
       socket.on('disconnect', () => this.push('agent:link', { agent, connected: false }));
       socket.on('event', (event: ContainerEvent) => this.push('event', { agent, event }));

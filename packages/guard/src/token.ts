@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface AgentToken {
@@ -9,7 +9,27 @@ export interface AgentToken {
 }
 
 /**
- * The token every request must carry: given (--token, TOCKER_TOKEN), or generated once and
+ * A token given in a file (--token-file): not on a command line, where every user's `ps`
+ * would show it. Like ssh with its keys, a file others may read is refused.
+ */
+export function readToken(file: string): string {
+  let mode: number;
+  let text: string;
+  try {
+    mode = statSync(file).mode;
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`token file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+  if ((mode & 0o077) !== 0)
+    throw new Error(
+      `token file ${file} may be read by other users (mode ${(mode & 0o777).toString(8)}): chmod 600 it`,
+    );
+  return text.trim();
+}
+
+/**
+ * The token every request must carry: given (--token-file, TOCKER_TOKEN), or generated once and
  * kept in the agent's state directory, readable by root only.
  */
 export function loadToken(given: string | undefined, file: string): AgentToken {

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { AgentSummary } from '@tocker/protocol';
+import type { Socket } from 'socket.io-client';
+import { Agent, call, handshake, removeEverything } from '../../agent/test/helpers.js';
+import { openDatabase } from '../src/server/db.js';
+import { Dashboard, until } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tocker-web-attacks-'));
+let agent: Agent;
+let dashboard: Dashboard;
+
+before(async () => {
+  agent = await new Agent().started();
+  dashboard = await new Dashboard(dir, agent.url).started();
+});
+after(async () => {
+  await dashboard?.stop();
+  await agent?.stop();
+  await removeEverything();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const disconnected = (socket: Socket) =>
+  new Promise<string>((resolve) => socket.once('disconnect', (reason) => resolve(reason)));
+
+describe('the dashboard attacked: sessions and sockets (a real dashboard and agent)', () => {
+  test('the gateway refuses a handshake without a live session before socket.io opens one', async () => {
+    const { cookie } = await dashboard.signIn();
+    assert.ok(cookie);
+    for (const headers of [{}, { cookie: 'tocker_session=forged' }]) {
+      const { status, body } = await handshake(dashboard.url, headers);
+      assert.equal(status, 400);
+      assert.doesNotMatch(body, /sid/);
+    }
+    assert.equal((await handshake(dashboard.url, { cookie })).status, 101);
+  });
+
+  test('signing out closes the sockets that session already had open; another session is untouched', async () => {
+    const [mine, theirs] = [await dashboard.signIn(), await dashboard.signIn()];
+    const socket = await dashboard.connect(mine.cookie);
+    const other = await dashboard.connect(theirs.cookie);
+    assert.ok((await call<{ agents: AgentSummary[] }>(socket, 'agents:list', {})).ok);
+    const closed = disconnected(socket);
+    const logout = await fetch(`${dashboard.url}/api/logout`, {
+      method: 'POST',
+      headers: { cookie: mine.cookie ?? '' },
+    });
+    assert.equal(logout.status, 200);
+    assert.equal(await closed, 'io server disconnect');
+    assert.ok((await call(other, 'agents:list', {})).ok, 'the other session goes on');
+    await assert.rejects(dashboard.connect(mine.cookie), 'and the old cookie cannot reconnect');
+    other.close();
+  });
+
+  test('a session that expires takes its open sockets with it', async () => {
+    const { cookie } = await dashboard.signIn();
+    const secret = (cookie ?? '').split('=')[1] ?? '';
+    const prisma = openDatabase(join(dir, 'dashboard.db'));
+    try {
+      await prisma.session.update({
+        where: { secretHash: createHash('sha256').update(secret).digest('hex') },
+        data: { expiresAt: new Date(Date.now() + 1500) },
+      });
+    } finally {
+      await prisma.$disconnect();
+    }
+    const socket = await dashboard.connect(cookie);
+    const closed = disconnected(socket);
+    await until('the session to expire', async () => (await closed) !== '', 10_000);
+    assert.equal(await closed, 'io server disconnect');
+  });
+});

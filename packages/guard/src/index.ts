@@ -1,0 +1,3 @@
+export { DEFAULT_CONNECTIONS_PER_ADDRESS, guardConnections } from './connections.js';
+export { isLoopback, listenAddress, parseListen } from './listen.js';
+export { type AgentToken, loadToken, readToken, tokenMatches } from './token.js';
