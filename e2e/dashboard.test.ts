@@ -83,6 +83,25 @@ test('sign in: a wrong token is refused with a message, the right one opens the 
   await screenshot(page, '02-containers-empty');
 });
 
+test('sign-in never leads off the dashboard, whatever the link it came from says', async () => {
+  // *.localhost never leaves the machine, should the browser be sent there.
+  const context = await stack.browser.newContext();
+  const tab = await context.newPage();
+  for (const [next, landing] of [
+    ['/%5Cevil.localhost/phish', '/containers'],
+    ['//evil.localhost/phish', '/containers'],
+    ['http%3A%2F%2Fevil.localhost%2F', '/containers'],
+    ['/agents', '/agents'],
+  ] as const) {
+    await tab.goto(`${stack.dashboard.url}/login?next=${next}`);
+    await tab.getByLabel('Login token').fill(stack.dashboard.loginToken);
+    await tab.getByRole('button', { name: 'Sign in' }).click();
+    await tab.waitForURL((url) => url.pathname !== '/login');
+    assert.equal(tab.url(), `${stack.dashboard.url}${landing}`, next);
+  }
+  await context.close();
+});
+
 test('launch busybox with 0.5 CPU and 64 MiB: it runs with those limits', async () => {
   await page.getByRole('link', { name: 'Launch a container' }).click();
   await page.getByLabel('Name', { exact: true }).fill('e2e-shell');

@@ -30,7 +30,7 @@ after(async () => {
 describe('the agent attacked from the network, without its token (a real agent on loopback)', () => {
   test('the handshake is refused before a session exists: no token, a wrong one, a browser', async () => {
     for (const headers of [
-      {},
+      {} as Record<string, string>,
       { authorization: 'Bearer wrong-token-of-some-length' },
       { authorization: `Bearer ${token}`, origin: 'http://localhost:3000' },
     ]) {

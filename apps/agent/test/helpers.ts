@@ -32,6 +32,8 @@ process.env.TOCKER_CGROUP_PARENT = cgroupParent;
  */
 export class ServerProcess {
   url = '';
+  /** Everything it printed (stdout and stderr), for tests of what it logs. */
+  output = '';
   private readonly process: ChildProcess;
   readonly exited: Promise<number | null>;
 
@@ -42,21 +44,26 @@ export class ServerProcess {
   ) {
     this.process = spawn(process.execPath, args, {
       env: { ...process.env, TOCKER_ROOT: root, TOCKER_CGROUP_PARENT: cgroupParent, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.process.stdout?.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString();
+    });
+    this.process.stderr?.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString();
+      process.stderr.write(chunk);
     });
     this.exited = new Promise((resolve) => this.process.on('exit', resolve));
   }
 
   async started(): Promise<this> {
-    let output = '';
     this.url = await new Promise<string>((resolve, reject) => {
-      this.process.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /listening on (\S+)/.exec(output);
+      this.process.stdout?.on('data', () => {
+        const match = /listening on (\S+)/.exec(this.output);
         if (match?.[1]) resolve(match[1]);
       });
       void this.exited.then((code) =>
-        reject(new Error(`${this.name} exited (${code}): ${output}`)),
+        reject(new Error(`${this.name} exited (${code}): ${this.output}`)),
       );
     });
     return this;

@@ -32,7 +32,7 @@ describe('the dashboard attacked: sessions and sockets (a real dashboard and age
   test('the gateway refuses a handshake without a live session before socket.io opens one', async () => {
     const { cookie } = await dashboard.signIn();
     assert.ok(cookie);
-    for (const headers of [{}, { cookie: 'tocker_session=forged' }]) {
+    for (const headers of [{}, { cookie: 'tocker_session=forged' }] as Record<string, string>[]) {
       const { status, body } = await handshake(dashboard.url, headers);
       assert.equal(status, 400);
       assert.doesNotMatch(body, /sid/);
@@ -73,5 +73,35 @@ describe('the dashboard attacked: sessions and sockets (a real dashboard and age
     const closed = disconnected(socket);
     await until('the session to expire', async () => (await closed) !== '', 10_000);
     assert.equal(await closed, 'io server disconnect');
+  });
+});
+
+describe('the dashboard attacked: sign-in', () => {
+  test('guessing the login token: after 5 wrong tries an address is locked out (doubling), logged; other addresses sign in', async () => {
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 40; attempt++) {
+      statuses.push((await dashboard.signIn(`guess-${attempt}`, '127.0.0.2')).status);
+    }
+    assert.deepEqual(statuses.slice(0, 6), [401, 401, 401, 401, 401, 401]);
+    assert.ok(
+      statuses.slice(6).every((status) => status === 429),
+      `then 429 only: ${statuses.join(' ')}`,
+    );
+    const locked = await dashboard.signIn(dashboard.loginToken, '127.0.0.2');
+    assert.equal(locked.status, 429, 'even the right token waits out the lock');
+    assert.equal(locked.retryAfter, '1');
+    assert.match(
+      dashboard.output,
+      /6 failed sign-ins in a row from 127\.0\.0\.2: locked out for 1 s/,
+    );
+    assert.equal((await dashboard.signIn(dashboard.loginToken, '127.0.0.3')).status, 200);
+    await until('the lock to pass', async () => {
+      const { status } = await dashboard.signIn(dashboard.loginToken, '127.0.0.2');
+      return status === 200;
+    });
+    // A success forgives the address: five more tries before the next lock.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      assert.equal((await dashboard.signIn('guess', '127.0.0.2')).status, 401);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
@@ -42,14 +43,25 @@ export class Dashboard extends ServerProcess {
   }
 
   /** Signs in over HTTP; returns the session cookie ("name=value"). */
-  async signIn(given = this.loginToken): Promise<{ status: number; cookie: string | null }> {
-    const response = await fetch(`${this.url}/api/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token: given }),
+  async signIn(
+    given = this.loginToken,
+    localAddress = '127.0.0.1',
+  ): Promise<{ status: number; cookie: string | null; retryAfter: string | null }> {
+    return new Promise((resolve, reject) => {
+      const request = httpRequest(`${this.url}/api/login`, {
+        method: 'POST',
+        localAddress,
+        headers: { 'content-type': 'application/json' },
+      });
+      request.on('response', (response) => {
+        response.resume();
+        const cookie = response.headers['set-cookie']?.[0]?.split(';')[0] ?? null;
+        const retryAfter = response.headers['retry-after'] ?? null;
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, cookie, retryAfter }));
+      });
+      request.on('error', reject);
+      request.end(JSON.stringify({ token: given }));
     });
-    const cookie = response.headers.get('set-cookie')?.split(';')[0] ?? null;
-    return { status: response.status, cookie };
   }
 
   /** A browser-like socket.io connection to the gateway, with a session cookie. */

@@ -1,3 +1,4 @@
+export { AttemptLimiter } from './attempts.js';
 export { DEFAULT_CONNECTIONS_PER_ADDRESS, guardConnections } from './connections.js';
 export { isLoopback, listenAddress, parseListen } from './listen.js';
 export { type AgentToken, loadToken, readToken, tokenMatches } from './token.js';

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PrismaClient } from '@prisma/client';
+import { AttemptLimiter } from '@tocker/guard';
 import { isSignedIn, SESSION_COOKIE, sessionCookie, signIn, signOut } from './auth.js';
 import { readCookie, sameOrigin } from './cookies.js';
 
@@ -41,6 +42,11 @@ export function authGate(
   next: Handler,
   signedOut: (secretHash: string) => void,
 ): Handler {
+  const attempts = new AttemptLimiter((address, failures, lockMs) =>
+    process.stderr.write(
+      `tocker-dashboard: ${failures} failed sign-ins in a row from ${address}: locked out for ${lockMs / 1000} s\n`,
+    ),
+  );
   return async (request, response) => {
     const path = new URL(request.url ?? '/', 'http://dashboard').pathname;
     if (path === '/api/login' || path === '/api/logout') {
@@ -48,6 +54,17 @@ export function authGate(
       if (!sameOrigin(request)) return json(response, 403, { error: 'cross-origin request' });
     }
     if (path === '/api/login') {
+      const address = request.socket.remoteAddress ?? '';
+      const waitMs = attempts.waitFor(address);
+      if (waitMs > 0) {
+        const seconds = Math.ceil(waitMs / 1000);
+        return json(
+          response,
+          429,
+          { error: `too many wrong login tokens: try again in ${seconds} s` },
+          { 'retry-after': String(seconds) },
+        );
+      }
       let given: unknown;
       try {
         given = ((await readJson(request)) as { token?: unknown } | null)?.token;
@@ -55,7 +72,11 @@ export function authGate(
         return json(response, 400, { error: 'send {"token": "..."} as JSON' });
       }
       const secret = await signIn(prisma, loginToken, given);
-      if (secret === null) return json(response, 401, { error: 'wrong login token' });
+      if (secret === null) {
+        attempts.failed(address);
+        return json(response, 401, { error: 'wrong login token' });
+      }
+      attempts.succeeded(address);
       return json(response, 200, {}, { 'set-cookie': sessionCookie(secret) });
     }
     if (path === '/api/logout') {

@@ -1,6 +1,7 @@
 'use client';
 import { type FormEvent, useState } from 'react';
 import { Field } from '../../client/components/field';
+import { pageAfterSignIn } from '../../client/navigation';
 
 /** Sign-in with the login token the dashboard printed when it started. */
 export default function LoginPage() {
@@ -27,9 +28,7 @@ export default function LoginPage() {
         return;
       }
       const next = new URLSearchParams(window.location.search).get('next');
-      window.location.assign(
-        next?.startsWith('/') && !next.startsWith('//') ? next : '/containers',
-      );
+      window.location.assign(pageAfterSignIn(next, window.location.origin));
     } catch {
       setError('The dashboard did not answer. Is it running?');
     } finally {
