@@ -68,7 +68,7 @@ async function waitForConsole(pattern: RegExp, timeout = 10_000): Promise<string
 }
 
 test('sign in: a wrong token is refused with a message, the right one opens the dashboard', async () => {
-  const context = await stack.browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = await stack.newContext();
   page = await context.newPage();
   await page.goto(`${stack.dashboard.url}/containers`);
   await page.waitForURL(/\/login\?next=/);
@@ -85,7 +85,7 @@ test('sign in: a wrong token is refused with a message, the right one opens the 
 
 test('sign-in never leads off the dashboard, whatever the link it came from says', async () => {
   // *.localhost never leaves the machine, should the browser be sent there.
-  const context = await stack.browser.newContext();
+  const context = await stack.newContext();
   const tab = await context.newPage();
   for (const [next, landing] of [
     ['/%5Cevil.localhost/phish', '/containers'],
@@ -379,4 +379,8 @@ test('an agent that goes away shows as offline; when it returns the page recover
   await typeInConsole('echo "survived-$$"');
   await waitForConsole(/survived-1\b/);
   await screenshot(page, '16-agent-back');
+});
+
+test('nothing any page did was refused by its Content-Security-Policy', () => {
+  assert.deepEqual(stack.policyViolations, []);
 });

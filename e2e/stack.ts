@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { Agent, removeEverything } from '../apps/agent/test/helpers.js';
 import { Dashboard } from '../apps/web/test/helpers.js';
 
@@ -32,6 +32,8 @@ export class Stack {
   agent!: Agent;
   dashboard!: Dashboard;
   browser!: Browser;
+  /** What the browser reported refusing under the pages' Content-Security-Policy. */
+  readonly policyViolations: string[] = [];
   private readonly dir = mkdtempSync(join(tmpdir(), 'tocker-e2e-'));
   private readonly tmpBefore = new Set(readdirSync(tmpdir()));
 
@@ -55,9 +57,19 @@ export class Stack {
     this.agent = await new Agent(address).started();
   }
 
+  /** A browser context whose pages report what the Content-Security-Policy refused. */
+  async newContext(width = 1280, height = 800): Promise<BrowserContext> {
+    const context = await this.browser.newContext({ viewport: { width, height } });
+    context.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text()))
+        this.policyViolations.push(message.text());
+    });
+    return context;
+  }
+
   /** A signed-in page (the sign-in form itself is tested separately). */
   async signedInPage(width = 1280, height = 800): Promise<Page> {
-    const context = await this.browser.newContext({ viewport: { width, height } });
+    const context = await this.newContext(width, height);
     const { cookie } = await this.dashboard.signIn();
     const [name, value] = (cookie ?? '').split('=');
     await context.addCookies([

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -103,5 +104,62 @@ describe('the dashboard attacked: sign-in', () => {
     for (let attempt = 0; attempt < 5; attempt++) {
       assert.equal((await dashboard.signIn('guess', '127.0.0.2')).status, 401);
     }
+  });
+});
+
+describe('the dashboard attacked: other names, injected scripts', () => {
+  test('DNS rebinding: a request or a handshake for another host name is refused', async () => {
+    const { cookie } = await dashboard.signIn();
+    const port = new URL(dashboard.url).port;
+    const page = await new Promise<number>((resolve, reject) => {
+      const request = httpRequest(`${dashboard.url}/containers`, {
+        headers: { host: `rebound.example:${port}`, cookie: cookie ?? '' },
+      });
+      request.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', reject);
+      request.end();
+    });
+    assert.equal(page, 421);
+    const socket = await handshake(dashboard.url, {
+      host: `rebound.example:${port}`,
+      origin: `http://rebound.example:${port}`,
+      cookie: cookie ?? '',
+    });
+    assert.equal(socket.status, 400);
+    for (const name of ['localhost', '127.0.0.1']) {
+      const ok = await handshake(dashboard.url, {
+        host: `${name}:${port}`,
+        origin: `http://${name}:${port}`,
+        cookie: cookie ?? '',
+      });
+      assert.equal(ok.status, 101, name);
+    }
+  });
+
+  test('every page has a Content-Security-Policy with a fresh nonce that its scripts, and only they, carry', async () => {
+    const { cookie } = await dashboard.signIn();
+    const nonces = new Set<string>();
+    for (const path of ['/login', '/containers', '/history', '/agents', '/launch']) {
+      const response = await fetch(`${dashboard.url}${path}`, {
+        headers: { cookie: cookie ?? '' },
+      });
+      assert.equal(response.status, 200, path);
+      const policy = response.headers.get('content-security-policy') ?? '';
+      const nonce = /'nonce-([^']+)'/.exec(policy)?.[1];
+      assert.ok(nonce, `${path}: ${policy}`);
+      assert.match(policy, /script-src 'self' 'nonce-[^']+' 'strict-dynamic'/);
+      assert.match(policy, /frame-ancestors 'none'/);
+      assert.match(policy, /object-src 'none'/);
+      nonces.add(nonce);
+      const scripts = (await response.text()).match(/<script[^>]*>/g) ?? [];
+      assert.ok(scripts.length > 0, path);
+      for (const script of scripts)
+        assert.ok(script.includes(`nonce="${nonce}"`), `${path}: ${script}`);
+      assert.equal(response.headers.get('x-frame-options'), 'DENY');
+    }
+    assert.equal(nonces.size, 5, 'a new nonce for every page');
   });
 });

@@ -1,5 +1,6 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { PrismaClient } from '@prisma/client';
+import type { HostAllowList } from '@tocker/guard';
 import {
   answer,
   type DashboardPushes,
@@ -39,14 +40,18 @@ export interface Gateway {
  * session. Every message is validated by its schema in @tocker/protocol before it is
  * answered or relayed to an agent, which validates it again.
  */
-export function startGateway(prisma: PrismaClient, registry: AgentRegistry): Gateway {
+export function startGateway(
+  prisma: PrismaClient,
+  registry: AgentRegistry,
+  hosts: HostAllowList,
+): Gateway {
   const signedIn = new WeakMap<IncomingMessage, SignedIn>();
   const io = new Server<Record<string, never>, DashboardPushes>({
     maxHttpBufferSize: MAX_REQUEST_BYTES,
     serveClient: false,
     transports: ['websocket'],
     allowRequest: (request, callback) => {
-      if (!sameOrigin(request)) return callback('cross-origin', false);
+      if (!hosts.allows(request) || !sameOrigin(request)) return callback('cross-origin', false);
       sessionOf(prisma, readCookie(request))
         .catch(() => null)
         .then((session) => {

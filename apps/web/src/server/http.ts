@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PrismaClient } from '@prisma/client';
-import { AttemptLimiter } from '@tocker/guard';
+import { AttemptLimiter, type HostAllowList } from '@tocker/guard';
 import { isSignedIn, SESSION_COOKIE, sessionCookie, signIn, signOut } from './auth.js';
 import { readCookie, sameOrigin } from './cookies.js';
+import { applyContentSecurityPolicy } from './csp.js';
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
 
@@ -31,23 +32,34 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
   return JSON.parse(body);
 }
 
+export interface GateOptions {
+  readonly prisma: PrismaClient;
+  readonly loginToken: string;
+  /** The names the dashboard answers to (not another name that resolves to it). */
+  readonly hosts: HostAllowList;
+  /** Next, for what passed the gate. */
+  readonly next: Handler;
+  /** A session signed out: its sockets close too. */
+  readonly signedOut: (secretHash: string) => void;
+}
+
 /**
- * Every HTTP request passes here before Next sees it: sign-in and sign-out, and a gate
- * that sends anyone without a live session to the sign-in page (pages) or answers 401
- * (anything else). Next only ever renders for a signed-in browser.
+ * Every HTTP request passes here before Next sees it: the host name checked, sign-in and
+ * sign-out, and a gate that sends anyone without a live session to the sign-in page
+ * (pages) or answers 401 (anything else). Next only ever renders for a signed-in browser,
+ * and every page it renders gets a Content-Security-Policy with a fresh nonce.
  */
-export function authGate(
-  prisma: PrismaClient,
-  loginToken: string,
-  next: Handler,
-  signedOut: (secretHash: string) => void,
-): Handler {
+export function authGate({ prisma, loginToken, hosts, next, signedOut }: GateOptions): Handler {
   const attempts = new AttemptLimiter((address, failures, lockMs) =>
     process.stderr.write(
       `tocker-dashboard: ${failures} failed sign-ins in a row from ${address}: locked out for ${lockMs / 1000} s\n`,
     ),
   );
   return async (request, response) => {
+    if (!hosts.allows(request))
+      return json(response, 421, {
+        error: `this dashboard does not answer to the name ${request.headers.host ?? '(none)'} (its --host-name adds names)`,
+      });
     const path = new URL(request.url ?? '/', 'http://dashboard').pathname;
     if (path === '/api/login' || path === '/api/logout') {
       if (request.method !== 'POST') return json(response, 405, { error: 'use POST' });
@@ -90,6 +102,7 @@ export function authGate(
       return json(response, live ? 200 : 401, live ? {} : { error: 'sign in first' });
     }
     if (isPublic(path) || (await isSignedIn(prisma, readCookie(request)))) {
+      if (!path.startsWith('/_next/')) applyContentSecurityPolicy(request, response);
       return next(request, response);
     }
     if (request.method === 'GET' && !path.startsWith('/api/') && !path.startsWith('/_next/')) {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { guardConnections, listenAddress, loadToken } from '@tocker/guard';
+import { guardConnections, HostAllowList, listenAddress, loadToken } from '@tocker/guard';
 import { tockerRoot } from '@tocker/runtime/paths';
 import nextModule from 'next';
 import { openDatabase } from './db.js';
@@ -11,11 +11,13 @@ import { startGateway } from './gateway.js';
 import { authGate } from './http.js';
 import { AgentRegistry } from './registry.js';
 
-const usage = `Usage: tocker-dashboard [--listen HOST:PORT] [--db FILE] [--agent URL]
+const usage = `Usage: tocker-dashboard [--listen HOST:PORT] [--host-name NAME]... [--db FILE] [--agent URL]
 
-  --listen   address to listen on (default 127.0.0.1:3000)
-  --db       the SQLite database (default <state>/dashboard/dashboard.db)
-  --agent    an agent to register as "local" (its token in TOCKER_AGENT_TOKEN)
+  --listen     address to listen on (default 127.0.0.1:3000)
+  --host-name  a name browsers reach it by, besides its addresses (and localhost when it
+               listens on loopback); requests for any other name are refused
+  --db         the SQLite database (default <state>/dashboard/dashboard.db)
+  --agent      an agent to register as "local" (its token in TOCKER_AGENT_TOKEN)
 
 The login token comes from TOCKER_LOGIN_TOKEN, or is generated once and kept in
 <state>/dashboard/login-token (mode 0600). It is printed at every start.
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       listen: { type: 'string', default: '127.0.0.1:3000' },
+      'host-name': { type: 'string', multiple: true },
       db: { type: 'string' },
       agent: { type: 'string' },
       help: { type: 'boolean' },
@@ -62,14 +65,16 @@ async function main(): Promise<void> {
   const app = createNext({ dev: false, dir: webDir, hostname: host, port });
   await app.prepare();
   const handle = app.getRequestHandler();
-  const gateway = startGateway(prisma, registry);
+  const hosts = new HostAllowList(host, values['host-name'] ?? []);
+  const gateway = startGateway(prisma, registry, hosts);
   const http = createServer(
-    authGate(
+    authGate({
       prisma,
       loginToken,
-      (request, response) => handle(request, response),
-      (session) => gateway.endSession(session),
-    ),
+      hosts,
+      next: (request, response) => handle(request, response),
+      signedOut: (session) => gateway.endSession(session),
+    }),
   );
   guardConnections(http);
   gateway.attach(http);
