@@ -211,9 +211,28 @@ test('history pages: newest first, a total across pages, filters by date and age
     );
     assert.equal(second.total, 3);
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+    const anHourAgo = new Date(Date.now() - 3_600_000).toISOString();
     assert.equal((await page({ from: tomorrow })).total, 0);
     assert.equal((await page({ to: tomorrow, agent: id })).total, 3);
+    assert.equal((await page({ from: anHourAgo, to: tomorrow })).total, 3);
+    assert.equal((await page({ to: anHourAgo })).total, 0);
     assert.equal((await page({ agent: id + 1 })).total, 0);
     assert.equal((await call(socket, 'history:list', { from: 'yesterday' })).ok, false);
+
+    // What is typed is searched for as it is: "_" and "%" are not wildcards.
+    for (const name of ['lit_x', 'litax']) {
+      const run = await call(socket, 'relay', {
+        agent: id,
+        request: 'container:run',
+        input: { spec: { name, rootfs: DEFAULT_IMAGE, command: ['true'] } },
+      });
+      assert.ok(run.ok);
+    }
+    await until('both recorded', async () => (await page({ search: 'lit' })).total === 2);
+    assert.deepEqual(
+      (await page({ search: 'LIT_X' })).runs.map((run) => run.name),
+      ['lit_x'],
+    );
+    assert.equal((await page({ search: 'lit%' })).total, 0);
   });
 });

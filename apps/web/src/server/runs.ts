@@ -1,4 +1,4 @@
-import type { Prisma, PrismaClient, Run } from '@prisma/client';
+import { Prisma, type PrismaClient, type Run } from '@prisma/client';
 import type { dashboardRequests, RunDetail, RunSummary } from '@tocker/protocol';
 import type { z } from 'zod';
 
@@ -39,29 +39,30 @@ function summary(run: RunWithAgent): RunSummary {
   };
 }
 
-function where(query: HistoryQuery): Prisma.RunWhereInput {
-  const search = query.search === undefined || query.search === '' ? undefined : query.search;
-  return {
-    agentId: query.agent,
-    status: query.status,
-    oomKilled: query.oomKilled,
-    createdAt:
-      query.from === undefined && query.to === undefined
-        ? undefined
-        : {
-            gte: query.from === undefined ? undefined : new Date(query.from),
-            lt: query.to === undefined ? undefined : new Date(query.to),
-          },
-    OR:
-      search === undefined
-        ? undefined
-        : [
-            { name: { contains: search } },
-            { containerId: { startsWith: search.toLowerCase() } },
-            { hostname: { contains: search } },
-            { spec: { contains: search } },
-          ],
-  };
+/**
+ * The history filter as SQL: Prisma's `contains` hands the search to LIKE as it is, so a
+ * "%" or "_" typed by the user would match anything. instr() matches it literally
+ * (case-insensitive like LIKE, for ASCII).
+ */
+function where(query: HistoryQuery): Prisma.Sql {
+  const conditions: Prisma.Sql[] = [];
+  if (query.agent !== undefined) conditions.push(Prisma.sql`agentId = ${query.agent}`);
+  if (query.status !== undefined) conditions.push(Prisma.sql`status = ${query.status}`);
+  if (query.oomKilled !== undefined) conditions.push(Prisma.sql`oomKilled = ${query.oomKilled}`);
+  if (query.from !== undefined) conditions.push(Prisma.sql`createdAt >= ${new Date(query.from)}`);
+  if (query.to !== undefined) conditions.push(Prisma.sql`createdAt < ${new Date(query.to)}`);
+  if (query.search !== undefined && query.search !== '') {
+    const search = query.search.toLowerCase();
+    conditions.push(
+      Prisma.sql`(instr(lower(coalesce(name, '')), ${search}) > 0
+        OR instr(containerId, ${search}) = 1
+        OR instr(lower(coalesce(hostname, '')), ${search}) > 0
+        OR instr(lower(coalesce(spec, '')), ${search}) > 0)`,
+    );
+  }
+  return conditions.length === 0
+    ? Prisma.empty
+    : Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}`;
 }
 
 /** One page of the history, newest first, and how many runs match in all. */
@@ -70,17 +71,19 @@ export async function listRuns(
   query: HistoryQuery,
 ): Promise<{ runs: RunSummary[]; total: number }> {
   const filter = where(query);
-  const [rows, total] = await prisma.$transaction([
-    prisma.run.findMany({
-      where: filter,
+  return prisma.$transaction(async (transaction) => {
+    const [counted] = await transaction.$queryRaw<{ total: bigint }[]>`
+      SELECT count(*) AS total FROM Run ${filter}`;
+    const page = await transaction.$queryRaw<{ id: number }[]>`
+      SELECT id FROM Run ${filter} ORDER BY createdAt DESC, id DESC
+      LIMIT ${query.pageSize} OFFSET ${(query.page - 1) * query.pageSize}`;
+    const rows = await transaction.run.findMany({
+      where: { id: { in: page.map(({ id }) => id) } },
       include: { agent: { select: { id: true, name: true } } },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      skip: (query.page - 1) * query.pageSize,
-      take: query.pageSize,
-    }),
-    prisma.run.count({ where: filter }),
-  ]);
-  return { runs: rows.map(summary), total };
+    });
+    return { runs: rows.map(summary), total: Number(counted?.total ?? 0) };
+  });
 }
 
 export async function runDetail(prisma: PrismaClient, id: number): Promise<RunDetail> {
