@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -74,6 +74,22 @@ describe('containment through the agent (what the dashboard reaches): a real age
       (await run({ rootfs: image, command: ['true'] })).container,
       '--allow-rootfs adds trees',
     );
+  });
+
+  test('an image whose /dev, /sys or /proc is a link (dangling, or out of the image) is refused with one line naming it, no stack trace', async () => {
+    for (const [where, target] of [
+      ['dev', '/nowhere'],
+      ['sys', '../../nowhere'],
+      ['proc', '/etc'],
+    ] as const) {
+      const bad = join(images, `bad-${where}`);
+      cpSync(image, bad, { recursive: true, verbatimSymlinks: true });
+      rmSync(join(bad, where), { recursive: true, force: true });
+      symlinkSync(target, join(bad, where));
+      const error = await refused({ rootfs: bad, command: ['true'] });
+      assert.match(error, new RegExp(`^/${where}: a symlink in the image, not a directory`));
+      assert.doesNotMatch(error, /internal error|\n\s+at /);
+    }
   });
 
   test("--privileged through the agent: the host's devices (not its /dev links) are the container's", async () => {
