@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { AgentSummary } from '@tocker/protocol';
 import type { Socket } from 'socket.io-client';
-import { Agent, call, handshake, removeEverything } from '../../agent/test/helpers.js';
+import {
+  Agent,
+  token as agentToken,
+  call,
+  handshake,
+  removeEverything,
+} from '../../agent/test/helpers.js';
 import { openDatabase } from '../src/server/db.js';
 import { Dashboard, until } from './helpers.js';
 
@@ -161,5 +167,28 @@ describe('the dashboard attacked: other names, injected scripts', () => {
       assert.equal(response.headers.get('x-frame-options'), 'DENY');
     }
     assert.equal(nonces.size, 5, 'a new nonce for every page');
+  });
+});
+
+describe('the dashboard attacked: its files and command lines', () => {
+  test("no process's command line (what every user's ps shows) holds a token", () => {
+    for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+      let cmdline = '';
+      try {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        continue; // gone meanwhile
+      }
+      assert.ok(!cmdline.includes(agentToken), `process ${pid} shows the agent token`);
+      assert.ok(!cmdline.includes(dashboard.loginToken), `process ${pid} shows the login token`);
+    }
+  });
+
+  test('a copy of its database holds no agent token; the database and its key are 0600', async () => {
+    const database = join(dir, 'dashboard.db');
+    for (const file of [database, `${database}-wal`]) {
+      assert.equal((statSync(file).mode & 0o777).toString(8), '600', file);
+      assert.ok(!readFileSync(file).includes(agentToken), `${file} holds the agent token`);
+    }
   });
 });

@@ -24,6 +24,8 @@ export class Dashboard extends ServerProcess {
         '127.0.0.1:0',
         '--db',
         join(dir, 'dashboard.db'),
+        '--key-file',
+        join(dir, 'agent-tokens.key'),
         '--agent',
         agentUrl,
       ],

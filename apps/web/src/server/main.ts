@@ -10,13 +10,16 @@ import { openDatabase } from './db.js';
 import { startGateway } from './gateway.js';
 import { authGate } from './http.js';
 import { AgentRegistry } from './registry.js';
+import { TokenCipher } from './token-cipher.js';
 
 const usage = `Usage: tocker-dashboard [--listen HOST:PORT] [--host-name NAME]... [--db FILE] [--agent URL]
 
   --listen     address to listen on (default 127.0.0.1:3000)
   --host-name  a name browsers reach it by, besides its addresses (and localhost when it
                listens on loopback); requests for any other name are refused
-  --db         the SQLite database (default <state>/dashboard/dashboard.db)
+  --db         the SQLite database (default <state>/dashboard/dashboard.db), mode 0600
+  --key-file   the key that seals agent tokens in the database (default
+               <state>/dashboard/agent-tokens.key, made on first start, mode 0600)
   --agent      an agent to register as "local" (its token in TOCKER_AGENT_TOKEN)
 
 The login token comes from TOCKER_LOGIN_TOKEN, or is generated once and kept in
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
       listen: { type: 'string', default: '127.0.0.1:3000' },
       'host-name': { type: 'string', multiple: true },
       db: { type: 'string' },
+      'key-file': { type: 'string' },
       agent: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -54,7 +58,8 @@ async function main(): Promise<void> {
     join(stateDir, 'login-token'),
   );
   const prisma = openDatabase(values.db ?? join(stateDir, 'dashboard.db'));
-  const registry = await AgentRegistry.open(prisma);
+  const tokens = TokenCipher.open(values['key-file'] ?? join(stateDir, 'agent-tokens.key'));
+  const registry = await AgentRegistry.open(prisma, tokens);
   if (values.agent !== undefined) {
     const agentToken = process.env.TOCKER_AGENT_TOKEN;
     if (agentToken === undefined)

@@ -4,6 +4,7 @@ import { type AgentConnectError, openAgent } from '@tocker/agent-client';
 import type { AgentSummary } from '@tocker/protocol';
 import type { Socket } from 'socket.io-client';
 import { type AgentAddress, AgentLink, ask } from './agent-link.js';
+import { TokenCipher } from './token-cipher.js';
 
 const VERIFY_TIMEOUT_MS = 5000;
 
@@ -19,13 +20,25 @@ export class AgentRegistry extends EventEmitter<{
 }> {
   private readonly links = new Map<number, AgentLink>();
 
-  private constructor(private readonly prisma: PrismaClient) {
+  private constructor(
+    private readonly prisma: PrismaClient,
+    private readonly tokens: TokenCipher,
+  ) {
     super();
   }
 
-  static async open(prisma: PrismaClient): Promise<AgentRegistry> {
-    const registry = new AgentRegistry(prisma);
-    for (const row of await prisma.agent.findMany({ orderBy: { id: 'asc' } })) registry.link(row);
+  /** The agents of the database, linked; tokens stored in the clear (older versions) are sealed. */
+  static async open(prisma: PrismaClient, tokens: TokenCipher): Promise<AgentRegistry> {
+    const registry = new AgentRegistry(prisma, tokens);
+    for (const row of await prisma.agent.findMany({ orderBy: { id: 'asc' } })) {
+      const sealed = TokenCipher.isSealed(row.token);
+      if (!sealed)
+        await prisma.agent.update({
+          where: { id: row.id },
+          data: { token: tokens.seal(row.token, row.url) },
+        });
+      registry.link({ ...row, token: sealed ? tokens.unseal(row.token, row.url) : row.token });
+    }
     return registry;
   }
 
@@ -56,21 +69,24 @@ export class AgentRegistry extends EventEmitter<{
       throw new Error(`url: an agent at ${url} is already added`);
     }
     await verify(url, token);
-    const row = await this.prisma.agent.create({ data: { name, url, token } });
-    this.link(row);
+    const row = await this.prisma.agent.create({
+      data: { name, url, token: this.tokens.seal(token, url) },
+    });
+    this.link({ ...row, token });
     this.emit('changed');
     return row.id;
   }
 
   /** Registers the agent started next to the dashboard, or updates its token. */
   async ensure(name: string, url: string, token: string): Promise<void> {
+    const sealed = this.tokens.seal(token, url);
     const row = await this.prisma.agent.upsert({
       where: { url },
-      update: { token },
-      create: { name, url, token },
+      update: { token: sealed },
+      create: { name, url, token: sealed },
     });
     this.links.get(row.id)?.close();
-    this.link(row);
+    this.link({ ...row, token });
   }
 
   /** Forgets an agent and its history. */
