@@ -11,12 +11,12 @@ import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectAgent } from '@tocker/agent-client';
-import type {
-  ContainerEvent,
-  Reply,
-  StatsBatch,
-  TerminalExit,
-  TerminalOutput,
+import {
+  type ContainerEvent,
+  callAgent,
+  type StatsBatch,
+  type TerminalExit,
+  type TerminalOutput,
 } from '@tocker/protocol';
 import { DEFAULT_IMAGE } from '@tocker/runtime';
 import type { Socket } from 'socket.io-client';
@@ -55,12 +55,6 @@ function startAgent(): Promise<{ agent: ChildProcess; url: string }> {
   });
 }
 
-async function call<T extends object>(socket: Socket, name: string, payload: unknown): Promise<T> {
-  const reply = (await socket.timeout(60_000).emitWithAck(name, payload)) as Reply<T>;
-  if (!reply.ok) throw new Error(`${name}: ${reply.error}`);
-  return reply;
-}
-
 function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return (
     Number(
@@ -96,7 +90,7 @@ async function startLatency(socket: Socket): Promise<number> {
   for (let run = 0; run < AGENT_WARMUP + RUNS; run++) {
     const started = performance.now();
     const exited = new Promise<void>((resolve) => {
-      void call<{ container: { id: string } }>(socket, 'container:run', {
+      void callAgent(socket, 'container:run', {
         spec: { rootfs: DEFAULT_IMAGE, command: ['/bin/true'], autoRemove: true },
       }).then(({ container }) => {
         if (exitedEarly.delete(container.id)) resolve();
@@ -110,10 +104,10 @@ async function startLatency(socket: Socket): Promise<number> {
 }
 
 async function shell(socket: Socket, command: string[]): Promise<string> {
-  const { container } = await call<{ container: { id: string } }>(socket, 'container:run', {
+  const { container } = await callAgent(socket, 'container:run', {
     spec: { rootfs: DEFAULT_IMAGE, command, tty: true, interactive: true, autoRemove: true },
   });
-  const { session } = await call<{ session: string }>(socket, 'terminal:attach', {
+  const { session } = await callAgent(socket, 'terminal:attach', {
     container: container.id,
   });
   return session;
@@ -137,7 +131,7 @@ async function keystrokes(socket: Socket): Promise<{ p50: number; p99: number }>
     times.push(performance.now() - started);
   }
   echoed = undefined;
-  await call(socket, 'terminal:close', { session });
+  await callAgent(socket, 'terminal:close', { session });
   return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
 }
 
@@ -176,7 +170,7 @@ async function idle(
 ): Promise<{ cpuPercent: number; rss: number; perTick: number }> {
   const ids: string[] = [];
   for (let n = 0; n < IDLE_CONTAINERS; n++) {
-    const { container } = await call<{ container: { id: string } }>(socket, 'container:run', {
+    const { container } = await callAgent(socket, 'container:run', {
       spec: { rootfs: DEFAULT_IMAGE, command: ['sleep', '3600'], limits: { memory: '16m' } },
     });
     ids.push(container.id);
@@ -187,7 +181,7 @@ async function idle(
     batches++;
     lastSize = batch.containers.length;
   });
-  await call(socket, 'stats:subscribe', {});
+  await callAgent(socket, 'stats:subscribe', {});
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const cpuBefore = cpuSeconds(agentPid);
   const before = performance.now();
@@ -195,10 +189,10 @@ async function idle(
   const cpuPercent =
     ((cpuSeconds(agentPid) - cpuBefore) / ((performance.now() - before) / 1000)) * 100;
   const rss = status(agentPid, 'VmRSS');
-  await call(socket, 'stats:unsubscribe', {});
+  await callAgent(socket, 'stats:unsubscribe', {});
   if (batches < 8 || lastSize !== IDLE_CONTAINERS)
     throw new Error(`stats: ${batches} batches of ${lastSize}`);
-  for (const id of ids) await call(socket, 'container:remove', { container: id, force: true });
+  for (const id of ids) await callAgent(socket, 'container:remove', { container: id, force: true });
   return { cpuPercent, rss, perTick: lastSize };
 }
 

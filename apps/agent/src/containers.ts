@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import {
   type ContainerLimits,
   type ContainerSpec,
+  type ContainerView,
   SCROLLBACK_BYTES,
   type TerminalSessionInfo,
   type TerminalSize,
 } from '@tocker/protocol';
 import {
   type Container,
-  type ContainerDetails,
   type CorruptRecord,
   type CreateOptions,
   type ExecOptions,
@@ -70,7 +70,7 @@ export class ContainerHost {
     return watched.length;
   }
 
-  run(spec: ContainerSpec, size: TerminalSize = DEFAULT_SIZE): Promise<ContainerDetails> {
+  run(spec: ContainerSpec, size: TerminalSize = DEFAULT_SIZE): Promise<ContainerView> {
     if (spec.interactive && !spec.tty) {
       // There is no stdin channel besides a terminal: refuse rather than ignore it.
       return Promise.reject(
@@ -82,11 +82,7 @@ export class ContainerHost {
   }
 
   /** Stop if running, then start again: same id, name and writable layer (and a new terminal). */
-  restart(
-    reference: string,
-    timeoutSeconds: number,
-    size?: TerminalSize,
-  ): Promise<ContainerDetails> {
+  restart(reference: string, timeoutSeconds: number, size?: TerminalSize): Promise<ContainerView> {
     const record = this.runtime.inspect(reference);
     const terminalSize = size ?? this.terminals.get(record.id)?.currentSize ?? DEFAULT_SIZE;
     return this.launch(record.config.process.terminal, terminalSize, (options) =>
@@ -99,7 +95,7 @@ export class ContainerHost {
     tty: boolean,
     size: TerminalSize,
     start: (options: CreateOptions) => Promise<Container>,
-  ): Promise<ContainerDetails> {
+  ): Promise<ContainerView> {
     const pty = tty ? openTerminal(size) : null;
     // The shim keeps a copy of the master: the shell outlives this agent.
     const options: CreateOptions = {
@@ -245,7 +241,7 @@ export class ContainerHost {
   }
 
   /** Containers (running ones unless `all`), and those whose record cannot be read. */
-  list(all: boolean): { containers: ContainerDetails[]; corrupt: CorruptRecord[] } {
+  list(all: boolean): { containers: ContainerView[]; corrupt: CorruptRecord[] } {
     const { records, corrupt } = this.runtime.scan();
     return {
       containers: records.filter((record) => all || record.status !== 'exited').map(viewOf),
@@ -253,18 +249,18 @@ export class ContainerHost {
     };
   }
 
-  inspect(reference: string): ContainerDetails {
+  inspect(reference: string): ContainerView {
     return viewOf(this.runtime.inspect(reference));
   }
 
   /** The end may be recorded by the container's shim: the journal picks it up at once. */
-  async stop(reference: string, timeoutSeconds: number): Promise<ContainerDetails> {
+  async stop(reference: string, timeoutSeconds: number): Promise<ContainerView> {
     const stopped = viewOf(await this.runtime.stop(reference, timeoutSeconds));
     this.changed();
     return stopped;
   }
 
-  kill(reference: string, signal: string): ContainerDetails {
+  kill(reference: string, signal: string): ContainerView {
     this.runtime.kill(reference, parseSignal(signal));
     return this.inspect(reference);
   }
@@ -274,7 +270,7 @@ export class ContainerHost {
     this.changed();
   }
 
-  update(reference: string, limits: ContainerLimits): ContainerDetails {
+  update(reference: string, limits: ContainerLimits): ContainerView {
     const updated = this.runtime.updateLimits(reference, parseLimits(limits));
     this.changed();
     return viewOf(updated);

@@ -5,6 +5,7 @@ import {
   type AgentInfo,
   answer,
   MAX_REQUEST_BYTES,
+  type Replies,
   type Request,
   type RequestName,
   requests,
@@ -37,7 +38,13 @@ export interface AgentServer {
   close(): Promise<void>;
 }
 
-type Handlers = { [Name in RequestName]: (request: Request<Name>, socket: Socket) => unknown };
+/** Each request's handler returns its reply as the protocol defines it (Replies). */
+type Handlers = {
+  [Name in RequestName]: (
+    request: Request<Name>,
+    socket: Socket,
+  ) => Replies[Name] | Promise<Replies[Name]>;
+};
 
 function bearer(request: IncomingMessage): string | undefined {
   const header = request.headers.authorization;
@@ -111,16 +118,14 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       events: journal.since(cursor, limit),
       lastSeq: journal.lastSeq,
     }),
-    'container:exec': async ({ container, tty, terminal, ...request }) =>
-      tty
-        ? {
-            session: await containers.execTerminal(
-              container,
-              request,
-              terminal ?? { cols: 80, rows: 24 },
-            ),
-          }
-        : await containers.execToEnd(container, request),
+    'container:exec': ({ container, ...request }) => containers.execToEnd(container, request),
+    'terminal:exec': async ({ container, terminal, ...request }) => ({
+      session: await containers.execTerminal(
+        container,
+        request,
+        terminal ?? { cols: 80, rows: 24 },
+      ),
+    }),
     'terminal:attach': (target, socket) => {
       const session =
         'session' in target

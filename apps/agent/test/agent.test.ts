@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, hostname, release, totalmem } from 'node:os';
 import { after, before, describe, test } from 'node:test';
-import type { AgentInfo, ContainerEvent, StatsBatch } from '@tocker/protocol';
+import type { ContainerEvent, StatsBatch } from '@tocker/protocol';
 import { DEFAULT_IMAGE, Runtime } from '@tocker/runtime';
 import type { Socket } from 'socket.io-client';
 import {
@@ -17,8 +17,6 @@ import {
   tockerBin,
   token,
 } from './helpers.js';
-
-type Record = { id: string; status: string; exitCode: number | null; name: string | null };
 
 let agent: Agent;
 let client: Socket;
@@ -57,7 +55,7 @@ describe('the agent: a real process, a real socket.io client, real containers', 
   });
 
   test('agent:info: version, host, kernel, cgroup version, capacity, load, uptime, container counts', async () => {
-    const info = () => ok<AgentInfo>(client, 'agent:info', {});
+    const info = () => ok(client, 'agent:info', {});
     const before = await info();
     const manifest = JSON.parse(
       readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
@@ -79,7 +77,7 @@ describe('the agent: a real process, a real socket.io client, real containers', 
       `the agent's own uptime (it started after this test): ${before.uptimeSeconds}`,
     );
 
-    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+    const { container } = await ok(client, 'container:run', {
       spec: { rootfs: DEFAULT_IMAGE, command: ['sleep', '60'] },
     });
     const running = await info();
@@ -98,11 +96,11 @@ describe('the agent: a real process, a real socket.io client, real containers', 
   });
 
   test('run, list, logs; stop escalates to SIGKILL for a PID-1 shell; the journal has it all', async () => {
-    const cursor = (await ok<{ lastSeq: number }>(client, 'events:since', { cursor: 0 })).lastSeq;
+    const cursor = (await ok(client, 'events:since', { cursor: 0 })).lastSeq;
     const pushed: ContainerEvent[] = [];
     client.on('event', (event: ContainerEvent) => pushed.push(event));
 
-    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+    const { container } = await ok(client, 'container:run', {
       spec: {
         rootfs: DEFAULT_IMAGE,
         name: 'agent-sh',
@@ -110,24 +108,24 @@ describe('the agent: a real process, a real socket.io client, real containers', 
       },
     });
     assert.equal(container.status, 'running');
-    const { containers } = await ok<{ containers: Record[] }>(client, 'container:list', {
+    const { containers } = await ok(client, 'container:list', {
       all: false,
     });
     assert.ok(containers.some((record) => record.id === container.id));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const { logs } = await ok<{ logs: string }>(client, 'container:logs', {
+    const { logs } = await ok(client, 'container:logs', {
       container: 'agent-sh',
     });
     assert.match(logs, /^hello from [0-9a-f]{12}$/m);
 
-    const stopped = await ok<{ container: Record }>(client, 'container:stop', {
+    const stopped = await ok(client, 'container:stop', {
       container: 'agent-sh',
       timeoutSeconds: 1,
     });
     assert.equal(stopped.container.exitCode, 137);
     await ok(client, 'container:remove', { container: 'agent-sh' });
 
-    const { events } = await ok<{ events: ContainerEvent[] }>(client, 'events:since', { cursor });
+    const { events } = await ok(client, 'events:since', { cursor });
     assert.deepEqual(
       events.map((event) => event.kind),
       ['created', 'started', 'exited', 'removed'],
@@ -145,8 +143,8 @@ describe('the agent: a real process, a real socket.io client, real containers', 
   });
 
   test('logs of a removed container: by its full id (as history stores it), no longer by name', async () => {
-    const cursor = (await ok<{ lastSeq: number }>(client, 'events:since', { cursor: 0 })).lastSeq;
-    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+    const cursor = (await ok(client, 'events:since', { cursor: 0 })).lastSeq;
+    const { container } = await ok(client, 'container:run', {
       spec: {
         rootfs: DEFAULT_IMAGE,
         name: 'archived',
@@ -160,21 +158,17 @@ describe('the agent: a real process, a real socket.io client, real containers', 
     await ok(client, 'container:remove', { container: 'archived' });
     assert.equal((await call(client, 'container:inspect', { container: container.id })).ok, false);
 
-    const logs = await ok<{ logs: string; nextByte: number; running: boolean }>(
-      client,
-      'container:logs',
-      { container: container.id },
-    );
+    const logs = await ok(client, 'container:logs', { container: container.id });
     assert.deepEqual(
       { logs: logs.logs, nextByte: logs.nextByte, running: logs.running },
       { logs: 'first\nsecond\n', nextByte: 13, running: false },
     );
-    const tail = await ok<{ logs: string }>(client, 'container:logs', {
+    const tail = await ok(client, 'container:logs', {
       container: container.id,
       tailBytes: 7,
     });
     assert.equal(tail.logs, 'second\n');
-    const from = await ok<{ logs: string }>(client, 'container:logs', {
+    const from = await ok(client, 'container:logs', {
       container: container.id,
       fromByte: 6,
     });
@@ -186,10 +180,10 @@ describe('the agent: a real process, a real socket.io client, real containers', 
   });
 
   test("exec without a terminal: in the container's hostname, PID namespace and cgroup", async () => {
-    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+    const { container } = await ok(client, 'container:run', {
       spec: { rootfs: DEFAULT_IMAGE, hostname: 'exec-box', command: ['sleep', '60'] },
     });
-    const result = await ok<{ exitCode: number; output: string }>(client, 'container:exec', {
+    const result = await ok(client, 'container:exec', {
       container: container.id,
       command: [
         'sh',
@@ -212,7 +206,7 @@ describe('the agent: a real process, a real socket.io client, real containers', 
   });
 
   test('restart: same id and writable layer, stopped and started again, journaled', async () => {
-    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+    const { container } = await ok(client, 'container:run', {
       spec: {
         rootfs: DEFAULT_IMAGE,
         name: 'again',
@@ -223,9 +217,9 @@ describe('the agent: a real process, a real socket.io client, real containers', 
         ],
       },
     });
-    const cursor = (await ok<{ lastSeq: number }>(client, 'events:since', { cursor: 0 })).lastSeq;
+    const cursor = (await ok(client, 'events:since', { cursor: 0 })).lastSeq;
     const restarted = (
-      await ok<{ container: Record }>(client, 'container:restart', {
+      await ok(client, 'container:restart', {
         container: 'again',
         timeoutSeconds: 1,
       })
@@ -233,11 +227,8 @@ describe('the agent: a real process, a real socket.io client, real containers', 
     assert.equal(restarted.id, container.id);
     assert.equal(restarted.status, 'running');
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.match(
-      (await ok<{ logs: string }>(client, 'container:logs', { container: 'again' })).logs,
-      /run-0\nrun-1/,
-    );
-    const { events } = await ok<{ events: ContainerEvent[] }>(client, 'events:since', { cursor });
+    assert.match((await ok(client, 'container:logs', { container: 'again' })).logs, /run-0\nrun-1/);
+    const { events } = await ok(client, 'events:since', { cursor });
     assert.deepEqual(
       events.filter((event) => event.container.id === container.id).map((event) => event.kind),
       ['exited', 'started'],
@@ -246,7 +237,7 @@ describe('the agent: a real process, a real socket.io client, real containers', 
   });
 
   test('update changes the memory limit of a running container in its cgroup', async () => {
-    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+    const { container } = await ok(client, 'container:run', {
       spec: { rootfs: DEFAULT_IMAGE, command: ['sleep', '60'], limits: { memory: '64m' } },
     });
     await ok(client, 'container:update', {
@@ -260,7 +251,7 @@ describe('the agent: a real process, a real socket.io client, real containers', 
   });
 
   test('stats stream: cpu % against the limit, memory against its limit, pids, once a second', async () => {
-    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+    const { container } = await ok(client, 'container:run', {
       spec: {
         rootfs: DEFAULT_IMAGE,
         command: ['sh', '-c', 'while :; do :; done'],
@@ -290,8 +281,8 @@ describe('the agent: a real process, a real socket.io client, real containers', 
   });
 
   test('an OOM kill is an exited event with OOMKilled, peak memory and cpu time', async () => {
-    const cursor = (await ok<{ lastSeq: number }>(client, 'events:since', { cursor: 0 })).lastSeq;
-    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+    const cursor = (await ok(client, 'events:since', { cursor: 0 })).lastSeq;
+    const { container } = await ok(client, 'container:run', {
       spec: {
         rootfs: DEFAULT_IMAGE,
         command: ['sh', '-c', 'x=$(head -c 100000000 /dev/zero | tr "\\0" a)'],
@@ -310,23 +301,19 @@ describe('the agent: a real process, a real socket.io client, real containers', 
   });
 
   test('the journal survives an agent restart and resumes from a cursor', async () => {
-    const before = (await ok<{ lastSeq: number }>(client, 'events:since', { cursor: 0 })).lastSeq;
+    const before = (await ok(client, 'events:since', { cursor: 0 })).lastSeq;
     assert.ok(before > 0);
     client.close();
     await agent.stop();
     agent = await new Agent().started();
     client = await connect(agent.url);
-    const { events, lastSeq } = await ok<{ events: ContainerEvent[]; lastSeq: number }>(
-      client,
-      'events:since',
-      { cursor: before - 2 },
-    );
+    const { events, lastSeq } = await ok(client, 'events:since', { cursor: before - 2 });
     assert.equal(lastSeq, before);
     assert.deepEqual(
       events.map((event) => event.seq),
       [before - 1, before],
     );
-    const { container } = await ok<{ container: Record }>(client, 'container:run', {
+    const { container } = await ok(client, 'container:run', {
       spec: { rootfs: DEFAULT_IMAGE, command: ['true'], autoRemove: true },
     });
     const next = await waitForEvent(before, (event) => event.container.id === container.id);
@@ -335,7 +322,7 @@ describe('the agent: a real process, a real socket.io client, real containers', 
 
   test('SIGKILL of the agent: detached containers live on, a restarted agent takes them up, and an end nobody watched is recorded with its real exit code', async () => {
     const ticker = (
-      await ok<{ container: Record & { process: { pid: number } } }>(client, 'container:run', {
+      await ok(client, 'container:run', {
         spec: {
           rootfs: DEFAULT_IMAGE,
           name: 'ticker',
@@ -344,45 +331,40 @@ describe('the agent: a real process, a real socket.io client, real containers', 
       })
     ).container;
     const shortLived = (
-      await ok<{ container: Record }>(client, 'container:run', {
+      await ok(client, 'container:run', {
         spec: { rootfs: DEFAULT_IMAGE, name: 'short', command: ['sh', '-c', 'sleep 1; exit 5'] },
       })
     ).container;
-    const cursor = (await ok<{ lastSeq: number }>(client, 'events:since', { cursor: 0 })).lastSeq;
+    const cursor = (await ok(client, 'events:since', { cursor: 0 })).lastSeq;
     client.close();
     await agent.stop('SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    assert.ok(alive(ticker.process.pid), 'the detached container runs on without its agent');
+    assert.ok(alive(ticker.pid ?? -1), 'the detached container runs on without its agent');
 
     agent = await new Agent().started();
     client = await connect(agent.url);
-    const running = (
-      await ok<{ container: Record }>(client, 'container:inspect', { container: 'ticker' })
-    ).container;
+    const running = (await ok(client, 'container:inspect', { container: 'ticker' })).container;
     assert.equal(running.status, 'running');
     const ended = (
-      await ok<{ container: Record & { error: string | null } }>(client, 'container:inspect', {
+      await ok(client, 'container:inspect', {
         container: 'short',
       })
     ).container;
     assert.equal(ended.status, 'exited');
     assert.equal(ended.exitCode, 5, 'its shim recorded the real exit code, with no agent there');
     assert.equal(ended.error, null);
-    assert.match(
-      (await ok<{ logs: string }>(client, 'container:logs', { container: 'ticker' })).logs,
-      /tick/,
-    );
+    assert.match((await ok(client, 'container:logs', { container: 'ticker' })).logs, /tick/);
     await ok(client, 'container:update', { container: 'ticker', limits: { memory: '80m' } });
     const stopped = (
-      await ok<{ container: Record }>(client, 'container:stop', {
+      await ok(client, 'container:stop', {
         container: 'ticker',
         timeoutSeconds: 1,
       })
     ).container;
     assert.equal(stopped.status, 'exited');
-    assert.equal(alive(ticker.process.pid), false);
+    assert.equal(alive(ticker.pid ?? -1), false);
 
-    const { events } = await ok<{ events: ContainerEvent[] }>(client, 'events:since', { cursor });
+    const { events } = await ok(client, 'events:since', { cursor });
     const about = (id: string) =>
       events.filter((event) => event.container.id === id).map((event) => event.kind);
     assert.deepEqual(about(shortLived.id), ['exited']);
@@ -393,7 +375,7 @@ describe('the agent: a real process, a real socket.io client, real containers', 
   });
 
   test('containers run from the CLI reach the journal too, short-lived --rm ones included', async () => {
-    const cursor = (await ok<{ lastSeq: number }>(client, 'events:since', { cursor: 0 })).lastSeq;
+    const cursor = (await ok(client, 'events:since', { cursor: 0 })).lastSeq;
     const cli = spawnSync(tockerBin, ['run', '--rm', '--name', 'from-cli', 'sh', '-c', 'exit 7'], {
       env: { ...process.env, TOCKER_ROOT: root, TOCKER_CGROUP_PARENT: cgroupParent },
     });
@@ -402,7 +384,7 @@ describe('the agent: a real process, a real socket.io client, real containers', 
       cursor,
       (event) => event.kind === 'removed' && event.container.name === 'from-cli',
     );
-    const { events } = await ok<{ events: ContainerEvent[] }>(client, 'events:since', { cursor });
+    const { events } = await ok(client, 'events:since', { cursor });
     const mine = events.filter((event) => event.container.id === removed.container.id);
     assert.deepEqual(
       mine.map((event) => event.kind),
@@ -523,7 +505,7 @@ describe('the agent: a real process, a real socket.io client, real containers', 
       () => {},
     );
     await closed;
-    const { containers } = await ok<{ containers: Record[] }>(client, 'container:list', {
+    const { containers } = await ok(client, 'container:list', {
       all: true,
     });
     assert.ok(Array.isArray(containers));
@@ -560,7 +542,7 @@ async function waitForEvent(
 ): Promise<ContainerEvent> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    const { events } = await ok<{ events: ContainerEvent[] }>(client, 'events:since', { cursor });
+    const { events } = await ok(client, 'events:since', { cursor });
     const found = events.find(matches);
     if (found) return found;
     await new Promise((resolve) => setTimeout(resolve, 50));

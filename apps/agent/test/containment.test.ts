@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { ContainerView } from '@tocker/protocol';
+import type { ContainerSpecInput } from '@tocker/protocol';
 import { DEFAULT_IMAGE } from '@tocker/runtime';
 import type { Socket } from 'socket.io-client';
 import { attackImage } from '../../../packages/cli/test/probe/image.js';
@@ -26,10 +26,8 @@ after(async () => {
   rmSync(images, { recursive: true, force: true });
 });
 
-type Record = ContainerView & { process: { pid: number } | null };
-
-function run(spec: object): Promise<{ container: Record }> {
-  return ok<{ container: Record }>(client, 'container:run', { spec });
+function run(spec: ContainerSpecInput) {
+  return ok(client, 'container:run', { spec });
 }
 
 async function refused(spec: object): Promise<string> {
@@ -39,9 +37,7 @@ async function refused(spec: object): Promise<string> {
 }
 
 async function logsOf(id: string): Promise<string> {
-  return (
-    await ok<{ logs: string }>(client, 'container:logs', { container: id, tailBytes: 1 << 20 })
-  ).logs;
+  return (await ok(client, 'container:logs', { container: id, tailBytes: 1 << 20 })).logs;
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
@@ -99,11 +95,9 @@ describe('containment through the agent (what the dashboard reaches): a real age
       privileged: true,
     });
     const ended = await until('it to end', async () => {
-      const { container: state } = await ok<{ container: ContainerView }>(
-        client,
-        'container:inspect',
-        { container: container.id },
-      );
+      const { container: state } = await ok(client, 'container:inspect', {
+        container: container.id,
+      });
       return state.status === 'exited' ? state : undefined;
     });
     assert.equal(ended.exitCode, 0, await logsOf(container.id));
@@ -122,7 +116,7 @@ describe('containment through the agent (what the dashboard reaches): a real age
       .container;
     const exec = (command: string[]) =>
       ok(client, 'container:exec', { container: target.id, command }).catch(async (error) => {
-        const state = await ok<{ container: ContainerView }>(client, 'container:inspect', {
+        const state = await ok(client, 'container:inspect', {
           container: target.id,
         });
         throw new Error(

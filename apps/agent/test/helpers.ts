@@ -6,7 +6,13 @@ import { createConnection, type Socket as NetSocket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Reply, RequestName } from '@tocker/protocol';
+import {
+  callAgent,
+  type Replies,
+  type Reply,
+  type RequestInput,
+  type RequestName,
+} from '@tocker/protocol';
 import { Runtime } from '@tocker/runtime';
 import { io, type Socket } from 'socket.io-client';
 
@@ -110,22 +116,20 @@ export function connect(
   });
 }
 
-export async function call<T extends object>(
-  socket: Socket,
-  name: RequestName | string,
-  payload: unknown,
-): Promise<Reply<T>> {
-  return (await socket.timeout(30_000).emitWithAck(name, payload)) as Reply<T>;
+/** A request as an attacker or a careless client may send it: any name, any payload; the raw reply. */
+export async function call(socket: Socket, name: string, payload: unknown): Promise<RawReply> {
+  return (await socket.timeout(30_000).emitWithAck(name, payload)) as RawReply;
 }
 
-export async function ok<T extends object>(
+type RawReply = Reply<Record<string, unknown>>;
+
+/** A request as clients make it: typed by the protocol, its reply unwrapped. */
+export function ok<Name extends RequestName>(
   socket: Socket,
-  name: RequestName,
-  payload: unknown,
-): Promise<T> {
-  const reply = await call<T>(socket, name, payload);
-  if (!reply.ok) throw new Error(`${name}: ${reply.error}`);
-  return reply;
+  name: Name,
+  input: RequestInput<Name>,
+): Promise<Replies[Name]> {
+  return callAgent(socket, name, input);
 }
 
 /** Resident memory of a process, in bytes. */

@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, closeSync, openSync, rmdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { AgentInfo, ContainerEvent, ContainerView } from '@tocker/protocol';
+import type { ContainerEvent, ContainerView } from '@tocker/protocol';
 import type { Socket } from 'socket.io-client';
 import {
   Agent,
@@ -58,15 +58,14 @@ function cli(args: readonly string[]): Promise<number | null> {
 
 async function run(command: string[]): Promise<ContainerView> {
   return (
-    await ok<{ container: ContainerView }>(client, 'container:run', {
+    await ok(client, 'container:run', {
       spec: { rootfs: '/var/lib/tocker/images/busybox', command },
     })
   ).container;
 }
 
 async function inspect(id: string): Promise<ContainerView> {
-  return (await ok<{ container: ContainerView }>(client, 'container:inspect', { container: id }))
-    .container;
+  return (await ok(client, 'container:inspect', { container: id })).container;
 }
 
 async function until<T>(
@@ -84,9 +83,7 @@ async function until<T>(
 }
 
 async function events(): Promise<ContainerEvent[]> {
-  return (
-    await ok<{ events: ContainerEvent[] }>(client, 'events:since', { cursor: 0, limit: 10_000 })
-  ).events;
+  return (await ok(client, 'events:since', { cursor: 0, limit: 10_000 })).events;
 }
 
 /** The journal's kinds per container: each of created, started, exited, removed at most once. */
@@ -129,7 +126,7 @@ describe('the agent stays whole: damaged logs, many starts, a full disk, crashes
         : undefined;
     });
     assert.equal(journaled.size, 2);
-    const info = await ok<AgentInfo>(client, 'agent:info', {});
+    const info = await ok(client, 'agent:info', {});
     assert.ok(info.skippedLogLines >= 3, `skipped ${info.skippedLogLines}`);
     const next = await run(['true']);
     await until('a new event after the torn one', async () =>
@@ -148,16 +145,14 @@ describe('the agent stays whole: damaged logs, many starts, a full disk, crashes
   test("100 starts do not grow the agent's descriptors", async () => {
     for (let warm = 0; warm < 5; warm++) await run(['true']);
     await until('the warm-up to end', async () =>
-      (await ok<{ containers: ContainerView[] }>(client, 'container:list', { all: false }))
-        .containers.length === 0
+      (await ok(client, 'container:list', { all: false })).containers.length === 0
         ? true
         : undefined,
     );
     const before = openDescriptors(agent.pid);
     for (let index = 0; index < 100; index++) await run(['true']);
     await until('every container to end', async () =>
-      (await ok<{ containers: ContainerView[] }>(client, 'container:list', { all: false }))
-        .containers.length === 0
+      (await ok(client, 'container:list', { all: false })).containers.length === 0
         ? true
         : undefined,
     );

@@ -60,11 +60,7 @@ class Viewer {
     acknowledge = true,
   ): Promise<{ viewer: Viewer; scrollback: string; size: object }> {
     const viewer = new Viewer(await connect(agent.url), acknowledge);
-    const reply = await ok<{ session: string; scrollback: Uint8Array; size: object }>(
-      viewer.socket,
-      'terminal:attach',
-      { container },
-    );
+    const reply = await ok(viewer.socket, 'terminal:attach', { container });
     viewer.named(reply.session);
     return { viewer, scrollback: Buffer.from(reply.scrollback).toString('utf8'), size: reply.size };
   }
@@ -96,7 +92,7 @@ class Viewer {
 
 async function runShell(name: string, size = { cols: 100, rows: 30 }): Promise<string> {
   const client = await connect(agent.url);
-  const { container } = await ok<{ container: { id: string } }>(client, 'container:run', {
+  const { container } = await ok(client, 'container:run', {
     spec: { rootfs: DEFAULT_IMAGE, name, command: ['sh'], tty: true, interactive: true },
     terminal: size,
   });
@@ -125,7 +121,7 @@ describe('terminals through the agent (real pty, real socket.io clients)', {
     await waitUntil(() => viewer.exitCode !== undefined);
     assert.equal(viewer.exitCode, 3);
     // What the terminal showed is the container's log too, as without a terminal.
-    const { logs } = await ok<{ logs: string }>(viewer.socket, 'container:logs', {
+    const { logs } = await ok(viewer.socket, 'container:logs', {
       container: 'term-basic',
     });
     assert.match(logs, /^42\r?$/m);
@@ -169,17 +165,14 @@ describe('terminals through the agent (real pty, real socket.io clients)', {
   test('exec with a terminal: a second shell in a running container, attached by session', async () => {
     const id = await runShell('term-exec');
     const client = await connect(agent.url);
-    const { session } = await ok<{ session: string }>(client, 'container:exec', {
+    const { session } = await ok(client, 'terminal:exec', {
       container: id,
       command: ['sh'],
-      tty: true,
       terminal: { cols: 90, rows: 20 },
     });
     client.close();
     const viewer = await Viewer.attachSession(session);
-    const { sessions } = await ok<{
-      sessions: { session: string; kind: string; viewers: number; command: string[] }[];
-    }>(viewer.socket, 'terminal:list', { container: 'term-exec' });
+    const { sessions } = await ok(viewer.socket, 'terminal:list', { container: 'term-exec' });
     assert.deepEqual(sessions.map((entry) => [entry.kind, entry.command.join(' ')]).sort(), [
       ['container', 'sh'],
       ['exec', 'sh'],

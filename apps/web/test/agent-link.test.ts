@@ -38,7 +38,7 @@ test('an agent link follows the journal live, shows the agent going away, and ca
   try {
     await until('online', () => link.online);
     const socket = await connect(agent.url);
-    const { container } = await ok<{ container: { id: string } }>(socket, 'container:run', {
+    const { container } = await ok(socket, 'container:run', {
       spec: { rootfs: DEFAULT_IMAGE, command: ['sh', '-c', 'exit 5'] },
     });
     socket.close();

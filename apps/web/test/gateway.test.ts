@@ -3,8 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { AgentSummary, ContainerView, RunDetail, RunSummary } from '@tocker/protocol';
-import { DEFAULT_IMAGE } from '@tocker/protocol';
+import {
+  type AgentSummary,
+  callDashboard,
+  type DashboardRequestInput,
+  DEFAULT_IMAGE,
+  type RunDetail,
+  type RunSummary,
+  relayToAgent,
+} from '@tocker/protocol';
 import type { Socket } from 'socket.io-client';
 import { Agent, token as agentToken, call, removeEverything } from '../../agent/test/helpers.js';
 import { Dashboard, until } from './helpers.js';
@@ -26,8 +33,7 @@ after(async () => {
 
 /** The id of the agent the dashboard registered at start. */
 async function localAgent(socket: Socket): Promise<number> {
-  const agents = await call<{ agents: AgentSummary[] }>(socket, 'agents:list', {});
-  assert.ok(agents.ok);
+  const agents = await callDashboard(socket, 'agents:list', {});
   assert.equal(agents.agents[0]?.name, 'local');
   return agents.agents[0]?.id ?? 0;
 }
@@ -71,9 +77,7 @@ test('signed in: pages render, the local agent is online, and its token never re
   try {
     let agents: AgentSummary[] = [];
     await until('the local agent online with its host info', async () => {
-      const reply = await call<{ agents: AgentSummary[] }>(socket, 'agents:list', {});
-      assert.ok(reply.ok);
-      agents = reply.agents;
+      agents = (await callDashboard(socket, 'agents:list', {})).agents;
       return agents[0]?.online === true && agents[0].info !== null;
     });
     assert.equal(agents[0]?.name, 'local');
@@ -115,12 +119,7 @@ test('bad input is refused at the gateway with the field named, and nothing runs
       token: 'x'.repeat(16),
     });
     assert.deepEqual(noUrl, { ok: false, error: 'url: must start with http:// or https://' });
-    const list = await call<{ containers: ContainerView[] }>(socket, 'relay', {
-      agent: id,
-      request: 'container:list',
-      input: {},
-    });
-    assert.ok(list.ok);
+    const list = await relayToAgent(socket, id, 'container:list', {});
     assert.equal(list.containers.length, 0);
   });
 });
@@ -129,52 +128,33 @@ test('a run through the gateway lands in the history with its exit, limits and o
   timeout: 60_000,
 }, async () => {
   await signedIn(async (socket, id) => {
-    const run = await call<{ container: ContainerView }>(socket, 'relay', {
-      agent: id,
-      request: 'container:run',
-      input: {
-        spec: {
-          name: 'gw-run',
-          rootfs: DEFAULT_IMAGE,
-          command: ['sh', '-c', 'echo "hello from $(hostname)"; exit 4'],
-          hostname: 'gw-host',
-          limits: { cpus: '0.5', memory: '64m' },
-        },
+    await relayToAgent(socket, id, 'container:run', {
+      spec: {
+        name: 'gw-run',
+        rootfs: DEFAULT_IMAGE,
+        command: ['sh', '-c', 'echo "hello from $(hostname)"; exit 4'],
+        hostname: 'gw-host',
+        limits: { cpus: '0.5', memory: '64m' },
       },
     });
-    assert.ok(run.ok, JSON.stringify(run));
     let summary: RunSummary | undefined;
     await until('the run ended in the history', async () => {
-      const page = await call<{ runs: RunSummary[]; total: number }>(socket, 'history:list', {
-        search: 'gw-run',
-      });
-      assert.ok(page.ok);
-      summary = page.runs[0];
+      summary = (await callDashboard(socket, 'history:list', { search: 'gw-run' })).runs[0];
       return summary?.status === 'exited';
     });
     assert.equal(summary?.exitCode, 4);
     assert.deepEqual(summary?.limits, { cpus: 0.5, memory: 64 * 1024 * 1024 });
     assert.deepEqual(summary?.command, ['sh', '-c', 'echo "hello from $(hostname)"; exit 4']);
 
-    const removed = await call(socket, 'relay', {
-      agent: id,
-      request: 'container:remove',
-      input: { container: 'gw-run' },
-    });
-    assert.ok(removed.ok);
+    await relayToAgent(socket, id, 'container:remove', { container: 'gw-run' });
     let detail: RunDetail | undefined;
     await until('the removal and the output recorded', async () => {
-      const reply = await call<{ run: RunDetail }>(socket, 'history:run', { run: summary?.id });
-      assert.ok(reply.ok);
-      detail = reply.run;
+      detail = (await callDashboard(socket, 'history:run', { run: summary?.id ?? 0 })).run;
       return detail.removedAt !== null && detail.logs !== null;
     });
     assert.equal(detail?.logs, 'hello from gw-host\n');
 
-    const filtered = await call<{ runs: RunSummary[]; total: number }>(socket, 'history:list', {
-      status: 'running',
-    });
-    assert.ok(filtered.ok);
+    const filtered = await callDashboard(socket, 'history:list', { status: 'running' });
     assert.equal(
       filtered.runs.some((each) => each.name === 'gw-run'),
       false,
@@ -189,19 +169,12 @@ test('history pages: newest first, a total across pages, filters by date and age
 }, async () => {
   await signedIn(async (socket, id) => {
     for (const index of [0, 1, 2]) {
-      const run = await call(socket, 'relay', {
-        agent: id,
-        request: 'container:run',
-        input: { spec: { name: `paged-${index}`, rootfs: DEFAULT_IMAGE, command: ['true'] } },
+      await relayToAgent(socket, id, 'container:run', {
+        spec: { name: `paged-${index}`, rootfs: DEFAULT_IMAGE, command: ['true'] },
       });
-      assert.ok(run.ok);
     }
-    type Page = { runs: RunSummary[]; total: number };
-    const page = async (query: object) => {
-      const reply = await call<Page>(socket, 'history:list', { search: 'paged-', ...query });
-      assert.ok(reply.ok, JSON.stringify(reply));
-      return reply;
-    };
+    const page = (query: DashboardRequestInput<'history:list'>) =>
+      callDashboard(socket, 'history:list', { search: 'paged-', ...query });
     await until('three runs recorded', async () => (await page({})).total === 3);
     const first = await page({ pageSize: 2, page: 1 });
     const second = await page({ pageSize: 2, page: 2 });
@@ -221,12 +194,9 @@ test('history pages: newest first, a total across pages, filters by date and age
 
     // What is typed is searched for as it is: "_" and "%" are not wildcards.
     for (const name of ['lit_x', 'litax']) {
-      const run = await call(socket, 'relay', {
-        agent: id,
-        request: 'container:run',
-        input: { spec: { name, rootfs: DEFAULT_IMAGE, command: ['true'] } },
+      await relayToAgent(socket, id, 'container:run', {
+        spec: { name, rootfs: DEFAULT_IMAGE, command: ['true'] },
       });
-      assert.ok(run.ok);
     }
     await until('both recorded', async () => (await page({ search: 'lit' })).total === 2);
     assert.deepEqual(

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { ContainerEvent, Reply } from '@tocker/protocol';
+import type { ContainerEvent } from '@tocker/protocol';
 import { DEFAULT_IMAGE } from '@tocker/runtime';
 import { Agent, connect, ok, removeEverything } from '../../agent/test/helpers.js';
 import { openDatabase } from '../src/server/db.js';
@@ -125,20 +125,17 @@ describe('history from a real agent (its journal through socket.io)', { timeout:
     try {
       const socket = await connect(agentProcess.url);
       const since = async (cursor: number) =>
-        (await ok<{ events: ContainerEvent[] }>(socket, 'events:since', { cursor, limit: 3 }))
-          .events;
+        (await ok(socket, 'events:since', { cursor, limit: 3 })).events;
       const run = async (command: string[]) =>
         (
-          await ok<{ container: { id: string } }>(socket, 'container:run', {
+          await ok(socket, 'container:run', {
             spec: { rootfs: DEFAULT_IMAGE, command },
           })
         ).container.id;
       const waitExited = async (id: string) => {
         for (let tries = 0; tries < 200; tries++) {
-          const reply = (await socket.emitWithAck('container:inspect', {
-            container: id,
-          })) as Reply<{ container: { status: string } }>;
-          if (reply.ok && reply.container.status === 'exited') return;
+          const { container } = await ok(socket, 'container:inspect', { container: id });
+          if (container.status === 'exited') return;
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
         throw new Error('did not exit');

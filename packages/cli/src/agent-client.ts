@@ -1,18 +1,24 @@
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type {
-  ContainerEvent,
-  ContainerLimitsInput,
-  ContainerSpec,
-  ContainerUsage,
-  Reply,
-  RequestName,
-  StatsBatch,
-  TerminalExit,
-  TerminalOutput,
-  TerminalSize,
+import {
+  type ContainerEvent,
+  type ContainerLimitsInput,
+  type ContainerSpec,
+  type ContainerUsage,
+  type ContainerView,
+  type CorruptContainer,
+  callAgent,
+  NoAnswer,
+  type Replies,
+  type RequestInput,
+  type RequestName,
+  readEvent,
+  type StatsBatch,
+  type TerminalExit,
+  type TerminalOutput,
+  type TerminalSize,
 } from '@tocker/protocol';
-import { type ContainerDetails, type CorruptRecord, TockerError } from '@tocker/runtime';
+import { TockerError } from '@tocker/runtime';
 import type { Socket } from 'socket.io-client';
 import type { Backend } from './backend.js';
 
@@ -35,31 +41,27 @@ export class AgentClient implements Backend {
     }
   }
 
-  async call<T extends object>(name: RequestName, payload: object): Promise<T> {
-    let reply: Reply<T>;
+  /** A request, typed by the protocol; a refusal or no answer is one clear error. */
+  async call<Name extends RequestName>(
+    name: Name,
+    input: RequestInput<Name>,
+  ): Promise<Replies[Name]> {
     try {
-      reply = (await this.socket.timeout(120_000).emitWithAck(name, payload)) as Reply<T>;
-    } catch {
-      throw new TockerError(`the agent did not answer ${name}`);
+      return await callAgent(this.socket, name, input, 120_000);
+    } catch (error) {
+      throw new TockerError(
+        error instanceof NoAnswer ? `the agent did not answer ${name}` : (error as Error).message,
+      );
     }
-    if (!reply.ok) throw new TockerError(reply.error);
-    return reply;
   }
 
-  async list(): Promise<{ records: ContainerDetails[]; corrupt: CorruptRecord[] }> {
-    const reply = await this.call<{ containers: ContainerDetails[]; corrupt: CorruptRecord[] }>(
-      'container:list',
-      { all: true },
-    );
+  async list(): Promise<{ records: ContainerView[]; corrupt: CorruptContainer[] }> {
+    const reply = await this.call('container:list', { all: true });
     return { records: reply.containers, corrupt: reply.corrupt };
   }
 
-  async inspect(reference: string): Promise<ContainerDetails> {
-    return (
-      await this.call<{ container: ContainerDetails }>('container:inspect', {
-        container: reference,
-      })
-    ).container;
+  async inspect(reference: string): Promise<ContainerView> {
+    return (await this.call('container:inspect', { container: reference })).container;
   }
 
   async stop(reference: string, timeoutSeconds: number): Promise<void> {
@@ -79,15 +81,12 @@ export class AgentClient implements Backend {
   }
 
   async readLog(reference: string, range: { from?: number; tail?: number }) {
-    const reply = await this.call<{ logs: string; nextByte: number; running: boolean }>(
-      'container:logs',
-      {
-        container: reference,
-        ...(range.from === undefined
-          ? { tailBytes: range.tail ?? 16 * 1024 * 1024 }
-          : { fromByte: range.from }),
-      },
-    );
+    const reply = await this.call('container:logs', {
+      container: reference,
+      ...(range.from === undefined
+        ? { tailBytes: range.tail ?? 16 * 1024 * 1024 }
+        : { fromByte: range.from }),
+    });
     return { text: reply.logs, next: reply.nextByte, running: reply.running };
   }
 
@@ -103,18 +102,17 @@ export class AgentClient implements Backend {
     return [...(batches[1]?.containers ?? [])];
   }
 
-  run(spec: ContainerSpec, terminal?: TerminalSize): Promise<ContainerDetails> {
-    return this.call<{ container: ContainerDetails }>('container:run', {
-      spec,
-      ...(terminal ? { terminal } : {}),
-    }).then((reply) => reply.container);
+  async run(spec: ContainerSpec, terminal?: TerminalSize): Promise<ContainerView> {
+    return (await this.call('container:run', { spec, ...(terminal ? { terminal } : {}) }))
+      .container;
   }
 
   /** Resolves with the exit status when the agent reports the container's end. */
   exitOf(id: string): Promise<ContainerEvent['exit']> {
     return new Promise((resolve) => {
-      const onEvent = (event: ContainerEvent) => {
-        if (event.kind !== 'exited' || event.container.id !== id) return;
+      const onEvent = (payload: unknown) => {
+        const event = readEvent(payload);
+        if (event?.kind !== 'exited' || event.container.id !== id) return;
         this.socket.off('event', onEvent);
         resolve(event.exit);
       };
@@ -133,12 +131,9 @@ export class AgentClient implements Backend {
     const early: TerminalOutput[] = [];
     const keep = (output: TerminalOutput) => early.push(output);
     this.socket.on('terminal:output', keep);
-    let attached: { session: string; scrollback: Uint8Array };
+    let attached: Replies['terminal:attach'];
     try {
-      attached = await this.call<{ session: string; scrollback: Uint8Array }>(
-        'terminal:attach',
-        target,
-      );
+      attached = await this.call('terminal:attach', target);
     } finally {
       this.socket.off('terminal:output', keep);
     }

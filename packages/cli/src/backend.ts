@@ -1,14 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ContainerLimitsInput, ContainerUsage } from '@tocker/protocol';
-import {
-  type ContainerDetails,
-  type CorruptRecord,
-  containerUsage,
-  parseLimits,
-  parseSignal,
-  type Runtime,
-  viewOf,
-} from '@tocker/runtime';
+import type {
+  ContainerLimitsInput,
+  ContainerUsage,
+  ContainerView,
+  CorruptContainer,
+} from '@tocker/protocol';
+import { containerUsage, parseLimits, parseSignal, type Runtime, viewOf } from '@tocker/runtime';
 
 /**
  * What the CLI's commands do to containers, on this machine (the runtime) or through an
@@ -16,8 +13,8 @@ import {
  */
 export interface Backend {
   /** Every container, and those whose record cannot be read. */
-  list(): Promise<{ records: ContainerDetails[]; corrupt: CorruptRecord[] }>;
-  inspect(reference: string): Promise<ContainerDetails>;
+  list(): Promise<{ records: ContainerView[]; corrupt: CorruptContainer[] }>;
+  inspect(reference: string): Promise<ContainerView>;
   stop(reference: string, timeoutSeconds: number): Promise<void>;
   kill(reference: string, signal: string): Promise<void>;
   remove(reference: string, force: boolean): Promise<void>;
@@ -36,12 +33,12 @@ export interface Backend {
 export class LocalBackend implements Backend {
   constructor(private readonly runtime: Runtime) {}
 
-  async list(): Promise<{ records: ContainerDetails[]; corrupt: CorruptRecord[] }> {
+  async list(): Promise<{ records: ContainerView[]; corrupt: CorruptContainer[] }> {
     const { records, corrupt } = this.runtime.scan();
     return { records: records.map(viewOf), corrupt };
   }
 
-  async inspect(reference: string): Promise<ContainerDetails> {
+  async inspect(reference: string): Promise<ContainerView> {
     return viewOf(this.runtime.inspect(reference));
   }
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ContainerUsage, formatBytes } from '@tocker/protocol';
-import { type ContainerDetails, parseSignal, TockerError } from '@tocker/runtime';
+import { type ContainerUsage, type ContainerView, formatBytes } from '@tocker/protocol';
+import { parseSignal, TockerError } from '@tocker/runtime';
 import type { Backend } from './backend.js';
 import { booleanFlag, type FlagSpec, flag, formatHelp, parseFlags } from './flags.js';
 
@@ -67,7 +67,7 @@ export const commands: Record<string, Command> = {
           truncate(JSON.stringify(record.spec.command.join(' ')), 30),
           `${ago(record.createdAt)} ago`,
           describeStatus(record),
-          record.status === 'running' ? String(record.process?.pid ?? '') : '',
+          String(record.pid ?? ''),
         ]),
         ...corrupt.map(({ id, problem }) => [
           id.slice(0, 12),
@@ -154,7 +154,7 @@ export const commands: Record<string, Command> = {
     needsReference: true,
     async run(backend, references) {
       // As docker: what was found is printed, what was not is an error each, and exit 1.
-      const found: ContainerDetails[] = [];
+      const found: ContainerView[] = [];
       let status = 0;
       for (const reference of references) {
         try {
@@ -272,11 +272,7 @@ export async function runSimpleCommand(
   }
 }
 
-async function printLog(
-  backend: Backend,
-  record: ContainerDetails,
-  follow: boolean,
-): Promise<void> {
+async function printLog(backend: Backend, record: ContainerView, follow: boolean): Promise<void> {
   let { text, next, running } = await backend.readLog(record.id, {});
   process.stdout.write(text);
   while (follow && running) {
@@ -286,12 +282,12 @@ async function printLog(
   }
 }
 
-function describeStatus(record: ContainerDetails): string {
+function describeStatus(record: ContainerView): string {
   const status = statusText(record);
   return record.spec.privileged ? `${status} (privileged)` : status;
 }
 
-function statusText(record: ContainerDetails): string {
+function statusText(record: ContainerView): string {
   switch (record.status) {
     case 'created':
       return 'Created';

@@ -42,20 +42,16 @@ export async function execCommand(
     const agent = await remote();
     try {
       if (tty) {
-        const { session } = await agent.call<{ session: string }>('container:exec', {
+        const { session } = await agent.call('terminal:exec', {
           container,
           ...request,
-          tty,
           terminal: currentTerminalSize(),
         });
         return (await agent.attach({ session })) ?? 125;
       }
       if (booleanFlag(parsed, 'interactive'))
         throw new TockerError('exec -i without -t is not supported through the agent');
-      const { exitCode, output } = await agent.call<{ exitCode: number | null; output: string }>(
-        'container:exec',
-        { container, ...request },
-      );
+      const { exitCode, output } = await agent.call('container:exec', { container, ...request });
       process.stdout.write(output);
       return exitCode ?? 125;
     } finally {

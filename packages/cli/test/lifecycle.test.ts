@@ -208,7 +208,7 @@ describe('container lifecycle through the CLI (real containers)', () => {
       const state = JSON.parse((await world.run(['inspect', 'orphan'])).stdout)[0];
       return state?.status === 'exited' ? state : undefined;
     });
-    assert.equal(existsSync(`/proc/${record.process.pid}`), false);
+    assert.equal(existsSync(`/proc/${record.pid}`), false);
     assert.deepEqual([after.exitCode, after.signal], [137, 9]);
     assert.deepEqual(world.cgroupDirs(), []);
     await world.run(['rm', 'orphan']);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import {
   closeSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -16,8 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ContainerRecord, parseContainerSpec, Runtime } from '@tocker/runtime';
+import type { ContainerView } from '@tocker/protocol';
+import { parseContainerSpec, Runtime } from '@tocker/runtime';
 import { isAlive, type ProcessIdentity } from '../../runtime/src/proc.js';
+import type { ContainerRecord } from '../../runtime/src/state/record.js';
 import { CliRoot, image, lines, tockerBin, transitionsByContainer, waitFor } from './helpers.js';
 
 const world = new CliRoot({ name: 'reliability' });
@@ -25,10 +28,14 @@ after(() => world.cleanup());
 
 const range = (count: number) => Array.from({ length: count }, (_, index) => index);
 
+/**
+ * A container's record with its bookkeeping (pids with start times, supervisors), read
+ * through the library after `tocker inspect` has seen it, as a user's command would.
+ */
 async function inspect(reference: string): Promise<ContainerRecord> {
   const result = await world.run(['inspect', reference]);
   assert.equal(result.code, 0, result.stderr);
-  return (JSON.parse(result.stdout) as ContainerRecord[])[0] as ContainerRecord;
+  return world.runtime().inspect(reference);
 }
 
 /** A CLI process that the test kills at a random moment of its life. */
@@ -258,7 +265,7 @@ describe('reliability: concurrent commands and killed processes (real containers
     await world.run(['run', '-d', '--name', 'present', 'sleep', '30']);
     const result = await world.run(['inspect', 'present', 'absent']);
     assert.equal(result.code, 1);
-    assert.equal((JSON.parse(result.stdout) as ContainerRecord[])[0]?.name, 'present');
+    assert.equal((JSON.parse(result.stdout) as ContainerView[])[0]?.name, 'present');
     assert.equal(result.stderr, 'tocker: no such container: absent\n');
     await world.run(['rm', '-f', 'present']);
   });
@@ -346,7 +353,7 @@ describe('a full state disk (TOCKER_ROOT on a 24 MiB tmpfs of its own)', () => {
     );
     const talking = JSON.parse((await full.run(['inspect', 'chatty'])).stdout)[0];
     assert.equal(talking.status, 'running', 'a full disk stops its log, not the container');
-    assert.ok(isAlive(talking.process));
+    assert.ok(existsSync(`/proc/${talking.pid}`), 'and it really runs');
 
     rmSync(filler);
     const log = await waitFor('the log to say what it lost', async () => {

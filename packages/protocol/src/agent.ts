@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ContainerView, CorruptContainer } from './container.js';
 import { CONTAINER_NAME, containerSpecSchema, limitsSchema } from './spec.js';
 
 /**
@@ -23,6 +24,13 @@ export const terminalSize = z
 
 /** A terminal session: a container's own terminal (its id) or an exec'd process's. */
 const sessionId = z.string().regex(/^[0-9a-f]{16,64}$/, 'not a terminal session');
+
+const execRequest = z.object({
+  container: containerReference,
+  command: containerSpecSchema.shape.command,
+  env: containerSpecSchema.shape.env,
+  workdir: z.string().startsWith('/').max(4096).optional(),
+});
 
 export const requests = {
   'container:run': z
@@ -63,20 +71,10 @@ export const requests = {
       fromByte: z.number().int().min(0).optional(),
     })
     .strict(),
-  /**
-   * A new process in a running container. With `tty` it gets a terminal session to attach
-   * to; without, it runs to its end and the reply carries its exit code and output.
-   */
-  'container:exec': z
-    .object({
-      container: containerReference,
-      command: containerSpecSchema.shape.command,
-      env: containerSpecSchema.shape.env,
-      workdir: z.string().startsWith('/').max(4096).optional(),
-      tty: z.boolean().default(false),
-      terminal: terminalSize.optional(),
-    })
-    .strict(),
+  /** A new process in a running container, run to its end: the reply has its exit code and output. */
+  'container:exec': execRequest.strict(),
+  /** A new process in a running container on a terminal of its own: a session to attach to. */
+  'terminal:exec': execRequest.extend({ terminal: terminalSize.optional() }).strict(),
   /** Joins a terminal (a container's own, or an exec's): recent output (up to 256 KiB) comes in the reply. */
   'terminal:attach': z.union([
     z.object({ container: containerReference }).strict(),
@@ -106,6 +104,31 @@ export type RequestInput<Name extends RequestName> = z.input<(typeof requests)[N
 export type Request<Name extends RequestName> = z.output<(typeof requests)[Name]>;
 
 export type Reply<T> = ({ ok: true } & T) | { ok: false; error: string };
+
+/** What the agent answers to each request, besides `ok: true`: one map, no caller restates it. */
+export interface Replies {
+  'container:run': { container: ContainerView };
+  'container:list': { containers: ContainerView[]; corrupt: CorruptContainer[] };
+  'container:inspect': { container: ContainerView };
+  'container:stop': { container: ContainerView };
+  'container:kill': { container: ContainerView };
+  'container:restart': { container: ContainerView };
+  'container:remove': Record<string, never>;
+  'container:update': { container: ContainerView };
+  /** `nextByte`: where to ask from for what follows; `running`: more may come. */
+  'container:logs': { logs: string; nextByte: number; running: boolean };
+  'container:exec': { exitCode: number | null; output: string };
+  'terminal:exec': { session: string };
+  'terminal:attach': { session: string; scrollback: Uint8Array; size: TerminalSize };
+  'terminal:list': { sessions: TerminalSessionInfo[] };
+  'terminal:detach': Record<string, never>;
+  'terminal:resize': Record<string, never>;
+  'terminal:close': Record<string, never>;
+  'stats:subscribe': Record<string, never>;
+  'stats:unsubscribe': Record<string, never>;
+  'events:since': { events: ContainerEvent[]; lastSeq: number };
+  'agent:info': AgentInfo;
+}
 
 /** What the agent records in its journal and pushes to subscribers, in sequence order. */
 export const containerEventKinds = [
@@ -157,6 +180,12 @@ export const containerEventSchema = containerTransitionSchema
   .strict();
 
 export type ContainerEvent = z.output<typeof containerEventSchema>;
+
+/** An event as it arrives from an agent: checked, not trusted (null: not a valid event). */
+export function readEvent(payload: unknown): ContainerEvent | null {
+  const parsed = containerEventSchema.safeParse(payload);
+  return parsed.success ? parsed.data : null;
+}
 
 /**
  * Messages without a reply, for the hot path of a terminal: keystrokes in, and how many

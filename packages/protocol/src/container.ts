@@ -3,8 +3,9 @@ import type { ContainerSpec } from './spec.js';
 export type ContainerStatus = 'created' | 'running' | 'exited';
 
 /**
- * A container as the agent's replies show it (`container:list`, `container:inspect`...):
- * the runtime's record without its host-side bookkeeping. Browser-safe.
+ * A container as clients see it (the agent's replies, the CLI's ps and inspect): a
+ * projection of the runtime's record, without its bookkeeping (supervisors, the runtime
+ * configuration). Browser-safe.
  */
 export interface ContainerView {
   readonly id: string;
@@ -21,6 +22,10 @@ export interface ContainerView {
   readonly oomKilled: boolean;
   /** Why it ended abnormally (failed start, supervisor lost). */
   readonly error: string | null;
+  /** Its PID 1 as the host sees it, while it runs (as docker's State.Pid). */
+  readonly pid: number | null;
+  /** What it used, read from its cgroup when it ended. */
+  readonly usage: { readonly cpuTimeNs: number; readonly memoryPeakBytes: number | null } | null;
 }
 
 /** A container whose record cannot be read: listed as such; `rm -f` removes it. */

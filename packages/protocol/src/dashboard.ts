@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type {
   AgentInfo,
   ContainerEvent,
+  Replies,
   StatsBatch,
   TerminalExit,
   TerminalOutput,
@@ -71,6 +72,16 @@ export type DashboardRequestName = keyof typeof dashboardRequests;
 export type DashboardRequestInput<Name extends DashboardRequestName> = z.input<
   (typeof dashboardRequests)[Name]
 >;
+
+/** What the dashboard server answers, besides `ok: true` (`relay`: the agent's own reply). */
+export interface DashboardReplies {
+  'agents:list': { agents: AgentSummary[] };
+  'agents:add': { agent: number };
+  'agents:remove': Record<string, never>;
+  'history:list': { runs: RunSummary[]; total: number };
+  'history:run': { run: RunDetail };
+  relay: Replies[RelayedRequestName];
+}
 
 /** Terminal keystrokes and acknowledgements, relayed to one agent. */
 export const dashboardStreams = {

@@ -1,5 +1,6 @@
 export * from './agent.js';
 export * from './answer.js';
+export * from './call.js';
 export * from './container.js';
 export * from './dashboard.js';
 export * from './jsonl.js';

@@ -28,12 +28,7 @@ export {
   parseLimits,
 } from './spec.js';
 export { DirectoryLock } from './state/lock.js';
-export {
-  type ContainerDetails,
-  type ContainerRecord,
-  type CorruptRecord,
-  viewOf,
-} from './state/record.js';
+export { type ContainerRecord, type CorruptRecord, viewOf } from './state/record.js';
 export { SyscallError, takeFd } from './sys/libc.js';
 export { trace } from './trace.js';
 export { type CpuSample, containerUsage } from './usage.js';

@@ -18,7 +18,7 @@ function set(next: AgentsState): void {
 }
 
 function load(): void {
-  request<{ agents: AgentSummary[] }>('agents:list', {})
+  request('agents:list', {})
     .then(({ agents }) => set({ agents, error: null }))
     .catch((error: Error) => set({ ...state, error: error.message }));
 }

@@ -1,10 +1,14 @@
-import type {
-  DashboardPushes,
-  DashboardRequestInput,
-  DashboardRequestName,
-  RelayedRequestName,
-  Reply,
-  RequestInput,
+import {
+  callDashboard,
+  type DashboardPushes,
+  type DashboardReplies,
+  type DashboardRequestInput,
+  type DashboardRequestName,
+  NoAnswer,
+  type RelayedRequestName,
+  type Replies,
+  type RequestInput,
+  relayToAgent,
 } from '@tocker/protocol';
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { io, type Socket } from 'socket.io-client';
@@ -38,33 +42,32 @@ export function dashboard(): DashboardSocket {
 /** For sending: requests are typed by the helpers below, not by socket.io's event map. */
 const untyped = () => dashboard() as unknown as Socket;
 
-const REQUEST_TIMEOUT_MS = 35_000;
-
-async function ask<T>(name: string, input: unknown): Promise<T> {
-  let reply: Reply<object>;
+/** No answer at all: say what that most likely means. */
+async function answered<T>(reply: Promise<T>): Promise<T> {
   try {
-    reply = (await untyped().timeout(REQUEST_TIMEOUT_MS).emitWithAck(name, input)) as Reply<object>;
-  } catch {
-    throw new Error('the dashboard did not answer: is it still running?');
+    return await reply;
+  } catch (error) {
+    if (error instanceof NoAnswer)
+      throw new Error('the dashboard did not answer: is it still running?');
+    throw error;
   }
-  if (!reply.ok) throw new Error(reply.error);
-  return reply as T;
 }
 
-export function request<T, Name extends DashboardRequestName = DashboardRequestName>(
+/** A request to the dashboard server, its reply typed by the protocol. */
+export function request<Name extends DashboardRequestName>(
   name: Name,
   input: DashboardRequestInput<Name>,
-): Promise<T> {
-  return ask<T>(name, input);
+): Promise<DashboardReplies[Name]> {
+  return answered(callDashboard(untyped(), name, input));
 }
 
-/** A request to one agent, through the dashboard server. */
-export function relay<T, Name extends RelayedRequestName = RelayedRequestName>(
+/** A request to one agent, through the dashboard server: the agent's own reply. */
+export function relay<Name extends RelayedRequestName>(
   agent: number,
   name: Name,
   input: RequestInput<Name>,
-): Promise<T> {
-  return ask<T>('relay', { agent, request: name, input });
+): Promise<Replies[Name]> {
+  return answered(relayToAgent(untyped(), agent, name, input));
 }
 
 export function send(name: 'terminal:input' | 'terminal:ack', message: object): void {

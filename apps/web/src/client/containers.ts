@@ -39,7 +39,7 @@ export function useContainers(): {
     const ids = onlineKey === '' ? [] : onlineKey.split(',').map(Number);
     let live = true;
     const load = (agent: number) => {
-      relay<{ containers: ContainerView[] }>(agent, 'container:list', { all: true })
+      relay(agent, 'container:list', { all: true })
         .then(({ containers }) => {
           if (!live) return;
           setByAgent((map) =>

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { PrismaClient } from '@prisma/client';
 import { connectAgent, explainConnectError } from '@tocker/agent-client';
-import type { AgentInfo, ContainerEvent, Reply, RequestInput, RequestName } from '@tocker/protocol';
+import { type AgentInfo, type ContainerEvent, callAgent, readEvent } from '@tocker/protocol';
 import type { Socket } from 'socket.io-client';
 import { catchUp, keepLogs, runsWithoutLogs } from './history.js';
 
@@ -15,17 +15,6 @@ export interface AgentAddress {
 const KEPT_LOG_BYTES = 256 * 1024;
 const INFO_INTERVAL_MS = 5000;
 const REQUEST_TIMEOUT_MS = 10_000;
-
-/** One request to an agent; a refusal becomes an exception with the agent's message. */
-export async function ask<Name extends RequestName, T extends object>(
-  socket: Socket,
-  name: Name,
-  input: RequestInput<Name>,
-): Promise<T> {
-  const reply = (await socket.timeout(REQUEST_TIMEOUT_MS).emitWithAck(name, input)) as Reply<T>;
-  if (!reply.ok) throw new Error(reply.error);
-  return reply;
-}
 
 /**
  * The dashboard's server-side connection to one agent. It keeps trying to reach the
@@ -99,7 +88,7 @@ export class AgentLink extends EventEmitter<{
   private refreshInfo(): void {
     clearTimeout(this.infoTimer);
     if (!this.socket.connected) return;
-    ask<'agent:info', AgentInfo>(this.socket, 'agent:info', {})
+    callAgent(this.socket, 'agent:info', {}, REQUEST_TIMEOUT_MS)
       .then((info) => {
         this.info = info;
         this.emit('info', info);
@@ -137,12 +126,14 @@ export class AgentLink extends EventEmitter<{
   }
 
   private async eventsSince(cursor: number): Promise<readonly ContainerEvent[]> {
-    const reply = await ask<'events:since', { events: ContainerEvent[] }>(
+    const reply = await callAgent(
       this.socket,
       'events:since',
       { cursor, limit: 500 },
+      REQUEST_TIMEOUT_MS,
     );
-    return reply.events;
+    // Recorded for good: only what is an event of this protocol (a bad one is skipped).
+    return reply.events.flatMap((payload) => readEvent(payload) ?? []);
   }
 
   /** The agent keeps removed containers' logs for a while; the dashboard keeps them for good. */
@@ -150,10 +141,12 @@ export class AgentLink extends EventEmitter<{
     for (const run of await runsWithoutLogs(this.prisma, this.agent.id)) {
       let logs = '';
       try {
-        ({ logs } = await ask<'container:logs', { logs: string }>(this.socket, 'container:logs', {
-          container: run.containerId,
-          tailBytes: KEPT_LOG_BYTES,
-        }));
+        ({ logs } = await callAgent(
+          this.socket,
+          'container:logs',
+          { container: run.containerId, tailBytes: KEPT_LOG_BYTES },
+          REQUEST_TIMEOUT_MS,
+        ));
       } catch (error) {
         if (!this.socket.connected) throw error; // try again when it is back
         // The agent no longer has them: there is nothing to keep.

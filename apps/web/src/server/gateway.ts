@@ -77,9 +77,7 @@ export function startGateway(
     relay: async ({ agent, request, input }, relay) => {
       const parsed = validate(requests[request], input);
       if (!parsed.ok) throw new Error(parsed.message);
-      const reply = await relay.request(agent, request, parsed.value);
-      if (!reply.ok) throw new Error(reply.error);
-      return reply;
+      return relay.request(agent, request, parsed.value);
     },
   };
 

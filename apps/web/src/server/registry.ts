@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { PrismaClient } from '@prisma/client';
 import { type AgentConnectError, openAgent } from '@tocker/agent-client';
-import type { AgentSummary } from '@tocker/protocol';
+import { type AgentSummary, callAgent } from '@tocker/protocol';
 import type { Socket } from 'socket.io-client';
-import { type AgentAddress, AgentLink, ask } from './agent-link.js';
+import { type AgentAddress, AgentLink } from './agent-link.js';
 import { TokenCipher } from './token-cipher.js';
 
 const VERIFY_TIMEOUT_MS = 5000;
@@ -134,7 +134,7 @@ async function verify(url: string, token: string): Promise<void> {
     );
   }
   try {
-    await ask(socket, 'agent:info', {});
+    await callAgent(socket, 'agent:info', {}, VERIFY_TIMEOUT_MS);
   } finally {
     socket.close();
   }

@@ -1,11 +1,15 @@
 import { connectAgent } from '@tocker/agent-client';
-import type {
-  ContainerEvent,
-  DashboardPushes,
-  Reply,
-  StatsBatch,
-  TerminalExit,
-  TerminalOutput,
+import {
+  callAgent,
+  type DashboardPushes,
+  NoAnswer,
+  type RelayedRequestName,
+  type Replies,
+  type RequestInput,
+  readEvent,
+  type StatsBatch,
+  type TerminalExit,
+  type TerminalOutput,
 } from '@tocker/protocol';
 import type { Socket } from 'socket.io-client';
 import type { AgentRegistry } from './registry.js';
@@ -32,15 +36,20 @@ export class BrowserRelay {
     private readonly push: Push,
   ) {}
 
-  async request(agent: number, name: string, input: unknown): Promise<Reply<object>> {
+  /** The agent's reply; its refusal, or its silence, as an Error. */
+  async request<Name extends RelayedRequestName>(
+    agent: number,
+    name: Name,
+    input: RequestInput<Name>,
+  ): Promise<Replies[Name]> {
     const socket = this.socketFor(agent);
     try {
-      return (await socket.timeout(RELAY_TIMEOUT_MS).emitWithAck(name, input)) as Reply<object>;
-    } catch {
-      return {
-        ok: false,
-        error: socket.connected ? 'the agent did not answer in time' : 'the agent is offline',
-      };
+      return await callAgent(socket, name, input, RELAY_TIMEOUT_MS);
+    } catch (error) {
+      if (!(error instanceof NoAnswer)) throw error;
+      throw new Error(
+        socket.connected ? 'the agent did not answer in time' : 'the agent is offline',
+      );
     }
   }
 
@@ -66,7 +75,10 @@ export class BrowserRelay {
       socket = connectAgent(url, token, { reconnect: true });
       socket.on('connect', () => this.push('agent:link', { agent, connected: true }));
       socket.on('disconnect', () => this.push('agent:link', { agent, connected: false }));
-      socket.on('event', (event: ContainerEvent) => this.push('event', { agent, event }));
+      socket.on('event', (payload: unknown) => {
+        const event = readEvent(payload);
+        if (event !== null) this.push('event', { agent, event });
+      });
       socket.on('stats', (batch: StatsBatch) => this.push('stats', { agent, batch }));
       socket.on('terminal:output', (output: TerminalOutput) =>
         this.push('terminal:output', { agent, ...output }),

@@ -19,7 +19,7 @@ export const FULL_ID = /^[0-9a-f]{64}$/;
  * What every tocker process knows about a container: the part clients see (ContainerView)
  * plus the host-side bookkeeping.
  */
-export interface ContainerRecord extends Omit<ContainerView, 'spec'> {
+export interface ContainerRecord extends Omit<ContainerView, 'spec' | 'pid'> {
   /** What runs (the request it was made from is its `request`: a client's `spec`). */
   readonly config: RuntimeConfig;
   /** PID 1 of the container, as seen from the host. */
@@ -125,9 +125,22 @@ export function parseDocument(
   return { ok: true, document };
 }
 
-/** A container as clients get it: its record, and the request it was made from as `spec`. */
-export type ContainerDetails = ContainerRecord & ContainerView;
-
-export function viewOf(record: ContainerRecord): ContainerDetails {
-  return { ...record, spec: record.config.request };
+/** A container as clients see it: the request it was made from as `spec`, no bookkeeping. */
+export function viewOf(record: ContainerRecord): ContainerView {
+  return {
+    id: record.id,
+    name: record.name,
+    hostname: record.hostname,
+    spec: record.config.request,
+    status: record.status,
+    createdAt: record.createdAt,
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+    exitCode: record.exitCode,
+    signal: record.signal,
+    oomKilled: record.oomKilled,
+    error: record.error,
+    pid: record.status === 'running' ? (record.process?.pid ?? null) : null,
+    usage: record.usage,
+  };
 }

@@ -23,7 +23,7 @@ function useContainer(agent: number, id: string) {
   const [container, setContainer] = useState<ContainerView | null>(null);
   const [error, setError] = useState<string | null>(null);
   const load = useCallback(() => {
-    relay<{ container: ContainerView }>(agent, 'container:inspect', { container: id })
+    relay(agent, 'container:inspect', { container: id })
       .then((reply) => {
         setContainer(reply.container);
         setError(null);

@@ -1,5 +1,4 @@
 'use client';
-import type { TerminalSessionInfo } from '@tocker/protocol';
 import { useEffect, useState } from 'react';
 import { relay } from '../connection';
 import type { ContainerPaneProps } from '../containers';
@@ -22,7 +21,7 @@ export function ExecShell({ agent, container, running }: ContainerPaneProps) {
     const key = storageKey(agent, container);
     const remembered = sessionStorage.getItem(key);
     if (remembered === null) return;
-    relay<{ sessions: TerminalSessionInfo[] }>(agent, 'terminal:list', { container })
+    relay(agent, 'terminal:list', { container })
       .then(({ sessions }) => {
         if (sessions.some((each) => each.session === remembered)) setSession(remembered);
         else sessionStorage.removeItem(key);
@@ -34,13 +33,9 @@ export function ExecShell({ agent, container, running }: ContainerPaneProps) {
     setBusy(true);
     setError(null);
     try {
-      const reply = await relay<{ session: string }>(agent, 'container:exec', {
-        container,
-        command: [command],
-        tty: true,
-      });
-      sessionStorage.setItem(storageKey(agent, container), reply.session);
-      setSession(reply.session);
+      const { session } = await relay(agent, 'terminal:exec', { container, command: [command] });
+      sessionStorage.setItem(storageKey(agent, container), session);
+      setSession(session);
     } catch (failure) {
       setError((failure as Error).message);
     } finally {

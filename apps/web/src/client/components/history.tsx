@@ -64,7 +64,7 @@ export function HistoryView() {
   // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for the query
   useEffect(() => {
     let live = true;
-    request<{ runs: RunSummary[]; total: number }>('history:list', query)
+    request('history:list', query)
       .then((reply) => {
         if (!live) return;
         setResult(reply);

@@ -1,10 +1,5 @@
 'use client';
-import {
-  type ContainerSpecInput,
-  type ContainerView,
-  containerSpecSchema,
-  DEFAULT_IMAGE,
-} from '@tocker/protocol';
+import { type ContainerSpecInput, containerSpecSchema, DEFAULT_IMAGE } from '@tocker/protocol';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import type { FormEvent } from 'react';
@@ -85,7 +80,7 @@ export function LaunchForm() {
     const agent = Number(form.get('agent'));
     if (!Number.isInteger(agent) || agent <= 0) found.agent = 'agent: choose an online agent';
     await send(found, async () => {
-      const { container } = await relay<{ container: ContainerView }>(agent, 'container:run', {
+      const { container } = await relay(agent, 'container:run', {
         spec,
       });
       router.push(`/containers/${agent}/${container.id}`);

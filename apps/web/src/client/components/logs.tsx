@@ -19,7 +19,7 @@ export function ContainerLogs({ agent, container, running }: ContainerPaneProps)
     let next: number | undefined;
     const poll = async () => {
       try {
-        const reply = await relay<{ logs: string; nextByte: number; running: boolean }>(
+        const reply = await relay(
           agent,
           'container:logs',
           next === undefined ? { container } : { container, fromByte: next },

@@ -14,7 +14,7 @@ export function RunView({ id }: { id: number }) {
   usePush('history', () => setVersion((count) => count + 1));
   // biome-ignore lint/correctness/useExhaustiveDependencies: `version` reloads on new history
   useEffect(() => {
-    request<{ run: RunDetail }>('history:run', { run: id })
+    request('history:run', { run: id })
       .then((reply) => setRun(reply.run))
       .catch((failure: Error) => setError(failure.message));
   }, [id, version]);

@@ -1,5 +1,4 @@
 'use client';
-import type { TerminalSize } from '@tocker/protocol';
 import { useEffect, useRef, useState } from 'react';
 import { dashboard, relay, send, useRelink } from '../connection';
 
@@ -10,12 +9,6 @@ type Status =
   | { kind: 'attached' }
   | { kind: 'exited'; exitCode: number | null }
   | { kind: 'error'; message: string };
-
-interface Attached {
-  session: string;
-  scrollback: ArrayBuffer;
-  size: TerminalSize;
-}
 
 const toBytes = (data: ArrayBuffer | Uint8Array) =>
   data instanceof Uint8Array ? data : new Uint8Array(data);
@@ -84,7 +77,7 @@ export function TerminalView({
       const attach = async () => {
         setStatus({ kind: 'connecting' });
         try {
-          const attached = await relay<Attached>(agent, 'terminal:attach', target);
+          const attached = await relay(agent, 'terminal:attach', target);
           if (disposed) return;
           session = attached.session;
           term.reset();
