@@ -225,6 +225,7 @@ describe('reliability: concurrent commands and killed processes (real containers
       exitCode: null,
       signal: null,
       oomKilled: false,
+      requestedEnd: null,
       error: null,
       process: null,
       supervisor: DEAD,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ContainerView, CorruptContainer } from './container.js';
+import { type ContainerView, type CorruptContainer, requestedEnds } from './container.js';
 import { CONTAINER_NAME, containerSpecSchema, limitsSchema } from './spec.js';
 
 /**
@@ -157,6 +157,7 @@ export const containerTransitionSchema = z
         exitCode: z.number().int().nullable(),
         signal: z.number().int().nullable(),
         oomKilled: z.boolean(),
+        requestedEnd: z.enum(requestedEnds).nullable().optional(),
         memoryPeakBytes: z.number().nullable(),
         cpuTimeNs: z.number().nullable(),
       })

@@ -2,6 +2,9 @@ import type { ContainerSpec } from './spec.js';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
 
+export const requestedEnds = ['stop', 'kill'] as const;
+export type RequestedEnd = (typeof requestedEnds)[number];
+
 /**
  * A container as clients see it (the agent's replies, the CLI's ps and inspect): a
  * projection of the runtime's record, without its bookkeeping (supervisors, the runtime
@@ -22,6 +25,12 @@ export interface ContainerView {
   readonly oomKilled: boolean;
   /** Why it ended abnormally (failed start, supervisor lost). */
   readonly error: string | null;
+  /**
+   * The end a user asked for, if one did: `stop` (SIGTERM, then SIGKILL after the grace
+   * period) or `kill` (SIGKILL). Set with the request, so a signal it then dies of reads
+   * as the stop it was, not as a crash.
+   */
+  readonly requestedEnd: RequestedEnd | null;
   /** Its PID 1 as the host sees it, while it runs (as docker's State.Pid). */
   readonly pid: number | null;
   /** What it used, read from its cgroup when it ended. */

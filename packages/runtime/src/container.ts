@@ -133,6 +133,7 @@ export class Container {
       signal: null,
       oomKilled: false,
       error: null,
+      requestedEnd: null,
     };
     const { store, cgroups, profiles } = deps;
     trace('create');

@@ -2,7 +2,7 @@ import { openSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ContainerLimits } from '@tocker/protocol';
+import type { ContainerLimits, RequestedEnd } from '@tocker/protocol';
 import {
   type CgroupDriver,
   type CgroupStats,
@@ -264,10 +264,15 @@ export class Runtime {
     return { ...this.store.readLog(record.id, range), running: record.status !== 'exited' };
   }
 
+  /**
+   * Sends `signal` to PID 1. SIGKILL is an end the user asked for, recorded as such
+   * (`requestedEnd: 'kill'`); any other signal is a message its process may answer.
+   */
   kill(reference: string, signal: number = constants.signals.SIGKILL): void {
     const record = this.running(reference);
     if (!isAlive(record.process))
       throw new TockerError(`container ${short(record)} is not running`);
+    if (signal === constants.signals.SIGKILL) this.requestEnd(record.id, 'kill');
     kill(record.process.pid, signal);
   }
 
@@ -275,14 +280,24 @@ export class Runtime {
   async stop(reference: string, timeoutSeconds = 10): Promise<ContainerRecord> {
     const record = this.store.resolve(reference);
     if (record.status !== 'running') return record;
+    this.requestEnd(record.id, 'stop');
     this.kill(record.id, constants.signals.SIGTERM);
     if (!(await this.waitForExit(record.id, timeoutSeconds * 1000))) {
-      this.kill(record.id, constants.signals.SIGKILL);
+      this.kill(record.id, constants.signals.SIGKILL); // still a stop: the record keeps it
       if (!(await this.waitForExit(record.id, 10_000))) {
         throw new TockerError(`container ${short(record)} did not exit after SIGKILL`);
       }
     }
     return this.store.read(record.id) ?? { ...record, status: 'exited' };
+  }
+
+  /** Written before the signal, so that whoever records the exit knows it was asked for. */
+  private requestEnd(id: string, end: RequestedEnd): void {
+    this.store.update(id, (current) =>
+      current.status === 'running' && current.requestedEnd !== 'stop'
+        ? { record: { ...current, requestedEnd: end }, transitions: [] }
+        : null,
+    );
   }
 
   /** Removes an exited container (with force: kills it first, or a damaged record). */

@@ -88,6 +88,54 @@ describe('the library API (what the agent uses), real containers in this process
     await runtime.remove(container.id);
   });
 
+  test('an end the user asked for is recorded as such (stop, kill), a signal that is only a message is not, and a restart forgets it', async () => {
+    const ended = async (end: (id: string) => Promise<unknown>) => {
+      const container = await runtime.run(spec(['sleep', '30']), detached);
+      await end(container.id);
+      await container.wait();
+      return container.id;
+    };
+    const stopped = await ended((id) => runtime.stop(id, 1));
+    const killed = await ended(async (id) => runtime.kill(id));
+    // SIGTERM to a PID 1 without a handler does nothing; its own exit follows.
+    const messaged = await ended(async (id) => {
+      runtime.kill(id, constants.signals.SIGTERM);
+      await sleep(100);
+      runtime.kill(id, constants.signals.SIGKILL);
+    });
+    assert.equal(runtime.inspect(stopped).requestedEnd, 'stop');
+    assert.equal(
+      runtime.inspect(stopped).signal,
+      constants.signals.SIGKILL,
+      'after its grace period',
+    );
+    assert.equal(runtime.inspect(killed).requestedEnd, 'kill');
+    assert.equal(runtime.inspect(messaged).requestedEnd, 'kill', 'the SIGKILL was asked for');
+    const exits = readFileSync(join(world.root, 'transitions.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .filter((line) => line.kind === 'exited' && [stopped, killed].includes(line.container.id));
+    assert.deepEqual(exits.map((line) => line.exit.requestedEnd).sort(), ['kill', 'stop']);
+
+    const answered = await runtime.run(
+      spec(['sh', '-c', 'trap "exit 3" USR1; sleep 30 & wait']),
+      detached,
+    );
+    await sleep(200); // its trap is set
+    runtime.kill(answered.id, constants.signals.SIGUSR1);
+    await answered.wait();
+    assert.deepEqual(
+      [runtime.inspect(answered.id).exitCode, runtime.inspect(answered.id).requestedEnd],
+      [3, null],
+    );
+
+    const again = await runtime.restart(stopped, detached);
+    assert.equal(runtime.inspect(again.id).requestedEnd, null);
+    await runtime.stop(again.id, 0);
+    for (const id of [stopped, killed, messaged, answered.id]) await runtime.remove(id);
+  });
+
   test('relayed stdio: the shim copies the output into the descriptors given', async () => {
     const file = `${world.root}/out.txt`;
     const fd = openSync(file, 'w');

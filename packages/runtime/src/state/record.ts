@@ -3,6 +3,7 @@ import {
   type ContainerView,
   type CorruptContainer,
   describeIssue,
+  requestedEnds,
 } from '@tocker/protocol';
 import { z } from 'zod';
 import {
@@ -57,6 +58,8 @@ const recordSchema = z
     signal: z.number().int().nullable(),
     oomKilled: z.boolean(),
     error: z.string().nullable(),
+    // Records written before it existed have none.
+    requestedEnd: z.enum(requestedEnds).nullable().default(null),
     process: processIdentity.nullable(),
     supervisor: processIdentity,
     detached: z.boolean(),
@@ -140,6 +143,7 @@ export function viewOf(record: ContainerRecord): ContainerView {
     signal: record.signal,
     oomKilled: record.oomKilled,
     error: record.error,
+    requestedEnd: record.requestedEnd,
     pid: record.status === 'running' ? (record.process?.pid ?? null) : null,
     usage: record.usage,
   };

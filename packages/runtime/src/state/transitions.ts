@@ -21,6 +21,7 @@ export function transitionLine(kind: ContainerEventKind, record: ContainerRecord
             exitCode: record.exitCode,
             signal: record.signal,
             oomKilled: record.oomKilled,
+            requestedEnd: record.requestedEnd,
             memoryPeakBytes: record.usage?.memoryPeakBytes ?? null,
             cpuTimeNs: record.usage?.cpuTimeNs ?? null,
           },
