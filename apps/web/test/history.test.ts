@@ -8,6 +8,7 @@ import { DEFAULT_IMAGE } from '@tocker/runtime';
 import { Agent, connect, ok, removeEverything } from '../../agent/test/helpers.js';
 import { openDatabase } from '../src/server/db.js';
 import { catchUp, recordEvents } from '../src/server/history.js';
+import { runDetail } from '../src/server/runs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tocker-web-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,7 +61,7 @@ const journal: ContainerEvent[] = [
 ];
 
 describe('run history from an agent journal, in a real SQLite file (Prisma, better-sqlite3 adapter)', () => {
-  test('a journal becomes one run with its configuration, limits, exit, OOM kill and usage', async () => {
+  test('a journal becomes one run with its configuration, the limits it started with and each change, exit, OOM kill and usage', async () => {
     const prisma = openDatabase(join(dir, 'one.db'));
     const agent = await prisma.agent.create({
       data: { name: 'lab', url: 'http://127.0.0.1:1', token: 'x' },
@@ -72,7 +73,10 @@ describe('run history from an agent journal, in a real SQLite file (Prisma, bett
     assert.equal(run?.oomKilled, true);
     assert.equal(run?.memoryPeakBytes, 134_000_000n);
     assert.equal(run?.cpuTimeNs, 2_500_000_000n);
-    assert.deepEqual(JSON.parse(run?.spec ?? '{}').limits, { memory: 128 << 20 });
+    assert.deepEqual(JSON.parse(run?.spec ?? '{}').limits, { memory: 64 << 20 });
+    const detail = await runDetail(prisma, run?.id ?? 0);
+    assert.deepEqual(detail.limits, { memory: 64 << 20 });
+    assert.deepEqual(detail.limitChanges, [{ at: at(5), limits: { memory: 128 << 20 } }]);
     assert.deepEqual(
       [
         run?.startedAt?.toISOString(),
@@ -93,6 +97,7 @@ describe('run history from an agent journal, in a real SQLite file (Prisma, bett
     await recordEvents(prisma, agent.id, journal.slice(0, 3));
     await recordEvents(prisma, agent.id, journal.slice(1));
     assert.equal(await prisma.run.count(), 1);
+    assert.equal(await prisma.limitChange.count(), 1);
     assert.equal((await prisma.agent.findUniqueOrThrow({ where: { id: agent.id } })).lastSeq, 5);
     assert.equal((await prisma.run.findFirstOrThrow()).exitCode, 137);
     await prisma.$disconnect();

@@ -8,6 +8,7 @@ import type {
   TerminalOutput,
 } from './agent.js';
 import { requests, streams } from './agent.js';
+import type { RequestedEnd } from './container.js';
 
 /**
  * The dashboard's own API, between the browser and the dashboard server (socket.io on
@@ -99,6 +100,12 @@ export interface AgentSummary {
   readonly info: AgentInfo | null;
 }
 
+export interface RunLimits {
+  readonly cpus?: number;
+  readonly memory?: number;
+  readonly pidsLimit?: number;
+}
+
 export interface RunSummary {
   readonly id: number;
   readonly agent: { readonly id: number; readonly name: string };
@@ -107,11 +114,15 @@ export interface RunSummary {
   readonly hostname: string | null;
   readonly command: readonly string[];
   readonly rootfs: string | null;
-  readonly limits: { cpus?: number; memory?: number; pidsLimit?: number };
+  /** The limits it started with. */
+  readonly limits: RunLimits;
+  /** Each change of its limits while it ran, oldest first. */
+  readonly limitChanges: readonly { readonly at: string; readonly limits: RunLimits }[];
   readonly status: 'created' | 'running' | 'exited';
   readonly exitCode: number | null;
   readonly signal: number | null;
   readonly oomKilled: boolean;
+  readonly requestedEnd: RequestedEnd | null;
   readonly memoryPeakBytes: number | null;
   readonly cpuTimeNs: number | null;
   readonly createdAt: string;

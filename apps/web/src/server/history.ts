@@ -85,6 +85,7 @@ async function apply(tx: Transaction, agentId: number, event: ContainerEvent): P
         exitCode: null,
         signal: null,
         oomKilled: false,
+        requestedEnd: null,
         logs: null, // a restarted run's output is kept again when it ends
       });
       return;
@@ -95,6 +96,7 @@ async function apply(tx: Transaction, agentId: number, event: ContainerEvent): P
         exitCode: event.exit?.exitCode ?? null,
         signal: event.exit?.signal ?? null,
         oomKilled: event.exit?.oomKilled ?? false,
+        requestedEnd: event.exit?.requestedEnd ?? null,
         memoryPeakBytes:
           event.exit?.memoryPeakBytes === null || event.exit?.memoryPeakBytes === undefined
             ? null
@@ -109,11 +111,15 @@ async function apply(tx: Transaction, agentId: number, event: ContainerEvent): P
       await upsert({ removedAt: at });
       return;
     case 'limits-updated': {
-      const run = await tx.run.findUnique({ where: key });
-      const spec = run?.spec ? (JSON.parse(run.spec) as Record<string, unknown>) : null;
-      if (spec !== null && event.limits !== undefined) {
-        await upsert({ spec: JSON.stringify({ ...spec, limits: event.limits }) });
-      }
+      // The spec keeps the limits it started with; each change is a row of its own.
+      if (event.limits === undefined) return;
+      const run = await upsert({});
+      const change = { runId: run.id, seq: event.seq, at, limits: JSON.stringify(event.limits) };
+      await tx.limitChange.upsert({
+        where: { runId_seq: { runId: run.id, seq: event.seq } },
+        update: {},
+        create: change,
+      });
       return;
     }
   }

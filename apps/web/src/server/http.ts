@@ -7,9 +7,9 @@ import { applyContentSecurityPolicy } from './csp.js';
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
 
-/** What anyone may fetch: the sign-in page and the static assets it needs. */
+/** What anyone may fetch: the sign-in page and the static assets it needs (its icon too). */
 const isPublic = (path: string) =>
-  path === '/login' || path.startsWith('/_next/static/') || path === '/favicon.ico';
+  path === '/login' || path.startsWith('/_next/static/') || path === '/icon.svg';
 
 const MAX_LOGIN_BODY = 4096;
 

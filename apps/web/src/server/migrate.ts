@@ -5,8 +5,9 @@ import Database from 'better-sqlite3';
 /**
  * Applies prisma/migrations/<name>/migration.sql in name order, each once, each in a
  * transaction. Prisma's own `migrate deploy` would work too, but with the JS engine it
- * needs the whole CLI at run time; these are plain SQL files written by
- * `prisma migrate diff`, and better-sqlite3 runs multi-statement scripts natively.
+ * needs the whole CLI at run time; these are plain SQL files in the form
+ * `prisma migrate diff` writes (its schema engine is a download this host cannot make,
+ * so they are written by hand to match), and better-sqlite3 runs multi-statement scripts natively.
  */
 export function migrate(databaseFile: string, migrationsDir: string): string[] {
   const db = new Database(databaseFile);

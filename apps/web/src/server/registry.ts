@@ -65,6 +65,9 @@ export class AgentRegistry extends EventEmitter<{
   }
 
   async add(name: string, url: string, token: string): Promise<number> {
+    if ((await this.prisma.agent.findUnique({ where: { name } })) !== null) {
+      throw new Error(`name: an agent named ${name} is already added`);
+    }
     if ((await this.prisma.agent.findUnique({ where: { url } })) !== null) {
       throw new Error(`url: an agent at ${url} is already added`);
     }
@@ -77,14 +80,23 @@ export class AgentRegistry extends EventEmitter<{
     return row.id;
   }
 
-  /** Registers the agent started next to the dashboard, or updates its token. */
+  /**
+   * Registers the agent started next to the dashboard (`npm start`), or updates it in
+   * place: the one already at `url` gets the new token; otherwise the one called `name`
+   * moves to `url`, keeping its history (the same agent, listening elsewhere).
+   */
   async ensure(name: string, url: string, token: string): Promise<void> {
     const sealed = this.tokens.seal(token, url);
-    const row = await this.prisma.agent.upsert({
-      where: { url },
-      update: { token: sealed },
-      create: { name, url, token: sealed },
-    });
+    const existing =
+      (await this.prisma.agent.findUnique({ where: { url } })) ??
+      (await this.prisma.agent.findUnique({ where: { name } }));
+    const row =
+      existing === null
+        ? await this.prisma.agent.create({ data: { name, url, token: sealed } })
+        : await this.prisma.agent.update({
+            where: { id: existing.id },
+            data: { url, token: sealed },
+          });
     this.links.get(row.id)?.close();
     this.link({ ...row, token });
   }

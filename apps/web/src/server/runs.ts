@@ -1,10 +1,25 @@
 import { Prisma, type PrismaClient, type Run } from '@prisma/client';
-import type { dashboardRequests, RunDetail, RunSummary } from '@tocker/protocol';
+import type {
+  dashboardRequests,
+  RequestedEnd,
+  RunDetail,
+  RunLimits,
+  RunSummary,
+} from '@tocker/protocol';
 import type { z } from 'zod';
 
 type HistoryQuery = z.output<(typeof dashboardRequests)['history:list']>;
 
-type RunWithAgent = Run & { agent: { id: number; name: string } };
+type RunWithAgent = Run & {
+  agent: { id: number; name: string };
+  limitChanges: { at: Date; limits: string }[];
+};
+
+/** What every run query brings along with the run. */
+const related = {
+  agent: { select: { id: true, name: true } },
+  limitChanges: { select: { at: true, limits: true }, orderBy: { seq: 'asc' } },
+} as const;
 
 const toNumber = (value: bigint | null) => (value === null ? null : Number(value));
 const iso = (date: Date | null) => (date === null ? null : date.toISOString());
@@ -12,7 +27,7 @@ const iso = (date: Date | null) => (date === null ? null : date.toISOString());
 interface StoredSpec {
   rootfs?: string;
   command?: string[];
-  limits?: RunSummary['limits'];
+  limits?: RunLimits;
 }
 
 function summary(run: RunWithAgent): RunSummary {
@@ -26,10 +41,15 @@ function summary(run: RunWithAgent): RunSummary {
     command: spec.command ?? [],
     rootfs: spec.rootfs ?? null,
     limits: spec.limits ?? {},
+    limitChanges: run.limitChanges.map((change) => ({
+      at: change.at.toISOString(),
+      limits: JSON.parse(change.limits) as RunLimits,
+    })),
     status: run.status as RunSummary['status'],
     exitCode: run.exitCode,
     signal: run.signal,
     oomKilled: run.oomKilled,
+    requestedEnd: (run.requestedEnd as RequestedEnd | null) ?? null,
     memoryPeakBytes: toNumber(run.memoryPeakBytes),
     cpuTimeNs: toNumber(run.cpuTimeNs),
     createdAt: run.createdAt.toISOString(),
@@ -79,7 +99,7 @@ export async function listRuns(
       LIMIT ${query.pageSize} OFFSET ${(query.page - 1) * query.pageSize}`;
     const rows = await transaction.run.findMany({
       where: { id: { in: page.map(({ id }) => id) } },
-      include: { agent: { select: { id: true, name: true } } },
+      include: related,
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     });
     return { runs: rows.map(summary), total: Number(counted?.total ?? 0) };
@@ -89,7 +109,7 @@ export async function listRuns(
 export async function runDetail(prisma: PrismaClient, id: number): Promise<RunDetail> {
   const run = await prisma.run.findUnique({
     where: { id },
-    include: { agent: { select: { id: true, name: true } } },
+    include: related,
   });
   if (run === null) throw new Error(`no run ${id} in the history`);
   return {
