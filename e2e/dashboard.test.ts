@@ -13,6 +13,7 @@ const stack = new Stack();
 let page: Page;
 let containerUrl = '';
 let toolsUrl = '';
+let runUrl = '';
 
 before(async () => {
   await stack.start();
@@ -170,18 +171,49 @@ test('a reload finds the same shell, with its scrollback', async () => {
   await screenshot(page, '07-console-after-reload');
 });
 
-test('stop it: the run is in History with its exit status', { timeout: 60_000 }, async () => {
-  await page.getByRole('button', { name: 'Stop e2e-shell' }).click();
-  // A shell as PID 1 ignores SIGTERM: stop escalates to SIGKILL after its timeout.
-  await page
-    .locator('.badge', { hasText: /exited/ })
-    .first()
-    .waitFor({ timeout: 30_000 });
+test('stop it: the grace period counts down, it reads "stopped" (SIGKILL in the details), and so does its run in History', {
+  timeout: 60_000,
+}, async () => {
+  const stop = page.getByRole('button', { name: 'Stop e2e-shell' });
+  await stop.click();
+  // A shell as PID 1 ignores SIGTERM: stop escalates to SIGKILL after its grace period.
+  await stop.getByText(/^Stopping… \d+ s$/).waitFor();
+  const badge = page.locator('.page-head .badge', { hasText: 'stopped' });
+  await badge.waitFor({ timeout: 30_000 });
+  assert.equal(await badge.getAttribute('title'), 'killed by SIGKILL');
+  assert.equal(await badge.evaluate((element) => element.classList.contains('bad')), false);
   await page.getByRole('link', { name: 'History' }).click();
   const row = page.getByTestId('run-e2e-shell');
-  await row.getByText(/killed by SIGKILL|exit \d+/).waitFor();
+  await row.getByText('stopped', { exact: true }).waitFor();
   await row.getByText('0.5 CPU · 64 MiB').waitFor();
   await screenshot(page, '08-history-stopped');
+  await page.getByRole('link', { name: 'e2e-shell' }).click();
+  await page.getByTestId('run-result').getByText('stopped (killed by SIGKILL)').waitFor();
+});
+
+test('Kill asks first; a killed container without a terminal opens on its Logs', async () => {
+  await page.getByRole('link', { name: 'Launch', exact: true }).click();
+  await page.getByLabel('Name', { exact: true }).fill('e2e-kill');
+  await page.getByLabel('Command').fill(`sh -c 'echo kill-me-$((6*7)); exec sleep 300'`);
+  await page.getByLabel('Terminal (tty), for a console').uncheck();
+  await page.getByRole('button', { name: 'Launch', exact: true }).click();
+  await page.waitForURL(/\/containers\/\d+\/[0-9a-f]{64}$/);
+  await page.locator('.page-head .badge', { hasText: 'running' }).waitFor();
+  const dialogs: string[] = [];
+  page.once('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  await page.getByRole('button', { name: 'Kill e2e-kill' }).click();
+  await page.waitForTimeout(500); // a kill that went through anyway would show by now
+  assert.match(dialogs[0] ?? '', /^Kill e2e-kill\?/);
+  assert.equal(await page.locator('.page-head .badge', { hasText: 'running' }).count(), 1);
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.getByRole('button', { name: 'Kill e2e-kill' }).click();
+  await page.locator('.page-head .badge', { hasText: 'killed' }).waitFor();
+  await page.reload();
+  assert.equal(await page.getByRole('tab', { name: 'Logs' }).getAttribute('aria-selected'), 'true');
+  await page.locator('#panel-logs pre').getByText('kill-me-42').waitFor();
 });
 
 test('a container that allocates past its memory limit shows as OOMKilled in History', async () => {
@@ -251,7 +283,7 @@ test('memory "abc" is refused next to the field, and nothing is launched', async
   await page.getByLabel('Memory').fill('abc');
   await page.getByRole('button', { name: 'Launch', exact: true }).click();
   const memory = page.getByLabel('Memory');
-  await page.getByText('memory: "abc" is not a size').waitFor();
+  await page.getByText('"abc" is not a size').waitFor();
   assert.equal(await memory.getAttribute('aria-invalid'), 'true');
   const described = (await memory.getAttribute('aria-describedby')) ?? '';
   assert.match(
@@ -265,6 +297,26 @@ test('memory "abc" is refused next to the field, and nothing is launched', async
   assert.equal(await page.getByTestId('container-e2e-never').count(), 0);
 });
 
+test("a field's error reads as words at that field: an empty command, and 999 CPUs that the agent's host does not have", async () => {
+  await page.getByRole('link', { name: 'Launch', exact: true }).click();
+  await page.getByLabel('Command').fill('');
+  await page.getByRole('button', { name: 'Launch', exact: true }).click();
+  await page.getByText('Command is required', { exact: true }).waitFor();
+  await page.getByLabel('Command').fill('sleep 30');
+  await page.getByLabel('Name', { exact: true }).fill('e2e-greedy');
+  await page.getByLabel('CPUs').fill('999');
+  await page.getByRole('button', { name: 'Launch', exact: true }).click();
+  // Only the agent knows its host's CPUs: its refusal lands at the field.
+  const cpus = page.getByLabel('CPUs');
+  await page.getByText(/^999 is more than the \d+ CPUs of this host$/).waitFor();
+  assert.equal(await cpus.getAttribute('aria-invalid'), 'true');
+  assert.match(page.url(), /\/launch$/);
+  await screenshot(page, '11-launch-too-many-cpus');
+  await page.getByRole('link', { name: 'Containers', exact: true }).click();
+  await page.getByTestId('container-e2e-shell').waitFor();
+  assert.equal(await page.getByTestId('container-e2e-greedy').count(), 0);
+});
+
 test('container page: exec a new shell, its logs, live charts, and limits updated in place', {
   timeout: 60_000,
 }, async () => {
@@ -275,8 +327,16 @@ test('container page: exec a new shell, its logs, live charts, and limits update
   await page.waitForURL(/\/containers\/\d+\/[0-9a-f]{64}$/);
   toolsUrl = page.url();
   await waitForConsole(/#/);
-  await typeInConsole('echo "logged-$((40+2))"');
-  await waitForConsole(/logged-42/);
+  await typeInConsole('echo "logged-$((40+2))"; printf "\\033[31mred-%s\\033[0m\\n" alert');
+  await waitForConsole(/red-alert/);
+  // The terminal stays inside its rounded frame.
+  const frame = await consolePanel().locator('.terminal-frame').boundingBox();
+  const screen = await consolePanel().locator('.xterm-screen').boundingBox();
+  assert.ok(frame && screen, 'the console is on screen');
+  assert.ok(
+    screen.y + screen.height <= frame.y + frame.height,
+    `the terminal (bottom ${screen.y + screen.height}) ends inside its frame (${frame.y + frame.height})`,
+  );
 
   await openTab('Shell');
   await page.getByRole('button', { name: 'Exec a new shell' }).click();
@@ -295,13 +355,29 @@ test('container page: exec a new shell, its logs, live charts, and limits update
   await openTab('Shell');
   await shellPanel.locator('.xterm-rows').getByText(`exec-pid=${pid?.[1]} héllo ✓`).waitFor();
 
+  // A terminal's log goes through a terminal emulator: colours, no raw control sequences.
   await openTab('Logs');
-  await page.locator('#panel-logs pre').getByText('logged-42').waitFor();
+  const logs = page.locator('#panel-logs');
+  await logs.locator('.xterm-rows').getByText('logged-42').waitFor();
+  await logs.locator('.xterm-rows span.xterm-fg-1', { hasText: 'red-alert' }).waitFor();
+  assert.doesNotMatch(await terminalText(page, logs), /\[6n|\[J|␛/);
 
   await openTab('Stats & limits');
   const memoryChart = page.locator('figure', { hasText: 'Memory' });
   await memoryChart.getByText('limit 32 MiB').waitFor();
   await memoryChart.locator('path.chart-line').waitFor({ state: 'attached' }); // two samples or more (a flat line has no height)
+  await memoryChart.getByText('now', { exact: true }).waitFor(); // the time axis
+  await memoryChart
+    .getByText(/^\d+(\.\d+)? (KiB|MiB)$/)
+    .first()
+    .waitFor(); // the value axis
+  const plot = await memoryChart.locator('svg').boundingBox();
+  assert.ok(plot, 'the chart is on screen');
+  await page.mouse.move(plot.x + plot.width - 2, plot.y + plot.height / 2);
+  await memoryChart
+    .locator('output.chart-value')
+    .getByText(/(KiB|MiB) · (now|\d+ s ago)$/)
+    .waitFor();
   const limits = page.getByRole('form', { name: 'Update limits' });
   await limits.getByLabel('Memory').fill('48m');
   await limits.getByLabel('CPUs').fill('0.25');
@@ -311,13 +387,32 @@ test('container page: exec a new shell, its logs, live charts, and limits update
   await memoryChart.getByText('limit 48 MiB').waitFor(); // read back from the cgroup
   await limits.getByLabel('Memory').fill('1k');
   await limits.getByRole('button', { name: 'Update limits' }).click();
-  await limits.getByText(/memory: must be at least/).waitFor();
+  await limits.getByText(/^Must be at least/).waitFor();
   await screenshot(page, '13-stats-and-limits');
   // The tab list works from the keyboard too.
   await page.getByRole('tab', { name: 'Stats & limits' }).focus();
   await page.keyboard.press('ArrowLeft');
   assert.equal(await page.getByRole('tab', { name: 'Logs' }).getAttribute('aria-selected'), 'true');
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'tab-logs');
+});
+
+test('History keeps the limits a run started with, and each change with its time', async () => {
+  await page.getByRole('link', { name: 'History' }).click();
+  const row = page.getByTestId('run-e2e-tools');
+  await row.getByText(/^no CPU limit · 32 MiB/).waitFor();
+  await row
+    .getByTestId('limits-changed')
+    .getByText(/→ 0\.25 CPU · 48 MiB/)
+    .waitFor();
+  await row.getByRole('link', { name: 'e2e-tools' }).click();
+  await page.waitForURL(/\/history\/\d+$/);
+  runUrl = page.url();
+  const timeline = page.getByTestId('run-limits').locator('li');
+  await timeline.nth(1).waitFor();
+  const [start, change, ...more] = await timeline.allInnerTexts();
+  assert.match(start ?? '', /^no CPU limit · 32 MiB · 2048 PIDs \(default\) at start$/);
+  assert.match(change ?? '', /^0\.25 CPU · 48 MiB · 2048 PIDs \(default\) from \d/);
+  assert.deepEqual(more, []);
 });
 
 test('agents: a wrong token or a known URL is refused at its field; an agent is added, shown with its host, and removed', async () => {
@@ -333,12 +428,18 @@ test('agents: a wrong token or a known URL is refused at its field; an agent is 
   await form.getByLabel('URL').fill(`http://localhost:${port}`);
   await form.getByLabel('Token').fill('a-token-that-is-long-but-wrong');
   await form.getByRole('button', { name: 'Add agent' }).click();
-  await form.getByText('token: the agent refused this token').waitFor();
+  await form.getByText('The agent refused this token').waitFor();
   assert.equal(await form.getByLabel('Token').getAttribute('aria-invalid'), 'true');
   await form.getByLabel('URL').fill(stack.agent.url);
   await form.getByLabel('Token').fill(agentToken);
   await form.getByRole('button', { name: 'Add agent' }).click();
-  await form.getByText(/url: an agent at .* is already added/).waitFor();
+  await form.getByText(/^An agent at .* is already added$/).waitFor();
+  await form.getByLabel('Name').fill('local');
+  await form.getByLabel('URL').fill(`http://localhost:${port}`);
+  await form.getByRole('button', { name: 'Add agent' }).click();
+  await form.getByText('An agent named local is already added').waitFor();
+  assert.equal(await form.getByLabel('Name').getAttribute('aria-invalid'), 'true');
+  await form.getByLabel('Name').fill('second');
 
   // The same agent under another name for its address: a second registration.
   await form.getByLabel('URL').fill(`http://localhost:${port}`);
@@ -365,6 +466,19 @@ test('an agent that goes away shows as offline; when it returns the page recover
       .waitFor();
     await page.getByTestId('agent-local').getByText('offline').waitFor();
     await screenshot(page, '15-agent-offline');
+    // Elsewhere, a count next to "Agents" rather than a banner over every page.
+    await page.getByRole('link', { name: 'History' }).click();
+    await page.getByRole('heading', { name: 'History' }).waitFor();
+    await page.getByTestId('agents-offline').getByText('1').waitFor();
+    assert.match((await page.getByTestId('agents-offline').getAttribute('title')) ?? '', /local/);
+    assert.equal(
+      await page
+        .getByRole('status')
+        .getByText(/Offline/)
+        .count(),
+      0,
+    );
+    await page.getByRole('link', { name: /^Agents/ }).click();
   });
   await page.getByTestId('agent-local').getByText('online').waitFor({ timeout: 20_000 });
   await page
@@ -372,6 +486,7 @@ test('an agent that goes away shows as offline; when it returns the page recover
     .getByText(/running \/ \d+/)
     .waitFor();
   assert.equal(await page.getByText(/Offline: local/).count(), 0);
+  assert.equal(await page.getByTestId('agents-offline').count(), 0);
 
   // The shell of a tty container outlived the agent: same shell, scrollback from its log.
   await page.goto(toolsUrl);
@@ -379,6 +494,60 @@ test('an agent that goes away shows as offline; when it returns the page recover
   await typeInConsole('echo "survived-$$"');
   await waitForConsole(/survived-1\b/);
   await screenshot(page, '16-agent-back');
+});
+
+/** Whether the page is wider than its window (it scrolls sideways). */
+const overflowsSideways = (tab: Page) =>
+  tab.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+
+test('a phone (390 px): no page scrolls sideways, and the navigation and sign-out are on screen', {
+  timeout: 60_000,
+}, async () => {
+  const phone = await stack.signedInPage(390, 844);
+  const pages = [containerUrl, toolsUrl, runUrl].map((url) => new URL(url).pathname);
+  for (const path of ['/containers', '/launch', '/history', '/agents', ...pages]) {
+    await phone.goto(`${stack.dashboard.url}${path}`);
+    await phone.locator('main h1').first().waitFor();
+    await phone.waitForLoadState('networkidle');
+    await screenshot(phone, `phone${path.replace(/\W+/g, '-').slice(0, 40)}`);
+    assert.equal(await overflowsSideways(phone), false, `${path} scrolls sideways`);
+    for (const control of [
+      phone.getByRole('link', { name: /^Agents/ }),
+      phone.getByRole('button', { name: 'Sign out' }),
+    ]) {
+      const box = await control.boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${path}: ${control} on screen`);
+    }
+  }
+  await phone.context().close();
+});
+
+test("1280 px with an OOM-killed container listed: the table fits, each row's actions on one line", async () => {
+  const wide = await stack.signedInPage(1280, 800);
+  await wide.goto(`${stack.dashboard.url}/containers`);
+  await wide
+    .getByTestId('container-e2e-oom')
+    .getByText(/OOMKilled/)
+    .waitFor();
+  await screenshot(wide, 'wide-containers-with-oom');
+  assert.equal(await overflowsSideways(wide), false);
+  const table = wide.locator('.table-wrap');
+  assert.ok(
+    await table.evaluate((element) => element.scrollWidth <= element.clientWidth),
+    'the table needs no scrolling',
+  );
+  for (const actions of await wide.locator('tbody .actions').all()) {
+    const tops = await actions
+      .locator('button')
+      .evaluateAll((buttons) => buttons.map((button) => button.getBoundingClientRect().top));
+    assert.equal(new Set(tops).size, 1, `actions on one line: ${tops}`);
+  }
+  await wide.context().close();
+});
+
+test('every page has its icon, and nothing any page asked for was missing (404)', async () => {
+  assert.equal(await page.locator('link[rel="icon"]').count(), 1);
+  assert.deepEqual(stack.missing, []);
 });
 
 test('nothing any page did was refused by its Content-Security-Policy', () => {

@@ -34,6 +34,8 @@ export class Stack {
   browser!: Browser;
   /** What the browser reported refusing under the pages' Content-Security-Policy. */
   readonly policyViolations: string[] = [];
+  /** What pages asked the dashboard for and did not get (404s: a missing icon...). */
+  readonly missing: string[] = [];
   private readonly dir = mkdtempSync(join(tmpdir(), 'tocker-e2e-'));
   private readonly tmpBefore = new Set(readdirSync(tmpdir()));
 
@@ -57,12 +59,15 @@ export class Stack {
     this.agent = await new Agent(address).started();
   }
 
-  /** A browser context whose pages report what the Content-Security-Policy refused. */
+  /** A browser context whose pages report what the policy refused and what was missing. */
   async newContext(width = 1280, height = 800): Promise<BrowserContext> {
     const context = await this.browser.newContext({ viewport: { width, height } });
     context.on('console', (message) => {
       if (/Content Security Policy/i.test(message.text()))
         this.policyViolations.push(message.text());
+    });
+    context.on('response', (response) => {
+      if (response.status() === 404) this.missing.push(response.url());
     });
     return context;
   }

@@ -69,5 +69,6 @@ const dashboard = start(
   [join(repo, 'apps/web/dist/server/main.js'), '--listen', dashboardListen, '--agent', agentUrl],
   { TOCKER_AGENT_TOKEN: agentToken, NEXT_TELEMETRY_DISABLED: '1' },
 );
-const [, dashboardUrl] = await waitFor(dashboard, /listening on (\S+)/);
+// Both lines, whatever chunks they come in: the message below refers to the token above.
+const [, dashboardUrl] = await waitFor(dashboard, /listening on (\S+)\n[\s\S]*login token: \S+\n/);
 console.log(`\ntocker is up: open ${dashboardUrl} and sign in with the login token above.\n`);

@@ -1,9 +1,29 @@
 'use client';
 import type { ContainerView } from '@tocker/protocol';
 import { useState } from 'react';
+import { useNow } from '../clock';
 import { relay } from '../connection';
 
 type Action = 'stop' | 'kill' | 'restart' | 'remove';
+
+/** How long a stop lets the container end on SIGTERM before SIGKILL (docker's default). */
+const STOP_GRACE_SECONDS = 10;
+
+/** Kill and removing a running container cannot be taken back: they ask first. */
+function confirmed(action: Action, label: string, running: boolean): boolean {
+  if (action === 'kill')
+    return window.confirm(`Kill ${label}? It gets SIGKILL at once, with no time to clean up.`);
+  if (action === 'remove' && running)
+    return window.confirm(`Remove the running container ${label}? It is killed first.`);
+  return true;
+}
+
+/** "Stopping… 7 s": the grace period counting down, then the wait for SIGKILL to land. */
+function StopCountdown({ deadline }: { deadline: number }) {
+  const now = useNow() || Date.now();
+  const left = Math.ceil((deadline - now) / 1000);
+  return <>{left > 0 ? `Stopping… ${left} s` : 'Stopping… SIGKILL'}</>;
+}
 
 /**
  * Stop, kill, restart and remove, each one request to the container's agent; the list
@@ -19,19 +39,20 @@ export function ContainerActions({
   onRemoved?: () => void;
 }) {
   const [pending, setPending] = useState<Action | null>(null);
+  const [stopDeadline, setStopDeadline] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const label = container.name ?? container.id.slice(0, 12);
   const running = container.status === 'running';
 
   const run = (action: Action) => {
-    if (action === 'remove' && running && !window.confirm(`Remove the running container ${label}?`))
-      return;
+    if (!confirmed(action, label, running)) return;
     setPending(action);
     setError(null);
     const target = { container: container.id };
+    setStopDeadline(Date.now() + STOP_GRACE_SECONDS * 1000);
     const done =
       action === 'stop'
-        ? relay(agent, 'container:stop', target)
+        ? relay(agent, 'container:stop', { ...target, timeoutSeconds: STOP_GRACE_SECONDS })
         : action === 'kill'
           ? relay(agent, 'container:kill', target)
           : action === 'restart'
@@ -54,7 +75,13 @@ export function ContainerActions({
       aria-busy={pending === action}
       onClick={() => run(action)}
     >
-      {pending === action ? `${text}…` : text}
+      {pending !== action ? (
+        text
+      ) : action === 'stop' ? (
+        <StopCountdown deadline={stopDeadline} />
+      ) : (
+        `${text}…`
+      )}
     </button>
   );
 

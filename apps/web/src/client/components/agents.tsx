@@ -6,7 +6,7 @@ import { request } from '../connection';
 import { formatDuration } from '../format';
 import { check, useSubmission } from '../forms';
 import { Field, FormError } from './field';
-import { ListTable } from './list-table';
+import { Cell, ListTable } from './list-table';
 
 const FIELDS = ['name', 'url', 'token'] as const;
 
@@ -35,7 +35,7 @@ function AgentRow({ agent }: { agent: AgentSummary }) {
         <strong>{agent.name}</strong>
         <div className="muted mono">{agent.url}</div>
       </td>
-      <td>
+      <Cell label="State">
         {agent.online ? (
           <span className="badge ok">online</span>
         ) : (
@@ -43,9 +43,9 @@ function AgentRow({ agent }: { agent: AgentSummary }) {
             offline{agent.problem ? ` · ${agent.problem}` : ''}
           </span>
         )}
-      </td>
-      <td>{info?.version ?? '–'}</td>
-      <td>
+      </Cell>
+      <Cell label="Version">{info?.version ?? '–'}</Cell>
+      <Cell label="Host">
         {info === null ? (
           '–'
         ) : (
@@ -54,14 +54,18 @@ function AgentRow({ agent }: { agent: AgentSummary }) {
             <div className="muted">agent up {formatDuration(info.uptimeSeconds * 1000)}</div>
           </>
         )}
-      </td>
-      <td>{info === null ? '–' : `${info.cpus} · load ${info.loadAverage[0].toFixed(2)}`}</td>
-      <td>
+      </Cell>
+      <Cell label="CPUs">
+        {info === null ? '–' : `${info.cpus} · load ${info.loadAverage[0].toFixed(2)}`}
+      </Cell>
+      <Cell label="Memory">
         {info === null
           ? '–'
           : `${formatBytes(info.memoryTotalBytes - info.memoryAvailableBytes)} used of ${formatBytes(info.memoryTotalBytes)}`}
-      </td>
-      <td>{info === null ? '–' : `${info.containersRunning} running / ${info.containersTotal}`}</td>
+      </Cell>
+      <Cell label="Containers">
+        {info === null ? '–' : `${info.containersRunning} running / ${info.containersTotal}`}
+      </Cell>
       <td>
         <button
           type="button"

@@ -1,12 +1,11 @@
 'use client';
 import type { ContainerEvent, ContainerView } from '@tocker/protocol';
-import { DEFAULT_PIDS_LIMIT, formatBytes } from '@tocker/protocol';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useState } from 'react';
 import { useAgents } from '../agents';
 import { dashboard, relay, useRelink } from '../connection';
-import { formatCommand, formatDate, shortId } from '../format';
+import { formatCommand, formatDate, formatLimits, shortId } from '../format';
 import { StatsSubscriptions } from '../usage';
 import { ContainerActions } from './actions';
 import { ExecShell } from './exec-shell';
@@ -48,7 +47,7 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
   const router = useRouter();
   const { agents } = useAgents();
   const { container, error } = useContainer(agent, id);
-  const [tab, setTab] = useState<Tab>('console');
+  const [chosenTab, setTab] = useState<Tab | null>(null);
   const agentSummary = agents?.find((each) => each.id === agent);
 
   if (container === null) {
@@ -73,6 +72,8 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
   }
   const running = container.status === 'running';
   const limits = container.spec.limits;
+  // A console only while there is one to show; otherwise what it printed.
+  const tab = chosenTab ?? (container.spec.tty && running ? 'console' : 'logs');
   return (
     <section aria-labelledby="container-title">
       <p>
@@ -82,7 +83,7 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
       </p>
       <div className="page-head">
         <h1 id="container-title">{container.name ?? shortId(container.id)}</h1>
-        <StatusBadge container={container} /> <PrivilegedBadge container={container} />
+        <StatusBadge run={container} prefix="exited · " /> <PrivilegedBadge container={container} />
         <ContainerActions
           agent={agent}
           container={container}
@@ -106,15 +107,7 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
         <dt>Hostname</dt>
         <dd className="mono">{container.hostname}</dd>
         <dt>Limits</dt>
-        <dd data-testid="limits">
-          {limits.cpus === undefined ? 'no CPU limit' : `${limits.cpus} CPU`} ·{' '}
-          {limits.memory === undefined ? 'no memory limit' : formatBytes(limits.memory)} ·{' '}
-          {limits.pidsLimit === undefined
-            ? `${DEFAULT_PIDS_LIMIT} PIDs (default)`
-            : limits.pidsLimit === null
-              ? 'no PIDs limit'
-              : `${limits.pidsLimit} PIDs`}
-        </dd>
+        <dd data-testid="limits">{formatLimits(limits)}</dd>
         <dt>Isolation</dt>
         <dd data-testid="isolation">{describeIsolation(container.spec)}</dd>
         <dt>Created</dt>
@@ -182,7 +175,12 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
       </div>
       <div role="tabpanel" id="panel-logs" aria-labelledby="tab-logs" hidden={tab !== 'logs'}>
         {tab === 'logs' && (
-          <ContainerLogs agent={agent} container={container.id} running={running} />
+          <ContainerLogs
+            agent={agent}
+            container={container.id}
+            running={running}
+            tty={container.spec.tty}
+          />
         )}
       </div>
       <div role="tabpanel" id="panel-stats" aria-labelledby="tab-stats" hidden={tab !== 'stats'}>

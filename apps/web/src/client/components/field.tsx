@@ -1,6 +1,15 @@
 'use client';
 import { type ReactNode, useId } from 'react';
 
+/**
+ * A message as it reads next to its field: the protocol names the field first
+ * ("memory: ..." for logs and other clients), which the label already says here.
+ */
+export function atField(message: string): string {
+  const text = message.replace(/^[a-zA-Z][\w.-]*: /, '');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** A labelled form field with its hint and its error, wired for screen readers. */
 export function Field({
   label,
@@ -32,7 +41,7 @@ export function Field({
       )}
       {error && (
         <small id={`${id}-error`} className="error-text" role="alert">
-          {error}
+          {atField(error)}
         </small>
       )}
     </div>

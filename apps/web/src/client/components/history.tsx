@@ -7,14 +7,15 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { useAgents } from '../agents';
 import { request, usePush } from '../connection';
 import {
-  describeExit,
   formatCommand,
   formatCpuTime,
   formatDate,
   formatDuration,
+  formatLimits,
   shortId,
 } from '../format';
-import { ListTable } from './list-table';
+import { Cell, ListTable } from './list-table';
+import { StatusBadge } from './status';
 
 const PAGE_SIZE = 25;
 type Query = DashboardRequestInput<'history:list'>;
@@ -41,6 +42,27 @@ function queryFrom(params: URLSearchParams): Query {
     page: Math.max(1, Number(params.get('page') ?? 1) || 1),
     pageSize: PAGE_SIZE,
   };
+}
+
+/** The limits a run started with and, when they changed, the last change (all on hover). */
+function LimitsOverTime({ run }: { run: RunSummary }) {
+  const last = run.limitChanges.at(-1);
+  const timeline = [
+    `at start: ${formatLimits(run.limits)}`,
+    ...run.limitChanges.map((change) => `${formatDate(change.at)}: ${formatLimits(change.limits)}`),
+  ].join('\n');
+  return (
+    <span title={timeline}>
+      {formatLimits(run.limits)}
+      {last !== undefined && (
+        <span className="muted" data-testid="limits-changed">
+          {' '}
+          → {formatLimits(last.limits)} (
+          {run.limitChanges.length === 1 ? 'changed' : `${run.limitChanges.length} changes`})
+        </span>
+      )}
+    </span>
+  );
 }
 
 function duration(run: RunSummary): string {
@@ -174,29 +196,27 @@ export function HistoryView() {
                     {run.removedAt !== null && ' · removed'}
                   </div>
                 </td>
-                <td className="mono ellipsis" title={formatCommand(run.command)}>
-                  {formatCommand(run.command)}
-                </td>
-                <td>
-                  {run.limits.cpus === undefined ? '–' : `${run.limits.cpus} CPU`}
-                  {' · '}
-                  {run.limits.memory === undefined ? '–' : formatBytes(run.limits.memory)}
-                </td>
-                <td>{run.startedAt === null ? '–' : formatDate(run.startedAt)}</td>
-                <td>{duration(run)}</td>
-                <td>
-                  {run.status === 'exited' ? (
-                    <span
-                      className={`badge ${run.oomKilled || run.exitCode !== 0 ? 'bad' : 'idle'}`}
-                    >
-                      {describeExit(run)}
-                    </span>
-                  ) : (
-                    <span className="badge ok">{run.status}</span>
-                  )}
-                </td>
-                <td>{run.memoryPeakBytes === null ? '–' : formatBytes(run.memoryPeakBytes)}</td>
-                <td>{run.cpuTimeNs === null ? '–' : formatCpuTime(run.cpuTimeNs)}</td>
+                <Cell label="Command" className="ellipsis">
+                  <div className="mono ellipsis" title={formatCommand(run.command)}>
+                    {formatCommand(run.command)}
+                  </div>
+                </Cell>
+                <Cell label="Limits">
+                  <LimitsOverTime run={run} />
+                </Cell>
+                <Cell label="Started">
+                  {run.startedAt === null ? '–' : formatDate(run.startedAt)}
+                </Cell>
+                <Cell label="Duration">{duration(run)}</Cell>
+                <Cell label="Result">
+                  <StatusBadge run={run} />
+                </Cell>
+                <Cell label="Peak memory">
+                  {run.memoryPeakBytes === null ? '–' : formatBytes(run.memoryPeakBytes)}
+                </Cell>
+                <Cell label="CPU time">
+                  {run.cpuTimeNs === null ? '–' : formatCpuTime(run.cpuTimeNs)}
+                </Cell>
               </tr>
             ))}
           </ListTable>

@@ -27,3 +27,23 @@ export function ListTable({
     </div>
   );
 }
+
+/**
+ * A cell with its column's name: on narrow screens the table becomes cards and the name
+ * shows before the value (one wrapper, so the value lays out as one piece).
+ */
+export function Cell({
+  label,
+  className,
+  children,
+}: {
+  label: string;
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <td data-label={label} className={className}>
+      <div className="cell">{children}</div>
+    </td>
+  );
+}

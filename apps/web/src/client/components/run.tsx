@@ -2,9 +2,24 @@
 import type { RunDetail } from '@tocker/protocol';
 import { formatBytes } from '@tocker/protocol';
 import Link from 'next/link';
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { request, usePush } from '../connection';
-import { describeExit, formatCommand, formatCpuTime, formatDate } from '../format';
+import {
+  describeExitFully,
+  formatCommand,
+  formatCpuTime,
+  formatDate,
+  formatLimits,
+} from '../format';
+import { fixedOutput, OutputView } from './logs';
+
+const isTty = (spec: unknown) =>
+  typeof spec === 'object' && spec !== null && (spec as { tty?: unknown }).tty === true;
+
+function RunOutput({ logs, tty }: { logs: string; tty: boolean }) {
+  const source = useMemo(() => fixedOutput(logs), [logs]);
+  return <OutputView source={source} tty={tty} label="Run output" />;
+}
 
 /** One run from the history: how it was configured, how it ended, and its output. */
 export function RunView({ id }: { id: number }) {
@@ -52,8 +67,24 @@ export function RunView({ id }: { id: number }) {
         <dd className="mono">{formatCommand(run.command)}</dd>
         <dt>Image</dt>
         <dd className="mono">{run.rootfs ?? '–'}</dd>
+        <dt>Limits</dt>
+        <dd>
+          <ol className="timeline" data-testid="run-limits">
+            <li>
+              {formatLimits(run.limits)} <span className="muted">at start</span>
+            </li>
+            {run.limitChanges.map((change) => (
+              <li key={change.at}>
+                {formatLimits(change.limits)}{' '}
+                <span className="muted">from {formatDate(change.at)}</span>
+              </li>
+            ))}
+          </ol>
+        </dd>
         <dt>Result</dt>
-        <dd data-testid="run-result">{run.status === 'exited' ? describeExit(run) : run.status}</dd>
+        <dd data-testid="run-result">
+          {run.status === 'exited' ? describeExitFully(run) : run.status}
+        </dd>
         <dt>Created</dt>
         <dd>{formatDate(run.createdAt)}</dd>
         <dt>Started / ended</dt>
@@ -78,9 +109,7 @@ export function RunView({ id }: { id: number }) {
             : 'Kept here once the run ends; see the container while it runs.'}
         </p>
       ) : (
-        <pre className="logs" title="Run output">
-          {run.logs === '' ? '(no output)' : run.logs}
-        </pre>
+        <RunOutput logs={run.logs} tty={isTty(run.spec)} />
       )}
     </section>
   );

@@ -23,6 +23,9 @@ export function Shell({ children }: { children: ReactNode }) {
   const connected = useConnected();
   const { agents } = useAgents();
   const offline = (agents ?? []).filter((agent) => !agent.online);
+  const offlineNames = offline
+    .map((agent) => `${agent.name}${agent.problem ? ` (${agent.problem})` : ''}`)
+    .join(', ');
   return (
     <>
       <header className="topbar">
@@ -40,6 +43,17 @@ export function Shell({ children }: { children: ReactNode }) {
               aria-current={path.startsWith(section.href) ? 'page' : undefined}
             >
               {section.label}
+              {section.href === '/agents' && offline.length > 0 && (
+                <span
+                  className="count warn"
+                  data-testid="agents-offline"
+                  title={`Offline: ${offlineNames}`}
+                >
+                  <span className="sr-only"> (offline: </span>
+                  {offline.length}
+                  <span className="sr-only">)</span>
+                </span>
+              )}
             </Link>
           ))}
         </nav>
@@ -52,13 +66,11 @@ export function Shell({ children }: { children: ReactNode }) {
           Lost the connection to the dashboard server: reconnecting…
         </div>
       )}
-      {connected !== false && offline.length > 0 && (
+      {/* An agent that stays away should not cover every page: the banner is the Agents
+          page's, the count next to "Agents" everyone's. */}
+      {connected !== false && offline.length > 0 && path.startsWith('/agents') && (
         <div className="banner warn" role="status">
-          Offline:{' '}
-          {offline
-            .map((agent) => `${agent.name}${agent.problem ? ` (${agent.problem})` : ''}`)
-            .join(', ')}
-          . It comes back by itself when the agent does.
+          Offline: {offlineNames}. It comes back by itself when the agent does.
         </div>
       )}
       <main className="page">{children}</main>

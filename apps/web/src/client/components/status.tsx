@@ -1,18 +1,30 @@
 'use client';
 import type { ContainerView } from '@tocker/protocol';
 import { useNow } from '../clock';
-import { describeExit, formatDuration } from '../format';
+import { describeExit, type Ending, formatDuration } from '../format';
 
-export function StatusBadge({ container }: { container: ContainerView }) {
-  const text =
-    container.status === 'exited' ? `exited · ${describeExit(container)}` : container.status;
-  const tone =
-    container.status === 'running'
-      ? 'ok'
-      : container.oomKilled || (container.exitCode ?? 0) !== 0 || container.signal !== null
-        ? 'bad'
-        : 'idle';
-  return <span className={`badge ${tone}`}>{text}</span>;
+/**
+ * A container's or a run's state: running, or how it ended (its detail on hover).
+ * `prefix` ("exited · ") goes before an end nobody asked for; "stopped" says it all.
+ */
+export function StatusBadge({
+  run,
+  prefix = '',
+}: {
+  run: Ending & { status: ContainerView['status'] };
+  prefix?: string;
+}) {
+  if (run.status !== 'exited')
+    return (
+      <span className={`badge ${run.status === 'running' ? 'ok' : 'idle'}`}>{run.status}</span>
+    );
+  const { text, detail, bad } = describeExit(run);
+  return (
+    <span className={`badge ${bad ? 'bad' : 'idle'}`} title={detail}>
+      {run.requestedEnd === null ? prefix : ''}
+      {text}
+    </span>
+  );
 }
 
 /** A container that gave up isolation says so wherever it is shown. */

@@ -1,6 +1,7 @@
 'use client';
 import { useEffect, useRef, useState } from 'react';
 import { dashboard, relay, send, useRelink } from '../connection';
+import { openXterm } from '../xterm';
 
 export type TerminalTarget = { container: string } | { session: string };
 
@@ -40,22 +41,11 @@ export function TerminalView({
     const cleanups: (() => void)[] = [];
 
     void (async () => {
-      const [{ Terminal }, { FitAddon }] = await Promise.all([
-        import('@xterm/xterm'),
-        import('@xterm/addon-fit'),
-      ]);
-      if (disposed || pane.current === null) return;
-      const term = new Terminal({
-        cursorBlink: true,
-        scrollback: 10_000,
-        fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
-        fontSize: 14,
-        theme: { background: '#0b0f14' },
-      });
-      const fit = new FitAddon();
-      term.loadAddon(fit);
-      term.open(pane.current);
-      term.textarea?.setAttribute('aria-label', label);
+      if (pane.current === null) return;
+      const opened = await openXterm(pane.current, { label, readOnly: false }, () => disposed);
+      if (opened === null) return;
+      const { term } = opened;
+      cleanups.push(opened.dispose);
       // Ctrl+Shift+C copies the selection (Ctrl+C belongs to the shell); pasting is native.
       term.attachCustomKeyEventHandler((event) => {
         if (event.type === 'keydown' && event.ctrlKey && event.shiftKey && event.code === 'KeyC') {
@@ -64,8 +54,6 @@ export function TerminalView({
         }
         return true;
       });
-      fit.fit();
-      cleanups.push(() => term.dispose());
 
       const resize = () => {
         if (session !== null)
@@ -121,18 +109,6 @@ export function TerminalView({
         resized.dispose();
       });
 
-      // Fit to the pane whenever it changes size (window resizes, layout changes).
-      let frame = 0;
-      const observer = new ResizeObserver(() => {
-        cancelAnimationFrame(frame);
-        frame = requestAnimationFrame(() => fit.fit());
-      });
-      observer.observe(pane.current);
-      cleanups.push(() => {
-        cancelAnimationFrame(frame);
-        observer.disconnect();
-      });
-
       await attach();
     })();
 
@@ -163,7 +139,9 @@ export function TerminalView({
           </span>
         )}
       </div>
-      <div className="terminal-pane" ref={pane} data-testid="terminal" />
+      <div className="terminal-frame">
+        <div className="terminal-pane" ref={pane} data-testid="terminal" />
+      </div>
     </div>
   );
 }

@@ -26,6 +26,7 @@ export function UsageCharts({ agent, container }: { agent: number; container: st
           limit: last === undefined ? null : 100,
           format: (value) =>
             `${value.toFixed(1)} % of ${last?.cpuLimit === null || last === undefined ? 'the host' : `${last.cpuLimit} CPU`}`,
+          tick: (value) => `${Math.round(value)} %`,
         }}
       />
       <LineChart
@@ -35,6 +36,7 @@ export function UsageCharts({ agent, container }: { agent: number; container: st
           values: samples.map((usage) => usage.memoryBytes),
           limit: last?.memoryLimitBytes ?? null,
           format: formatBytes,
+          tick: formatBytes,
         }}
       />
     </div>

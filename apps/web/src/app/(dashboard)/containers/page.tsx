@@ -3,7 +3,7 @@ import type { ContainerView } from '@tocker/protocol';
 import Link from 'next/link';
 import { memo, useMemo, useState } from 'react';
 import { ContainerActions } from '../../../client/components/actions';
-import { ListTable } from '../../../client/components/list-table';
+import { Cell, ListTable } from '../../../client/components/list-table';
 import { PrivilegedBadge, StatusBadge, Uptime } from '../../../client/components/status';
 import { CpuCell, MemoryCell, PidsCell } from '../../../client/components/usage';
 import { useContainers } from '../../../client/containers';
@@ -32,29 +32,35 @@ const ContainerRow = memo(function ContainerRow({
           {shortId(container.id)} · {agentName}
         </div>
       </td>
-      <td className="mono ellipsis" title={container.spec.rootfs}>
-        {container.spec.rootfs}
-      </td>
-      <td className="mono ellipsis" title={formatCommand(container.spec.command)}>
-        {formatCommand(container.spec.command)}
-      </td>
-      <td>
-        <StatusBadge container={container} /> <PrivilegedBadge container={container} />
-      </td>
-      <td>{running ? <Uptime since={container.startedAt} /> : <span className="muted">–</span>}</td>
-      <td>
+      <Cell label="Command" className="ellipsis">
+        <div className="mono ellipsis" title={formatCommand(container.spec.command)}>
+          {formatCommand(container.spec.command)}
+        </div>
+        <div className="muted mono ellipsis" title={container.spec.rootfs}>
+          {container.spec.rootfs}
+        </div>
+      </Cell>
+      <Cell label="Status">
+        <StatusBadge run={container} prefix="exited · " /> <PrivilegedBadge container={container} />
+        {running && (
+          <div className="muted">
+            up <Uptime since={container.startedAt} />
+          </div>
+        )}
+      </Cell>
+      <Cell label="CPU">
         {running ? <CpuCell agent={agent} id={container.id} /> : <span className="muted">–</span>}
-      </td>
-      <td className="wide">
+      </Cell>
+      <Cell label="Memory" className="wide">
         {running ? (
           <MemoryCell agent={agent} id={container.id} />
         ) : (
           <span className="muted">–</span>
         )}
-      </td>
-      <td>
+      </Cell>
+      <Cell label="PIDs">
         {running ? <PidsCell agent={agent} id={container.id} /> : <span className="muted">–</span>}
-      </td>
+      </Cell>
       <td>
         <ContainerActions agent={agent} container={container} />
       </td>
@@ -132,7 +138,7 @@ export default function ContainersPage() {
       {rows.length > 0 && (
         <ListTable
           label="Containers"
-          columns={['Name', 'Image', 'Command', 'Status', 'Uptime', 'CPU', 'Memory', 'PIDs', '']}
+          columns={['Name', 'Command', 'Status', 'CPU', 'Memory', 'PIDs', '']}
         >
           {rows.map(({ agent, container }) => (
             <ContainerRow
