@@ -1,10 +1,11 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { Agent, removeEverything } from '../apps/agent/test/helpers.js';
 import { Dashboard } from '../apps/web/test/helpers.js';
+import { scratchDir } from '../packages/runtime/test/scratch.js';
 
 /** Kept after the run (CI artifacts): one screenshot per step. */
 export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
@@ -36,7 +37,7 @@ export class Stack {
   readonly policyViolations: string[] = [];
   /** What pages asked the dashboard for and did not get (404s: a missing icon...). */
   readonly missing: string[] = [];
-  private readonly dir = mkdtempSync(join(tmpdir(), 'tocker-e2e-'));
+  private readonly dir = scratchDir('e2e');
   private readonly tmpBefore = new Set(readdirSync(tmpdir()));
 
   async start(): Promise<this> {

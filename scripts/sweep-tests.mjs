@@ -5,12 +5,15 @@
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** The cgroup parents of the test files (see the tests' helpers), by their process's pid. */
 const TEST_CGROUP = /^tocker-(?:agent-test|devtest|test)-(\d+)(?:-[a-z]+)?$/;
 /** The tmpfs roots the tests mount are named after their process (tocker-test-PID). */
 const TEST_TMPFS = /^tocker-test-(\d+)$/;
+/** The tests' temporary directories (scratchDir in packages/runtime/test/scratch.ts). */
+const TEST_SCRATCH = /^tocker-[a-z0-9-]+-(\d+)-[A-Za-z0-9]{6}$/;
 
 function alive(pid) {
   try {
@@ -100,8 +103,24 @@ export function sweepTestLeftovers() {
       unmounted++;
     } catch {}
   }
-  if (stale.length + unmounted > 0)
+  let scratch = 0;
+  for (const entry of readdirSync(tmpdir())) {
+    const owner = TEST_SCRATCH.exec(entry)?.[1];
+    if (owner === undefined || alive(Number(owner))) continue;
+    const dir = join(tmpdir(), entry);
+    // Whatever is still mounted below it first (deepest first), so nothing is followed.
+    const below = mounts()
+      .map(({ point }) => point)
+      .filter((point) => point.startsWith(`${dir}/`))
+      .sort((a, b) => b.length - a.length);
+    try {
+      for (const point of below) execFileSync('umount', ['--lazy', point]);
+      rmSync(dir, { recursive: true, force: true });
+      scratch++;
+    } catch {}
+  }
+  if (stale.length + unmounted + scratch > 0)
     console.log(
-      `test: removed ${stale.length} cgroup(s) and ${unmounted} tmpfs of killed test runs`,
+      `test: removed ${stale.length} cgroup(s), ${unmounted} tmpfs and ${scratch} temporary directories of killed test runs`,
     );
 }

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ContainerSpecInput } from '@tocker/protocol';
 import { DEFAULT_IMAGE } from '@tocker/runtime';
 import type { Socket } from 'socket.io-client';
 import { attackImage } from '../../../packages/cli/test/probe/image.js';
+import { scratchDir } from '../../../packages/runtime/test/scratch.js';
 import { Agent, call, connect, ok, removeEverything, root, token } from './helpers.js';
 
-const images = mkdtempSync(join(tmpdir(), 'tocker-agent-images-'));
+const images = scratchDir('agent-images');
 const image = attackImage(join(images, 'attack'));
 let agent: Agent;
 let client: Socket;

@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createConnection, type Socket as NetSocket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -15,6 +14,7 @@ import {
 } from '@tocker/protocol';
 import { Runtime } from '@tocker/runtime';
 import { io, type Socket } from 'socket.io-client';
+import { scratchDir } from '../../../packages/runtime/test/scratch.js';
 
 export const agentMain = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
 export const tockerBin = join(
@@ -27,7 +27,7 @@ export const tockerBin = join(
   'bin',
   'tocker.cjs',
 );
-export const root = mkdtempSync(join(tmpdir(), 'tocker-agent-test-'));
+export const root = scratchDir('agent-test');
 export const cgroupParent = `tocker-agent-test-${process.pid}`;
 export const token = randomBytes(24).toString('base64url');
 process.env.TOCKER_CGROUP_PARENT = cgroupParent;

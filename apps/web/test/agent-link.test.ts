@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { DEFAULT_IMAGE } from '@tocker/runtime';
+import { scratchDir } from '../../../packages/runtime/test/scratch.js';
 import {
   Agent,
   cgroupParent,
@@ -19,7 +19,7 @@ import { AgentLink } from '../src/server/agent-link.js';
 import { openDatabase } from '../src/server/db.js';
 import { until } from './helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tocker-web-link-'));
+const dir = scratchDir('web-link');
 after(async () => {
   await removeEverything();
   rmSync(dir, { recursive: true, force: true });

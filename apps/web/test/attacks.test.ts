@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { callDashboard } from '@tocker/protocol';
 import type { Socket } from 'socket.io-client';
+import { scratchDir } from '../../../packages/runtime/test/scratch.js';
 import {
   Agent,
   token as agentToken,
@@ -16,7 +16,7 @@ import {
 import { openDatabase } from '../src/server/db.js';
 import { Dashboard, until } from './helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tocker-web-attacks-'));
+const dir = scratchDir('web-attacks');
 let agent: Agent;
 let dashboard: Dashboard;
 

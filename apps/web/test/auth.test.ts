@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { scratchDir } from '../../../packages/runtime/test/scratch.js';
 import { isSignedIn, SESSION_TTL_MS, sessionCookie, signIn, signOut } from '../src/server/auth.js';
 import { openDatabase } from '../src/server/db.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tocker-web-auth-'));
+const dir = scratchDir('web-auth');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('sign-in with the login token: sessions by cookie, hashed at rest, expiring, revocable (real SQLite)', async () => {

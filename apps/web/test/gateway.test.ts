@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { after, before, test } from 'node:test';
 import {
   type AgentSummary,
@@ -13,10 +12,11 @@ import {
   relayToAgent,
 } from '@tocker/protocol';
 import type { Socket } from 'socket.io-client';
+import { scratchDir } from '../../../packages/runtime/test/scratch.js';
 import { Agent, token as agentToken, call, removeEverything } from '../../agent/test/helpers.js';
 import { Dashboard, until } from './helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tocker-web-gateway-'));
+const dir = scratchDir('web-gateway');
 let agent: Agent;
 let dashboard: Dashboard;
 

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { ContainerEvent } from '@tocker/protocol';
 import { DEFAULT_IMAGE } from '@tocker/runtime';
+import { scratchDir } from '../../../packages/runtime/test/scratch.js';
 import { Agent, connect, ok, removeEverything } from '../../agent/test/helpers.js';
 import { openDatabase } from '../src/server/db.js';
 import { catchUp, recordEvents } from '../src/server/history.js';
 import { runDetail } from '../src/server/runs.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tocker-web-test-'));
+const dir = scratchDir('web-test');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const container = { id: 'a'.repeat(64), name: 'web' };

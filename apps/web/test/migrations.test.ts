@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { scratchDir } from '../../../packages/runtime/test/scratch.js';
 import { MIGRATIONS_DIR } from '../src/server/db.js';
 import { migrate } from '../src/server/migrate.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tocker-web-migrations-'));
+const dir = scratchDir('web-migrations');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A database migrated up to (not including) `until`, as an older dashboard left it. */

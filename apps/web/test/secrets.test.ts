@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { scratchDir } from '../../../packages/runtime/test/scratch.js';
 import { openDatabase } from '../src/server/db.js';
 import { AgentRegistry } from '../src/server/registry.js';
 import { TokenCipher } from '../src/server/token-cipher.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tocker-web-secrets-'));
+const dir = scratchDir('web-secrets');
 chmodSync(dir, 0o755);
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -4,7 +4,6 @@ import {
   closeSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   rmdirSync,
@@ -13,7 +12,6 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +19,7 @@ import type { ContainerView } from '@tocker/protocol';
 import { parseContainerSpec, Runtime } from '@tocker/runtime';
 import { isAlive, type ProcessIdentity } from '../../runtime/src/proc.js';
 import type { ContainerRecord } from '../../runtime/src/state/record.js';
+import { scratchDir } from '../../runtime/test/scratch.js';
 import { CliRoot, image, lines, tockerBin, transitionsByContainer, waitFor } from './helpers.js';
 
 const world = new CliRoot({ name: 'reliability' });
@@ -289,7 +288,7 @@ function fillUp(file: string): void {
 }
 
 describe('a full state disk (TOCKER_ROOT on a 24 MiB tmpfs of its own)', () => {
-  const mountPoint = mkdtempSync(join(tmpdir(), 'tocker-full-'));
+  const mountPoint = scratchDir('full');
   execFileSync('mount', [
     '-t',
     'tmpfs',

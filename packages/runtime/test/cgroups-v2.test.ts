@@ -4,7 +4,6 @@ import { once } from 'node:events';
 import {
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmdirSync,
@@ -12,12 +11,12 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CgroupV2Driver, detectCgroupDriver, parseMountinfo } from '../src/cgroups/index.js';
 import { TockerError } from '../src/errors.js';
+import { scratchDir } from './scratch.js';
 
 const MiB = 1024 * 1024;
 const PARENT = `tocker-test-${process.pid}`;
@@ -173,7 +172,7 @@ after(() => {
 });
 
 function fakeCgroup2(controllers: string): string {
-  const root = mkdtempSync(join(tmpdir(), 'tocker-fake-cgroup2-'));
+  const root = scratchDir('fake-cgroup2');
   fakeRoots.push(root);
   writeFileSync(join(root, 'cgroup.controllers'), `${controllers}\n`);
   writeFileSync(join(root, 'cgroup.subtree_control'), '\n');

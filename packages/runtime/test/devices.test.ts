@@ -14,7 +14,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -29,6 +28,7 @@ import {
 } from '../src/cgroups/devices.js';
 import { CgroupV1Driver, detectCgroupDriver, parseMountinfo } from '../src/cgroups/index.js';
 import { TockerError } from '../src/errors.js';
+import { scratchDir } from './scratch.js';
 
 // Device allow-lists enforced by the real kernel, as root: v1 through the devices hierarchy
 // at /sys/fs/cgroup/devices, v2 through BPF programs on this hybrid host's cgroup2 mount at
@@ -55,7 +55,7 @@ for (const line of readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n'))
 const v1ParentDir = (controller: string) =>
   join(ROOT, controller, ownCgroups.get(controller) ?? '/', PARENT);
 
-const work = mkdtempSync(join(tmpdir(), 'tocker-devtest-'));
+const work = scratchDir('devtest');
 const children: ChildProcess[] = [];
 
 /** Deepest first; killed processes take a moment to leave their cgroups (EBUSY until then). */

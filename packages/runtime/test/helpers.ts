@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerTransitionSchema, parseJsonLines } from '@tocker/protocol';
 import { detectCgroupDriver, parseMountinfo } from '../src/cgroups/index.js';
 import { prepareDefaultImage } from '../src/image.js';
 import { Runtime } from '../src/runtime.js';
+import { scratchDir } from './scratch.js';
 
 export const image = prepareDefaultImage();
 
@@ -27,7 +27,7 @@ export class TestRoot {
    * `name` tells the roots of one test file apart.
    */
   constructor(options: { root?: string; name?: string; dispose?: () => void } = {}) {
-    this.root = options.root ?? mkdtempSync(join(tmpdir(), 'tocker-test-'));
+    this.root = options.root ?? scratchDir('test');
     this.dispose = options.dispose ?? (() => rmSync(this.root, { recursive: true, force: true }));
     this.cgroupParent = `tocker-test-${process.pid}${options.name === undefined ? '' : `-${options.name}`}`;
     this.env = { ...process.env, TOCKER_ROOT: this.root, TOCKER_CGROUP_PARENT: this.cgroupParent };
@@ -76,11 +76,11 @@ export class TestRoot {
 
   /** Removes every container (killing what runs), then checks, then deletes the root. */
   async cleanup(): Promise<void> {
-    const runtime = this.runtime();
-    const { records, corrupt } = runtime.scan();
-    for (const { id } of [...records, ...corrupt]) await runtime.remove(id, { force: true });
-    await runtime.close();
     try {
+      const runtime = this.runtime();
+      const { records, corrupt } = runtime.scan();
+      for (const { id } of [...records, ...corrupt]) await runtime.remove(id, { force: true });
+      await runtime.close();
       await this.check();
     } finally {
       this.dispose();

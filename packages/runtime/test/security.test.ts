@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TockerError } from '../src/errors.js';
@@ -23,8 +22,9 @@ import {
   type SeccompProfile,
   SeccompProfiles,
 } from '../src/security/seccomp.js';
+import { scratchDir } from './scratch.js';
 
-const scratch = mkdtempSync(join(tmpdir(), 'tocker-security-test-'));
+const scratch = scratchDir('security-test');
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const EPERM = 1;
@@ -313,7 +313,7 @@ describe("Docker's default profile, as set-up installs it", () => {
   });
 
   test('kept profiles: one file per rendered profile, its program compiled once and kept beside it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tocker-seccomp-profiles-'));
+    const dir = scratchDir('seccomp-profiles');
     try {
       const profiles = new SeccompProfiles(dir);
       const oci = renderProfile(defaultProfile(), { capabilities: DOCKER_DEFAULT_CAPABILITIES });
@@ -337,7 +337,7 @@ describe("Docker's default profile, as set-up installs it", () => {
   });
 
   test('the default profile through notes: the digest of its rendering, one note per capability set; a stale or damaged note is rendered anew', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tocker-seccomp-profiles-'));
+    const dir = scratchDir('seccomp-profiles');
     try {
       const rendered = (capabilities: readonly string[]) =>
         new SeccompProfiles(mkdtempSync(join(dir, 'fresh-'))).keep(
