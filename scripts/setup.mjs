@@ -2,7 +2,7 @@
 // Idempotent set-up shared by `npm test`, `npm start` and `npm run bench` on a fresh
 // Debian/Ubuntu VM with Node 20, run as root. Uses only Node built-ins: it runs before
 // node_modules exists. Every external command is an argv array (no shell).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -27,9 +27,13 @@ const wantsBench = process.argv.includes('--bench');
 const wantsBrowser = wantsBench || process.argv.includes('--test');
 
 // gcc and libc6-dev build tocker-shim (static); tini-static is --init's PID 1.
-const aptPackages = ['busybox-static', 'iproute2', 'gcc', 'libc6-dev', 'tini'];
+// zstd: image layers compressed with it (Node 20's zlib has no zstd; the binary is native
+// speed and streams, and no npm package can fetch its prebuilt binary here).
+const aptPackages = ['busybox-static', 'iproute2', 'gcc', 'libc6-dev', 'tini', 'zstd'];
 const benchAptPackages = ['runc', 'crun', 'hyperfine'];
 const browserAptPackages = ['chromium'];
+// The image tests check tocker's archives against other tools, and read xattrs back.
+const testAptPackages = ['attr', 'skopeo', 'umoci'];
 
 function run(file, args, options = {}) {
   execFileSync(file, args, { stdio: 'inherit', cwd: repo, ...options });
@@ -129,6 +133,7 @@ installDebianPackages([
   ...aptPackages,
   ...(wantsBench ? benchAptPackages : []),
   ...(wantsBrowser ? browserAptPackages : []),
+  ...(process.argv.includes('--test') ? testAptPackages : []),
 ]);
 installDefaultSeccompProfile();
 installNpmDependencies();
@@ -137,3 +142,31 @@ run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only']);
 const { prepareDefaultImage } = await import(join(repo, 'packages/runtime/dist/image.js'));
 const image = prepareDefaultImage();
 console.log(`setup: default image ready at ${image}`);
+await importDefaultImage(image);
+
+/**
+ * The same busybox tree as `busybox:latest` in the image store (offline: no registry
+ * involved), imported again only when the tree was rebuilt (its marker is the label).
+ */
+async function importDefaultImage(tree) {
+  const { ImageStore, importTarball } = await import(join(repo, 'packages/images/dist/index.js'));
+  const store = ImageStore.open();
+  const source = readFileSync(join(tree, '.tocker-image'), 'utf8');
+  let current = null;
+  try {
+    current = store.resolve('busybox:latest').config.config?.Labels?.['org.tocker.source'];
+  } catch {}
+  if (current === source) return;
+  const tar = spawn(
+    'tar',
+    ['-C', tree, '--numeric-owner', '--exclude=./.tocker-image', '-cf', '-', '.'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const imported = await importTarball(store, tar.stdout, 'busybox:latest', {
+    Cmd: ['sh'],
+    Labels: { 'org.tocker.source': source },
+  });
+  console.log(`setup: busybox:latest imported into the image store (${imported.id.slice(7, 19)})`);
+}

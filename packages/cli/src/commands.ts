@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type ContainerUsage, type ContainerView, formatBytes } from '@tocker/protocol';
 import { parseSignal, TockerError } from '@tocker/runtime';
 import type { Backend } from './backend.js';
-import { booleanFlag, type FlagSpec, flag, formatHelp, parseFlags } from './flags.js';
+import { booleanFlag, type FlagSpec, flag, formatHelp, help, parseFlags } from './flags.js';
+import { printTable } from './table.js';
 
 interface Command {
   readonly usage: string;
@@ -16,8 +17,6 @@ interface Command {
     flags: ReturnType<typeof parseFlags>,
   ): Promise<number>;
 }
-
-const help: FlagSpec = { name: 'help', help: 'Show this help' };
 
 /** Applies an operation to each named container, docker-style: report failures, keep going. */
 async function eachContainer(
@@ -233,19 +232,6 @@ function statsRow(usage: ContainerUsage, name: string): string[] {
     usage.memoryPeakBytes === null ? '-' : formatBytes(usage.memoryPeakBytes),
     `${usage.pids} / ${limit(usage.pidsLimit, String)}`,
   ];
-}
-
-function printTable(rows: readonly (readonly string[])[]): void {
-  const widths =
-    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  for (const row of rows) {
-    process.stdout.write(
-      `${row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join('   ')
-        .trimEnd()}\n`,
-    );
-  }
 }
 
 export async function runSimpleCommand(

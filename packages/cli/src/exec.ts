@@ -1,7 +1,7 @@
 import { closeSync } from 'node:fs';
 import { type ExecProcess, openTerminal, Runtime, TockerError } from '@tocker/runtime';
 import type { AgentClient } from './agent-client.js';
-import { booleanFlag, type FlagSpec, flag, formatHelp, parseFlags } from './flags.js';
+import { booleanFlag, type FlagSpec, flag, formatHelp, help, parseFlags } from './flags.js';
 import { envFlag, environmentFrom, workdirFlag } from './run.js';
 import { attachTerminal, currentTerminalSize } from './terminal.js';
 
@@ -10,7 +10,7 @@ const execFlags: readonly FlagSpec[] = [
   { name: 'tty', short: 't', help: 'Allocate a terminal' },
   envFlag,
   workdirFlag,
-  { name: 'help', help: 'Show this help' },
+  help,
 ];
 
 /** tocker exec [-it] CONTAINER COMMAND [ARG...]: a new process in a running container. */

@@ -11,6 +11,9 @@ export interface FlagSpec {
   readonly help: string;
 }
 
+/** --help, which every command takes. */
+export const help: FlagSpec = { name: 'help', help: 'Show this help' };
+
 export interface ParsedFlags {
   /** Boolean flags map to "true"/"false"; list flags keep every value. */
   readonly values: ReadonlyMap<string, string[]>;

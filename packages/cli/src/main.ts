@@ -4,6 +4,7 @@ import { AgentClient } from './agent-client.js';
 import { LocalBackend } from './backend.js';
 import { commands, runSimpleCommand } from './commands.js';
 import { execCommand } from './exec.js';
+import { imageCommands, runImageCommand } from './images.js';
 import { runCommand } from './run.js';
 
 const usage = `Usage: tocker [-H URL] COMMAND [OPTIONS]
@@ -22,6 +23,12 @@ Commands:
   inspect   Print the state of containers as JSON
   update    Change the limits of running containers
   stats     CPU, memory and processes of running containers
+  images    List images
+  load      Load images from an archive (docker save, OCI)
+  import    Make an image of a root filesystem tarball
+  tag       Give an image another name
+  rmi       Remove images
+  image     inspect or prune images
   agent     Run the agent (tocker agent --help)
 
 Run 'tocker COMMAND --help' for a command's options.
@@ -50,6 +57,12 @@ async function main(argv: readonly string[]): Promise<number> {
   if (name === 'run') return runCommand(rest, remote);
   if (name === 'exec') return execCommand(rest, remote);
   if (name === 'agent') return agentCommand(rest);
+  if (name in imageCommands) {
+    // The store is this machine's; an agent's images come with its image API.
+    if (host !== undefined)
+      throw new TockerError(`tocker ${name} works on this machine's images only (not with -H yet)`);
+    return runImageCommand(name, rest);
+  }
   const command = commands[name];
   if (command === undefined)
     throw new TockerError(`unknown command: ${name} (see 'tocker --help')`);
@@ -75,6 +88,13 @@ main(process.argv.slice(2)).then(
     if (error instanceof TockerError || error instanceof SyscallError) {
       process.stderr.write(`tocker: ${error.message}\n`);
       process.exit(error instanceof TockerError ? error.exitCode : 125);
+    }
+    // A file a user named that is not there (or not readable): their mistake, in one line.
+    const { code, path } = error as NodeJS.ErrnoException;
+    if (code !== undefined && path !== undefined) {
+      const reason = (error as Error).message.replace(/^E[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+      process.stderr.write(`tocker: ${path}: ${reason}\n`);
+      process.exit(125);
     }
     process.stderr.write(`tocker: internal error: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(125);

@@ -20,6 +20,7 @@ import {
   type FlagSpec,
   flag,
   formatHelp,
+  help,
   listFlag,
   type ParsedFlags,
   parseFlags,
@@ -112,7 +113,7 @@ export const runFlags: readonly FlagSpec[] = [
     placeholder: 'DEV',
     help: 'Add a host device: /dev/fuse, /dev/sdb:/dev/xvdb:r',
   },
-  { name: 'help', help: 'Show this help' },
+  help,
 ];
 
 export const runHelp = formatHelp(
