@@ -2,7 +2,7 @@
 // Idempotent set-up shared by `npm test`, `npm start` and `npm run bench` on a fresh
 // Debian/Ubuntu VM with Node 20, run as root. Uses only Node built-ins: it runs before
 // node_modules exists. Every external command is an argv array (no shell).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -149,7 +149,7 @@ await importDefaultImage(image);
  * involved), imported again only when the tree was rebuilt (its marker is the label).
  */
 async function importDefaultImage(tree) {
-  const { ImageStore, importTarball } = await import(join(repo, 'packages/images/dist/index.js'));
+  const { ImageStore, importDirectory } = await import(join(repo, 'packages/images/dist/index.js'));
   const store = ImageStore.open();
   const source = readFileSync(join(tree, '.tocker-image'), 'utf8');
   let current = null;
@@ -157,14 +157,7 @@ async function importDefaultImage(tree) {
     current = store.resolve('busybox:latest').config.config?.Labels?.['org.tocker.source'];
   } catch {}
   if (current === source) return;
-  const tar = spawn(
-    'tar',
-    ['-C', tree, '--numeric-owner', '--exclude=./.tocker-image', '-cf', '-', '.'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const imported = await importTarball(store, tar.stdout, 'busybox:latest', {
+  const imported = await importDirectory(store, tree, 'busybox:latest', {
     Cmd: ['sh'],
     Labels: { 'org.tocker.source': source },
   });

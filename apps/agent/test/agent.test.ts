@@ -18,6 +18,16 @@ import {
   token,
 } from './helpers.js';
 
+/** The container once it has ended, as the agent reports it. */
+async function waitForExit(id: string) {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const { container } = await ok(client, 'container:inspect', { container: id });
+    if (container.status === 'exited') return container;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`container ${id} did not end`);
+}
+
 let agent: Agent;
 let client: Socket;
 
@@ -140,6 +150,28 @@ describe('the agent: a real process, a real socket.io client, real containers', 
       events.map((event) => event.seq),
       'subscribers got the same events pushed',
     );
+  });
+
+  test("an image of the agent's store: its command by default, its layers as the root; an image it lacks is one line", async () => {
+    const { container } = await ok(client, 'container:run', {
+      spec: { image: 'busybox', command: [], autoRemove: false },
+    });
+    assert.deepEqual(container.spec.image, 'busybox');
+    const { container: ran } = await ok(client, 'container:run', {
+      spec: { image: 'busybox', command: ['sh', '-c', 'echo from-image; exit 4'] },
+    });
+    const ended = await waitForExit(ran.id);
+    assert.equal(ended.exitCode, 4);
+    assert.match((await ok(client, 'container:logs', { container: ran.id })).logs, /^from-image$/m);
+    assert.equal(
+      (await waitForExit(container.id)).exitCode,
+      0,
+      "the image's sh, without a terminal, ends",
+    );
+    const refused = await call(client, 'container:run', {
+      spec: { image: 'absent:9', command: ['true'] },
+    });
+    assert.deepEqual(refused, { ok: false, error: 'no image absent:9' });
   });
 
   test('logs of a removed container: by its full id (as history stores it), no longer by name', async () => {
@@ -376,9 +408,13 @@ describe('the agent: a real process, a real socket.io client, real containers', 
 
   test('containers run from the CLI reach the journal too, short-lived --rm ones included', async () => {
     const cursor = (await ok(client, 'events:since', { cursor: 0 })).lastSeq;
-    const cli = spawnSync(tockerBin, ['run', '--rm', '--name', 'from-cli', 'sh', '-c', 'exit 7'], {
-      env: { ...process.env, TOCKER_ROOT: root, TOCKER_CGROUP_PARENT: cgroupParent },
-    });
+    const cli = spawnSync(
+      tockerBin,
+      ['run', '--rm', '--name', 'from-cli', 'busybox', 'sh', '-c', 'exit 7'],
+      {
+        env: { ...process.env, TOCKER_ROOT: root, TOCKER_CGROUP_PARENT: cgroupParent },
+      },
+    );
     assert.equal(cli.status, 7);
     const removed = await waitForEvent(
       cursor,

@@ -14,6 +14,7 @@ import {
 } from '@tocker/protocol';
 import { Runtime } from '@tocker/runtime';
 import { io, type Socket } from 'socket.io-client';
+import { defaultImageIn } from '../../../packages/images/test/fixtures.js';
 import { scratchDir } from '../../../packages/runtime/test/scratch.js';
 
 export const agentMain = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
@@ -90,6 +91,12 @@ export class Agent extends ServerProcess {
   /** `listen`: a random loopback port unless a fixed one is needed (to come back on it). */
   constructor(listen = '127.0.0.1:0', options: readonly string[] = []) {
     super('agent', [agentMain, '--listen', listen, ...options], { TOCKER_TOKEN: token });
+  }
+
+  /** Ready, with busybox:latest in the store of its root (and the CLI's, which is the same). */
+  override async started(): Promise<this> {
+    await defaultImageIn(root);
+    return super.started();
   }
 }
 

@@ -106,14 +106,14 @@ async function journaledOnce(): Promise<Map<string, string[]>> {
 describe('the agent stays whole: damaged logs, many starts, a full disk, crashes', () => {
   test('damaged lines in the transitions log and a torn journal line are skipped and counted', async () => {
     await stopAgent();
-    assert.equal(await cli(['run', '--rm', 'true']), 0);
+    assert.equal(await cli(['run', '--rm', 'busybox', 'true']), 0);
     appendFileSync(
       join(root, 'transitions.jsonl'),
       'not json at all\n{"at":"2026-11-30T00:00:00.000Z","kind":"exi',
     );
     appendFileSync(join(root, 'agent', 'events.jsonl'), '{"seq":99999,"at":');
     assert.equal(
-      await cli(['run', '--rm', 'true']),
+      await cli(['run', '--rm', 'busybox', 'true']),
       0,
       'a torn last line does not harm the next one',
     );
@@ -201,7 +201,7 @@ describe('the agent stays whole: damaged logs, many starts, a full disk, crashes
   test('the agent SIGKILLed again and again while containers come and go: each transition journaled once', async () => {
     const earlier = new Set((await journaledOnce()).keys());
     for (let round = 0; round < 3; round++) {
-      const runs = Promise.all([0, 1, 2].map(() => cli(['run', '--rm', 'true'])));
+      const runs = Promise.all([0, 1, 2].map(() => cli(['run', '--rm', 'busybox', 'true'])));
       await new Promise((resolve) => setTimeout(resolve, 40 * round));
       await stopAgent('SIGKILL');
       assert.deepEqual(await runs, [0, 0, 0]);

@@ -63,6 +63,7 @@ describe('the CLI as a client of the agent (TOCKER_HOST, real agent, real contai
       '--rm',
       '--name',
       'remote-once',
+      'busybox',
       'sh',
       '-c',
       'echo from the agent; exit 4',
@@ -82,6 +83,7 @@ describe('the CLI as a client of the agent (TOCKER_HOST, real agent, real contai
       '64m',
       '--hostname',
       'far-away',
+      'busybox',
       'sh',
       '-c',
       'echo one; sleep 0.5; echo two; sleep 60',
@@ -105,7 +107,7 @@ describe('the CLI as a client of the agent (TOCKER_HOST, real agent, real contai
   });
 
   test('run -it through the agent: a terminal with its size, following resizes, and the exit code', async () => {
-    const terminal = onTerminal(['run', '-it', '--rm', 'sh'], { cols: 77, rows: 19 });
+    const terminal = onTerminal(['run', '-it', '--rm', 'busybox', 'sh'], { cols: 77, rows: 19 });
     await terminal.expect(/\/ # /);
     terminal.pty.write('stty size\r');
     await terminal.expect(/^19 77\r?$/m);
@@ -125,6 +127,7 @@ describe('the CLI as a client of the agent (TOCKER_HOST, real agent, real contai
       '-t',
       '--name',
       'remote-tty',
+      'busybox',
       'sh',
       '-c',
       'echo on-the-tty',
@@ -141,7 +144,7 @@ describe('the CLI as a client of the agent (TOCKER_HOST, real agent, real contai
   });
 
   test('exec -it through the agent: a second shell in a running container', async () => {
-    const started = await tocker(['run', '-d', '--name', 'remote-exec', 'sleep', '60']);
+    const started = await tocker(['run', '-d', '--name', 'remote-exec', 'busybox', 'sleep', '60']);
     assert.equal(started.code, 0, started.stderr);
     const terminal = onTerminal(['exec', '-it', 'remote-exec', 'sh'], { cols: 80, rows: 24 });
     await terminal.expect(/\/ # /);

@@ -51,9 +51,13 @@ test('an agent link follows the journal live, shows the agent going away, and ca
     await agent.stop();
     await until('offline', () => !link.online);
     // While the agent is away, a container runs and ends from the command line.
-    const cli = spawnSync(tockerBin, ['run', '--name', 'while-away', 'sh', '-c', 'exit 6'], {
-      env: { ...process.env, TOCKER_ROOT: root, TOCKER_CGROUP_PARENT: cgroupParent },
-    });
+    const cli = spawnSync(
+      tockerBin,
+      ['run', '--name', 'while-away', 'busybox', 'sh', '-c', 'exit 6'],
+      {
+        env: { ...process.env, TOCKER_ROOT: root, TOCKER_CGROUP_PARENT: cgroupParent },
+      },
+    );
     assert.equal(cli.status, 6);
 
     agent = await new Agent(listen).started();

@@ -57,11 +57,21 @@ try {
   results.set('node -e 0', hyperfine(scratch, 'node', ['node', '-e', '0'], env));
   results.set(
     'tocker CLI (run --rm)',
-    hyperfine(scratch, 'tocker', [tockerBin, 'run', '--rm', '/bin/true'], env),
+    hyperfine(
+      scratch,
+      'tocker',
+      [tockerBin, 'run', '--rm', '--rootfs', DEFAULT_IMAGE, '/bin/true'],
+      env,
+    ),
   );
   results.set(
     'tocker CLI (run -d --rm), until detached',
-    hyperfine(scratch, 'tocker-detached', [tockerBin, 'run', '-d', '--rm', '/bin/true'], env),
+    hyperfine(
+      scratch,
+      'tocker-detached',
+      [tockerBin, 'run', '-d', '--rm', '--rootfs', DEFAULT_IMAGE, '/bin/true'],
+      env,
+    ),
   );
   results.set('tocker library, warm process', await libraryWarm());
   for (const [name, ms] of referenceRuntimes(scratch)) results.set(name, ms);

@@ -10,7 +10,7 @@ import {
   type StoredImage,
 } from '@tocker/images';
 import { formatBytes } from '@tocker/protocol';
-import { TockerError } from '@tocker/runtime';
+import { type ContainerRecord, Runtime, TockerError } from '@tocker/runtime';
 import {
   booleanFlag,
   type FlagSpec,
@@ -135,16 +135,24 @@ export const imageCommands: Record<string, ImageCommand> = {
     },
   },
   rmi: {
-    usage: 'tocker rmi IMAGE...',
+    usage: 'tocker rmi [-f] IMAGE...',
     description:
       'Remove names of images; an image, and the layers only it had, go with its last name.',
-    flags: [help],
+    flags: [{ name: 'force', short: 'f', help: 'Also when containers were made from it' }, help],
     arguments: 1,
-    async run(store, args) {
+    async run(store, args, flags) {
+      const containers = Runtime.open().list();
       let status = 0;
       for (const reference of args) {
         try {
           const image = store.resolve(reference);
+          const users = containers.filter(
+            (record) => record.config.root.image?.digest === image.digest,
+          );
+          if (users.length > 0 && !booleanFlag(flags, 'force'))
+            throw new TockerError(
+              `image ${reference} is used by container ${users[0]?.name ?? users[0]?.id.slice(0, 12)}: remove it first, or use -f`,
+            );
           // A name removes that name; an id removes every name of the image.
           const named = image.names.filter((name) => name === canonicalOrNull(reference));
           const names = named.length > 0 ? named : image.names;
@@ -157,7 +165,7 @@ export const imageCommands: Record<string, ImageCommand> = {
           status = 1;
         }
       }
-      store.collect();
+      store.collect(layersInUse(containers));
       return status;
     },
   },
@@ -168,7 +176,7 @@ export const imageCommands: Record<string, ImageCommand> = {
     arguments: 1,
     async run(store, [action, ...references]) {
       if (action === 'prune') {
-        const { blobs, layers } = store.collect();
+        const { blobs, layers } = store.collect(layersInUse(Runtime.open().list()));
         process.stdout.write(`Removed ${layers} layers and ${blobs} blobs\n`);
         return 0;
       }
@@ -220,6 +228,11 @@ export const imageCommands: Record<string, ImageCommand> = {
     },
   },
 };
+
+/** The layers containers run on (whatever their state): never collected under them. */
+function layersInUse(containers: readonly ContainerRecord[]): Set<string> {
+  return new Set(containers.flatMap((record) => record.config.root.layers));
+}
 
 /** The stored name a user means (`busybox` is docker.io/library/busybox:latest), if it is one. */
 function canonicalOrNull(reference: string): string | null {

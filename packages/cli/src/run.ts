@@ -1,12 +1,13 @@
 import { closeSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { ImageStore } from '@tocker/images';
 import type { ContainerSpecInput } from '@tocker/protocol';
 import { formatBytes } from '@tocker/protocol';
 import {
   type Container,
   type ContainerIo,
   type ContainerSpec,
-  DEFAULT_IMAGE,
+  type ImageRoot,
   openTerminal,
   parseContainerSpec,
   type RootfsPolicy,
@@ -71,7 +72,20 @@ export const runFlags: readonly FlagSpec[] = [
     name: 'rootfs',
     value: 'string',
     placeholder: 'DIR',
-    help: `Root filesystem (default: ${DEFAULT_IMAGE})`,
+    help: "A directory as the root filesystem, instead of an image (gocker's way)",
+  },
+  {
+    name: 'entrypoint',
+    value: 'string',
+    placeholder: 'CMD',
+    help: 'Replace the image\'s entrypoint ("": none)',
+  },
+  {
+    name: 'user',
+    short: 'u',
+    value: 'string',
+    placeholder: 'USER[:GROUP]',
+    help: "Run as this user (a name or uid of the image's /etc/passwd)",
   },
   { name: 'cpus', value: 'string', placeholder: 'N', help: 'CPU limit, fractional (0.5, 1.5)' },
   {
@@ -117,10 +131,15 @@ export const runFlags: readonly FlagSpec[] = [
 ];
 
 export const runHelp = formatHelp(
-  'tocker run [OPTIONS] [--rootfs DIR] COMMAND [ARG...]',
+  'tocker run [OPTIONS] IMAGE [COMMAND] [ARG...]\n       tocker run [OPTIONS] --rootfs DIR COMMAND [ARG...]',
   'Run a command in a new container.',
   runFlags,
 );
+
+/** The image a local run asked for, from this machine's store (null: a --rootfs directory). */
+function imageRoot(spec: ContainerSpec): ImageRoot | null {
+  return spec.image === undefined ? null : ImageStore.open().rootOf(spec.image);
+}
 
 /** Turns the command line into the one validated spec, plus how the CLI should attach. */
 export function parseRunArgs(
@@ -131,9 +150,22 @@ export function parseRunArgs(
   const env = environmentFrom(parsed);
   const optional = <T>(value: T | undefined, key: string) =>
     value === undefined ? {} : { [key]: value };
+  const rootfs = flag(parsed, 'rootfs');
+  // docker's grammar: IMAGE [COMMAND...]; gocker's --rootfs DIR takes the image's place.
+  const image = rootfs === undefined ? parsed.positionals[0] : undefined;
+  const command = parsed.positionals.slice(rootfs === undefined ? 1 : 0);
+  if (rootfs === undefined && image === undefined)
+    throw new TockerError(
+      '"tocker run" needs an image (or --rootfs DIR): tocker run IMAGE [COMMAND]',
+    );
+  const entrypoint = flag(parsed, 'entrypoint');
   const input: ContainerSpecInput = {
-    rootfs: flag(parsed, 'rootfs') ?? DEFAULT_IMAGE,
-    command: [...parsed.positionals],
+    ...optional(image, 'image'),
+    ...optional(rootfs, 'rootfs'),
+    command,
+    // docker's --entrypoint is one program; "" means none.
+    ...(entrypoint === undefined ? {} : { entrypoint: entrypoint === '' ? [] : [entrypoint] }),
+    ...optional(flag(parsed, 'user'), 'user'),
     env,
     tty: booleanFlag(parsed, 'tty'),
     interactive: booleanFlag(parsed, 'interactive'),
@@ -265,7 +297,7 @@ async function runThroughAgent(
 async function runInForeground(spec: ContainerSpec): Promise<number> {
   trace('spec parsed');
   const runtime = Runtime.open();
-  const config = runtime.configure(spec, LOCAL_ROOTFS);
+  const config = runtime.configure(spec, LOCAL_ROOTFS, imageRoot(spec));
   trace('runtime opened');
   const terminal = spec.tty ? openTerminal(currentTerminalSize()) : null;
   const io: ContainerIo = terminal
@@ -357,7 +389,7 @@ class SignalForwarder {
  */
 async function runDetached(spec: ContainerSpec): Promise<number> {
   const runtime = Runtime.open();
-  const container = await runtime.run(runtime.configure(spec, LOCAL_ROOTFS), {
+  const container = await runtime.run(runtime.configure(spec, LOCAL_ROOTFS, imageRoot(spec)), {
     io: { kind: 'log' },
     foreground: false,
   });

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { CliRoot, lines } from './helpers.js';
+import { CliRoot, image, lines } from './helpers.js';
 
 const world = new CliRoot();
 after(() => world.cleanup());
@@ -50,12 +50,20 @@ describe('bad input: one clear line, a non-zero exit, nothing left behind', () =
     rejects(['run', '--rootfs', 'relative/dir', 'true'], 125, /rootfs must be an absolute path/));
 
   test('command not found in the rootfs: 127, naming the command', () =>
-    rejects(['run', 'no-such-program', 'arg'], 127, /no-such-program: executable file not found/));
+    rejects(
+      ['run', 'busybox', 'no-such-program', 'arg'],
+      127,
+      /no-such-program: executable file not found/,
+    ));
 
   test('command not executable: 126', () =>
-    rejects(['run', '/etc/passwd'], 126, /\/etc\/passwd: permission denied/));
+    rejects(['run', 'busybox', '/etc/passwd'], 126, /\/etc\/passwd: permission denied/));
 
-  test('no command', () => rejects(['run', '--rm'], 125, /command is required/));
+  test('no image', () => rejects(['run', '--rm'], 125, /needs an image \(or --rootfs DIR\)/));
+  test('no command for a directory', () =>
+    rejects(['run', '--rm', '--rootfs', image], 125, /command is required/));
+  test('an image that is not in the store', () =>
+    rejects(['run', '--rm', 'nothing-here', 'true'], 125, /^tocker: no image nothing-here$/m));
 
   test('not running as root', () => rejects(['ps'], 125, /must run as root/, { uid: 65534 }));
 
@@ -73,21 +81,25 @@ describe('bad input: one clear line, a non-zero exit, nothing left behind', () =
     ['--pids-limit', '-3', /pids-limit: must be a whole number/],
     ['--pids-limit', '2.5', /pids-limit: must be a whole number/],
   ] as const) {
-    test(`${flag} ${value}`, () => rejects(['run', flag, value, 'true'], 125, message));
+    test(`${flag} ${value}`, () => rejects(['run', flag, value, 'busybox', 'true'], 125, message));
   }
 
   test('unknown flag', () =>
-    rejects(['run', '--frobnicate', 'true'], 125, /unknown flag: --frobnicate/));
+    rejects(['run', '--frobnicate', 'busybox', 'true'], 125, /unknown flag: --frobnicate/));
   test('unknown short flag in a group', () =>
-    rejects(['run', '-itx', 'sh'], 125, /unknown flag: -x in -itx/));
+    rejects(['run', '-itx', 'busybox', 'sh'], 125, /unknown flag: -x in -itx/));
   test('flag without its value', () =>
     rejects(['run', '--memory'], 125, /flag needs an argument: --memory/));
   test('unknown command', () => rejects(['launch', 'true'], 125, /unknown command: launch/));
   test('invalid name', () =>
-    rejects(['run', '--name', '../etc', 'true'], 125, /name: use 1-63 letters/));
+    rejects(['run', '--name', '../etc', 'busybox', 'true'], 125, /name: use 1-63 letters/));
   test('invalid hostname', () =>
-    rejects(['run', '--hostname', 'bad host', 'true'], 125, /hostname: not a valid host name/));
-  test('-d with -t', () => rejects(['run', '-d', '-t', 'sh'], 125, /-d with -t/));
+    rejects(
+      ['run', '--hostname', 'bad host', 'busybox', 'true'],
+      125,
+      /hostname: not a valid host name/,
+    ));
+  test('-d with -t', () => rejects(['run', '-d', '-t', 'busybox', 'sh'], 125, /-d with -t/));
   test('invalid signal', () =>
     rejects(['kill', '-s', 'SIGNOPE', 'x'], 125, /invalid signal: SIGNOPE/));
   test('unknown container', () => rejects(['stop', 'ghost'], 1, /no such container: ghost/));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseMemorySize } from '@tocker/protocol';
-import { DEFAULT_IMAGE, parseSignal, TockerError } from '@tocker/runtime';
+import { parseSignal, TockerError } from '@tocker/runtime';
 import { parseRunArgs } from '../src/run.js';
 
 function specOf(args: string[]) {
@@ -44,7 +44,12 @@ describe('tocker run flags (parsed into the one validated spec)', () => {
       '/srv',
       '--pids-limit=50',
       '--init',
-      'sh',
+      '-u',
+      'nobody:nogroup',
+      '--entrypoint',
+      '/bin/echo',
+      'alpine:3.20',
+      'hi',
     ]);
     assert.equal(spec.limits.memory, 64 * 1024 * 1024);
     assert.equal(spec.limits.cpus, 0.25);
@@ -54,21 +59,35 @@ describe('tocker run flags (parsed into the one validated spec)', () => {
     assert.equal(spec.init, true);
     assert.equal(spec.name, 'web');
     assert.equal(spec.workdir, '/srv');
-    assert.equal(spec.rootfs, DEFAULT_IMAGE);
-    assert.equal(specOf(['-m', '1g', 'sh']).spec.limits.memory, 1024 ** 3);
-    assert.equal(specOf(['-m512m', 'sh']).spec.limits.memory, 512 * 1024 * 1024);
+    assert.deepEqual([spec.image, spec.rootfs], ['alpine:3.20', undefined]);
+    assert.deepEqual(
+      [spec.user, spec.entrypoint, spec.command],
+      ['nobody:nogroup', ['/bin/echo'], ['hi']],
+    );
+    assert.deepEqual(
+      specOf(['--entrypoint=', 'busybox']).spec.entrypoint,
+      [],
+      '"" is no entrypoint',
+    );
+    assert.deepEqual(specOf(['busybox']).spec.command, [], "the image's own command");
+    assert.equal(specOf(['-m', '1g', 'busybox', 'sh']).spec.limits.memory, 1024 ** 3);
+    assert.equal(specOf(['-m512m', 'busybox', 'sh']).spec.limits.memory, 512 * 1024 * 1024);
   });
 
   test("parsing stops at the command: the command's own flags are its own", () => {
-    const { spec } = specOf(['--rm', 'sh', '-c', 'ls -l --color', '-m', '5']);
+    const { spec } = specOf(['--rm', 'busybox', 'sh', '-c', 'ls -l --color', '-m', '5']);
     assert.deepEqual(spec.command, ['sh', '-c', 'ls -l --color', '-m', '5']);
-    assert.deepEqual(specOf(['--', '-weird-program', 'x']).spec.command, ['-weird-program', 'x']);
+    assert.deepEqual(specOf(['--rootfs', '/srv/tree', '--', '-weird-program', 'x']).spec.command, [
+      '-weird-program',
+      'x',
+    ]);
   });
 
   test('-e NAME passes the variable through from the caller, as docker does', () => {
     process.env.TOCKER_TEST_PASSED = 'yes';
     assert.deepEqual(
-      specOf(['-e', 'TOCKER_TEST_PASSED', '-e', 'TOCKER_TEST_UNSET_VARIABLE', 'env']).spec.env,
+      specOf(['-e', 'TOCKER_TEST_PASSED', '-e', 'TOCKER_TEST_UNSET_VARIABLE', 'busybox', 'env'])
+        .spec.env,
       {
         TOCKER_TEST_PASSED: 'yes',
       },
@@ -76,7 +95,7 @@ describe('tocker run flags (parsed into the one validated spec)', () => {
   });
 
   test('boolean flags take =true/=false, and reject other values', () => {
-    assert.equal(specOf(['--rm=false', 'sh']).spec.autoRemove, false);
+    assert.equal(specOf(['--rm=false', 'busybox', 'sh']).spec.autoRemove, false);
     assert.throws(() => parseRunArgs(['--rm=maybe', 'sh']), TockerError);
   });
 

@@ -1,6 +1,7 @@
 import { type SpawnOptions, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultImageIn } from '../../images/test/fixtures.js';
 import { TestRoot } from '../../runtime/test/helpers.js';
 
 export {
@@ -19,13 +20,22 @@ export interface Result {
   stderr: string;
 }
 
-/** A test world (see the runtime's TestRoot) driven through the real CLI. */
+/**
+ * A test world (see the runtime's TestRoot) driven through the real CLI, with
+ * busybox:latest in its image store.
+ */
 export class CliRoot extends TestRoot {
+  /** busybox:latest is in the store (run() waits for it; a test that spawns the CLI itself, too). */
+  ready(): Promise<void> {
+    return defaultImageIn(this.root);
+  }
+
   /** Runs the real CLI (the bundled bin, as users do) to completion. */
-  run(
+  async run(
     args: readonly string[],
     options: SpawnOptions & { input?: string; timeoutMs?: number } = {},
   ): Promise<Result> {
+    await this.ready();
     const child = spawn(tockerBin, args, {
       env: this.env,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -6,9 +6,12 @@ import { CliRoot, lines } from './helpers.js';
 const world = new CliRoot();
 after(() => world.cleanup());
 
+/** A shell script in a fresh busybox container, to its end. */
+const shell = (script: string) => world.run(['run', '--rm', 'busybox', 'sh', '-c', script]);
+
 describe('what a container gets (real containers, busybox image)', () => {
   test('the command is PID 1 and ps sees only the container', async () => {
-    const result = await world.run(['run', '--rm', 'sh', '-c', 'echo $$; ps -o pid,comm; exit 0']);
+    const result = await shell('echo $$; ps -o pid,comm; exit 0');
     assert.equal(result.code, 0, result.stderr);
     const [pid, header, ...processes] = lines(result.stdout);
     assert.equal(pid, '1');
@@ -20,7 +23,7 @@ describe('what a container gets (real containers, busybox image)', () => {
   });
 
   test('hostname: the short id by default, --hostname when given, never the host', async () => {
-    const byDefault = await world.run(['run', '--rm', 'hostname']);
+    const byDefault = await world.run(['run', '--rm', 'busybox', 'hostname']);
     assert.match(byDefault.stdout.trim(), /^[0-9a-f]{12}$/);
     assert.notEqual(byDefault.stdout.trim(), hostname());
     const named = await world.run([
@@ -28,6 +31,7 @@ describe('what a container gets (real containers, busybox image)', () => {
       '--rm',
       '--hostname',
       'box-1',
+      'busybox',
       'cat',
       '/proc/sys/kernel/hostname',
     ]);
@@ -35,20 +39,16 @@ describe('what a container gets (real containers, busybox image)', () => {
   });
 
   test('network: only lo, and it is up', async () => {
-    const result = await world.run(['run', '--rm', 'ip', '-o', 'link']);
+    const result = await world.run(['run', '--rm', 'busybox', 'ip', '-o', 'link']);
     const links = lines(result.stdout);
     assert.equal(links.length, 1, result.stdout);
     assert.match(links[0] ?? '', /^1: lo: <LOOPBACK,UP/);
   });
 
   test('host paths are invisible and /proc/1/root is the container root', async () => {
-    const result = await world.run([
-      'run',
-      '--rm',
-      'sh',
-      '-c',
+    const result = await shell(
       `ls ${world.root} 2>&1; ls /work 2>&1; readlink /proc/1/root; ls /proc/1/root/`,
-    ]);
+    );
     assert.match(result.stdout, new RegExp(`${world.root}: No such file or directory`));
     assert.match(result.stdout, /\/work: No such file or directory/);
     const output = lines(result.stdout);
@@ -60,13 +60,9 @@ describe('what a container gets (real containers, busybox image)', () => {
   });
 
   test('mounts: /proc nosuid,nodev,noexec; /sys read-only; /dev a tmpfs with devices and devpts', async () => {
-    const result = await world.run([
-      'run',
-      '--rm',
-      'sh',
-      '-c',
+    const result = await shell(
       'grep -E " /(proc|sys|dev|dev/pts|dev/shm) " /proc/mounts; ls /dev; echo x > /dev/null && head -c 4 /dev/zero | wc -c',
-    ]);
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^proc \/proc proc rw,nosuid,nodev,noexec/m);
     assert.match(result.stdout, /^sysfs \/sys sysfs ro,/m);
@@ -94,6 +90,7 @@ describe('what a container gets (real containers, busybox image)', () => {
     const result = await world.run([
       'run',
       '--rm',
+      'busybox',
       'sh',
       '-c',
       'for a in "$@"; do printf "[%s]\\n" "$a"; done',
@@ -109,7 +106,18 @@ describe('what a container gets (real containers, busybox image)', () => {
 
   test('environment: PATH, HOME, HOSTNAME and -e, never the host environment', async () => {
     const result = await world.run(
-      ['run', '--rm', '-e', 'GREETING=hello world', '-e', 'EMPTY=', '--hostname', 'envbox', 'env'],
+      [
+        'run',
+        '--rm',
+        '-e',
+        'GREETING=hello world',
+        '-e',
+        'EMPTY=',
+        '--hostname',
+        'envbox',
+        'busybox',
+        'env',
+      ],
       {
         env: { ...world.env, SECRET_OF_THE_HOST: 'leaked' },
       },
@@ -130,24 +138,26 @@ describe('what a container gets (real containers, busybox image)', () => {
   });
 
   test('-w sets (and creates) the working directory', async () => {
-    const result = await world.run(['run', '--rm', '-w', '/srv/app', 'pwd']);
+    const result = await world.run(['run', '--rm', '-w', '/srv/app', 'busybox', 'pwd']);
     assert.equal(result.stdout.trim(), '/srv/app');
   });
 
   test("exit status: the command's exit code", async () => {
-    assert.equal((await world.run(['run', '--rm', 'sh', '-c', 'exit 42'])).code, 42);
-    assert.equal((await world.run(['run', '--rm', 'true'])).code, 0);
-    assert.equal((await world.run(['run', '--rm', 'false'])).code, 1);
+    assert.equal((await shell('exit 42')).code, 42);
+    assert.equal((await world.run(['run', '--rm', 'busybox', 'true'])).code, 0);
+    assert.equal((await world.run(['run', '--rm', 'busybox', 'false'])).code, 1);
   });
 
   test('exit status: 128+N when the command is killed by signal N', async () => {
     // As PID 1, sh ignores signals it has no handler for; under --init it is not PID 1.
     assert.equal(
-      (await world.run(['run', '--rm', '--init', 'sh', '-c', 'kill -TERM $$; sleep 5'])).code,
+      (await world.run(['run', '--rm', '--init', 'busybox', 'sh', '-c', 'kill -TERM $$; sleep 5']))
+        .code,
       143,
     );
     assert.equal(
-      (await world.run(['run', '--rm', '--init', 'sh', '-c', 'kill -USR1 $$; sleep 5'])).code,
+      (await world.run(['run', '--rm', '--init', 'busybox', 'sh', '-c', 'kill -USR1 $$; sleep 5']))
+        .code,
       138,
     );
   });

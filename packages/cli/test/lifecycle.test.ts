@@ -29,6 +29,7 @@ describe('container lifecycle through the CLI (real containers)', () => {
     const id = await runDetached([
       '--name',
       'talker',
+      'busybox',
       'sh',
       '-c',
       'echo out; echo err >&2; sleep 0.5; echo late',
@@ -52,7 +53,7 @@ describe('container lifecycle through the CLI (real containers)', () => {
   });
 
   test('stop: SIGTERM first; a PID-1 shell ignores it, so SIGKILL follows after -t', async () => {
-    const id = await runDetached(['sh', '-c', 'sleep 60']);
+    const id = await runDetached(['busybox', 'sh', '-c', 'sleep 60']);
     const started = Date.now();
     const stop = await world.run(['stop', '-t', '1', id]);
     assert.equal(stop.code, 0, stop.stderr);
@@ -62,7 +63,12 @@ describe('container lifecycle through the CLI (real containers)', () => {
   });
 
   test('stop: a program that handles SIGTERM exits at once with its own status', async () => {
-    const id = await runDetached(['sh', '-c', 'trap "exit 3" TERM; while :; do sleep 0.1; done']);
+    const id = await runDetached([
+      'busybox',
+      'sh',
+      '-c',
+      'trap "exit 3" TERM; while :; do sleep 0.1; done',
+    ]);
     await sleep(200);
     const started = Date.now();
     await world.run(['stop', '-t', '10', id]);
@@ -73,6 +79,7 @@ describe('container lifecycle through the CLI (real containers)', () => {
 
   test('kill -s delivers the signal; kill defaults to SIGKILL', async () => {
     const id = await runDetached([
+      'busybox',
       'sh',
       '-c',
       'trap "echo got-usr1" USR1; while :; do sleep 0.1; done',
@@ -91,7 +98,7 @@ describe('container lifecycle through the CLI (real containers)', () => {
   });
 
   test('rm refuses a running container, rm -f kills and removes it with its files', async () => {
-    const id = await runDetached(['--name', 'stubborn', 'sleep', '60']);
+    const id = await runDetached(['--name', 'stubborn', 'busybox', 'sleep', '60']);
     const refused = await world.run(['rm', 'stubborn']);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /is running: stop it first or use rm -f/);
@@ -108,6 +115,7 @@ describe('container lifecycle through the CLI (real containers)', () => {
       '--rm',
       '--name',
       'ephemeral',
+      'busybox',
       'sh',
       '-c',
       'echo data > /file',
@@ -120,6 +128,7 @@ describe('container lifecycle through the CLI (real containers)', () => {
     const writer = await world.run([
       'run',
       '--rm',
+      'busybox',
       'sh',
       '-c',
       'echo changed > /etc/hostname-test; rm /bin/ls',
@@ -128,6 +137,7 @@ describe('container lifecycle through the CLI (real containers)', () => {
     const reader = await world.run([
       'run',
       '--rm',
+      'busybox',
       'sh',
       '-c',
       'ls /etc/hostname-test; ls -d /bin',
@@ -137,21 +147,21 @@ describe('container lifecycle through the CLI (real containers)', () => {
   });
 
   test('a name in use is refused, and the name is free again after rm', async () => {
-    const id = await runDetached(['--name', 'unique', 'sleep', '60']);
-    const clash = await world.run(['run', '--name', 'unique', 'true']);
+    const id = await runDetached(['--name', 'unique', 'busybox', 'sleep', '60']);
+    const clash = await world.run(['run', '--name', 'unique', 'busybox', 'true']);
     assert.equal(clash.code, 125);
     assert.match(clash.stderr, /the name "unique" is already in use/);
     assert.equal(lines(clash.stderr).length, 1);
     await world.run(['rm', '-f', id]);
-    assert.equal((await world.run(['run', '--rm', '--name', 'unique', 'true'])).code, 0);
+    assert.equal((await world.run(['run', '--rm', '--name', 'unique', 'busybox', 'true'])).code, 0);
   });
 
   test('-i pipes stdin to the container; without -i stdin is empty', async () => {
-    const piped = await world.run(['run', '--rm', '-i', 'sh', '-c', 'tr a-z A-Z'], {
+    const piped = await world.run(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'tr a-z A-Z'], {
       input: 'hello\nworld\n',
     });
     assert.equal(piped.stdout, 'HELLO\nWORLD\n');
-    const closed = await world.run(['run', '--rm', 'sh', '-c', 'cat; echo end'], {
+    const closed = await world.run(['run', '--rm', 'busybox', 'sh', '-c', 'cat; echo end'], {
       input: 'ignored\n',
     });
     assert.equal(closed.stdout, 'end\n');
@@ -160,6 +170,7 @@ describe('container lifecycle through the CLI (real containers)', () => {
   test('--init: PID 1 is the init, it forwards signals and reaps orphaned zombies', async () => {
     const id = await runDetached([
       '--init',
+      'busybox',
       'sh',
       '-c',
       'trap "echo term-received; exit 7" TERM; (sleep 0.2 &) ; sleep 0.5; ps -o pid,stat,comm; while :; do sleep 0.1; done',
@@ -174,7 +185,7 @@ describe('container lifecycle through the CLI (real containers)', () => {
   });
 
   test('interrupting a foreground run forwards the signal, a second one kills, and clean-up runs', async () => {
-    const child = spawn(tockerBin, ['run', '--name', 'interrupted', 'sleep', '60'], {
+    const child = spawn(tockerBin, ['run', '--name', 'interrupted', 'busybox', 'sleep', '60'], {
       env: world.env,
       stdio: 'ignore',
     });
@@ -192,7 +203,7 @@ describe('container lifecycle through the CLI (real containers)', () => {
   });
 
   test('SIGKILL of a foreground CLI: its shim kills the container and records it (137, SIGKILL) at once', async () => {
-    const child = spawn(tockerBin, ['run', '--name', 'orphan', 'sleep', '60'], {
+    const child = spawn(tockerBin, ['run', '--name', 'orphan', 'busybox', 'sleep', '60'], {
       env: world.env,
       stdio: 'ignore',
     });

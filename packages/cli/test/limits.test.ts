@@ -24,7 +24,7 @@ describe('cgroup limits on real containers (cgroup v1 on this host)', () => {
   });
 
   test('--cpus 0.5: a busy loop gets at most ~0.6 CPU-seconds per wall second', async () => {
-    const id = await runDetached(['--cpus', '0.5', 'sh', '-c', 'while :; do :; done']);
+    const id = await runDetached(['--cpus', '0.5', 'busybox', 'sh', '-c', 'while :; do :; done']);
     await sleep(300);
     const first = { cpu: runtime.stats(id).cpuTimeNs, at: process.hrtime.bigint() };
     await sleep(2000);
@@ -45,6 +45,7 @@ describe('cgroup limits on real containers (cgroup v1 on this host)', () => {
       'hog',
       '-m',
       '32m',
+      'busybox',
       'sh',
       '-c',
       'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo survived',
@@ -64,6 +65,7 @@ describe('cgroup limits on real containers (cgroup v1 on this host)', () => {
     const id = await runDetached([
       '--pids-limit',
       '20',
+      'busybox',
       'sh',
       '-c',
       // Forks without end until one fails (busybox sh then exits). PID 1 forks once, first,
@@ -86,7 +88,15 @@ describe('cgroup limits on real containers (cgroup v1 on this host)', () => {
   test('the command starts inside its cgroups (no unlimited window)', async () => {
     // The cgroup namespace is created right after joining and right before exec; a root
     // of "/" means the process was already in the container's cgroup when it began.
-    const result = await world.run(['run', '--rm', '-m', '48m', 'cat', '/proc/self/cgroup']);
+    const result = await world.run([
+      'run',
+      '--rm',
+      '-m',
+      '48m',
+      'busybox',
+      'cat',
+      '/proc/self/cgroup',
+    ]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(
       result.stdout,

@@ -51,7 +51,7 @@ describe('reliability: concurrent commands and killed processes (real containers
   test('24 concurrent run --rm: each runs, exits with its own code and output, and is gone', async () => {
     const results = await Promise.all(
       range(24).map((index) =>
-        world.run(['run', '--rm', 'sh', '-c', `echo ${index}; exit ${index % 5}`]),
+        world.run(['run', '--rm', 'busybox', 'sh', '-c', `echo ${index}; exit ${index % 5}`]),
       ),
     );
     results.forEach((result, index) => {
@@ -71,7 +71,7 @@ describe('reliability: concurrent commands and killed processes (real containers
     for (const round of range(3)) {
       const name = `race-${round}`;
       const results = await Promise.all(
-        range(10).map(() => world.run(['run', '-d', '--name', name, 'sleep', '30'])),
+        range(10).map(() => world.run(['run', '-d', '--name', name, 'busybox', 'sleep', '30'])),
       );
       const winners = results.filter((result) => result.code === 0);
       assert.equal(winners.length, 1, `round ${round}: ${results.map((r) => r.stderr).join('')}`);
@@ -88,7 +88,7 @@ describe('reliability: concurrent commands and killed processes (real containers
 
   test('run -d next to concurrent ps -a, inspect and rm -f: every container it started keeps running', async () => {
     const bystander = (
-      await world.run(['run', '-d', '--name', 'bystander', 'sleep', '30'])
+      await world.run(['run', '-d', '--name', 'bystander', 'busybox', 'sleep', '30'])
     ).stdout.trim();
     let busy = true;
     const noise = [
@@ -100,7 +100,7 @@ describe('reliability: concurrent commands and killed processes (real containers
       })(),
       (async () => {
         while (busy) {
-          const id = (await world.run(['run', '-d', 'true'])).stdout.trim();
+          const id = (await world.run(['run', '-d', 'busybox', 'true'])).stdout.trim();
           await world.run(['rm', '-f', id]);
         }
       })(),
@@ -109,7 +109,7 @@ describe('reliability: concurrent commands and killed processes (real containers
     for (const batch of range(4)) {
       const results = await Promise.all(
         range(4).map((index) =>
-          world.run(['run', '-d', '--name', `steady-${batch}-${index}`, 'sleep', '30']),
+          world.run(['run', '-d', '--name', `steady-${batch}-${index}`, 'busybox', 'sleep', '30']),
         ),
       );
       for (const result of results) {
@@ -131,7 +131,10 @@ describe('reliability: concurrent commands and killed processes (real containers
   test('a run -d client killed at any moment never takes its container with it', async () => {
     await Promise.all(
       range(12).map((index) =>
-        killedAfter(['run', '-d', '--name', `orphaned-${index}`, 'sleep', '30'], 20 * index),
+        killedAfter(
+          ['run', '-d', '--name', `orphaned-${index}`, 'busybox', 'sleep', '30'],
+          20 * index,
+        ),
       ),
     );
     // Supervisors that were mid-start finish starting.
@@ -149,7 +152,7 @@ describe('reliability: concurrent commands and killed processes (real containers
   });
 
   test('a foreground CLI killed with SIGKILL: its container ends, recorded as killed (137, SIGKILL)', async () => {
-    const cli = spawn(tockerBin, ['run', '--name', 'abandoned', 'sleep', '30'], {
+    const cli = spawn(tockerBin, ['run', '--name', 'abandoned', 'busybox', 'sleep', '30'], {
       env: world.env,
       stdio: 'ignore',
     });
@@ -172,10 +175,13 @@ describe('reliability: concurrent commands and killed processes (real containers
   test('CLIs and supervisors killed at random points: every container ends up running or exited with a code, nothing leaks', async () => {
     await Promise.all([
       ...range(8).map((index) =>
-        killedAfter(['run', '--name', `fg-${index}`, 'sh', '-c', 'sleep 0.2; exit 7'], 40 * index),
+        killedAfter(
+          ['run', '--name', `fg-${index}`, 'busybox', 'sh', '-c', 'sleep 0.2; exit 7'],
+          40 * index,
+        ),
       ),
       ...range(4).map((index) =>
-        killedAfter(['run', '-d', '--name', `bg-${index}`, 'sleep', '30'], 30 * index),
+        killedAfter(['run', '-d', '--name', `bg-${index}`, 'busybox', 'sleep', '30'], 30 * index),
       ),
     ]);
     // Kill the detached supervisors too, wherever they are.
@@ -231,23 +237,25 @@ describe('reliability: concurrent commands and killed processes (real containers
       detached: false,
       usage: null,
     });
-    const ghost = await world.run(['run', '-d', '--name', 'ghost', 'sleep', '30']);
+    const ghost = await world.run(['run', '-d', '--name', 'ghost', 'busybox', 'sleep', '30']);
     assert.equal(ghost.code, 0, 'a name whose container never came to be is free');
     assert.deepEqual(lines((await world.run(['ps', '-aq'])).stdout), [ghost.stdout.slice(0, 12)]);
-    assert.equal((await world.run(['run', '-d', '--name', 'reserved', 'true'])).code, 0);
+    assert.equal((await world.run(['run', '-d', '--name', 'reserved', 'busybox', 'true'])).code, 0);
     assert.equal(transitionsByContainer(world.root).has(reservedId), false);
     await world.run(['rm', '-f', 'ghost', 'reserved']);
   });
 
   test('a damaged state.json: listed as damaged, never killed, removable with rm -f, its name freed', async () => {
     for (const damage of ['{"format":1,"record":', '{}']) {
-      const id = (await world.run(['run', '-d', '--name', 'damaged', 'sleep', '30'])).stdout.trim();
+      const id = (
+        await world.run(['run', '-d', '--name', 'damaged', 'busybox', 'sleep', '30'])
+      ).stdout.trim();
       const { process: pid1 } = await inspect(id);
       writeFileSync(join(world.root, 'containers', id, 'state.json'), damage);
       const ps = await world.run(['ps', '-a']);
       assert.equal(ps.code, 0, ps.stderr);
       assert.match(ps.stdout, new RegExp(`${id.slice(0, 12)} .*Damaged: state\\.json`));
-      for (const command of [['ps'], ['run', '--rm', 'true'], ['stop', 'damaged']])
+      for (const command of [['ps'], ['run', '--rm', 'busybox', 'true'], ['stop', 'damaged']])
         await world.run(command);
       assert.ok(isAlive(pid1), 'no collection kills a container for its damaged record');
       const refused = await world.run(['rm', 'damaged']);
@@ -257,12 +265,12 @@ describe('reliability: concurrent commands and killed processes (real containers
       await waitFor('its processes to be killed', () => (isAlive(pid1) ? undefined : true));
       assert.deepEqual(lines((await world.run(['ps', '-aq'])).stdout), []);
     }
-    const reused = await world.run(['run', '--rm', '--name', 'damaged', 'true']);
+    const reused = await world.run(['run', '--rm', '--name', 'damaged', 'busybox', 'true']);
     assert.equal(reused.code, 0, reused.stderr);
   });
 
   test('inspect A B: what exists is printed, each missing one is an error, exit 1', async () => {
-    await world.run(['run', '-d', '--name', 'present', 'sleep', '30']);
+    await world.run(['run', '-d', '--name', 'present', 'busybox', 'sleep', '30']);
     const result = await world.run(['inspect', 'present', 'absent']);
     assert.equal(result.code, 1);
     assert.equal((JSON.parse(result.stdout) as ContainerView[])[0]?.name, 'present');
@@ -313,12 +321,13 @@ describe('a full state disk (TOCKER_ROOT on a 24 MiB tmpfs of its own)', () => {
       assert.equal(result.code, 0, result.stderr);
       return result.stdout.trim();
     };
-    const stopped = await started(['--name', 'stopped', 'sleep', '30']);
-    const removed = await started(['--name', 'removed', 'sleep', '30']);
-    const ending = await started(['--name', 'ending', 'sh', '-c', 'sleep 1.5; exit 3']);
+    const stopped = await started(['--name', 'stopped', 'busybox', 'sleep', '30']);
+    const removed = await started(['--name', 'removed', 'busybox', 'sleep', '30']);
+    const ending = await started(['--name', 'ending', 'busybox', 'sh', '-c', 'sleep 1.5; exit 3']);
     const chatty = await started([
       '--name',
       'chatty',
+      'busybox',
       'sh',
       '-c',
       // ~10 KB a second: more than what is left of the log's last page.
@@ -327,7 +336,7 @@ describe('a full state disk (TOCKER_ROOT on a 24 MiB tmpfs of its own)', () => {
     const filler = join(mountPoint, 'filler');
     fillUp(filler);
 
-    const refused = await full.run(['run', '--rm', 'true']);
+    const refused = await full.run(['run', '--rm', 'busybox', 'true']);
     assert.equal(refused.code, 125);
     assert.match(refused.stderr, /^tocker: TOCKER_ROOT is full \(.*\): free some space/);
     assert.equal(lines(refused.stderr).length, 1);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { type IPty, spawn } from 'node-pty';
 import { CliRoot, tockerBin, waitFor } from './helpers.js';
 
 const world = new CliRoot();
+before(() => world.ready());
 after(() => world.cleanup());
 
 /** The CLI on a real pty, as a user's terminal would run it. */
@@ -56,7 +57,7 @@ describe('-it: a real terminal through a pty (node-pty plays the user)', {
   timeout: 30_000,
 }, () => {
   test('the window size is passed in and follows resizes', async () => {
-    const terminal = new Terminal(['run', '-it', '--rm', 'sh'], { cols: 91, rows: 27 });
+    const terminal = new Terminal(['run', '-it', '--rm', 'busybox', 'sh'], { cols: 91, rows: 27 });
     await terminal.prompt();
     terminal.type('stty size\r');
     await terminal.expect(/^27 91\r?$/m);
@@ -70,7 +71,7 @@ describe('-it: a real terminal through a pty (node-pty plays the user)', {
   });
 
   test('^C reaches the foreground process, not the shell; job control works', async () => {
-    const terminal = new Terminal(['run', '-it', '--rm', 'sh']);
+    const terminal = new Terminal(['run', '-it', '--rm', 'busybox', 'sh']);
     await terminal.prompt();
     terminal.type('tty; sleep 30\r');
     await terminal.expect(/\/dev\/(console|pts\/\d+)/);
@@ -93,7 +94,7 @@ describe('-it: a real terminal through a pty (node-pty plays the user)', {
   });
 
   test('Unicode passes through unharmed', async () => {
-    const terminal = new Terminal(['run', '-it', '--rm', 'sh']);
+    const terminal = new Terminal(['run', '-it', '--rm', 'busybox', 'sh']);
     await terminal.prompt();
     terminal.type('echo "héllo wörld ✓ 日本"\r');
     await terminal.expect(/^héllo wörld ✓ 日本\r?$/m);

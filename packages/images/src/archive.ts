@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { TockerError } from '@tocker/runtime';
+import { O_DIRECTORY, O_PATH, O_RDONLY, openInRoot } from '@tocker/runtime/sys';
 import { z } from 'zod';
 import { decompress, detectCompression } from './compression.js';
 import {
@@ -16,7 +18,6 @@ import {
 } from './oci.js';
 import { canonicalName, parseReference } from './reference.js';
 import type { ImageStore, StoredImage } from './store.js';
-import { O_DIRECTORY, O_PATH, O_RDONLY, openInRoot } from './sys/fs-at.js';
 import { unpackLayer } from './unpack.js';
 
 /** An image taken in, and the names it got. */
@@ -254,4 +255,27 @@ export async function importTarball(
   const manifestDigest = store.putBlob(Buffer.from(JSON.stringify(manifest)));
   store.tag(canonical, manifestDigest);
   return store.image(manifestDigest);
+}
+
+/**
+ * A directory tree as a one-layer image (set-up's busybox, a test's image): GNU tar reads
+ * it as it is on disk (numeric owners, xattrs), tocker takes the tar in as `import` does.
+ */
+export async function importDirectory(
+  store: ImageStore,
+  dir: string,
+  name: string,
+  config: RunConfig,
+): Promise<StoredImage> {
+  const tar = spawn('tar', ['-C', dir, '--numeric-owner', '--xattrs', '-cf', '-', '.'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  tar.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => tar.once('close', resolve));
+  const image = await importTarball(store, tar.stdout, name, config);
+  if ((await exited) !== 0) throw new TockerError(`tar of ${dir} failed: ${stderr.trim()}`);
+  return image;
 }

@@ -1,4 +1,10 @@
-export { importTarball, type LoadedImage, loadImages, type RunConfig } from './archive.js';
+export {
+  importDirectory,
+  importTarball,
+  type LoadedImage,
+  loadImages,
+  type RunConfig,
+} from './archive.js';
 export type { ImageConfig, ImageManifest } from './oci.js';
 export { canonicalName, familiarName, type ImageReference, parseReference } from './reference.js';
 export { ImageStore, type StoredImage, type StoredLayer } from './store.js';

@@ -13,7 +13,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { DirectoryLock, TockerError, tockerRoot } from '@tocker/runtime';
+import { DirectoryLock, type ImageRoot, TockerError, tockerRoot } from '@tocker/runtime';
 import { z } from 'zod';
 import { decompress } from './compression.js';
 import {
@@ -263,6 +263,17 @@ export class ImageStore {
     return this.image(digest);
   }
 
+  /** An image as a container's root: its layers and how it runs, for Runtime.configure. */
+  rootOf(reference: string): ImageRoot {
+    const image = this.resolve(reference);
+    return {
+      reference,
+      digest: image.digest,
+      layers: image.layers.map((layer) => layer.dir),
+      config: image.config.config ?? {},
+    };
+  }
+
   /** Points `name` at the manifest `digest` (a name points at one image at a time). */
   tag(name: string, digest: string): void {
     const canonical = canonicalName(parseReference(name));
@@ -285,10 +296,10 @@ export class ImageStore {
 
   /**
    * Removes what no named image needs: manifests and configurations of unnamed images,
-   * then layer blobs and layers no remaining image has. (Containers do not run on store
-   * layers yet; when they do, theirs join `keepLayers`.)
+   * then layer blobs and layers no remaining image has, except the layers containers run
+   * on (`inUse`: their directories).
    */
-  collect(): { blobs: number; layers: number } {
+  collect(inUse: ReadonlySet<string> = new Set()): { blobs: number; layers: number } {
     const lock = this.lock();
     try {
       const keepBlobs = new Set<string>();
@@ -308,7 +319,8 @@ export class ImageStore {
       }
       let layers = 0;
       for (const hex of readdirSync(join(this.root, 'layers'))) {
-        if (keepLayers.has(`sha256:${hex}`)) continue;
+        if (keepLayers.has(`sha256:${hex}`) || inUse.has(join(this.root, 'layers', hex, 'root')))
+          continue;
         // Renamed away first: a half-deleted layer is never found as a layer.
         const doomed = this.ingestPath();
         renameSync(join(this.root, 'layers', hex), doomed);

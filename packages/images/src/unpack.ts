@@ -31,7 +31,7 @@ import {
   setXattr,
   symlinkAt,
   unlinkAt,
-} from './sys/fs-at.js';
+} from '@tocker/runtime/sys';
 import { readTar, type TarEntry } from './tar.js';
 
 /** What unpacking a layer learnt: the digest of its uncompressed tar (its diff id) and size. */

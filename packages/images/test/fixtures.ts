@@ -4,6 +4,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { prepareDefaultImage } from '../../runtime/src/image.js';
+import { importDirectory } from '../src/archive.js';
+import { ImageStore } from '../src/store.js';
 import { endOfTar, type TarWriteEntry, tarEntryBytes } from '../src/tar.js';
 
 export const MEDIA_TYPES = {
@@ -295,4 +298,26 @@ export function dockerArchive(image: DockerArchiveImage): Buffer {
     ),
     file('repositories', JSON.stringify(repositories)),
   ]);
+}
+
+const defaultImages = new Map<string, Promise<void>>();
+
+/**
+ * busybox:latest in the image store of the state root `root`, as set-up makes it in the
+ * real one (once per root and process): what `tocker run busybox ...` runs in a test.
+ */
+export function defaultImageIn(root: string): Promise<void> {
+  let ready = defaultImages.get(root);
+  if (ready === undefined) {
+    ready = importDirectory(
+      ImageStore.open(join(root, 'store')),
+      prepareDefaultImage(),
+      'busybox:latest',
+      {
+        Cmd: ['sh'],
+      },
+    ).then(() => undefined);
+    defaultImages.set(root, ready);
+  }
+  return ready;
 }

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { type ContainerView, type CorruptContainer, requestedEnds } from './container.js';
-import { CONTAINER_NAME, containerSpecSchema, limitsSchema } from './spec.js';
+import {
+  argv,
+  CONTAINER_NAME,
+  containerSpecFields,
+  containerSpecSchema,
+  limitsSchema,
+} from './spec.js';
 
 /**
  * The agent's API over socket.io: every request is an event with one payload and an
@@ -27,8 +33,8 @@ const sessionId = z.string().regex(/^[0-9a-f]{16,64}$/, 'not a terminal session'
 
 const execRequest = z.object({
   container: containerReference,
-  command: containerSpecSchema.shape.command,
-  env: containerSpecSchema.shape.env,
+  command: argv('command').min(1, 'command is required'),
+  env: containerSpecFields.shape.env,
   workdir: z.string().startsWith('/').max(4096).optional(),
 });
 

@@ -16,6 +16,7 @@ export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const HOSTNAME =
   /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 const ENV_KEY = /^[^=\0]+$/;
+const USER = /^[a-zA-Z0-9_.][a-zA-Z0-9_.-]{0,31}(:[a-zA-Z0-9_.][a-zA-Z0-9_.-]{0,31})?$/;
 
 /** "/a//b/./c/../d/" -> "/a/b/d"; ".." never climbs above "/". */
 function normalizeAbsolute(path: string): string {
@@ -106,7 +107,14 @@ export const limitsSchema = z
   .object({ cpus: cpus.optional(), memory: memory.optional(), pidsLimit: pidsLimit.optional() })
   .strict();
 
-export const containerSpecSchema = z
+/** A command line as its arguments (never a shell string). */
+export const argv = (what: string) =>
+  z.array(
+    z.string().refine((arg) => !arg.includes('\0'), `${what}: arguments must not contain NUL`),
+  );
+
+/** The fields of a container spec, each checked on its own (containerSpecSchema adds the rules between them). */
+export const containerSpecFields = z
   .object({
     name: z
       .string()
@@ -120,22 +128,28 @@ export const containerSpecSchema = z
       .max(64, 'hostname: at most 64 characters')
       .regex(HOSTNAME, 'hostname: not a valid host name')
       .optional(),
-    rootfs: absolutePath('rootfs'),
-    command: z
-      .array(
-        z.string().refine((arg) => !arg.includes('\0'), 'command: arguments must not contain NUL'),
-        {
-          required_error: 'command is required',
-        },
-      )
-      .min(1, 'command is required'),
+    /** An image of the image store (`busybox`, `alpine:3.20`, an id): its layers are the root. */
+    image: z
+      .string()
+      .min(1, 'image: give an image name')
+      .max(512, 'image: at most 512 characters')
+      .optional(),
+    /** A directory on the host as the root (gocker's --rootfs), instead of an image. */
+    rootfs: absolutePath('rootfs').optional(),
+    /** What runs: the image's entrypoint and this (or the image's command when empty). */
+    command: argv('command').default([]),
+    /** Replaces the image's entrypoint ([]: none); then only `command` runs. */
+    entrypoint: argv('entrypoint').optional(),
+    /** user[:group], names or numbers, as the image's /etc/passwd and /etc/group say. */
+    user: z.string().regex(USER, 'user: NAME or UID, optionally :GROUP or :GID').optional(),
     env: z
       .record(
         z.string().regex(ENV_KEY, 'env: a variable name must not be empty or contain "="'),
         z.string().refine((v) => !v.includes('\0'), 'env: values must not contain NUL'),
       )
       .default({}),
-    workdir: absolutePath('workdir').default('/'),
+    /** Where it starts (created if missing): the image's working directory, or "/". */
+    workdir: absolutePath('workdir').optional(),
     tty: z.boolean().default(false),
     interactive: z.boolean().default(false),
     init: z.boolean().default(false),
@@ -153,6 +167,18 @@ export const containerSpecSchema = z
     devices: z.array(deviceArgument).max(64).default([]),
   })
   .strict();
+
+export const containerSpecSchema = containerSpecFields.superRefine((spec, context) => {
+  if ((spec.image === undefined) === (spec.rootfs === undefined))
+    context.addIssue({
+      code: 'custom',
+      path: ['image'],
+      message: 'image: give an image, or a root filesystem directory (rootfs), not both',
+    });
+  // A directory has no default command to fall back on.
+  if (spec.rootfs !== undefined && spec.command.length === 0 && !spec.entrypoint?.length)
+    context.addIssue({ code: 'custom', path: ['command'], message: 'command is required' });
+});
 
 export type ContainerSpecInput = z.input<typeof containerSpecSchema>;
 export type ContainerSpec = Readonly<z.output<typeof containerSpecSchema>>;

@@ -63,6 +63,54 @@ static void check(int result, const char *what, const char *subject) {
   if (result < 0) failed(what, subject);
 }
 
+/* The option string of the legacy mount(2): everything in one page. */
+static void mount_overlay_legacy(const struct op *op) {
+  char data[4096];
+  size_t used = (size_t)snprintf(data, sizeof data, "lowerdir=");
+  for (unsigned i = 3; i < op->argc && used < sizeof data; i++)
+    used += (size_t)snprintf(data + used, sizeof data - used, "%s%s", i == 3 ? "" : ":",
+                             arg_string(op, i));
+  if (used < sizeof data)
+    used += (size_t)snprintf(data + used, sizeof data - used, ",upperdir=%s,workdir=%s",
+                             arg_string(op, 1), arg_string(op, 2));
+  if (used >= sizeof data)
+    fail(125, "the image has too many layers (%u) for this kernel's overlay options (Linux 6.8 "
+              "takes any number)", op->argc - 3);
+  check(mount("overlay", arg_string(op, 0), "overlay", 0, data), "mount overlay", arg_string(op, 0));
+}
+
+/*
+ * overlayfs through the new mount API: one fsconfig per lower layer ("lowerdir+", Linux
+ * 6.8), so the number of layers is not limited by the one page of mount(2)'s option
+ * string (about 40 layer paths). Older kernels refuse "lowerdir+" and get the string.
+ */
+static void mount_overlay(const struct op *op) {
+  const char *target = arg_string(op, 0);
+  int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+  check(fs, "fsopen", "overlay");
+  for (unsigned i = 3; i < op->argc; i++) {
+    if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", arg_string(op, i), 0) == 0)
+      continue;
+    if (errno == EINVAL && i == 3) {
+      close(fs);
+      mount_overlay_legacy(op);
+      return;
+    }
+    failed("overlay layer", arg_string(op, i));
+  }
+  check((int)syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", arg_string(op, 1), 0),
+        "overlay upperdir", arg_string(op, 1));
+  check((int)syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", arg_string(op, 2), 0),
+        "overlay workdir", arg_string(op, 2));
+  check((int)syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0), "overlay", target);
+  int mounted = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+  check(mounted, "fsmount overlay", target);
+  check((int)syscall(SYS_move_mount, mounted, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH),
+        "move_mount", target);
+  close(mounted);
+  close(fs);
+}
+
 /* Creates `path` and its parents as directories; every existing component must be a real
  * directory, never a symlink (which could lead a mount somewhere else). */
 static void make_directories(const char *path, mode_t mode) {
@@ -211,6 +259,13 @@ static void install_seccomp(const struct op *op) {
   check((int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fprog), "seccomp", NULL);
 }
 
+/*
+ * The container's user, before its capabilities are set: with PR_SET_KEEPCAPS the
+ * permitted set survives the switch away from uid 0, and the effective one (which the
+ * switch clears) is raised again, so set_capabilities can still shape the bounding set.
+ * For another user than root, execve then leaves only what the bounding set and file
+ * capabilities allow, as with docker.
+ */
 static void set_user(const struct op *op) {
   uid_t uid = (uid_t)arg_number(op, 0);
   gid_t gid = (gid_t)arg_number(op, 1);
@@ -218,9 +273,16 @@ static void set_user(const struct op *op) {
   gid_t groups[256];
   if (count < 0 || count > 256) fail(125, "plan: too many groups");
   for (int64_t i = 0; i < count; i++) groups[i] = (gid_t)arg_number(op, 3 + (unsigned)i);
+  check(prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "prctl", "PR_SET_KEEPCAPS");
   check(setgroups((size_t)count, groups), "setgroups", NULL);
   check(setresgid(gid, gid, gid), "setgid", NULL);
   check(setresuid(uid, uid, uid), "setuid", NULL);
+  check(prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0), "prctl", "PR_SET_KEEPCAPS");
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  check((int)syscall(SYS_capget, &header, data), "capget", NULL);
+  for (int i = 0; i < 2; i++) data[i].effective = data[i].permitted;
+  check((int)syscall(SYS_capset, &header, data), "capset", NULL);
 }
 
 /* Finds `command` as execvp would, in the container; a miss ends the child like a shell. */
@@ -311,6 +373,9 @@ static void run(const struct op *op) {
             "mount", target);
       break;
     }
+    case OP_MOUNT_OVERLAY:
+      mount_overlay(op);
+      break;
     case OP_UMOUNT:
       check(umount2(arg_string(op, 0), (int)arg_number(op, 1)), "umount", arg_string(op, 0));
       break;

@@ -70,6 +70,7 @@ enum {
   OP_EXEC = 58,           /* i64 argc, argv..., env...: argv[0] searched in env's PATH */
   OP_CHMOD = 59,          /* path, i64 mode */
   OP_SETUSER = 60,        /* i64 uid, i64 gid, i64 count, groups... */
+  OP_MOUNT_OVERLAY = 61,  /* target, upper, work, lower layers... (top first) */
 };
 
 enum { MODE_CREATE = 1, MODE_EXEC = 2 };

@@ -165,7 +165,7 @@ export class Container {
         config,
         hostname: record.hostname,
         env: [...config.process.env, `HOSTNAME=${record.hostname}`],
-        layout: store.rootfsLayout(id, config.root.path),
+        layout: store.rootfsLayout(id, config.root.layers),
         stdio: shimStdio(options.io, store.logPath(id), opened),
         cgroupProcs,
         exitFile: remember(openSync(store.exitFilePath(id), 'r+'), opened),

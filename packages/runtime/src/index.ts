@@ -1,6 +1,7 @@
 export type { ContainerStatus, ContainerTransition } from '@tocker/protocol';
 export type { CgroupStats } from './cgroups/index.js';
 export type { RootfsPolicy } from './config/configure.js';
+export type { ImageRoot, ImageRunConfig } from './config/image.js';
 export type { RuntimeConfig } from './config/runtime-config.js';
 export {
   Container,

@@ -231,5 +231,11 @@ function finalSteps(
   const security = config.process.noNewPrivileges
     ? [capabilities, step(Op.prctl, PR_SET_NO_NEW_PRIVS, 1), ...filter]
     : [...filter, capabilities];
-  return [step(Op.closeFrom, 3), ...security, step(Op.exec, args.length, ...args, ...env)];
+  const { uid, gid, additionalGids } = config.process.user;
+  return [
+    step(Op.closeFrom, 3),
+    step(Op.setuser, uid, gid, additionalGids.length, ...additionalGids),
+    ...security,
+    step(Op.exec, args.length, ...args, ...env),
+  ];
 }

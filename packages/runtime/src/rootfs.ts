@@ -18,8 +18,8 @@ import {
 
 /** Where a container's root filesystem comes from and where its writable layer lives. */
 export interface RootfsLayout {
-  /** The image: the overlay's read-only lower layer, shared by every container. */
-  readonly image: string;
+  /** The overlay's read-only lower layers, top first: an image's, shared by its containers. */
+  readonly layers: readonly string[];
   readonly upper: string;
   readonly work: string;
   /** The mount point of the overlay, which becomes "/". */
@@ -80,14 +80,7 @@ export function rootfsSteps(
     step(Op.unshare, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET),
     // Nothing mounted from here on may propagate back to the host.
     step(Op.mount, null, '/', null, MS_REC | MS_PRIVATE, null),
-    step(
-      Op.mount,
-      'overlay',
-      layout.merged,
-      'overlay',
-      0,
-      `lowerdir=${layout.image},upperdir=${layout.upper},workdir=${layout.work}`,
-    ),
+    step(Op.mountOverlay, layout.merged, layout.upper, layout.work, ...layout.layers),
   );
   steps.push(step(Op.pivotRoot, layout.merged));
   steps.push(...devSteps(config, bound));

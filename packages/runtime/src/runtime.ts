@@ -10,6 +10,7 @@ import {
   detectCgroupDriver,
 } from './cgroups/index.js';
 import { configure, type RootfsPolicy } from './config/configure.js';
+import type { ImageRoot } from './config/image.js';
 import { type RuntimeConfig, withLimits } from './config/runtime-config.js';
 import {
   Container,
@@ -83,10 +84,15 @@ export class Runtime {
 
   /**
    * What a user asked for, as this runtime runs it: the one way to a RuntimeConfig (see
-   * config/configure.ts), with its seccomp profile kept in this root.
+   * config/configure.ts), with its seccomp profile kept in this root. A request for an
+   * image comes with that image, resolved by the caller's image store.
    */
-  configure(spec: ContainerSpec, policy: RootfsPolicy): RuntimeConfig {
-    return writingTo(this.store.root, () => configure(spec, policy, this.profiles));
+  configure(
+    spec: ContainerSpec,
+    policy: RootfsPolicy,
+    image: ImageRoot | null = null,
+  ): RuntimeConfig {
+    return writingTo(this.store.root, () => configure(spec, policy, this.profiles, image));
   }
 
   private get deps(): ContainerDeps {

@@ -25,6 +25,7 @@ const toNumber = (value: bigint | null) => (value === null ? null : Number(value
 const iso = (date: Date | null) => (date === null ? null : date.toISOString());
 
 interface StoredSpec {
+  image?: string;
   rootfs?: string;
   command?: string[];
   limits?: RunLimits;
@@ -39,7 +40,7 @@ function summary(run: RunWithAgent): RunSummary {
     name: run.name,
     hostname: run.hostname,
     command: spec.command ?? [],
-    rootfs: spec.rootfs ?? null,
+    rootfs: spec.image ?? spec.rootfs ?? null,
     limits: spec.limits ?? {},
     limitChanges: run.limitChanges.map((change) => ({
       at: change.at.toISOString(),

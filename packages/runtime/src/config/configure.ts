@@ -6,6 +6,7 @@ import { DEFAULT_DEVICE_RULES, type DeviceRule, rulesForDevice } from '../cgroup
 import { TockerError } from '../errors.js';
 import { resolveCapabilities } from '../security/capabilities.js';
 import { renderProfile, type SeccompProfiles, validateProfile } from '../security/seccomp.js';
+import { type ImageRoot, type ResolvedProcess, resolveProcess } from './image.js';
 import { type DeviceNode, type RuntimeConfig, sealConfig } from './runtime-config.js';
 
 /**
@@ -49,8 +50,10 @@ export function configure(
   spec: ContainerSpec,
   policy: RootfsPolicy,
   profiles: SeccompProfiles,
+  image: ImageRoot | null,
 ): RuntimeConfig {
-  const root = checkRootfs(spec.rootfs, policy);
+  const root = rootOf(spec, policy, image);
+  const process = resolveProcess(spec, image?.config ?? {}, root.layers);
   checkLimits(spec);
   const privileged = spec.privileged;
   const capabilities = resolveCapabilities({
@@ -62,14 +65,14 @@ export function configure(
   const hostDevices = privileged ? listHostDevices() : [];
   return sealConfig({
     ociVersion: '1.2.0',
-    root: { path: root },
+    root,
     hostname: spec.hostname ?? null,
     process: {
       terminal: spec.tty,
-      args: spec.command,
-      env: environment(spec),
-      cwd: spec.workdir,
-      user: { uid: 0, gid: 0, additionalGids: [] },
+      args: process.args,
+      env: environment(spec, process),
+      cwd: process.cwd,
+      user: process.user,
       capabilities: {
         bounding: capabilities,
         effective: capabilities,
@@ -100,13 +103,34 @@ export function configure(
   });
 }
 
-/** A clean environment, never the host's: what a shell expects, then the user's -e. */
-function environment(spec: ContainerSpec): string[] {
+/** The container's root: the image's layers (top first), or the directory asked for. */
+function rootOf(
+  spec: ContainerSpec,
+  policy: RootfsPolicy,
+  image: ImageRoot | null,
+): RuntimeConfig['root'] {
+  if (image !== null) {
+    if (spec.image === undefined)
+      throw new TockerError('an image was given for a request without one');
+    return {
+      layers: [...image.layers].reverse(),
+      image: { reference: spec.image, digest: image.digest },
+    };
+  }
+  if (spec.rootfs === undefined) throw new TockerError(`image ${spec.image}: not resolved`);
+  return { layers: [checkRootfs(spec.rootfs, policy)], image: null };
+}
+
+/**
+ * A clean environment, never the host's: what a shell expects, the image's, then the
+ * user's -e.
+ */
+function environment(spec: ContainerSpec, process: ResolvedProcess): string[] {
   const env: Record<string, string> = {
     PATH: DEFAULT_PATH,
-    HOME: '/root',
+    HOME: process.home,
     ...(spec.tty ? { TERM: 'xterm' } : {}),
-    ...spec.env,
+    ...process.env,
   };
   return Object.entries(env).map(([key, value]) => `${key}=${value}`);
 }

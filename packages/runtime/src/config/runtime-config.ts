@@ -32,8 +32,14 @@ export interface DeviceNode {
 
 export interface RuntimeConfigShape {
   readonly ociVersion: string;
-  /** The image: the read-only lower layer of the container's root. */
-  readonly root: { readonly path: string };
+  /**
+   * The read-only lower layers of the container's root, top first: an image's, or one
+   * directory (--rootfs). `image`: the image it came from, as named and resolved.
+   */
+  readonly root: {
+    readonly layers: readonly string[];
+    readonly image: { readonly reference: string; readonly digest: string } | null;
+  };
   /** null: the container's short id. */
   readonly hostname: string | null;
   readonly process: {
@@ -98,7 +104,22 @@ const deviceRule = z
 export const runtimeConfigSchema = z
   .object({
     ociVersion: z.string(),
-    root: z.object({ path: absolute }).strict(),
+    root: z.union([
+      z
+        .object({
+          layers: z.array(absolute).min(1),
+          image: z
+            .object({ reference: z.string(), digest: z.string().regex(/^sha256:[0-9a-f]{64}$/) })
+            .strict()
+            .nullable(),
+        })
+        .strict(),
+      // Records written before images: one directory.
+      z
+        .object({ path: absolute })
+        .strict()
+        .transform(({ path }) => ({ layers: [path], image: null })),
+    ]),
     hostname: z.string().nullable(),
     process: z
       .object({

@@ -52,6 +52,7 @@ export const Op = {
   exec: 58,
   chmod: 59,
   setuser: 60,
+  mountOverlay: 61,
 } as const;
 
 export const ShimMode = { create: 1, exec: 2 } as const;

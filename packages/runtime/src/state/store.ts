@@ -104,10 +104,10 @@ export class StateStore {
     return join(this.dir(id), 'container.log');
   }
 
-  rootfsLayout(id: string, image: string): RootfsLayout {
+  rootfsLayout(id: string, layers: readonly string[]): RootfsLayout {
     const dir = this.dir(id);
     return {
-      image,
+      layers,
       upper: join(dir, 'upper'),
       work: join(dir, 'work'),
       merged: join(dir, 'merged'),

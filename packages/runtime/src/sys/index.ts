@@ -1,4 +1,4 @@
-// What other tocker packages need to make system calls of their own the runtime's way:
-// one koffi (loaded fast), errno turned into SyscallError.
-export { koffi } from './koffi.js';
+// System calls other tocker packages make the runtime's way: the *at() family that never
+// follows a path out of a directory (layers, archives), errno as SyscallError.
+export * from './fs-at.js';
 export { SyscallError } from './libc.js';

@@ -101,7 +101,7 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
         <dt>Agent</dt>
         <dd>{agentSummary?.name ?? agent}</dd>
         <dt>Image</dt>
-        <dd className="mono">{container.spec.rootfs}</dd>
+        <dd className="mono">{container.spec.image ?? container.spec.rootfs}</dd>
         <dt>Command</dt>
         <dd className="mono">{formatCommand(container.spec.command)}</dd>
         <dt>Hostname</dt>

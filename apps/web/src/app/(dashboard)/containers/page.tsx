@@ -36,8 +36,8 @@ const ContainerRow = memo(function ContainerRow({
         <div className="mono ellipsis" title={formatCommand(container.spec.command)}>
           {formatCommand(container.spec.command)}
         </div>
-        <div className="muted mono ellipsis" title={container.spec.rootfs}>
-          {container.spec.rootfs}
+        <div className="muted mono ellipsis" title={container.spec.image ?? container.spec.rootfs}>
+          {container.spec.image ?? container.spec.rootfs}
         </div>
       </Cell>
       <Cell label="Status">

@@ -1,4 +1,5 @@
-import { koffi, SyscallError } from '@tocker/runtime/sys';
+import { koffi } from './koffi.js';
+import { SyscallError } from './libc.js';
 
 /**
  * The *at() system calls that unpack a layer without ever following a path out of it:
