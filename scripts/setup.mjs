@@ -32,8 +32,9 @@ const wantsBrowser = wantsBench || process.argv.includes('--test');
 const aptPackages = ['busybox-static', 'iproute2', 'gcc', 'libc6-dev', 'tini', 'zstd'];
 const benchAptPackages = ['runc', 'crun', 'hyperfine'];
 const browserAptPackages = ['chromium'];
-// The image tests check tocker's archives against other tools, and read xattrs back.
-const testAptPackages = ['attr', 'skopeo', 'umoci'];
+// The image tests check tocker's archives against other tools, read xattrs back, and
+// start registries of their own (docker-registry, htpasswd from apache2-utils).
+const testAptPackages = ['attr', 'skopeo', 'umoci', 'docker-registry', 'apache2-utils'];
 
 function run(file, args, options = {}) {
   execFileSync(file, args, { stdio: 'inherit', cwd: repo, ...options });
@@ -58,6 +59,19 @@ function installDebianPackages(packages) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   run('apt-get', ['update', '-qq'], { env });
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+  // Debian starts the registry it installs (on every address, port 5000): the tests start
+  // their own on loopback, and a VM should not serve one because its tests ran.
+  if (missing.includes('docker-registry')) {
+    for (const [command, args] of [
+      ['systemctl', ['disable', '--now', 'docker-registry']],
+      ['service', ['docker-registry', 'stop']],
+    ]) {
+      try {
+        execFileSync(command, args, { stdio: 'ignore' });
+        break;
+      } catch {}
+    }
+  }
 }
 
 // Docker's default seccomp profile, taken from Debian's copy of Docker's source rather than
