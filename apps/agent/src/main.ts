@@ -10,7 +10,7 @@ import { EventJournal } from './journal.js';
 import { startAgentServer } from './server.js';
 import { StatsSampler } from './stats.js';
 
-const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token-file FILE] [--allow-rootfs DIR]...
+const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token-file FILE] [--allow-rootfs DIR]... [--allow-bind DIR]...
 
   --listen        address to listen on (default 127.0.0.1:7070; another address
                   only when asked for, and with a warning: the agent runs as root)
@@ -19,6 +19,8 @@ const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token-file FILE] [--a
                   0600); never on the command line, where every user's ps shows it
   --allow-rootfs  a directory whose subdirectories containers may have as root filesystem,
                   besides the images (${IMAGES_DIR} and <state>/images)
+  --allow-bind    a host directory whose content containers may bind-mount (-v); none
+                  by default: a bind mount of the host is the host's business
 `;
 
 /** Seconds between two collections of leftovers. */
@@ -30,6 +32,7 @@ async function main(): Promise<void> {
       listen: { type: 'string', default: '127.0.0.1:7070' },
       'token-file': { type: 'string' },
       'allow-rootfs': { type: 'string', multiple: true },
+      'allow-bind': { type: 'string', multiple: true },
       help: { type: 'boolean' },
     },
   });
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
   const containers = new ContainerHost(runtime, () => follower.poll(), {
     kind: 'images',
     allowed: [IMAGES_DIR, join(root, 'images'), ...(values['allow-rootfs'] ?? [])],
+    binds: values['allow-bind'] ?? [],
   });
   const watched = containers.watchDetached();
   follower.start(250);

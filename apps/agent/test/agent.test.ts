@@ -174,6 +174,35 @@ describe('the agent: a real process, a real socket.io client, real containers', 
     assert.deepEqual(refused, { ok: false, error: 'no image absent:9' });
   });
 
+  test('mounts through the agent: a named volume, a tmpfs; a host path only under its --allow-bind (none by default)', async () => {
+    const { container } = await ok(client, 'container:run', {
+      spec: {
+        image: 'busybox',
+        command: ['sh', '-c', 'echo kept > /v/file; cat /v/file; grep -c " /t tmpfs" /proc/mounts'],
+        mounts: [
+          { type: 'volume', source: 'agent-volume', target: '/v' },
+          { type: 'tmpfs', target: '/t', size: '1m' },
+        ],
+      },
+    });
+    assert.equal((await waitForExit(container.id)).exitCode, 0);
+    assert.equal(
+      (await ok(client, 'container:logs', { container: container.id })).logs,
+      'kept\n1\n',
+    );
+    const bind = await call(client, 'container:run', {
+      spec: {
+        image: 'busybox',
+        command: ['true'],
+        mounts: [{ type: 'bind', source: '/etc', target: '/host-etc' }],
+      },
+    });
+    assert.deepEqual(bind, {
+      ok: false,
+      error: 'bind source /etc is not under a directory this agent allows (--allow-bind: none)',
+    });
+  });
+
   test('logs of a removed container: by its full id (as history stores it), no longer by name', async () => {
     const cursor = (await ok(client, 'events:since', { cursor: 0 })).lastSeq;
     const { container } = await ok(client, 'container:run', {

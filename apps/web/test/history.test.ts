@@ -40,6 +40,8 @@ const journal: ContainerEvent[] = [
       seccomp: 'default',
       noNewPrivileges: false,
       devices: [],
+      mounts: [],
+      readOnlyRoot: false,
     },
   },
   { seq: 2, at: at(1), kind: 'started', container },

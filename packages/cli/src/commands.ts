@@ -18,8 +18,11 @@ interface Command {
   ): Promise<number>;
 }
 
-/** Applies an operation to each named container, docker-style: report failures, keep going. */
-async function eachContainer(
+/**
+ * Applies an operation to each named thing (containers, volumes), docker-style: its name
+ * when done, a line for each failure, and on with the next; exit 1 if any failed.
+ */
+export async function eachNamed(
   references: readonly string[],
   operation: (reference: string) => Promise<void>,
 ): Promise<number> {
@@ -98,7 +101,7 @@ export const commands: Record<string, Command> = {
     run(backend, references, flags) {
       const text = flag(flags, 'time') ?? '10';
       if (!/^\d+$/.test(text)) throw new TockerError(`invalid --time: ${text} (whole seconds)`);
-      return eachContainer(references, (reference) => backend.stop(reference, Number(text)));
+      return eachNamed(references, (reference) => backend.stop(reference, Number(text)));
     },
   },
   kill: {
@@ -118,7 +121,7 @@ export const commands: Record<string, Command> = {
     run(backend, references, flags) {
       const signal = flag(flags, 'signal') ?? 'KILL';
       parseSignal(signal); // refused here, before anything is sent
-      return eachContainer(references, (reference) => backend.kill(reference, signal));
+      return eachNamed(references, (reference) => backend.kill(reference, signal));
     },
   },
   rm: {
@@ -127,7 +130,7 @@ export const commands: Record<string, Command> = {
     flags: [{ name: 'force', short: 'f', help: 'Kill running containers first' }, help],
     needsReference: true,
     run(backend, references, flags) {
-      return eachContainer(references, (reference) =>
+      return eachNamed(references, (reference) =>
         backend.remove(reference, booleanFlag(flags, 'force')),
       );
     },
@@ -199,7 +202,7 @@ export const commands: Record<string, Command> = {
       };
       if (Object.keys(limits).length === 0)
         throw new TockerError('update: give at least one of --cpus, --memory, --pids-limit');
-      return eachContainer(references, (reference) => backend.update(reference, limits));
+      return eachNamed(references, (reference) => backend.update(reference, limits));
     },
   },
   stats: {

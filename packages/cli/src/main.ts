@@ -6,6 +6,7 @@ import { commands, runSimpleCommand } from './commands.js';
 import { execCommand } from './exec.js';
 import { imageCommands, runImageCommand } from './images.js';
 import { runCommand } from './run.js';
+import { volumeCommand } from './volumes.js';
 
 const usage = `Usage: tocker [-H URL] COMMAND [OPTIONS]
 
@@ -29,6 +30,7 @@ Commands:
   tag       Give an image another name
   rmi       Remove images
   image     inspect or prune images
+  volume    create, ls, inspect, rm or prune named volumes
   agent     Run the agent (tocker agent --help)
 
 Run 'tocker COMMAND --help' for a command's options.
@@ -57,6 +59,11 @@ async function main(argv: readonly string[]): Promise<number> {
   if (name === 'run') return runCommand(rest, remote);
   if (name === 'exec') return execCommand(rest, remote);
   if (name === 'agent') return agentCommand(rest);
+  if (name === 'volume') {
+    if (host !== undefined)
+      throw new TockerError("tocker volume works on this machine's volumes only (not with -H yet)");
+    return volumeCommand(rest);
+  }
   if (name in imageCommands) {
     // The store is this machine's; an agent's images come with its image API.
     if (host !== undefined)

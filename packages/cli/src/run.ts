@@ -1,7 +1,7 @@
 import { closeSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { ImageStore } from '@tocker/images';
-import type { ContainerSpecInput } from '@tocker/protocol';
+import type { ContainerSpecInput, MountInput } from '@tocker/protocol';
 import { formatBytes } from '@tocker/protocol';
 import {
   type Container,
@@ -80,6 +80,20 @@ export const runFlags: readonly FlagSpec[] = [
     placeholder: 'CMD',
     help: 'Replace the image\'s entrypoint ("": none)',
   },
+  {
+    name: 'volume',
+    short: 'v',
+    value: 'list',
+    placeholder: 'SRC:DST[:ro]',
+    help: 'Mount a host path (/path) or a named volume (name) at DST; repeatable',
+  },
+  {
+    name: 'tmpfs',
+    value: 'list',
+    placeholder: 'DST[:OPTS]',
+    help: 'Mount a tmpfs at DST (options size=64m,mode=1777); repeatable',
+  },
+  { name: 'read-only', help: "Mount the container's root filesystem read-only" },
   {
     name: 'user',
     short: 'u',
@@ -180,12 +194,43 @@ export function parseRunArgs(
       ...optional(flag(parsed, 'pids-limit'), 'pidsLimit'),
     },
     privileged: booleanFlag(parsed, 'privileged'),
+    mounts: [
+      ...listFlag(parsed, 'volume').map(volumeMount),
+      ...listFlag(parsed, 'tmpfs').map(tmpfsMount),
+    ],
+    readOnlyRoot: booleanFlag(parsed, 'read-only'),
     capAdd: listFlag(parsed, 'cap-add'),
     capDrop: listFlag(parsed, 'cap-drop'),
     devices: listFlag(parsed, 'device'),
     ...securityOptions(listFlag(parsed, 'security-opt')),
   };
   return { spec: parseContainerSpec(input), detach: booleanFlag(parsed, 'detach') };
+}
+
+/** docker's -v SOURCE:TARGET[:ro|rw]: a host path when SOURCE is absolute, else a volume. */
+function volumeMount(argument: string): MountInput {
+  const [source = '', target, options, ...rest] = argument.split(':');
+  if (target === undefined || rest.length > 0 || !/^(ro|rw)?$/.test(options ?? ''))
+    throw new TockerError(
+      `-v ${argument}: SOURCE:TARGET[:ro], SOURCE a host path or a volume name`,
+    );
+  const readOnly = options === 'ro';
+  return source.startsWith('/')
+    ? { type: 'bind', source, target, readOnly }
+    : { type: 'volume', source, target, readOnly };
+}
+
+/** docker's --tmpfs TARGET[:size=SIZE,mode=OCTAL]. */
+function tmpfsMount(argument: string): MountInput {
+  const [target = '', options = ''] = argument.split(/:(.*)/s);
+  const mount: MountInput = { type: 'tmpfs', target };
+  for (const option of options.split(',').filter(Boolean)) {
+    const [key, value = ''] = option.split('=');
+    if (key === 'size') mount.size = value;
+    else if (key === 'mode' && /^[0-7]{1,4}$/.test(value)) mount.mode = Number.parseInt(value, 8);
+    else throw new TockerError(`--tmpfs ${argument}: options are size=SIZE and mode=OCTAL`);
+  }
+  return mount;
 }
 
 /** docker's --security-opt: seccomp=unconfined|PROFILE, no-new-privileges[=|:true|false]. */

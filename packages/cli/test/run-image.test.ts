@@ -1,27 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TarWriteEntry } from '../../images/src/tar.js';
-import {
-  diffIds,
-  gzip,
-  imageConfig,
-  layerTar,
-  writeOciLayout,
-} from '../../images/test/fixtures.js';
-import { image as busyboxTree, CliRoot, lines } from './helpers.js';
+import { CliRoot, lines } from './helpers.js';
 
 const world = new CliRoot({ name: 'run-image' });
 after(() => world.cleanup());
-
-/** The busybox tree as an image's first layer, the way a registry image's base would be. */
-const base = gzip(
-  execFileSync('tar', ['-C', busyboxTree, '--numeric-owner', '-cf', '-', '.'], {
-    maxBuffer: 64 << 20,
-  }),
-);
 
 const file = (path: string, text: string, mode = 0o644): TarWriteEntry => ({
   path,
@@ -29,24 +14,6 @@ const file = (path: string, text: string, mode = 0o644): TarWriteEntry => ({
   mode,
   body: Buffer.from(text),
 });
-
-/** Loads an image made of busybox and `upper` layers, with `config`, under `name`. */
-async function loadImage(
-  name: string,
-  upper: readonly TarWriteEntry[][],
-  config: Parameters<typeof imageConfig>[0],
-): Promise<void> {
-  const layers = [base, ...upper.map((entries) => layerTar(entries))];
-  const layout = join(world.root, `layout-${name.replace(/\W/g, '-')}`);
-  mkdirSync(layout);
-  writeOciLayout(
-    layout,
-    { layers, config: imageConfig(config, diffIds(layers)) },
-    { tags: [name] },
-  );
-  const loaded = await world.run(['load', '-i', layout]);
-  assert.equal(loaded.code, 0, loaded.stderr);
-}
 
 async function output(args: readonly string[]): Promise<string> {
   const result = await world.run(['run', '--rm', ...args]);
@@ -57,7 +24,7 @@ async function output(args: readonly string[]): Promise<string> {
 
 describe('containers from images (layers stacked by overlayfs, the image configuration applied)', () => {
   before(async () => {
-    await loadImage(
+    await world.loadImage(
       'app:1',
       [
         [
@@ -120,12 +87,12 @@ describe('containers from images (layers stacked by overlayfs, the image configu
 
   test('an image of 70 layers runs (more than one page of mount options: one lowerdir+ per layer)', async () => {
     const many = Array.from({ length: 69 }, (_, index) => [file(`layers/${index}`, String(index))]);
-    await loadImage('tall:1', many, { cmd: ['sh', '-c', 'ls /layers | wc -l'] });
+    await world.loadImage('tall:1', many, { cmd: ['sh', '-c', 'ls /layers | wc -l'] });
     assert.equal((await output(['tall:1'])).trim(), '69');
   });
 
   test('an image used by a container is not removed without -f, and its layers stay while the container does', async () => {
-    await loadImage('kept:1', [[file('kept', 'yes')]], { cmd: ['sleep', '60'] });
+    await world.loadImage('kept:1', [[file('kept', 'yes')]], { cmd: ['sleep', '60'] });
     const id = (await world.run(['run', '-d', '--name', 'user-of-kept', 'kept:1'])).stdout.trim();
     const refused = await world.run(['rmi', 'kept:1']);
     assert.equal(refused.code, 1);

@@ -103,6 +103,62 @@ const deviceArgument = z
     'devices: HOST_PATH[:CONTAINER_PATH][:PERMISSIONS], e.g. /dev/fuse or /dev/sdb:/dev/xvdb:rwm',
   );
 
+/** A tmpfs's size: any size (a memory limit's minimum does not apply). */
+const tmpfsSize = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const bytes = typeof value === 'number' ? value : parseMemorySize(value);
+  if (bytes === undefined || !Number.isSafeInteger(bytes) || bytes <= 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `tmpfs size: "${value}" is not a size (e.g. 64m, 1g)`,
+    });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+/** A volume's name, as docker's: it becomes a directory name under TOCKER_ROOT/volumes. */
+export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+
+const mountTarget = absolutePath('mount target').refine(
+  (target) => target !== '/' && !/^\/(proc|sys)(\/|$)/.test(target),
+  'mount target: not "/", nor in /proc or /sys',
+);
+
+/**
+ * What is mounted into a container: a host directory or file (bind), a named volume
+ * (created on first use, filled from the image's content there), or a tmpfs.
+ */
+export const mountSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('bind'),
+      source: absolutePath('bind source'),
+      target: mountTarget,
+      readOnly: z.boolean().default(false),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('volume'),
+      source: z
+        .string()
+        .regex(VOLUME_NAME, 'volume: a name of letters, digits, _ . - (at most 128)'),
+      target: mountTarget,
+      readOnly: z.boolean().default(false),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('tmpfs'),
+      target: mountTarget,
+      size: tmpfsSize.optional(),
+      mode: z.number().int().min(0).max(0o7777).optional(),
+    })
+    .strict(),
+]);
+export type MountInput = z.input<typeof mountSchema>;
+export type Mount = z.output<typeof mountSchema>;
+
 export const limitsSchema = z
   .object({ cpus: cpus.optional(), memory: memory.optional(), pidsLimit: pidsLimit.optional() })
   .strict();
@@ -165,6 +221,9 @@ export const containerSpecFields = z
       .default('default'),
     noNewPrivileges: z.boolean().default(false),
     devices: z.array(deviceArgument).max(64).default([]),
+    mounts: z.array(mountSchema).max(32, 'mounts: at most 32').default([]),
+    /** The root filesystem read-only (its mounts, /dev, /tmp... as they are). */
+    readOnlyRoot: z.boolean().default(false),
   })
   .strict();
 
@@ -174,6 +233,14 @@ export const containerSpecSchema = containerSpecFields.superRefine((spec, contex
       code: 'custom',
       path: ['image'],
       message: 'image: give an image, or a root filesystem directory (rootfs), not both',
+    });
+  const targets = spec.mounts.map((mount) => mount.target);
+  const repeated = targets.find((target, index) => targets.indexOf(target) !== index);
+  if (repeated !== undefined)
+    context.addIssue({
+      code: 'custom',
+      path: ['mounts'],
+      message: `mounts: ${repeated} is the target of two mounts`,
     });
   // A directory has no default command to fall back on.
   if (spec.rootfs !== undefined && spec.command.length === 0 && !spec.entrypoint?.length)

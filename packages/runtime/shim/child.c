@@ -5,6 +5,7 @@
  * inside the container's root.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -32,7 +33,8 @@
 
 #include "shim.h"
 
-#define TREE_SLOTS 16
+#define TREE_SLOTS 48 /* the console, the init, and up to 32 mounts of the request */
+#define COPY_DEPTH 256
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static const struct child_context *context;
@@ -191,7 +193,8 @@ static void open_tree_into(const struct op *op) {
   uint64_t attributes = (uint64_t)arg_number(op, 3);
   if (slot < 0 || slot >= TREE_SLOTS) fail(125, "plan: bad tree slot %lld", (long long)slot);
   int fd = (int)syscall(SYS_open_tree, source ? AT_FDCWD : from_fd, source ? source : "",
-                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (source ? 0 : AT_EMPTY_PATH));
+                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                            (source ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH));
   check(fd, "open_tree", source ? source : "the terminal");
   if (attributes != 0) {
     struct mount_attr attr = {.attr_set = attributes};
@@ -199,6 +202,82 @@ static void open_tree_into(const struct op *op) {
           "mount_setattr", source);
   }
   trees[slot] = fd;
+}
+
+/*
+ * Copies the tree under `from` into `to` (both directories this process opened), as it
+ * is: owners, modes, times, links as links, device nodes. Every name is opened relative
+ * to its directory and never followed, so what the image has there cannot lead the copy
+ * anywhere else.
+ */
+static void copy_tree(int from, int to, int depth) {
+  if (depth > COPY_DEPTH) fail(125, "copying into a volume: deeper than %d directories", COPY_DEPTH);
+  int listing = dup(from);
+  check(listing, "dup", NULL);
+  DIR *dir = fdopendir(listing);
+  if (dir == NULL) failed("fdopendir", NULL);
+  struct dirent *entry;
+  while ((entry = readdir(dir)) != NULL) {
+    const char *name = entry->d_name;
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) continue;
+    struct stat status;
+    check(fstatat(from, name, &status, AT_SYMLINK_NOFOLLOW), "fstatat", name);
+    if (S_ISDIR(status.st_mode)) {
+      if (mkdirat(to, name, 0700) < 0 && errno != EEXIST) failed("mkdirat", name);
+      int inner_from = openat(from, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int inner_to = openat(to, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      check(inner_from, "openat", name);
+      check(inner_to, "openat", name);
+      copy_tree(inner_from, inner_to, depth + 1);
+      close(inner_from);
+      close(inner_to);
+    } else if (S_ISREG(status.st_mode)) {
+      int in = openat(from, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      check(in, "openat", name);
+      int out = openat(to, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      check(out, "openat", name);
+      char buffer[65536];
+      ssize_t count;
+      while ((count = read(in, buffer, sizeof buffer)) > 0) {
+        for (ssize_t done = 0; done < count;) {
+          ssize_t written = write(out, buffer + done, (size_t)(count - done));
+          check((int)written, "write", name);
+          done += written;
+        }
+      }
+      check((int)count, "read", name);
+      close(in);
+      close(out);
+    } else if (S_ISLNK(status.st_mode)) {
+      char target[4096];
+      ssize_t length = readlinkat(from, name, target, sizeof target - 1);
+      check((int)length, "readlinkat", name);
+      target[length] = '\0';
+      check(symlinkat(target, to, name), "symlinkat", name);
+    } else if (S_ISCHR(status.st_mode) || S_ISBLK(status.st_mode) || S_ISFIFO(status.st_mode)) {
+      check(mknodat(to, name, status.st_mode, status.st_rdev), "mknodat", name);
+    } else {
+      continue; /* sockets mean nothing in a copy */
+    }
+    check(fchownat(to, name, status.st_uid, status.st_gid, AT_SYMLINK_NOFOLLOW), "fchownat", name);
+    if (!S_ISLNK(status.st_mode))
+      check(fchmodat(to, name, status.st_mode & 07777, 0), "fchmodat", name);
+    struct timespec times[2] = {status.st_atim, status.st_mtim};
+    check(utimensat(to, name, times, AT_SYMLINK_NOFOLLOW), "utimensat", name);
+  }
+  closedir(dir);
+}
+
+/* A new volume starts as a copy of what the image has where it is mounted (as docker's). */
+static void copy_into_tree(const struct op *op) {
+  int64_t slot = arg_number(op, 0);
+  const char *target = arg_string(op, 1);
+  if (slot < 0 || slot >= TREE_SLOTS || trees[slot] < 0) fail(125, "plan: empty tree slot");
+  make_directories(target, 0755);
+  int from = open(target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  check(from, "open", target);
+  copy_tree(from, trees[slot], 0);
+  close(from);
 }
 
 static void move_tree(const struct op *op) {
@@ -373,6 +452,9 @@ static void run(const struct op *op) {
             "mount", target);
       break;
     }
+    case OP_COPY_INTO:
+      copy_into_tree(op);
+      break;
     case OP_MOUNT_OVERLAY:
       mount_overlay(op);
       break;

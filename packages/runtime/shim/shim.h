@@ -71,6 +71,7 @@ enum {
   OP_CHMOD = 59,          /* path, i64 mode */
   OP_SETUSER = 60,        /* i64 uid, i64 gid, i64 count, groups... */
   OP_MOUNT_OVERLAY = 61,  /* target, upper, work, lower layers... (top first) */
+  OP_COPY_INTO = 62,      /* i64 slot, path: what the container has at path, copied into the tree */
 };
 
 enum { MODE_CREATE = 1, MODE_EXEC = 2 };

@@ -1,5 +1,5 @@
-import { statSync } from 'node:fs';
-import type { RuntimeConfig } from './config/runtime-config.js';
+import { readdirSync, statSync } from 'node:fs';
+import type { RuntimeConfig, RuntimeMount } from './config/runtime-config.js';
 import { Op, type PlanStep, step } from './shim/plan.js';
 import {
   CLONE_NEWIPC,
@@ -39,6 +39,8 @@ export const INIT_PATH = '/dev/init';
 
 const CONSOLE_SLOT = 0;
 const INIT_SLOT = 1;
+/** The request's mounts take the slots after these, in their order. */
+const FIRST_MOUNT_SLOT = 2;
 const MOUNT_ATTR_RDONLY = 0x1;
 const MOUNT_ATTR_NOSUID = 0x2;
 const MOUNT_ATTR_NODEV = 0x4;
@@ -76,6 +78,18 @@ export function rootfsSteps(
     const attributes = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
     steps.push(step(Op.openTree, INIT_SLOT, bound.init, -1, attributes));
   }
+  for (const [index, mount] of config.mounts.entries()) {
+    if (mount.kind === 'bind')
+      steps.push(
+        step(
+          Op.openTree,
+          FIRST_MOUNT_SLOT + index,
+          mount.source,
+          -1,
+          mount.readOnly ? MOUNT_ATTR_RDONLY : 0,
+        ),
+      );
+  }
   steps.push(
     step(Op.unshare, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET),
     // Nothing mounted from here on may propagate back to the host.
@@ -86,6 +100,10 @@ export function rootfsSteps(
   steps.push(...devSteps(config, bound));
   steps.push(...procSteps(config));
   steps.push(...sysSteps(config));
+  steps.push(...config.mounts.flatMap(mountSteps));
+  // Last: the mounts above needed their mount points made in it.
+  if (config.root.readonly)
+    steps.push(step(Op.mount, null, '/', null, MS_REMOUNT | MS_BIND | MS_RDONLY, null));
   steps.push(step(Op.sethostname, hostname), step(Op.loopbackUp));
   return steps;
 }
@@ -164,6 +182,33 @@ function sysSteps(config: RuntimeConfig): PlanStep[] {
       null,
     ),
     ...config.linux.maskedPaths.filter((path) => path.startsWith('/sys/')).flatMap(maskSteps),
+  ];
+}
+
+/**
+ * A mount of the request, once the root is the container's (its target resolved inside,
+ * never through a symlink of the image): a host path or volume moved in from its slot
+ * (a volume still empty gets the image's content there first, as docker fills it), or a
+ * tmpfs.
+ */
+function mountSteps(mount: RuntimeMount, index: number): PlanStep[] {
+  if (mount.kind === 'tmpfs') {
+    const options = [
+      `mode=${(mount.mode ?? 0o1777).toString(8)}`,
+      ...(mount.size === null ? [] : [`size=${mount.size}`]),
+    ].join(',');
+    return [
+      mountPoint(mount.target),
+      step(Op.mount, 'tmpfs', mount.target, 'tmpfs', MS_NOSUID | MS_NODEV, options),
+    ];
+  }
+  const slot = FIRST_MOUNT_SLOT + index;
+  const isFile = !statSync(mount.source).isDirectory();
+  const fill = mount.volume !== null && readdirSync(mount.source).length === 0;
+  return [
+    isFile ? step(Op.fileTarget, mount.target, 0o644) : mountPoint(mount.target),
+    ...(fill ? [step(Op.copyInto, slot, mount.target)] : []),
+    step(Op.moveMount, slot, mount.target),
   ];
 }
 

@@ -31,6 +31,7 @@ import type { ContainerRecord, CorruptRecord } from './state/record.js';
 import { writingTo } from './state/storage.js';
 import { type Change, StateStore } from './state/store.js';
 import { close, decodeWaitStatus, kill, pidfdOpen } from './sys/libc.js';
+import { VolumeStore } from './volumes.js';
 
 export interface ExecOptions {
   readonly command: readonly string[];
@@ -74,12 +75,15 @@ export interface RuntimeOptions {
 export class Runtime {
   /** The seccomp profiles of this root's containers, by digest. */
   readonly profiles: SeccompProfiles;
+  /** Named volumes of this state root. */
+  readonly volumes: VolumeStore;
 
   private constructor(
     readonly store: StateStore,
     readonly cgroups: CgroupDriver,
   ) {
     this.profiles = new SeccompProfiles(join(store.root, 'seccomp'));
+    this.volumes = new VolumeStore(join(store.root, 'volumes'));
   }
 
   /**
@@ -92,7 +96,9 @@ export class Runtime {
     policy: RootfsPolicy,
     image: ImageRoot | null = null,
   ): RuntimeConfig {
-    return writingTo(this.store.root, () => configure(spec, policy, this.profiles, image));
+    return writingTo(this.store.root, () =>
+      configure(spec, policy, this.profiles, image, this.volumes),
+    );
   }
 
   private get deps(): ContainerDeps {

@@ -1,13 +1,19 @@
 import { lstatSync, readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { type ContainerSpec, DEFAULT_PIDS_LIMIT } from '@tocker/protocol';
+import { type ContainerSpec, DEFAULT_PIDS_LIMIT, type Mount } from '@tocker/protocol';
 import { DEFAULT_DEVICE_RULES, type DeviceRule, rulesForDevice } from '../cgroups/devices.js';
 import { TockerError } from '../errors.js';
 import { resolveCapabilities } from '../security/capabilities.js';
 import { renderProfile, type SeccompProfiles, validateProfile } from '../security/seccomp.js';
+import type { VolumeStore } from '../volumes.js';
 import { type ImageRoot, type ResolvedProcess, resolveProcess } from './image.js';
-import { type DeviceNode, type RuntimeConfig, sealConfig } from './runtime-config.js';
+import {
+  type DeviceNode,
+  type RuntimeConfig,
+  type RuntimeMount,
+  sealConfig,
+} from './runtime-config.js';
 
 /**
  * Which root filesystems a container may have. The local CLI runs as root for root, so
@@ -17,7 +23,12 @@ import { type DeviceNode, type RuntimeConfig, sealConfig } from './runtime-confi
  */
 export type RootfsPolicy =
   | { readonly kind: 'any-directory' }
-  | { readonly kind: 'images'; readonly allowed: readonly string[] };
+  | {
+      readonly kind: 'images';
+      readonly allowed: readonly string[];
+      /** Host directories whose content containers may bind-mount (--allow-bind). */
+      readonly binds: readonly string[];
+    };
 
 /** Where a container's shell looks for programs, unless its environment says otherwise. */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -51,8 +62,10 @@ export function configure(
   policy: RootfsPolicy,
   profiles: SeccompProfiles,
   image: ImageRoot | null,
+  volumes: VolumeStore,
 ): RuntimeConfig {
   const root = rootOf(spec, policy, image);
+  const mounts = spec.mounts.map((mount) => resolveMount(mount, policy, volumes));
   const process = resolveProcess(spec, image?.config ?? {}, root.layers);
   checkLimits(spec);
   const privileged = spec.privileged;
@@ -65,7 +78,8 @@ export function configure(
   const hostDevices = privileged ? listHostDevices() : [];
   return sealConfig({
     ociVersion: '1.2.0',
-    root,
+    root: { ...root, readonly: spec.readOnlyRoot },
+    mounts,
     hostname: spec.hostname ?? null,
     process: {
       terminal: spec.tty,
@@ -103,12 +117,61 @@ export function configure(
   });
 }
 
+/**
+ * A mount of the request, on this host: a host path by its real path (allowed by the
+ * policy), a volume by its directory (made on first use), a tmpfs as it is.
+ */
+function resolveMount(mount: Mount, policy: RootfsPolicy, volumes: VolumeStore): RuntimeMount {
+  switch (mount.type) {
+    case 'tmpfs':
+      return {
+        kind: 'tmpfs',
+        target: mount.target,
+        size: mount.size ?? null,
+        mode: mount.mode ?? null,
+      };
+    case 'volume':
+      return {
+        kind: 'bind',
+        source: volumes.ensure(mount.source).path,
+        target: mount.target,
+        readOnly: mount.readOnly,
+        volume: mount.source,
+      };
+    case 'bind': {
+      let source: string;
+      try {
+        source = realpathSync(mount.source);
+      } catch {
+        throw new TockerError(`bind source ${mount.source} does not exist`);
+      }
+      if (source === '/') throw new TockerError("bind source: the host's root cannot be mounted");
+      if (
+        policy.kind === 'images' &&
+        !policy.binds.some((dir) => isBelow(source, dir) || source === realpathOrNull(dir))
+      )
+        throw new TockerError(
+          `bind source ${mount.source} is not under a directory this agent allows (--allow-bind: ${policy.binds.length === 0 ? 'none' : policy.binds.join(', ')})`,
+        );
+      return { kind: 'bind', source, target: mount.target, readOnly: mount.readOnly, volume: null };
+    }
+  }
+}
+
+function realpathOrNull(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
+  }
+}
+
 /** The container's root: the image's layers (top first), or the directory asked for. */
 function rootOf(
   spec: ContainerSpec,
   policy: RootfsPolicy,
   image: ImageRoot | null,
-): RuntimeConfig['root'] {
+): Omit<RuntimeConfig['root'], 'readonly'> {
   if (image !== null) {
     if (spec.image === undefined)
       throw new TockerError('an image was given for a request without one');

@@ -30,6 +30,23 @@ export interface DeviceNode {
   readonly mode: number;
 }
 
+export type RuntimeMount =
+  | {
+      readonly kind: 'bind';
+      /** A real path of the host (symlinks resolved when it was configured). */
+      readonly source: string;
+      readonly target: string;
+      readonly readOnly: boolean;
+      /** The named volume it is (null: a host path). */
+      readonly volume: string | null;
+    }
+  | {
+      readonly kind: 'tmpfs';
+      readonly target: string;
+      readonly size: number | null;
+      readonly mode: number | null;
+    };
+
 export interface RuntimeConfigShape {
   readonly ociVersion: string;
   /**
@@ -39,7 +56,11 @@ export interface RuntimeConfigShape {
   readonly root: {
     readonly layers: readonly string[];
     readonly image: { readonly reference: string; readonly digest: string } | null;
+    /** The container's own writable layer is mounted read-only (--read-only). */
+    readonly readonly: boolean;
   };
+  /** Host paths, volumes (their host directories) and tmpfs, mounted in this order. */
+  readonly mounts: readonly RuntimeMount[];
   /** null: the container's short id. */
   readonly hostname: string | null;
   readonly process: {
@@ -112,14 +133,38 @@ export const runtimeConfigSchema = z
             .object({ reference: z.string(), digest: z.string().regex(/^sha256:[0-9a-f]{64}$/) })
             .strict()
             .nullable(),
+          readonly: z.boolean().default(false),
         })
         .strict(),
       // Records written before images: one directory.
       z
         .object({ path: absolute })
         .strict()
-        .transform(({ path }) => ({ layers: [path], image: null })),
+        .transform(({ path }) => ({ layers: [path], image: null, readonly: false })),
     ]),
+    mounts: z
+      .array(
+        z.discriminatedUnion('kind', [
+          z
+            .object({
+              kind: z.literal('bind'),
+              source: absolute,
+              target: absolute,
+              readOnly: z.boolean(),
+              volume: z.string().nullable(),
+            })
+            .strict(),
+          z
+            .object({
+              kind: z.literal('tmpfs'),
+              target: absolute,
+              size: z.number().int().positive().nullable(),
+              mode: z.number().int().nonnegative().nullable(),
+            })
+            .strict(),
+        ]),
+      )
+      .default([]),
     hostname: z.string().nullable(),
     process: z
       .object({

@@ -53,6 +53,7 @@ export const Op = {
   chmod: 59,
   setuser: 60,
   mountOverlay: 61,
+  copyInto: 62,
 } as const;
 
 export const ShimMode = { create: 1, exec: 2 } as const;

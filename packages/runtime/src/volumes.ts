@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { VOLUME_NAME } from '@tocker/protocol';
+import { TockerError } from './errors.js';
+
+export interface Volume {
+  readonly name: string;
+  /** What containers mount. */
+  readonly path: string;
+  readonly createdAt: string;
+}
+
+/**
+ * Named volumes, TOCKER_ROOT/volumes/<name>/_data: created on first use (made beside and
+ * renamed in, so two containers naming a new volume at once get the same one), kept until
+ * removed. A new volume is filled from the image by the container that mounts it first.
+ */
+export class VolumeStore {
+  constructor(readonly dir: string) {}
+
+  get(name: string): Volume | null {
+    if (!VOLUME_NAME.test(name))
+      throw new TockerError(`volume ${JSON.stringify(name)}: not a volume name`);
+    try {
+      const { createdAt } = JSON.parse(readFileSync(join(this.dir, name, 'volume.json'), 'utf8'));
+      return { name, path: join(this.dir, name, '_data'), createdAt: String(createdAt) };
+    } catch {
+      return null;
+    }
+  }
+
+  /** The volume, made now if it does not exist. */
+  ensure(name: string): Volume {
+    const found = this.get(name);
+    if (found !== null) return found;
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const staging = join(this.dir, `.new-${process.pid}-${randomBytes(6).toString('hex')}`);
+    mkdirSync(join(staging, '_data'), { recursive: true, mode: 0o755 });
+    writeFileSync(
+      join(staging, 'volume.json'),
+      JSON.stringify({ createdAt: new Date().toISOString() }),
+    );
+    try {
+      renameSync(staging, join(this.dir, name));
+    } catch {
+      // Made by another process meanwhile: that one it is.
+      rmSync(staging, { recursive: true, force: true });
+    }
+    const made = this.get(name);
+    if (made === null) throw new TockerError(`volume ${name} could not be created`);
+    return made;
+  }
+
+  list(): Volume[] {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir)
+      .filter((entry) => !entry.startsWith('.'))
+      .flatMap((name) => this.get(name) ?? []);
+  }
+
+  /** Deletes it and its data (renamed away first: never half a volume under its name). */
+  remove(name: string): void {
+    if (this.get(name) === null) throw new TockerError(`no volume ${name}`);
+    const doomed = join(this.dir, `.removed-${process.pid}-${randomBytes(6).toString('hex')}`);
+    renameSync(join(this.dir, name), doomed);
+    rmSync(doomed, { recursive: true, force: true });
+  }
+}
