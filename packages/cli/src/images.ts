@@ -1,13 +1,16 @@
 import { createReadStream } from 'node:fs';
 import {
   canonicalName,
+  credentialsFile,
   familiarName,
   ImageStore,
   importTarball,
   loadImages,
   parseReference,
   type RunConfig,
+  removeCredentials,
   type StoredImage,
+  storeCredentials,
 } from '@tocker/images';
 import { formatBytes } from '@tocker/protocol';
 import { type ContainerRecord, Runtime, TockerError } from '@tocker/runtime';
@@ -20,6 +23,7 @@ import {
   listFlag,
   parseFlags,
 } from './flags.js';
+import { pullWithProgress } from './pull.js';
 import { printTable } from './table.js';
 
 interface ImageCommand {
@@ -187,6 +191,61 @@ export const imageCommands: Record<string, ImageCommand> = {
       return 0;
     },
   },
+  pull: {
+    usage: 'tocker pull [--insecure-registry HOST] IMAGE',
+    description: 'Pull an image from a registry (Docker Registry API v2 / OCI distribution).',
+    flags: [
+      {
+        name: 'insecure-registry',
+        value: 'list',
+        placeholder: 'HOST',
+        help: 'Plain HTTP to this registry (loopback ones always are)',
+      },
+      help,
+    ],
+    arguments: 1,
+    async run(store, [reference], flags) {
+      await pullWithProgress(store, reference as string, listFlag(flags, 'insecure-registry'));
+      return 0;
+    },
+  },
+  login: {
+    usage: 'tocker login -u USER --password-stdin REGISTRY',
+    description: `Keep credentials for a registry (in ${credentialsFile()}, mode 0600).`,
+    flags: [
+      { name: 'username', short: 'u', value: 'string', placeholder: 'USER', help: 'The account' },
+      {
+        name: 'password-stdin',
+        help: 'Read the password from standard input (never on the command line, where ps shows it)',
+      },
+      help,
+    ],
+    arguments: 1,
+    async run(_store, [registry], flags) {
+      const username = flag(flags, 'username');
+      if (username === undefined || !booleanFlag(flags, 'password-stdin'))
+        throw new TockerError(
+          'tocker login needs -u USER and --password-stdin (the password on stdin)',
+        );
+      const password = (await readAll(process.stdin)).replace(/\r?\n$/, '');
+      if (password === '') throw new TockerError('tocker login: no password on standard input');
+      storeCredentials(registry as string, { username, password });
+      process.stdout.write('Login Succeeded\n');
+      return 0;
+    },
+  },
+  logout: {
+    usage: 'tocker logout REGISTRY',
+    description: 'Forget the credentials of a registry.',
+    flags: [help],
+    arguments: 1,
+    async run(_store, [registry]) {
+      if (!removeCredentials(registry as string))
+        throw new TockerError(`not logged in to ${registry}`);
+      process.stdout.write(`Removing login credentials for ${registry}\n`);
+      return 0;
+    },
+  },
   load: {
     usage: 'tocker load -i FILE',
     description:
@@ -271,4 +330,10 @@ export async function runImageCommand(name: string, args: readonly string[]): Pr
       `"tocker ${name}" needs ${command.arguments} argument(s) (usage: ${command.usage})`,
     );
   return command.run(ImageStore.open(), parsed.positionals, parsed);
+}
+
+async function readAll(input: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  for await (const chunk of input) text += chunk.toString();
+  return text;
 }

@@ -26,6 +26,7 @@ import {
   type ParsedFlags,
   parseFlags,
 } from './flags.js';
+import { pullWithProgress } from './pull.js';
 import { attachTerminal, currentTerminalSize } from './terminal.js';
 
 /** Flags that run and exec share. */
@@ -150,9 +151,19 @@ export const runHelp = formatHelp(
   runFlags,
 );
 
-/** The image a local run asked for, from this machine's store (null: a --rootfs directory). */
-function imageRoot(spec: ContainerSpec): ImageRoot | null {
-  return spec.image === undefined ? null : ImageStore.open().rootOf(spec.image);
+/**
+ * The image a local run asked for, from this machine's store, pulled first when the store
+ * does not have it, as docker run does (null: a --rootfs directory).
+ */
+async function imageRoot(spec: ContainerSpec): Promise<ImageRoot | null> {
+  if (spec.image === undefined) return null;
+  const store = ImageStore.open();
+  if (!store.has(spec.image)) {
+    process.stderr.write(`Unable to find image '${spec.image}' locally\n`);
+    // On stderr: stdout is the container's.
+    await pullWithProgress(store, spec.image, [], process.stderr);
+  }
+  return store.rootOf(spec.image);
 }
 
 /** Turns the command line into the one validated spec, plus how the CLI should attach. */
@@ -342,7 +353,7 @@ async function runThroughAgent(
 async function runInForeground(spec: ContainerSpec): Promise<number> {
   trace('spec parsed');
   const runtime = Runtime.open();
-  const config = runtime.configure(spec, LOCAL_ROOTFS, imageRoot(spec));
+  const config = runtime.configure(spec, LOCAL_ROOTFS, await imageRoot(spec));
   trace('runtime opened');
   const terminal = spec.tty ? openTerminal(currentTerminalSize()) : null;
   const io: ContainerIo = terminal
@@ -434,10 +445,13 @@ class SignalForwarder {
  */
 async function runDetached(spec: ContainerSpec): Promise<number> {
   const runtime = Runtime.open();
-  const container = await runtime.run(runtime.configure(spec, LOCAL_ROOTFS, imageRoot(spec)), {
-    io: { kind: 'log' },
-    foreground: false,
-  });
+  const container = await runtime.run(
+    runtime.configure(spec, LOCAL_ROOTFS, await imageRoot(spec)),
+    {
+      io: { kind: 'log' },
+      foreground: false,
+    },
+  );
   container.detach();
   process.stdout.write(`${container.id}\n`);
   return 0;

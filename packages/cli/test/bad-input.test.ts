@@ -62,8 +62,17 @@ describe('bad input: one clear line, a non-zero exit, nothing left behind', () =
   test('no image', () => rejects(['run', '--rm'], 125, /needs an image \(or --rootfs DIR\)/));
   test('no command for a directory', () =>
     rejects(['run', '--rm', '--rootfs', image], 125, /command is required/));
-  test('an image that is not in the store', () =>
-    rejects(['run', '--rm', 'nothing-here', 'true'], 125, /^tocker: no image nothing-here$/m));
+  test('an image neither in the store nor at its registry (one on loopback that is not there)', async () => {
+    const result = await world.run(['run', '--rm', '127.0.0.1:2/nothing-here', 'true']);
+    assert.equal(result.code, 125);
+    assert.equal(result.stdout, '');
+    // As docker: what it tried, then one line of why it could not.
+    assert.deepEqual(lines(result.stderr), [
+      "Unable to find image '127.0.0.1:2/nothing-here' locally",
+      'Pulling 127.0.0.1:2/nothing-here',
+      'tocker: registry 127.0.0.1:2: connect ECONNREFUSED 127.0.0.1:2',
+    ]);
+  });
 
   test('not running as root', () => rejects(['ps'], 125, /must run as root/, { uid: 65534 }));
 

@@ -5,6 +5,13 @@ export {
   loadImages,
   type RunConfig,
 } from './archive.js';
+export {
+  type Credentials,
+  credentialsFile,
+  removeCredentials,
+  storeCredentials,
+} from './credentials.js';
 export type { ImageConfig, ImageManifest } from './oci.js';
 export { canonicalName, familiarName, type ImageReference, parseReference } from './reference.js';
+export { type PullEvent, type PullOptions, pullImage } from './registry.js';
 export { ImageStore, type StoredImage, type StoredLayer } from './store.js';

@@ -54,6 +54,15 @@ export interface StoredImage {
   readonly bytes: number;
 }
 
+/** What taking an image in reports: its layers once known, then each layer when it is in. */
+export interface ImageProgress {
+  readonly resolved?: (layers: readonly Descriptor[]) => void;
+  readonly layerDone?: (layer: Descriptor, cached: boolean) => void;
+}
+
+/** How many layers are taken in at once. */
+const PARALLEL_LAYERS = 3;
+
 /** Where a layer's blob comes from while an image is taken in (a file, an archive, a registry). */
 export type BlobReader = (descriptor: Descriptor) => AsyncIterable<Uint8Array>;
 
@@ -180,8 +189,10 @@ export class ImageStore {
     manifestBytes: Buffer,
     readBlob: BlobReader,
     expected?: Descriptor,
+    progress: ImageProgress = {},
   ): Promise<StoredImage> {
     const manifest = parseJson(manifestSchema, manifestBytes, 'manifest');
+    progress.resolved?.(manifest.layers);
     const configBytes = await collect(readBlob(manifest.config));
     const config = parseJson(imageConfigSchema, configBytes, 'image configuration');
     verify(manifest.config, digestOf(configBytes), configBytes.length);
@@ -189,12 +200,21 @@ export class ImageStore {
       throw new IntegrityError(
         `the manifest has ${manifest.layers.length} layers, its configuration ${config.rootfs.diff_ids.length}`,
       );
-    for (const [index, descriptor] of manifest.layers.entries()) {
-      const diffId = config.rootfs.diff_ids[index] as string;
-      if (this.layer(diffId) !== null && this.hasBlob(descriptor.digest)) continue;
-      const compression = layerCompressionOf(descriptor);
-      await this.addLayer(readBlob(descriptor), { descriptor, diffId, compression });
-    }
+    // A few layers at once: downloads overlap, and one unpacks while another arrives.
+    const pending = [...manifest.layers.entries()];
+    const worker = async () => {
+      for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
+        const [index, descriptor] = next;
+        const diffId = config.rootfs.diff_ids[index] as string;
+        const cached = this.layer(diffId) !== null && this.hasBlob(descriptor.digest);
+        if (!cached) {
+          const compression = layerCompressionOf(descriptor);
+          await this.addLayer(readBlob(descriptor), { descriptor, diffId, compression });
+        }
+        progress.layerDone?.(descriptor, cached);
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL_LAYERS }, worker));
     this.putBlob(configBytes, manifest.config);
     const digest = this.putBlob(manifestBytes, expected);
     return this.image(digest);
@@ -261,6 +281,17 @@ export class ImageStore {
     const digest = this.references()[canonicalName(reference)];
     if (digest === undefined) throw new TockerError(`no image ${text}`);
     return this.image(digest);
+  }
+
+  /** Whether `reference` names an image of the store (a malformed one throws). */
+  has(reference: string): boolean {
+    try {
+      this.resolve(reference);
+      return true;
+    } catch (error) {
+      if (error instanceof TockerError && error.message.startsWith('no image ')) return false;
+      throw error;
+    }
   }
 
   /** An image as a container's root: its layers and how it runs, for Runtime.configure. */
