@@ -30,7 +30,8 @@ const wantsBrowser = wantsBench || process.argv.includes('--test');
 // zstd: image layers compressed with it (Node 20's zlib has no zstd; the binary is native
 // speed and streams, and no npm package can fetch its prebuilt binary here).
 const aptPackages = ['busybox-static', 'iproute2', 'gcc', 'libc6-dev', 'tini', 'zstd'];
-const benchAptPackages = ['runc', 'crun', 'hyperfine'];
+// The pull benchmark compares with skopeo, from a registry on loopback.
+const benchAptPackages = ['runc', 'crun', 'hyperfine', 'skopeo', 'docker-registry'];
 const browserAptPackages = ['chromium'];
 // The image tests check tocker's archives against other tools, read xattrs back, and
 // start registries of their own (docker-registry, htpasswd from apache2-utils).
