@@ -37,6 +37,14 @@ async function inspect(reference: string): Promise<ContainerRecord> {
   return world.runtime().inspect(reference);
 }
 
+/** inspect(), or null for a container that is gone (collected) by now. */
+async function inspectIfThere(id: string): Promise<ContainerRecord | null> {
+  const result = await world.run(['inspect', id]);
+  if (result.code !== 0 && /no such container/.test(result.stderr)) return null;
+  assert.equal(result.code, 0, result.stderr);
+  return world.runtime().inspect(id);
+}
+
 /** A CLI process that the test kills at a random moment of its life. */
 function killedAfter(args: readonly string[], ms: number): Promise<void> {
   const child = spawn(tockerBin, args, { env: world.env, stdio: 'ignore' });
@@ -184,15 +192,17 @@ describe('reliability: concurrent commands and killed processes (real containers
         killedAfter(['run', '-d', '--name', `bg-${index}`, 'busybox', 'sleep', '30'], 30 * index),
       ),
     ]);
-    // Kill the detached supervisors too, wherever they are.
+    // Kill the detached supervisors too, wherever they are. A container listed a moment
+    // ago may be gone: one whose creator was killed mid-way is collected by any command.
     for (const id of lines((await world.run(['ps', '-q'])).stdout)) {
-      const record = await inspect(id);
-      if (record.name?.startsWith('bg-')) process.kill(record.supervisor.pid, 'SIGKILL');
+      const record = await inspectIfThere(id);
+      if (record?.name?.startsWith('bg-')) process.kill(record.supervisor.pid, 'SIGKILL');
     }
     await sleep(300);
     const { stdout } = await world.run(['ps', '-a', '-q']);
     for (const id of lines(stdout)) {
-      const record = await inspect(id);
+      const record = await inspectIfThere(id);
+      if (record === null) continue;
       if (record.status === 'running') {
         assert.ok(isAlive(record.process), `${record.name} runs for real`);
         continue;
