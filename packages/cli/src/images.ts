@@ -1,15 +1,15 @@
 import { createReadStream } from 'node:fs';
 import {
-  canonicalName,
+  canonicalNameOrNull,
   credentialsFile,
   familiarName,
   ImageStore,
   importTarball,
   loadImages,
-  parseReference,
   type RunConfig,
   removeCredentials,
   type StoredImage,
+  saveImages,
   storeCredentials,
 } from '@tocker/images';
 import { formatBytes } from '@tocker/protocol';
@@ -158,7 +158,7 @@ export const imageCommands: Record<string, ImageCommand> = {
               `image ${reference} is used by container ${users[0]?.name ?? users[0]?.id.slice(0, 12)}: remove it first, or use -f`,
             );
           // A name removes that name; an id removes every name of the image.
-          const named = image.names.filter((name) => name === canonicalOrNull(reference));
+          const named = image.names.filter((name) => name === canonicalNameOrNull(reference));
           const names = named.length > 0 ? named : image.names;
           const deleted = store.untag(names);
           for (const name of names) process.stdout.write(`Untagged: ${familiarName(name)}\n`);
@@ -265,6 +265,27 @@ export const imageCommands: Record<string, ImageCommand> = {
       return 0;
     },
   },
+  save: {
+    usage: 'tocker save -o FILE IMAGE...',
+    description: 'Write images to an OCI archive (docker load and tocker load read it too).',
+    flags: [
+      {
+        name: 'output',
+        short: 'o',
+        value: 'string',
+        placeholder: 'FILE',
+        help: 'The archive to write',
+      },
+      help,
+    ],
+    arguments: 1,
+    async run(store, references, flags) {
+      const output = flag(flags, 'output');
+      if (output === undefined) throw new TockerError('tocker save needs -o FILE');
+      await saveImages(store, references, output);
+      return 0;
+    },
+  },
   import: {
     usage: 'tocker import [-c INSTRUCTION]... FILE NAME',
     description: 'Make a one-layer image of a root filesystem tarball (- reads standard input).',
@@ -291,15 +312,6 @@ export const imageCommands: Record<string, ImageCommand> = {
 /** The layers containers run on (whatever their state): never collected under them. */
 function layersInUse(containers: readonly ContainerRecord[]): Set<string> {
   return new Set(containers.flatMap((record) => record.config.root.layers));
-}
-
-/** The stored name a user means (`busybox` is docker.io/library/busybox:latest), if it is one. */
-function canonicalOrNull(reference: string): string | null {
-  try {
-    return canonicalName(parseReference(reference));
-  } catch {
-    return null;
-  }
 }
 
 /** What `image inspect` shows: docker's fields that exist here. */

@@ -24,8 +24,11 @@ Commands:
   inspect   Print the state of containers as JSON
   update    Change the limits of running containers
   stats     CPU, memory and processes of running containers
+  pull      Pull an image from a registry
+  login     Keep credentials for a registry (logout forgets them)
   images    List images
   load      Load images from an archive (docker save, OCI)
+  save      Write images to an OCI archive
   import    Make an image of a root filesystem tarball
   tag       Give an image another name
   rmi       Remove images

@@ -104,4 +104,21 @@ describe('image commands through the CLI (a real store under TOCKER_ROOT)', () =
       assert.equal(lines(result.stderr).length, 1, `${args.join(' ')}: ${result.stderr}`);
     }
   });
+  test('save writes an OCI archive that skopeo reads and load takes back, layers and names whole', async () => {
+    const archive = join(world.root, 'saved-oci.tar');
+    assert.equal((await world.run(['save', '-o', archive, 'busybox'])).code, 0);
+    const inspected = JSON.parse(
+      execFileSync('skopeo', ['inspect', `oci-archive:${archive}:latest`], { encoding: 'utf8' }),
+    );
+    const [before] = JSON.parse((await world.run(['image', 'inspect', 'busybox'])).stdout);
+    assert.deepEqual(inspected.Layers.length, before.RootFS.Layers.length);
+    assert.equal((await world.run(['rmi', 'busybox'])).code, 0);
+    assert.equal(
+      (await world.run(['load', '-i', archive])).stdout,
+      'Loaded image: busybox:latest\n',
+    );
+    const [after] = JSON.parse((await world.run(['image', 'inspect', 'busybox'])).stdout);
+    assert.deepEqual([after.Id, after.RepoDigests], [before.Id, before.RepoDigests]);
+    assert.equal((await world.run(['run', '--rm', 'busybox', 'echo', 'back'])).stdout, 'back\n');
+  });
 });

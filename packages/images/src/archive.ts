@@ -1,5 +1,18 @@
 import { spawn } from 'node:child_process';
-import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
 import { TockerError } from '@tocker/runtime';
 import { O_DIRECTORY, O_PATH, O_RDONLY, openInRoot } from '@tocker/runtime/sys';
 import { z } from 'zod';
@@ -16,7 +29,7 @@ import {
   parseJson,
   selectPlatform,
 } from './oci.js';
-import { canonicalName, parseReference } from './reference.js';
+import { canonicalName, canonicalNameOrNull, familiarName, parseReference } from './reference.js';
 import type { ImageStore, StoredImage } from './store.js';
 import { unpackLayer } from './unpack.js';
 
@@ -278,4 +291,89 @@ export async function importDirectory(
   const image = await importTarball(store, tar.stdout, name, config);
   if ((await exited) !== 0) throw new TockerError(`tar of ${dir} failed: ${stderr.trim()}`);
   return image;
+}
+
+/**
+ * `tocker save`: images as an OCI archive that `tocker load`, `docker load` (its
+ * manifest.json) and skopeo (`oci-archive:`) read: the store's blobs as they are, linked
+ * into a work directory of the store and written by GNU tar, so nothing is held in memory.
+ */
+export async function saveImages(
+  store: ImageStore,
+  references: readonly string[],
+  file: string,
+): Promise<void> {
+  const images = references.map((reference) => ({ reference, image: store.resolve(reference) }));
+  await store.withWorkDir(async (dir) => {
+    mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
+    const link = (digest: string) => {
+      const target = join(dir, blobPath(digest));
+      if (!existsSync(target)) linkSync(store.blobPath(digest), target);
+    };
+    for (const { image } of images) {
+      link(image.digest);
+      link(image.id);
+      for (const layer of image.manifest.layers) link(layer.digest);
+    }
+    const named = images.map(({ reference, image }) => {
+      const name =
+        image.names.find((candidate) => candidate === canonicalNameOrNull(reference)) ??
+        image.names[0];
+      return { image, name };
+    });
+    writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    writeFileSync(
+      join(dir, 'index.json'),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: mediaTypes.ociIndex,
+        manifests: named.map(({ image, name }) => ({
+          mediaType: image.manifest.mediaType ?? mediaTypes.ociManifest,
+          digest: image.digest,
+          size: store.readBlob(image.digest).length,
+          ...(name === undefined
+            ? {}
+            : {
+                annotations: {
+                  'io.containerd.image.name': name,
+                  'org.opencontainers.image.ref.name': name.slice(name.lastIndexOf(':') + 1),
+                },
+              }),
+        })),
+      }),
+    );
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify(
+        named.map(({ image, name }) => ({
+          Config: blobPath(image.id),
+          RepoTags: name === undefined ? [] : [familiarName(name)],
+          Layers: image.manifest.layers.map((layer) => blobPath(layer.digest)),
+        })),
+      ),
+    );
+    const tar = spawn(
+      'tar',
+      [
+        '-C',
+        dir,
+        '--numeric-owner',
+        '-cf',
+        file,
+        'oci-layout',
+        'index.json',
+        'manifest.json',
+        'blobs',
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    tar.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const [code] = (await once(tar, 'close')) as [number | null];
+    if (code !== 0) throw new TockerError(`writing ${file}: ${stderr.trim()}`);
+  });
 }

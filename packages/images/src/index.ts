@@ -4,6 +4,7 @@ export {
   type LoadedImage,
   loadImages,
   type RunConfig,
+  saveImages,
 } from './archive.js';
 export {
   type Credentials,
@@ -12,6 +13,12 @@ export {
   storeCredentials,
 } from './credentials.js';
 export type { ImageConfig, ImageManifest } from './oci.js';
-export { canonicalName, familiarName, type ImageReference, parseReference } from './reference.js';
+export {
+  canonicalName,
+  canonicalNameOrNull,
+  familiarName,
+  type ImageReference,
+  parseReference,
+} from './reference.js';
 export { type PullEvent, type PullOptions, pullImage } from './registry.js';
 export { ImageStore, type StoredImage, type StoredLayer } from './store.js';

@@ -64,6 +64,15 @@ export function canonicalName(reference: ImageReference): string {
     : `${name}:${reference.tag ?? DEFAULT_TAG}`;
 }
 
+/** The stored name `text` would be, or null for text that is no image reference. */
+export function canonicalNameOrNull(text: string): string | null {
+  try {
+    return canonicalName(parseReference(text));
+  } catch {
+    return null;
+  }
+}
+
 /** The name as people say it: `busybox:latest`, `localhost:5000/team/app:1.0`. */
 export function familiarName(name: string): string {
   const prefix = `${DEFAULT_REGISTRY}/`;
