@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { text } from 'node:stream/consumers';
 import {
   canonicalNameOrNull,
   credentialsFile,
@@ -227,7 +228,7 @@ export const imageCommands: Record<string, ImageCommand> = {
         throw new TockerError(
           'tocker login needs -u USER and --password-stdin (the password on stdin)',
         );
-      const password = (await readAll(process.stdin)).replace(/\r?\n$/, '');
+      const password = (await text(process.stdin)).replace(/\r?\n$/, '');
       if (password === '') throw new TockerError('tocker login: no password on standard input');
       storeCredentials(registry as string, { username, password });
       process.stdout.write('Login Succeeded\n');
@@ -342,10 +343,4 @@ export async function runImageCommand(name: string, args: readonly string[]): Pr
       `"tocker ${name}" needs ${command.arguments} argument(s) (usage: ${command.usage})`,
     );
   return command.run(ImageStore.open(), parsed.positionals, parsed);
-}
-
-async function readAll(input: NodeJS.ReadableStream): Promise<string> {
-  let text = '';
-  for await (const chunk of input) text += chunk.toString();
-  return text;
 }

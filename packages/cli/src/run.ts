@@ -158,12 +158,13 @@ export const runHelp = formatHelp(
 async function imageRoot(spec: ContainerSpec): Promise<ImageRoot | null> {
   if (spec.image === undefined) return null;
   const store = ImageStore.open();
-  if (!store.has(spec.image)) {
+  let image = store.find(spec.image);
+  if (image === null) {
     process.stderr.write(`Unable to find image '${spec.image}' locally\n`);
     // On stderr: stdout is the container's.
-    await pullWithProgress(store, spec.image, [], process.stderr);
+    image = await pullWithProgress(store, spec.image, [], process.stderr);
   }
-  return store.rootOf(spec.image);
+  return store.rootOf(spec.image, image);
 }
 
 /** Turns the command line into the one validated spec, plus how the CLI should attach. */

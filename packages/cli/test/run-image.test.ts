@@ -66,6 +66,17 @@ describe('containers from images (layers stacked by overlayfs, the image configu
     assert.equal(unknown.stderr, "tocker: user nobody: not in the image's /etc/passwd\n");
   });
 
+  test("the image's user is no root inside: no capabilities, root's files stay root's", async () => {
+    const status = await output([
+      'app:1',
+      'grep -E "^Cap(Prm|Eff)" /proc/self/status; { echo x >> /etc/passwd; } 2>&1; true',
+    ]);
+    assert.match(status, /^CapPrm:\s+0{16}\nCapEff:\s+0{16}\n/);
+    assert.match(status, /Permission denied/);
+    const root = await output(['-u', '0', 'app:1', 'grep ^CapEff /proc/self/status']);
+    assert.doesNotMatch(root, /CapEff:\s+0{16}/, 'root keeps its (default) capabilities');
+  });
+
   test('upper layers hide what whiteouts delete; writes go to the container, never to a layer', async () => {
     assert.equal(
       await output([

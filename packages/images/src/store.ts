@@ -13,6 +13,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import { DirectoryLock, type ImageRoot, TockerError, tockerRoot } from '@tocker/runtime';
 import { z } from 'zod';
 import { decompress } from './compression.js';
@@ -193,7 +194,7 @@ export class ImageStore {
   ): Promise<StoredImage> {
     const manifest = parseJson(manifestSchema, manifestBytes, 'manifest');
     progress.resolved?.(manifest.layers);
-    const configBytes = await collect(readBlob(manifest.config));
+    const configBytes = await buffer(readBlob(manifest.config));
     const config = parseJson(imageConfigSchema, configBytes, 'image configuration');
     verify(manifest.config, digestOf(configBytes), configBytes.length);
     if (config.rootfs.diff_ids.length !== manifest.layers.length)
@@ -221,7 +222,7 @@ export class ImageStore {
   }
 
   /** The image whose manifest is `digest`. */
-  image(digest: string): StoredImage {
+  image(digest: string, references: Record<string, string> = this.references()): StoredImage {
     const manifest = parseJson(manifestSchema, this.readBlob(digest), 'manifest');
     const config = parseJson(
       imageConfigSchema,
@@ -233,7 +234,7 @@ export class ImageStore {
       if (layer === null) throw new TockerError(`image ${digest}: layer ${diffId} is missing`);
       return layer;
     });
-    const names = Object.entries(this.references())
+    const names = Object.entries(references)
       .filter(([, target]) => target === digest)
       .map(([name]) => name);
     return {
@@ -258,8 +259,8 @@ export class ImageStore {
 
   /** Every image with a name, and the unnamed ones no name points at any more are not listed. */
   list(): StoredImage[] {
-    const digests = [...new Set(Object.values(this.references()))];
-    return digests.map((digest) => this.image(digest));
+    const references = this.references();
+    return [...new Set(Object.values(references))].map((digest) => this.image(digest, references));
   }
 
   /**
@@ -267,6 +268,13 @@ export class ImageStore {
    * id or manifest digest (whole, or a prefix of at least 4 hex digits).
    */
   resolve(text: string): StoredImage {
+    const found = this.find(text);
+    if (found === null) throw new TockerError(`no image ${text}`);
+    return found;
+  }
+
+  /** resolve(), or null when the store has no such image (a malformed reference throws). */
+  find(text: string): StoredImage | null {
     const bare = text.replace(/^sha256:/, '');
     if (/^[0-9a-f]{4,64}$/.test(bare)) {
       const matches = this.list().filter(
@@ -278,25 +286,16 @@ export class ImageStore {
     const reference = parseReference(text);
     if (reference.digest !== null && this.hasBlob(reference.digest))
       return this.image(reference.digest);
-    const digest = this.references()[canonicalName(reference)];
-    if (digest === undefined) throw new TockerError(`no image ${text}`);
-    return this.image(digest);
+    const references = this.references();
+    const digest = references[canonicalName(reference)];
+    return digest === undefined ? null : this.image(digest, references);
   }
 
-  /** Whether `reference` names an image of the store (a malformed one throws). */
-  has(reference: string): boolean {
-    try {
-      this.resolve(reference);
-      return true;
-    } catch (error) {
-      if (error instanceof TockerError && error.message.startsWith('no image ')) return false;
-      throw error;
-    }
-  }
-
-  /** An image as a container's root: its layers and how it runs, for Runtime.configure. */
-  rootOf(reference: string): ImageRoot {
-    const image = this.resolve(reference);
+  /**
+   * An image as a container's root: its layers and how it runs, for Runtime.configure
+   * (`image`: what `reference` was already resolved to).
+   */
+  rootOf(reference: string, image: StoredImage = this.resolve(reference)): ImageRoot {
     return {
       reference,
       digest: image.digest,
@@ -335,8 +334,9 @@ export class ImageStore {
     try {
       const keepBlobs = new Set<string>();
       const keepLayers = new Set<string>();
-      for (const digest of new Set(Object.values(this.references()))) {
-        const image = this.image(digest);
+      const references = this.references();
+      for (const digest of new Set(Object.values(references))) {
+        const image = this.image(digest, references);
         keepBlobs.add(image.digest);
         keepBlobs.add(image.id);
         for (const layer of image.manifest.layers) keepBlobs.add(layer.digest);
@@ -450,12 +450,6 @@ function layerCompressionOf(descriptor: Descriptor): Compression {
       `layer ${descriptor.digest}: media type ${descriptor.mediaType} is not a layer tocker can read`,
     );
   return compression;
-}
-
-export async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for await (const chunk of chunks) parts.push(chunk);
-  return Buffer.concat(parts);
 }
 
 /**

@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,28 +66,12 @@ static void check(int result, const char *what, const char *subject) {
   if (result < 0) failed(what, subject);
 }
 
-/* The option string of the legacy mount(2): everything in one page. */
-static void mount_overlay_legacy(const struct op *op) {
-  char data[4096];
-  size_t used = (size_t)snprintf(data, sizeof data, "lowerdir=");
-  for (unsigned i = 3; i < op->argc && used < sizeof data; i++)
-    used += (size_t)snprintf(data + used, sizeof data - used, "%s%s", i == 3 ? "" : ":",
-                             arg_string(op, i));
-  if (used < sizeof data)
-    used += (size_t)snprintf(data + used, sizeof data - used, ",upperdir=%s,workdir=%s",
-                             arg_string(op, 1), arg_string(op, 2));
-  if (used >= sizeof data)
-    fail(125, "the image has too many layers (%u) for this kernel's overlay options (Linux 6.8 "
-              "takes any number)", op->argc - 3);
-  check(mount("overlay", arg_string(op, 0), "overlay", 0, data), "mount overlay", arg_string(op, 0));
-}
-
 /*
  * overlayfs through the new mount API: one fsconfig per lower layer ("lowerdir+", Linux
  * 6.8), so the number of layers is not limited by the one page of mount(2)'s option
- * string (about 40 layer paths). Older kernels refuse "lowerdir+" and get the string.
+ * string. Returns false on a kernel that does not know "lowerdir+".
  */
-static void mount_overlay(const struct op *op) {
+static bool mount_overlay_by_layer(const struct op *op) {
   const char *target = arg_string(op, 0);
   int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
   check(fs, "fsopen", "overlay");
@@ -95,8 +80,7 @@ static void mount_overlay(const struct op *op) {
       continue;
     if (errno == EINVAL && i == 3) {
       close(fs);
-      mount_overlay_legacy(op);
-      return;
+      return false;
     }
     failed("overlay layer", arg_string(op, i));
   }
@@ -111,6 +95,30 @@ static void mount_overlay(const struct op *op) {
         "move_mount", target);
   close(mounted);
   close(fs);
+  return true;
+}
+
+/*
+ * The container's root: one mount(2) when its option string fits in a page (a few layers:
+ * the usual case, and the cheapest on every start); the new mount API beyond that (about
+ * 40 layer paths); a clear error on a kernel that has neither.
+ */
+static void mount_overlay(const struct op *op) {
+  char data[4096];
+  size_t used = (size_t)snprintf(data, sizeof data, "lowerdir=");
+  for (unsigned i = 3; i < op->argc && used < sizeof data; i++)
+    used += (size_t)snprintf(data + used, sizeof data - used, "%s%s", i == 3 ? "" : ":",
+                             arg_string(op, i));
+  if (used < sizeof data)
+    used += (size_t)snprintf(data + used, sizeof data - used, ",upperdir=%s,workdir=%s",
+                             arg_string(op, 1), arg_string(op, 2));
+  if (used < sizeof data) {
+    check(mount("overlay", arg_string(op, 0), "overlay", 0, data), "mount overlay",
+          arg_string(op, 0));
+  } else if (!mount_overlay_by_layer(op)) {
+    fail(125, "the image has too many layers (%u) for this kernel's overlay options (Linux 6.8 "
+              "takes any number)", op->argc - 3);
+  }
 }
 
 /* Creates `path` and its parents as directories; every existing component must be a real

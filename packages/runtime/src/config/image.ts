@@ -97,17 +97,16 @@ function resolveUser(
   text: string,
   layers: readonly string[],
 ): { ids: ResolvedProcess['user']; home: string } {
+  // No user asked for: root, without reading the image's files on every start.
+  if (text === '') return { ids: { uid: 0, gid: 0, additionalGids: [] }, home: '/root' };
   const [userPart = '', groupPart] = text.split(':');
   const passwd = parsePasswd(readImageFile(layers, '/etc/passwd') ?? '');
   const groups = parseGroups(readImageFile(layers, '/etc/group') ?? '');
   const numeric = /^\d+$/.test(userPart);
-  const entry =
-    userPart === ''
-      ? passwd.find((candidate) => candidate.uid === 0)
-      : passwd.find((candidate) =>
-          numeric ? candidate.uid === Number(userPart) : candidate.name === userPart,
-        );
-  if (userPart !== '' && !numeric && entry === undefined)
+  const entry = passwd.find((candidate) =>
+    numeric ? candidate.uid === Number(userPart) : candidate.name === userPart,
+  );
+  if (!numeric && entry === undefined)
     throw new TockerError(`user ${userPart}: not in the image's /etc/passwd`);
   const uid = numeric ? Number(userPart) : (entry?.uid ?? 0);
   let gid = entry?.gid ?? 0;
