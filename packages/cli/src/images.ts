@@ -24,6 +24,7 @@ import {
   listFlag,
   parseFlags,
 } from './flags.js';
+import type { ImageCommandName } from './image-names.js';
 import { pullWithProgress } from './pull.js';
 import { printTable } from './table.js';
 
@@ -102,7 +103,7 @@ export function parseChanges(changes: readonly string[]): RunConfig {
   return config;
 }
 
-export const imageCommands: Record<string, ImageCommand> = {
+const imageCommands: Record<ImageCommandName, ImageCommand> = {
   images: {
     usage: 'tocker images [-q]',
     description: 'List the images in the store.',
@@ -330,9 +331,11 @@ function describeImage(image: StoredImage) {
   };
 }
 
-export async function runImageCommand(name: string, args: readonly string[]): Promise<number> {
+export async function runImageCommand(
+  name: ImageCommandName,
+  args: readonly string[],
+): Promise<number> {
   const command = imageCommands[name];
-  if (command === undefined) throw new TockerError(`unknown command: ${name}`);
   const parsed = parseFlags(args, command.flags, name);
   if (booleanFlag(parsed, 'help')) {
     process.stdout.write(formatHelp(command.usage, command.description, command.flags));

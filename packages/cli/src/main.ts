@@ -4,7 +4,7 @@ import { AgentClient } from './agent-client.js';
 import { LocalBackend } from './backend.js';
 import { commands, runSimpleCommand } from './commands.js';
 import { execCommand } from './exec.js';
-import { imageCommands, runImageCommand } from './images.js';
+import { isImageCommand } from './image-names.js';
 import { runCommand } from './run.js';
 import { volumeCommand } from './volumes.js';
 
@@ -67,10 +67,12 @@ async function main(argv: readonly string[]): Promise<number> {
       throw new TockerError("tocker volume works on this machine's volumes only (not with -H yet)");
     return volumeCommand(rest);
   }
-  if (name in imageCommands) {
+  if (isImageCommand(name)) {
     // The store is this machine's; an agent's images come with its image API.
     if (host !== undefined)
       throw new TockerError(`tocker ${name} works on this machine's images only (not with -H yet)`);
+    // Loaded only here: the image code is not on the path of a container start.
+    const { runImageCommand } = await import('./images.js');
     return runImageCommand(name, rest);
   }
   const command = commands[name];

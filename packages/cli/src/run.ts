@@ -1,6 +1,5 @@
 import { closeSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { ImageStore } from '@tocker/images';
 import type { ContainerSpecInput, MountInput } from '@tocker/protocol';
 import { formatBytes } from '@tocker/protocol';
 import {
@@ -26,7 +25,6 @@ import {
   type ParsedFlags,
   parseFlags,
 } from './flags.js';
-import { pullWithProgress } from './pull.js';
 import { attachTerminal, currentTerminalSize } from './terminal.js';
 
 /** Flags that run and exec share. */
@@ -157,6 +155,11 @@ export const runHelp = formatHelp(
  */
 async function imageRoot(spec: ContainerSpec): Promise<ImageRoot | null> {
   if (spec.image === undefined) return null;
+  // Loaded only for images: a --rootfs start does not pay for the image code.
+  const [{ ImageStore }, { pullWithProgress }] = await Promise.all([
+    import('@tocker/images'),
+    import('./pull.js'),
+  ]);
   const store = ImageStore.open();
   let image = store.find(spec.image);
   if (image === null) {
