@@ -33,8 +33,14 @@ if (selected.length === 0) {
   process.exit(1);
 }
 sweepTestLeftovers();
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...selected], {
-  cwd: repo,
-  stdio: 'inherit',
-});
+// No test may hang a run (CI has 90 minutes): one that has not finished in 5 minutes
+// fails, by name. The longest ones take about a minute.
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-timeout=300000', ...selected],
+  {
+    cwd: repo,
+    stdio: 'inherit',
+  },
+);
 process.exit(result.status ?? 1);
