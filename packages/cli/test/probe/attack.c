@@ -180,6 +180,18 @@ static ssize_t read_file(const char *path, char *buffer, size_t size) {
   return length;
 }
 
+/* A process whose executable cannot be read is either ending (its memory is gone, nothing
+ * to gain) or hiding something: only the second counts. */
+static int still_running(pid_t pid) {
+  char path[64], stat[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  ssize_t length = read_file(path, stat, sizeof stat - 1);
+  if (length <= 0) return 0;
+  stat[length] = '\0';
+  const char *state = strrchr(stat, ')');
+  return state != NULL && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
+}
+
 /*
  * Watches the container for new processes (exec'd ones, an init) for `seconds`, or until
  * /tmp/stop-watching appears, and goes after each one: ptrace, its memory, environment,
@@ -211,7 +223,7 @@ static int watch(int seconds, const char *secret) {
         snprintf(path, sizeof path, "/proc/%d/exe", pid);
         length = readlink(path, buffer, sizeof buffer - 1);
         buffer[length > 0 ? length : 0] = '\0';
-        if (length <= 0 || strstr(buffer, "tocker") != NULL) {
+        if ((length <= 0 && still_running(pid)) || (length > 0 && strstr(buffer, "tocker") != NULL)) {
           printf("GAINED ptrace %d %s (%s)\n", pid, comm, buffer);
           gained++;
         } else {
