@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ImageStore } from '@tocker/images';
+import type { ImageStore } from '@tocker/images';
 import {
   type ContainerLimits,
   type ContainerSpec,
@@ -43,11 +43,10 @@ const EXEC_OUTPUT_BYTES = 1024 * 1024;
  */
 export class ContainerHost {
   private readonly terminals = new Map<string, TerminalSession>();
-  /** The image store of the agent's root (TOCKER_ROOT/store). */
-  private readonly images = ImageStore.open();
-
   constructor(
     private readonly runtime: Runtime,
+    /** The image store of the agent's root (TOCKER_ROOT/store). */
+    private readonly images: ImageStore,
     private readonly changed: () => void,
     /** Which root filesystems requests may name: the images this agent knows. */
     private readonly rootfs: RootfsPolicy,
@@ -80,7 +79,7 @@ export class ContainerHost {
         new TockerError('interactive without tty is not supported by the agent: add tty'),
       );
     }
-    // Images come from the store of the agent's own root; nothing is pulled from here yet.
+    // Images come from the store of the agent's own root: pulled before (image:pull), not here.
     const image = spec.image === undefined ? null : this.images.rootOf(spec.image);
     const config = this.runtime.configure(spec, this.rootfs, image);
     return this.launch(spec.tty, size, (options) => this.runtime.run(config, options));

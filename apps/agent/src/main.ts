@@ -2,15 +2,18 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { listenAddress, loadToken, readToken } from '@tocker/guard';
+import { ImageStore } from '@tocker/images';
 import { DirectoryLock, IMAGES_DIR, Runtime, tockerRoot } from '@tocker/runtime';
 import { ContainerHost } from './containers.js';
 import { TransitionFollower } from './follower.js';
 import { agentInfo } from './host.js';
+import { ImageHost } from './images.js';
 import { EventJournal } from './journal.js';
 import { startAgentServer } from './server.js';
 import { StatsSampler } from './stats.js';
 
 const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token-file FILE] [--allow-rootfs DIR]... [--allow-bind DIR]...
+                    [--insecure-registry HOST]...
 
   --listen        address to listen on (default 127.0.0.1:7070; another address
                   only when asked for, and with a warning: the agent runs as root)
@@ -21,6 +24,7 @@ const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token-file FILE] [--a
                   besides the images (${IMAGES_DIR} and <state>/images)
   --allow-bind    a host directory whose content containers may bind-mount (-v); none
                   by default: a bind mount of the host is the host's business
+  --insecure-registry  a registry pulled from over plain HTTP (loopback ones always are)
 `;
 
 /** Seconds between two collections of leftovers. */
@@ -33,6 +37,7 @@ async function main(): Promise<void> {
       'token-file': { type: 'string' },
       'allow-rootfs': { type: 'string', multiple: true },
       'allow-bind': { type: 'string', multiple: true },
+      'insecure-registry': { type: 'string', multiple: true },
       help: { type: 'boolean' },
     },
   });
@@ -64,7 +69,12 @@ async function main(): Promise<void> {
   const follower = new TransitionFollower(runtime.store.transitions.file, journal, (count) =>
     warnSkipped(count, runtime.store.transitions.file),
   );
-  const containers = new ContainerHost(runtime, () => follower.poll(), {
+  const images = new ImageHost(
+    ImageStore.open(join(root, 'store')),
+    runtime,
+    values['insecure-registry'] ?? [],
+  );
+  const containers = new ContainerHost(runtime, images.store, () => follower.poll(), {
     kind: 'images',
     allowed: [IMAGES_DIR, join(root, 'images'), ...(values['allow-rootfs'] ?? [])],
     binds: values['allow-bind'] ?? [],
@@ -84,6 +94,8 @@ async function main(): Promise<void> {
     port,
     token,
     containers,
+    images,
+    volumes: runtime.volumes,
     journal,
     stats,
     info: () => agentInfo(runtime, journal.skipped + follower.skipped),

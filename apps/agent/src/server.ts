@@ -5,6 +5,7 @@ import {
   type AgentInfo,
   answer,
   MAX_REQUEST_BYTES,
+  type PullState,
   type Replies,
   type Request,
   type RequestName,
@@ -16,9 +17,11 @@ import {
   type TerminalOutput,
   validate,
 } from '@tocker/protocol';
+import type { VolumeStore } from '@tocker/runtime';
 import { Server, type Socket } from 'socket.io';
 import type { z } from 'zod';
 import type { ContainerHost } from './containers.js';
+import type { ImageHost } from './images.js';
 import type { EventJournal } from './journal.js';
 import type { StatsSampler } from './stats.js';
 
@@ -27,6 +30,8 @@ export interface AgentServerOptions {
   readonly port: number;
   readonly token: string;
   readonly containers: ContainerHost;
+  readonly images: ImageHost;
+  readonly volumes: VolumeStore;
   readonly journal: EventJournal;
   readonly stats: StatsSampler;
   /** The reply of `agent:info`. */
@@ -60,7 +65,7 @@ function bearer(request: IncomingMessage): string | undefined {
  * schema before anything runs, and always answered, with an error when it must be refused.
  */
 export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
-  const { containers, journal, stats } = options;
+  const { containers, images, volumes, journal, stats } = options;
   const http = createServer((request, response) => {
     // socket.io answers its own paths before this handler; everything else is plain HTTP.
     if (!tokenMatches(options.token, bearer(request))) {
@@ -155,6 +160,18 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       containers.session(session).close();
       return {};
     },
+    'image:list': () => ({ images: images.catalog.list(), pulls: images.inProgress }),
+    'image:inspect': ({ image }) => ({ image: images.catalog.inspect(image) }),
+    'image:pull': ({ reference }) => ({ pull: images.pull(reference) }),
+    'image:remove': ({ image, force }) => images.catalog.remove(image, force),
+    'image:prune': () => images.catalog.prune(),
+    'volume:list': () => ({ volumes: volumes.list().map((volume) => volumes.describe(volume)) }),
+    'volume:create': ({ name }) => ({ volume: volumes.describe(volumes.ensure(name)) }),
+    'volume:remove': ({ name }) => {
+      volumes.remove(name);
+      return {};
+    },
+    'volume:prune': () => ({ removed: volumes.prune() }),
     'stats:subscribe': (_request, socket) => {
       if (!statsListeners.has(socket)) {
         statsListeners.add(socket);
@@ -228,6 +245,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   journal.on('event', forward);
   const publishStats = (batch: StatsBatch) => io.to('stats').emit('stats', batch);
   stats.on('batch', publishStats);
+  const publishPull = (state: PullState) => io.emit('image:pull', state);
+  images.on('pull', publishPull);
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -241,6 +260,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       new Promise((resolve) => {
         journal.off('event', forward);
         stats.off('batch', publishStats);
+        images.off('pull', publishPull);
         io.close(() => resolve());
       }),
   };

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { text } from 'node:stream/consumers';
 import {
-  canonicalNameOrNull,
   credentialsFile,
   familiarName,
+  ImageCatalog,
   ImageStore,
   importTarball,
   loadImages,
@@ -14,7 +14,7 @@ import {
   storeCredentials,
 } from '@tocker/images';
 import { formatBytes } from '@tocker/protocol';
-import { type ContainerRecord, Runtime, TockerError } from '@tocker/runtime';
+import { Runtime, TockerError } from '@tocker/runtime';
 import {
   booleanFlag,
   type FlagSpec,
@@ -35,7 +35,7 @@ interface ImageCommand {
   /** How many positional arguments it takes, at least. */
   readonly arguments: number;
   run(
-    store: ImageStore,
+    catalog: ImageCatalog,
     args: readonly string[],
     flags: ReturnType<typeof parseFlags>,
   ): Promise<number>;
@@ -109,7 +109,7 @@ const imageCommands: Record<ImageCommandName, ImageCommand> = {
     description: 'List the images in the store.',
     flags: [{ name: 'quiet', short: 'q', help: 'Only print image ids' }, help],
     arguments: 0,
-    async run(store, _args, flags) {
+    async run({ store }, _args, flags) {
       const images = store.list();
       if (booleanFlag(flags, 'quiet')) {
         for (const id of new Set(images.map((image) => shortId(image.id))))
@@ -135,7 +135,7 @@ const imageCommands: Record<ImageCommandName, ImageCommand> = {
     description: 'Give an image another name.',
     flags: [help],
     arguments: 2,
-    async run(store, [source, target]) {
+    async run({ store }, [source, target]) {
       store.tag(target as string, store.resolve(source as string).digest);
       return 0;
     },
@@ -146,24 +146,12 @@ const imageCommands: Record<ImageCommandName, ImageCommand> = {
       'Remove names of images; an image, and the layers only it had, go with its last name.',
     flags: [{ name: 'force', short: 'f', help: 'Also when containers were made from it' }, help],
     arguments: 1,
-    async run(store, args, flags) {
-      const containers = Runtime.open().list();
+    async run(catalog, args, flags) {
       let status = 0;
       for (const reference of args) {
         try {
-          const image = store.resolve(reference);
-          const users = containers.filter(
-            (record) => record.config.root.image?.digest === image.digest,
-          );
-          if (users.length > 0 && !booleanFlag(flags, 'force'))
-            throw new TockerError(
-              `image ${reference} is used by container ${users[0]?.name ?? users[0]?.id.slice(0, 12)}: remove it first, or use -f`,
-            );
-          // A name removes that name; an id removes every name of the image.
-          const named = image.names.filter((name) => name === canonicalNameOrNull(reference));
-          const names = named.length > 0 ? named : image.names;
-          const deleted = store.untag(names);
-          for (const name of names) process.stdout.write(`Untagged: ${familiarName(name)}\n`);
+          const { untagged, deleted } = catalog.remove(reference, booleanFlag(flags, 'force'));
+          for (const name of untagged) process.stdout.write(`Untagged: ${name}\n`);
           for (const digest of deleted) process.stdout.write(`Deleted: ${digest}\n`);
         } catch (error) {
           if (!(error instanceof TockerError)) throw error;
@@ -171,7 +159,6 @@ const imageCommands: Record<ImageCommandName, ImageCommand> = {
           status = 1;
         }
       }
-      store.collect(layersInUse(containers));
       return status;
     },
   },
@@ -180,15 +167,15 @@ const imageCommands: Record<ImageCommandName, ImageCommand> = {
     description: 'Print images as JSON, or remove what no image needs any more.',
     flags: [help],
     arguments: 1,
-    async run(store, [action, ...references]) {
+    async run(catalog, [action, ...references]) {
       if (action === 'prune') {
-        const { blobs, layers } = store.collect(layersInUse(Runtime.open().list()));
+        const { blobs, layers } = catalog.prune();
         process.stdout.write(`Removed ${layers} layers and ${blobs} blobs\n`);
         return 0;
       }
       if (action !== 'inspect' || references.length === 0)
         throw new TockerError('usage: tocker image inspect IMAGE... | tocker image prune');
-      const found = references.map((reference) => store.resolve(reference));
+      const found = references.map((reference) => catalog.store.resolve(reference));
       process.stdout.write(`${JSON.stringify(found.map(describeImage), null, 2)}\n`);
       return 0;
     },
@@ -206,7 +193,7 @@ const imageCommands: Record<ImageCommandName, ImageCommand> = {
       help,
     ],
     arguments: 1,
-    async run(store, [reference], flags) {
+    async run({ store }, [reference], flags) {
       await pullWithProgress(store, reference as string, listFlag(flags, 'insecure-registry'));
       return 0;
     },
@@ -223,7 +210,7 @@ const imageCommands: Record<ImageCommandName, ImageCommand> = {
       help,
     ],
     arguments: 1,
-    async run(_store, [registry], flags) {
+    async run(_catalog, [registry], flags) {
       const username = flag(flags, 'username');
       if (username === undefined || !booleanFlag(flags, 'password-stdin'))
         throw new TockerError(
@@ -241,7 +228,7 @@ const imageCommands: Record<ImageCommandName, ImageCommand> = {
     description: 'Forget the credentials of a registry.',
     flags: [help],
     arguments: 1,
-    async run(_store, [registry]) {
+    async run(_catalog, [registry]) {
       if (!removeCredentials(registry as string))
         throw new TockerError(`not logged in to ${registry}`);
       process.stdout.write(`Removing login credentials for ${registry}\n`);
@@ -257,7 +244,7 @@ const imageCommands: Record<ImageCommandName, ImageCommand> = {
       help,
     ],
     arguments: 0,
-    async run(store, _args, flags) {
+    async run({ store }, _args, flags) {
       const input = flag(flags, 'input');
       if (input === undefined) throw new TockerError('tocker load needs -i FILE');
       for (const { image, names } of await loadImages(store, input)) {
@@ -281,7 +268,7 @@ const imageCommands: Record<ImageCommandName, ImageCommand> = {
       help,
     ],
     arguments: 1,
-    async run(store, references, flags) {
+    async run({ store }, references, flags) {
       const output = flag(flags, 'output');
       if (output === undefined) throw new TockerError('tocker save needs -o FILE');
       await saveImages(store, references, output);
@@ -301,7 +288,7 @@ const imageCommands: Record<ImageCommandName, ImageCommand> = {
       help,
     ],
     arguments: 2,
-    async run(store, [file, name], flags) {
+    async run({ store }, [file, name], flags) {
       const config = parseChanges(listFlag(flags, 'change'));
       const input = file === '-' ? process.stdin : createReadStream(file as string);
       const image = await importTarball(store, input, name as string, config);
@@ -310,11 +297,6 @@ const imageCommands: Record<ImageCommandName, ImageCommand> = {
     },
   },
 };
-
-/** The layers containers run on (whatever their state): never collected under them. */
-function layersInUse(containers: readonly ContainerRecord[]): Set<string> {
-  return new Set(containers.flatMap((record) => record.config.root.layers));
-}
 
 /** What `image inspect` shows: docker's fields that exist here. */
 function describeImage(image: StoredImage) {
@@ -345,5 +327,9 @@ export async function runImageCommand(
     throw new TockerError(
       `"tocker ${name}" needs ${command.arguments} argument(s) (usage: ${command.usage})`,
     );
-  return command.run(ImageStore.open(), parsed.positionals, parsed);
+  return command.run(
+    new ImageCatalog(ImageStore.open(), () => Runtime.open().list()),
+    parsed.positionals,
+    parsed,
+  );
 }

@@ -2,19 +2,28 @@ import {
   familiarName,
   type ImageStore,
   type PullEvent,
+  PullProgress,
   pullImage,
   type StoredImage,
 } from '@tocker/images';
-import { formatBytes } from '@tocker/protocol';
+import { formatBytes, type PullLayerState } from '@tocker/protocol';
 
 const short = (digest: string) => digest.slice('sha256:'.length, 'sha256:'.length + 12);
+
+const statusLine: Record<PullLayerState['status'], (layer: PullLayerState) => string> = {
+  waiting: () => 'Waiting',
+  downloading: (layer) =>
+    `Downloading ${formatBytes(layer.receivedBytes)}/${formatBytes(layer.totalBytes)}`,
+  done: () => 'Pull complete',
+  cached: () => 'Already exists',
+};
 
 /**
  * docker pull's display: a line per layer. On a terminal the lines are redrawn as bytes
  * arrive (at most every 100 ms); elsewhere only each layer's end is printed.
  */
 class PullDisplay {
-  private readonly lines = new Map<string, string>();
+  private readonly progress = new PullProgress();
   private drawn = 0;
   private lastDraw = 0;
   private readonly live: boolean;
@@ -27,27 +36,20 @@ class PullDisplay {
   }
 
   readonly onEvent = (event: PullEvent): void => {
-    if (event.kind === 'resolved') {
-      for (const layer of event.layers) this.lines.set(layer.digest, 'Waiting');
-      this.draw(true);
-    } else if (event.kind === 'layer') {
-      this.lines.set(
-        event.digest,
-        `Downloading ${formatBytes(event.received)}/${formatBytes(event.total)}`,
-      );
-      this.draw(false);
-    } else {
-      const status = event.cached ? 'Already exists' : 'Pull complete';
-      this.lines.set(event.digest, status);
-      if (this.live) this.draw(true);
-      else this.out.write(`${short(event.digest)}: ${status}\n`);
-    }
+    const changed = this.progress.apply(event);
+    if (this.live) this.draw(changed);
+    else if (event.kind === 'layer-done') this.out.write(`${this.line(event.digest)}\n`);
   };
 
+  private line(digest: string): string {
+    const layer = this.progress.state.find((each) => each.digest === digest);
+    return `${short(digest)}: ${layer === undefined ? '' : statusLine[layer.status](layer)}`;
+  }
+
   private draw(now: boolean): void {
-    if (!this.live || (!now && Date.now() - this.lastDraw < 100)) return;
+    if (!now && Date.now() - this.lastDraw < 100) return;
     this.lastDraw = Date.now();
-    const text = [...this.lines].map(([digest, status]) => `${short(digest)}: ${status}\x1b[K`);
+    const text = this.progress.state.map((layer) => `${this.line(layer.digest)}\x1b[K`);
     this.out.write(`${this.drawn > 0 ? `\x1b[${this.drawn}A\r` : ''}${text.join('\n')}\n`);
     this.drawn = text.length;
   }

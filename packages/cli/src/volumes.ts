@@ -1,4 +1,4 @@
-import { type ContainerRecord, Runtime, TockerError } from '@tocker/runtime';
+import { Runtime, TockerError } from '@tocker/runtime';
 import { eachNamed } from './commands.js';
 import { booleanFlag, formatHelp, help, parseFlags } from './flags.js';
 import { printTable } from './table.js';
@@ -11,16 +11,9 @@ tocker volume prune`;
 
 const flags = [
   { name: 'quiet', short: 'q', help: 'Only print names' },
-  { name: 'force', short: 'f', help: 'rm: also when containers were made with it' },
+  { name: 'force', short: 'f', help: 'rm: no error for a volume that does not exist' },
   help,
 ];
-
-/** The containers (whatever their state) that mount a volume. */
-function users(containers: readonly ContainerRecord[], name: string): ContainerRecord[] {
-  return containers.filter((record) =>
-    record.config.mounts.some((mount) => mount.kind === 'bind' && mount.volume === name),
-  );
-}
 
 /** `tocker volume ...`: the named volumes of this machine's state root. */
 export async function volumeCommand(args: readonly string[]): Promise<number> {
@@ -32,8 +25,7 @@ export async function volumeCommand(args: readonly string[]): Promise<number> {
     process.stdout.write(formatHelp(usage, 'Manage named volumes.', flags));
     return action === undefined && !booleanFlag(parsed, 'help') ? 125 : 0;
   }
-  const runtime = Runtime.open();
-  const volumes = runtime.volumes;
+  const volumes = Runtime.open().volumes;
   switch (action) {
     case 'create': {
       if (names.length !== 1) throw new TockerError('usage: tocker volume create NAME');
@@ -64,23 +56,14 @@ export async function volumeCommand(args: readonly string[]): Promise<number> {
     }
     case 'rm': {
       if (names.length === 0) throw new TockerError('usage: tocker volume rm [-f] NAME...');
-      const containers = runtime.list();
+      const force = booleanFlag(parsed, 'force');
       return eachNamed(names, async (name) => {
-        const user = users(containers, name)[0];
-        if (user !== undefined)
-          throw new TockerError(
-            `volume ${name} is in use by container ${user.name ?? user.id.slice(0, 12)}: remove it first`,
-          );
+        if (force && volumes.get(name) === null) return;
         volumes.remove(name);
       });
     }
     case 'prune': {
-      const containers = runtime.list();
-      for (const volume of volumes.list()) {
-        if (users(containers, volume.name).length > 0) continue;
-        volumes.remove(volume.name);
-        process.stdout.write(`Deleted: ${volume.name}\n`);
-      }
+      for (const name of volumes.prune()) process.stdout.write(`Deleted: ${name}\n`);
       return 0;
     }
     default:

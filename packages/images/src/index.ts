@@ -6,6 +6,7 @@ export {
   type RunConfig,
   saveImages,
 } from './archive.js';
+export { ImageCatalog } from './catalog.js';
 export {
   type Credentials,
   credentialsFile,
@@ -13,6 +14,7 @@ export {
   storeCredentials,
 } from './credentials.js';
 export type { ImageConfig, ImageManifest } from './oci.js';
+export { PullProgress } from './progress.js';
 export {
   canonicalName,
   canonicalNameOrNull,

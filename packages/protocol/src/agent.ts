@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { type ContainerView, type CorruptContainer, requestedEnds } from './container.js';
+import type { ImageSummary, PullState, VolumeSummary } from './images.js';
 import {
   argv,
   CONTAINER_NAME,
   containerSpecFields,
   containerSpecSchema,
+  imageReference,
   limitsSchema,
+  volumeName,
 } from './spec.js';
 
 /**
@@ -103,6 +106,25 @@ export const requests = {
     .strict(),
   /** The agent and its host: versions, capacity, load, container counts. Replies `AgentInfo`. */
   'agent:info': z.object({}).strict(),
+  /** The images of the agent's store, and the pulls in progress. */
+  'image:list': z.object({}).strict(),
+  'image:inspect': z.object({ image: imageReference }).strict(),
+  /**
+   * Starts pulling (or joins the pull of the same reference in progress): the reply is at
+   * once, the progress and the end come as `image:pull` pushes (PullState).
+   */
+  'image:pull': z.object({ reference: imageReference }).strict(),
+  /** Removes a name (or, given an id, every name); refused while containers use it, unless forced. */
+  'image:remove': z.object({ image: imageReference, force: z.boolean().default(false) }).strict(),
+  /** Removes what no named image and no container needs. */
+  'image:prune': z.object({}).strict(),
+  'volume:list': z.object({}).strict(),
+  /** Creates a named volume (an existing one is answered as it is, as docker does). */
+  'volume:create': z.object({ name: volumeName }).strict(),
+  /** Refused while a container (whatever its state) mounts it. */
+  'volume:remove': z.object({ name: volumeName }).strict(),
+  /** Removes every volume no container mounts. */
+  'volume:prune': z.object({}).strict(),
 } as const;
 
 export type RequestName = keyof typeof requests;
@@ -134,6 +156,16 @@ export interface Replies {
   'stats:unsubscribe': Record<string, never>;
   'events:since': { events: ContainerEvent[]; lastSeq: number };
   'agent:info': AgentInfo;
+  'image:list': { images: ImageSummary[]; pulls: PullState[] };
+  'image:inspect': { image: ImageSummary };
+  'image:pull': { pull: PullState };
+  /** The names removed, and the images (manifest digests) that went with their last name. */
+  'image:remove': { untagged: string[]; deleted: string[] };
+  'image:prune': { layers: number; blobs: number };
+  'volume:list': { volumes: VolumeSummary[] };
+  'volume:create': { volume: VolumeSummary };
+  'volume:remove': Record<string, never>;
+  'volume:prune': { removed: string[] };
 }
 
 /** What the agent records in its journal and pushes to subscribers, in sequence order. */

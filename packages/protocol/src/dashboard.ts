@@ -9,6 +9,7 @@ import type {
 } from './agent.js';
 import { requests, streams } from './agent.js';
 import type { RequestedEnd } from './container.js';
+import type { PullState } from './images.js';
 
 /**
  * The dashboard's own API, between the browser and the dashboard server (socket.io on
@@ -150,6 +151,8 @@ export interface DashboardPushes {
    * has forgotten this tab's terminals and stats subscription: attach and subscribe again.
    */
   'agent:link': (message: { agent: number; connected: boolean }) => void;
+  /** A pull on an agent made progress, ended or failed (every tab that talks to that agent). */
+  'image:pull': (message: { agent: number; pull: PullState }) => void;
   /** A run was recorded in history (ended, created...): history views refresh. */
   history: (message: { agent: number }) => void;
 }

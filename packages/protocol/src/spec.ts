@@ -119,6 +119,17 @@ const tmpfsSize = z.union([z.number(), z.string()]).transform((value, ctx) => {
 /** A volume's name, as docker's: it becomes a directory name under TOCKER_ROOT/volumes. */
 export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 
+/** An image as users name it: `busybox`, `alpine:3.20`, `host:5000/app@sha256:…`, an id. */
+export const imageReference = z
+  .string()
+  .trim()
+  .min(1, 'image: give an image name')
+  .max(512, 'image: at most 512 characters');
+
+export const volumeName = z
+  .string()
+  .regex(VOLUME_NAME, 'volume: a name of letters, digits, _ . - (at most 128)');
+
 const mountTarget = absolutePath('mount target').refine(
   (target) => target !== '/' && !/^\/(proc|sys)(\/|$)/.test(target),
   'mount target: not "/", nor in /proc or /sys',
@@ -140,9 +151,7 @@ export const mountSchema = z.discriminatedUnion('type', [
   z
     .object({
       type: z.literal('volume'),
-      source: z
-        .string()
-        .regex(VOLUME_NAME, 'volume: a name of letters, digits, _ . - (at most 128)'),
+      source: volumeName,
       target: mountTarget,
       readOnly: z.boolean().default(false),
     })
@@ -185,11 +194,7 @@ export const containerSpecFields = z
       .regex(HOSTNAME, 'hostname: not a valid host name')
       .optional(),
     /** An image of the image store (`busybox`, `alpine:3.20`, an id): its layers are the root. */
-    image: z
-      .string()
-      .min(1, 'image: give an image name')
-      .max(512, 'image: at most 512 characters')
-      .optional(),
+    image: imageReference.optional(),
     /** A directory on the host as the root (gocker's --rootfs), instead of an image. */
     rootfs: absolutePath('rootfs').optional(),
     /** What runs: the image's entrypoint and this (or the image's command when empty). */

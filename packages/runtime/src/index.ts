@@ -33,3 +33,4 @@ export { type ContainerRecord, type CorruptRecord, viewOf } from './state/record
 export { SyscallError, takeFd } from './sys/libc.js';
 export { trace } from './trace.js';
 export { type CpuSample, containerUsage } from './usage.js';
+export { type Volume, VolumeStore } from './volumes.js';

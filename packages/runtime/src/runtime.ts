@@ -83,7 +83,7 @@ export class Runtime {
     readonly cgroups: CgroupDriver,
   ) {
     this.profiles = new SeccompProfiles(join(store.root, 'seccomp'));
-    this.volumes = new VolumeStore(join(store.root, 'volumes'));
+    this.volumes = new VolumeStore(join(store.root, 'volumes'), () => this.list());
   }
 
   /**

@@ -9,8 +9,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { VOLUME_NAME } from '@tocker/protocol';
+import { type ContainerRef, VOLUME_NAME, type VolumeSummary } from '@tocker/protocol';
 import { TockerError } from './errors.js';
+import type { ContainerRecord } from './state/record.js';
 
 export interface Volume {
   readonly name: string;
@@ -24,8 +25,29 @@ export interface Volume {
  * renamed in, so two containers naming a new volume at once get the same one), kept until
  * removed. A new volume is filled from the image by the container that mounts it first.
  */
+const containerRef = (record: ContainerRecord): ContainerRef => ({
+  id: record.id,
+  name: record.name,
+});
+
 export class VolumeStore {
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    /** Every container of the root, whatever its state: a volume is never removed under one. */
+    private readonly containers: () => readonly ContainerRecord[],
+  ) {}
+
+  /** As clients see it, with the containers that mount it. */
+  describe(volume: Volume): VolumeSummary {
+    return { ...volume, usedBy: this.usersOf(volume.name).map(containerRef) };
+  }
+
+  /** The containers that mount it. */
+  usersOf(name: string): ContainerRecord[] {
+    return this.containers().filter((record) =>
+      record.config.mounts.some((mount) => mount.kind === 'bind' && mount.volume === name),
+    );
+  }
 
   get(name: string): Volume | null {
     if (!VOLUME_NAME.test(name))
@@ -67,11 +89,33 @@ export class VolumeStore {
       .flatMap((name) => this.get(name) ?? []);
   }
 
-  /** Deletes it and its data (renamed away first: never half a volume under its name). */
+  /**
+   * Deletes it and its data (renamed away first: never half a volume under its name), unless
+   * a container mounts it.
+   */
   remove(name: string): void {
     if (this.get(name) === null) throw new TockerError(`no volume ${name}`);
+    const user = this.usersOf(name)[0];
+    if (user !== undefined)
+      throw new TockerError(
+        `volume ${name} is in use by container ${user.name ?? user.id.slice(0, 12)}: remove it first`,
+      );
     const doomed = join(this.dir, `.removed-${process.pid}-${randomBytes(6).toString('hex')}`);
     renameSync(join(this.dir, name), doomed);
     rmSync(doomed, { recursive: true, force: true });
+  }
+
+  /** Deletes every volume no container mounts; returns their names. */
+  prune(): string[] {
+    const used = new Set(
+      this.containers().flatMap((record) =>
+        record.config.mounts.flatMap((mount) =>
+          mount.kind === 'bind' && mount.volume !== null ? [mount.volume] : [],
+        ),
+      ),
+    );
+    const unused = this.list().filter((volume) => !used.has(volume.name));
+    for (const volume of unused) this.remove(volume.name);
+    return unused.map((volume) => volume.name);
   }
 }

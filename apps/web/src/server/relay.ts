@@ -3,6 +3,7 @@ import {
   callAgent,
   type DashboardPushes,
   NoAnswer,
+  type PullState,
   type RelayedRequestName,
   type Replies,
   type RequestInput,
@@ -86,6 +87,7 @@ export class BrowserRelay {
       socket.on('terminal:exit', (exit: TerminalExit) =>
         this.push('terminal:exit', { agent, ...exit }),
       );
+      socket.on('image:pull', (pull: PullState) => this.push('image:pull', { agent, pull }));
       this.agents.set(agent, socket);
     }
     return socket;
