@@ -42,7 +42,12 @@ export async function* decompress(
   if (kind === 'none') {
     yield* whole();
   } else if (kind === 'gzip') {
-    yield* Readable.from(whole()).pipe(createGunzip());
+    // pipeline(), not pipe(): an input that fails (a download given up) destroys the gunzip
+    // with its error, thrown by the loop below; through pipe() it was thrown at no one (an
+    // uncaught exception) and the gunzip never ended. The promise is only that error again.
+    const gunzip = createGunzip();
+    pipeline(Readable.from(whole()), gunzip).catch(() => undefined);
+    yield* gunzip;
   } else {
     yield* unzstd(whole());
   }

@@ -48,6 +48,20 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const isLoopback = (host: string) => /^(localhost|127(\.\d+){3}|\[::1\])(:\d+)?$/.test(host);
 
 /**
+ * How many times one blob's download is taken up again where its connection broke off
+ * before the pull gives up: a dropped connection costs the bytes in flight, not the layer.
+ */
+const BLOB_RESUMPTIONS = 3;
+
+/** What went wrong in a fetch, without undici's wrapping (`TypeError: terminated`). */
+const reasonOf = (error: unknown): string =>
+  error instanceof Error
+    ? error.cause instanceof Error
+      ? error.cause.message
+      : error.message
+    : String(error);
+
+/**
  * One registry repository, spoken to as the distribution spec says: every request retried
  * once with the authorization its 401 asks for (a bearer token from the realm it names,
  * anonymous or with the stored credentials, or basic credentials). Credentials go only to
@@ -63,19 +77,17 @@ class Repository {
     readonly registry: string,
   ) {}
 
-  async get(path: string, accept?: string): Promise<Response> {
+  async get(path: string, headers: Readonly<Record<string, string>> = {}): Promise<Response> {
     const url = `${this.base}/v2/${this.name}/${path}`;
     const request = () =>
       fetch(url, {
         headers: {
-          ...(accept === undefined ? {} : { accept }),
+          ...headers,
           ...(this.authorization === null ? {} : { authorization: this.authorization }),
         },
         redirect: 'follow',
-      }).catch((error: Error) => {
-        throw new TockerError(
-          `registry ${this.registry}: ${error.cause instanceof Error ? error.cause.message : error.message}`,
-        );
+      }).catch((error: unknown) => {
+        throw new TockerError(`registry ${this.registry}: ${reasonOf(error)}`);
       });
     let response = await request();
     if (response.status === 401) {
@@ -175,7 +187,7 @@ export async function pullImage(
   );
   const wanted = reference.digest ?? reference.tag ?? 'latest';
   let bytes = await readManifest(
-    await repository.get(`manifests/${wanted}`, MANIFEST_TYPES),
+    await repository.get(`manifests/${wanted}`, { accept: MANIFEST_TYPES }),
     reference.digest,
   );
   let descriptor: Descriptor | undefined;
@@ -185,7 +197,7 @@ export async function pullImage(
     if (chosen === null) throw new TockerError(`${text} has no image for this platform`);
     descriptor = chosen;
     bytes = await readManifest(
-      await repository.get(`manifests/${chosen.digest}`, MANIFEST_TYPES),
+      await repository.get(`manifests/${chosen.digest}`, { accept: MANIFEST_TYPES }),
       chosen.digest,
     );
   }
@@ -200,20 +212,76 @@ export async function pullImage(
   return store.image(image.digest);
 }
 
-/** A blob's bytes as they arrive, with progress. */
+/**
+ * A blob's bytes as they arrive, with progress. When the connection breaks off while the
+ * body is read, the blob is asked for again from the first byte not yet passed on, up to
+ * BLOB_RESUMPTIONS times: the consumer sees one unbroken sequence of bytes, which the store
+ * verifies whole against the blob's digest.
+ */
 async function* downloading(
   repository: Repository,
   blob: Descriptor,
   onEvent: PullOptions['onEvent'],
 ): AsyncGenerator<Uint8Array> {
-  const response = await repository.get(`blobs/${blob.digest}`);
-  if (response.body === null) throw new TockerError(`blob ${blob.digest}: an empty answer`);
   let received = 0;
-  for await (const chunk of Readable.fromWeb(
-    response.body as import('node:stream/web').ReadableStream<Uint8Array>,
-  )) {
-    received += chunk.length;
-    onEvent?.({ kind: 'layer', digest: blob.digest, received, total: blob.size });
-    yield chunk as Uint8Array;
+  for (let attempt = 1; ; attempt++) {
+    const answer = await requestBlob(repository, blob, received);
+    const chunks: AsyncIterator<Uint8Array> = Readable.fromWeb(answer.body)[Symbol.asyncIterator]();
+    let skip = answer.skip;
+    try {
+      for (;;) {
+        // Only a failure to read the body is resumable: one of the request (refused,
+        // not found) or of the consumer is not a dropped connection.
+        let next: IteratorResult<Uint8Array>;
+        try {
+          next = await chunks.next();
+        } catch (error) {
+          if (attempt > BLOB_RESUMPTIONS)
+            throw new TockerError(
+              `blob ${blob.digest}: gave up after ${attempt} attempts, the connection broke off each time (the last at byte ${received} of ${blob.size}: ${reasonOf(error)})`,
+            );
+          break;
+        }
+        if (next.done) return;
+        const skipped = Math.min(skip, next.value.length);
+        skip -= skipped;
+        const fresh = next.value.subarray(skipped);
+        if (fresh.length === 0) continue;
+        received += fresh.length;
+        onEvent?.({ kind: 'layer', digest: blob.digest, received, total: blob.size });
+        yield fresh;
+      }
+    } finally {
+      // The connection of an answer not read to its end (a consumer that stopped) is closed.
+      await chunks.return?.();
+    }
   }
+}
+
+/**
+ * GET of a blob from byte `from` on: the body, and how many bytes at its start the caller
+ * already has. No If-Range: a blob is named by its digest, so its bytes cannot have changed
+ * between two requests (and the store checks the digest of the whole). A registry that
+ * ignores Range answers 200 with the whole blob, whose first `from` bytes are skipped.
+ */
+async function requestBlob(
+  repository: Repository,
+  blob: Descriptor,
+  from: number,
+): Promise<{ body: ReadableStream<Uint8Array>; skip: number }> {
+  const response = await repository.get(
+    `blobs/${blob.digest}`,
+    from === 0 ? {} : { range: `bytes=${from}-` },
+  );
+  if (response.body === null) throw new TockerError(`blob ${blob.digest}: an empty answer`);
+  const body = response.body;
+  if (response.status !== 206) return { body, skip: from };
+  const range = response.headers.get('content-range');
+  if (range?.match(/^bytes (\d+)-\d+\/(?:\d+|\*)$/)?.[1] !== String(from)) {
+    await body.cancel();
+    throw new TockerError(
+      `blob ${blob.digest}: asked for its bytes from ${from} on, the registry sent ${range ?? '206 without Content-Range'}`,
+    );
+  }
+  return { body, skip: 0 };
 }

@@ -201,8 +201,11 @@ export class ImageStore {
       throw new IntegrityError(
         `the manifest has ${manifest.layers.length} layers, its configuration ${config.rootfs.diff_ids.length}`,
       );
-    // A few layers at once: downloads overlap, and one unpacks while another arrives.
+    // A few layers at once: downloads overlap, and one unpacks while another arrives. The
+    // first failure stops the other layers (at their next chunk) and is thrown once they
+    // have cleaned up: nothing of a failed image goes on being written after it is reported.
     const pending = [...manifest.layers.entries()];
+    const failure = new AbortController();
     const worker = async () => {
       for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
         const [index, descriptor] = next;
@@ -210,12 +213,18 @@ export class ImageStore {
         const cached = this.layer(diffId) !== null && this.hasBlob(descriptor.digest);
         if (!cached) {
           const compression = layerCompressionOf(descriptor);
-          await this.addLayer(readBlob(descriptor), { descriptor, diffId, compression });
+          const blob = untilAborted(readBlob(descriptor), failure.signal);
+          await this.addLayer(blob, { descriptor, diffId, compression });
         }
         progress.layerDone?.(descriptor, cached);
       }
     };
-    await Promise.all(Array.from({ length: PARALLEL_LAYERS }, worker));
+    const stopAll = (error: unknown) => {
+      if (!failure.signal.aborted) failure.abort(error);
+      pending.length = 0;
+    };
+    await Promise.all(Array.from({ length: PARALLEL_LAYERS }, () => worker().catch(stopAll)));
+    failure.signal.throwIfAborted();
     this.putBlob(configBytes, manifest.config);
     const digest = this.putBlob(manifestBytes, expected);
     return this.image(digest);
@@ -450,6 +459,14 @@ function layerCompressionOf(descriptor: Descriptor): Compression {
       `layer ${descriptor.digest}: media type ${descriptor.mediaType} is not a layer tocker can read`,
     );
   return compression;
+}
+
+/** `source`, ended by `signal`'s reason at its first chunk after `signal` is aborted. */
+async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  for await (const chunk of source) {
+    signal.throwIfAborted();
+    yield chunk;
+  }
 }
 
 /**

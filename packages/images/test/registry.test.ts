@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, describe, type TestContext, test } from 'node:test';
 import { scratchDir } from '../../runtime/test/scratch.js';
+import { type PullEvent, pullImage } from '../src/registry.js';
+import { ImageStore } from '../src/store.js';
 import {
   type Descriptor,
   diffIds,
@@ -439,5 +441,140 @@ describe('FakeRegistry: given bytes, verbatim', () => {
     const read = await get(`${fake.url}/v2/team/app/manifests/1.0`, single.mediaType);
     assert.equal(read.response.headers.get('content-type'), single.mediaType);
     assert.deepEqual(read.bytes, manifest);
+  });
+});
+
+/** A pull's progress, and a wait until a blob's download has passed some bytes on. */
+class PullEvents {
+  private readonly events: PullEvent[] = [];
+  private waiting: { digest: string; bytes: number; resolve: () => void }[] = [];
+
+  readonly onEvent = (event: PullEvent): void => {
+    this.events.push(event);
+    this.wake();
+  };
+
+  /** Once `bytes` of blob `digest` have gone to the store. */
+  reached(digest: string, bytes: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiting.push({ digest, bytes, resolve });
+      this.wake();
+    });
+  }
+
+  /** What each 'layer' event of blob `digest` said had been received, in order. */
+  receivedOf(digest: string): number[] {
+    return this.events.flatMap((event) =>
+      event.kind === 'layer' && event.digest === digest ? [event.received] : [],
+    );
+  }
+
+  private wake(): void {
+    this.waiting = this.waiting.filter(({ digest, bytes, resolve }) => {
+      if (!this.receivedOf(digest).some((received) => received >= bytes)) return true;
+      resolve();
+      return false;
+    });
+  }
+}
+
+describe('pullImage: a blob download whose connection drops', () => {
+  const reference = (fake: FakeRegistry) => `${fake.host}/team/app:1.0`;
+  const blobPath = (digest: string) => `/v2/team/app/blobs/${digest}`;
+  const { config: configDescriptor } = JSON.parse(
+    blobOf(singleLayout, single.digest).toString(),
+  ) as { config: Descriptor };
+  // The large uncompressed layer, cut in the middle of its file's data.
+  const dropped = { body: layers[1] as Buffer, digest: digestOf(layers[1] as Buffer) };
+  const CUT_AT = 3000;
+
+  /** A fake registry serving the image of `singleLayout`, and an empty store to pull into. */
+  async function started(t: TestContext) {
+    const fake = await FakeRegistry.start();
+    t.after(() => fake.stop());
+    fake.serveLayout('team/app', '1.0', singleLayout);
+    return { fake, store: ImageStore.open(mkdtempSync(join(work, 'store-'))) };
+  }
+
+  for (const ranges of [true, false]) {
+    const answer = ranges
+      ? 'the rest (206)'
+      : 'the whole blob again (200), its first bytes skipped';
+    test(`resumes where it broke off: Range from the byte it had, ${answer}`, async (t) => {
+      const { fake, store } = await started(t);
+      const progress = new PullEvents();
+      fake.serve(blobPath(dropped.digest), {
+        body: dropped.body,
+        ranges,
+        // The cut waits until the pull has every byte sent: it resumes from CUT_AT exactly.
+        interruption: {
+          afterBytes: CUT_AT,
+          times: 1,
+          before: () => progress.reached(dropped.digest, CUT_AT),
+        },
+      });
+
+      const image = await pullImage(store, reference(fake), { onEvent: progress.onEvent });
+
+      assert.equal(image.digest, single.digest);
+      assert.equal(image.id, configDescriptor.digest);
+      assert.deepEqual(
+        image.layers.map((layer) => layer.diffId),
+        diffIds(layers),
+      );
+      assert.deepEqual(store.readBlob(dropped.digest), dropped.body);
+      assert.deepEqual(
+        readFileSync(join(image.layers[1]?.dir ?? '', 'data', 'blob')),
+        incompressible,
+      );
+      assert.deepEqual(
+        fake.requests
+          .filter((request) => request.url === blobPath(dropped.digest))
+          .map(({ method, range }) => [method, range]),
+        [
+          ['GET', undefined],
+          ['GET', `bytes=${CUT_AT}-`],
+        ],
+      );
+      for (const layer of layers) {
+        const received = progress.receivedOf(digestOf(layer));
+        assert.ok(
+          received.every((bytes, index) => index === 0 || bytes > (received[index - 1] ?? 0)),
+          `progress only goes up: ${received}`,
+        );
+        assert.equal(received.at(-1), layer.length);
+      }
+      assert.ok(progress.receivedOf(dropped.digest).includes(CUT_AT));
+      assert.deepEqual(readdirSync(join(store.root, 'ingest')), []);
+    });
+  }
+
+  test('a connection that drops every time: one error naming the blob and the attempts; nothing kept', async (t) => {
+    const { fake, store } = await started(t);
+    // Each answer cut after a tenth of the blob: four attempts cannot finish one.
+    for (const layer of layers)
+      fake.serve(blobPath(digestOf(layer)), {
+        body: layer,
+        ranges: true,
+        interruption: { afterBytes: Math.floor(layer.length / 10) },
+      });
+
+    await assert.rejects(pullImage(store, reference(fake)), (error: Error) => {
+      const named =
+        /^blob (sha256:[0-9a-f]{64}): gave up after 4 attempts, the connection broke off each time \(the last at byte \d+ of \d+: other side closed\)$/.exec(
+          error.message,
+        )?.[1];
+      assert.ok(named !== undefined, error.message);
+      assert.ok(layers.map(digestOf).includes(named), `${named} is a layer`);
+      assert.equal(
+        fake.requests.filter((request) => request.url === blobPath(named)).length,
+        4,
+        'the first GET and 3 resumptions',
+      );
+      return true;
+    });
+    assert.deepEqual(store.list(), []);
+    for (const dir of ['ingest', 'layers', 'blobs/sha256'])
+      assert.deepEqual(readdirSync(join(store.root, dir)), [], dir);
   });
 });

@@ -22,7 +22,7 @@ import {
   X509Certificate,
 } from 'node:crypto';
 import { once } from 'node:events';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -428,6 +428,18 @@ class LayoutPusher {
   }
 }
 
+/** What the index.json of an OCI image layout points to: one image or index (under any tags). */
+function layoutTarget(layout: string): Descriptor {
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as {
+    manifests: readonly Descriptor[];
+  };
+  const targets = new Set(index.manifests.map((entry) => entry.digest));
+  const target = index.manifests[0];
+  if (target === undefined || targets.size !== 1)
+    throw new Error(`${layout}/index.json points to ${targets.size} images, not one`);
+  return target;
+}
+
 async function killed(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   // Unreferenced (see started), the child's exit would not keep the process up to see it.
@@ -614,13 +626,7 @@ export class TestRegistry {
     layout: string,
     options: PushOptions = {},
   ): Promise<Descriptor> {
-    const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as {
-      manifests: readonly Descriptor[];
-    };
-    const targets = new Set(index.manifests.map((entry) => entry.digest));
-    const target = index.manifests[0];
-    if (target === undefined || targets.size !== 1)
-      throw new Error(`${layout}/index.json points to ${targets.size} images, not one`);
+    const target = layoutTarget(layout);
     const client = new RegistryClient(
       this.url,
       this.kind === 'anonymous' ? undefined : this.credentials,
@@ -642,12 +648,32 @@ export class TestRegistry {
   }
 }
 
+/** A GET whose connection is destroyed part way through the body, as a dropped download. */
+export interface Interruption {
+  /** The bytes of the body sent before the cut (of the part asked for, in a 206). */
+  readonly afterBytes: number;
+  /** How many GETs are cut, the first ones (default: every one). */
+  readonly times?: number;
+  /**
+   * Awaited between sending those bytes and the cut. A client loses what it had received but
+   * not yet read when its connection dies: a test that needs the client to have read every
+   * byte sent (to know where it resumes) waits for that here.
+   */
+  readonly before?: () => Promise<void>;
+}
+
 export interface FakeResponse {
   /** Default 200. */
   readonly status?: number;
   /** Sent as given; Content-Length is the body's. */
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: Buffer | string;
+  /**
+   * Whether `Range: bytes=N-` is honoured as registries do: 206, the body from byte N and its
+   * Content-Range (default: ignored, the whole body).
+   */
+  readonly ranges?: boolean;
+  readonly interruption?: Interruption;
 }
 
 export interface FakeRequest {
@@ -655,12 +681,14 @@ export interface FakeRequest {
   /** Path and query. */
   readonly url: string;
   readonly authorization: string | undefined;
+  readonly range: string | undefined;
 }
 
 /**
  * A registry that is only an HTTP server serving given bytes by path, verbatim, for what a real
  * registry would refuse to hold: a blob that is not what its digest says, a lying
- * Docker-Content-Digest, a manifest that points nowhere. GET /v2/ answers 200 unless served
+ * Docker-Content-Digest, a manifest that points nowhere; or would not do on demand: a
+ * connection dropped in the middle of a blob, Range ignored. GET /v2/ answers 200 unless served
  * otherwise; other paths not served answer 404.
  */
 export class FakeRegistry {
@@ -671,6 +699,8 @@ export class FakeRegistry {
     ['/v2/', { headers: { 'docker-distribution-api-version': 'registry/2.0' }, body: '{}' }],
   ]);
   private guard: { challenge: string; authorization: string } | undefined;
+  /** The GETs of each path cut so far, for Interruption.times. */
+  private readonly cuts = new Map<string, number>();
 
   private constructor(
     /** 127.0.0.1:PORT */
@@ -690,6 +720,25 @@ export class FakeRegistry {
   /** What GET and HEAD of `path` (the query aside) answer from now on. */
   serve(path: string, response: FakeResponse): void {
     this.routes.set(path, response);
+    this.cuts.delete(path);
+  }
+
+  /**
+   * Serves the image of an OCI image layout (its index.json's target, an image manifest) as
+   * `repository:tag`: the manifest under the tag, and every blob of the layout.
+   */
+  serveLayout(repository: string, tag: string, layout: string): void {
+    const blobs = join(layout, 'blobs', 'sha256');
+    for (const hex of readdirSync(blobs))
+      this.serve(`/v2/${repository}/blobs/sha256:${hex}`, {
+        headers: { 'content-type': 'application/octet-stream' },
+        body: readFileSync(join(blobs, hex)),
+      });
+    const manifest = layoutTarget(layout);
+    this.serve(`/v2/${repository}/manifests/${tag}`, {
+      headers: { 'content-type': manifest.mediaType, 'docker-content-digest': manifest.digest },
+      body: readFileSync(join(blobs, manifest.digest.slice('sha256:'.length))),
+    });
   }
 
   /**
@@ -707,8 +756,8 @@ export class FakeRegistry {
 
   private answer(request: IncomingMessage, response: ServerResponse): void {
     const url = request.url ?? '/';
-    const authorization = request.headers.authorization;
-    this.requests.push({ method: request.method ?? '', url, authorization });
+    const { authorization, range } = request.headers;
+    this.requests.push({ method: request.method ?? '', url, authorization, range });
     const path = new URL(url, this.url).pathname;
     if (
       this.guard !== undefined &&
@@ -728,11 +777,36 @@ export class FakeRegistry {
       replyJson(response, 404, { errors: [{ code: 'NOT_FOUND', message: `${path} not served` }] });
       return;
     }
-    const body = typeof served.body === 'string' ? Buffer.from(served.body) : served.body;
-    response.writeHead(served.status ?? 200, {
+    const whole = Buffer.from(served.body ?? '');
+    // Only the open-ended ranges a resuming client asks for, and only within the body.
+    const from = Number(/^bytes=(\d+)-$/.exec(range ?? '')?.[1] ?? Number.NaN);
+    const partial = served.ranges === true && from < whole.length;
+    const body = partial ? whole.subarray(from) : whole;
+    response.writeHead(partial ? 206 : (served.status ?? 200), {
       ...served.headers,
-      'content-length': body?.length ?? 0,
+      ...(partial ? { 'content-range': `bytes ${from}-${whole.length - 1}/${whole.length}` } : {}),
+      'content-length': body.length,
     });
-    response.end(request.method === 'HEAD' ? undefined : body);
+    if (request.method === 'HEAD') response.end();
+    else if (served.interruption !== undefined && this.countCut(path, served.interruption))
+      void this.cut(response, body, served.interruption);
+    else response.end(body);
+  }
+
+  /** Whether this GET of `path` is one to cut, counted if it is. */
+  private countCut(path: string, interruption: Interruption): boolean {
+    const cut = this.cuts.get(path) ?? 0;
+    if (cut >= (interruption.times ?? Number.POSITIVE_INFINITY)) return false;
+    this.cuts.set(path, cut + 1);
+    return true;
+  }
+
+  private async cut(response: ServerResponse, body: Buffer, interruption: Interruption) {
+    // Written through to the socket first: destroying it drops what Node still holds.
+    await new Promise<void>((resolve) =>
+      response.write(body.subarray(0, interruption.afterBytes), () => resolve()),
+    );
+    await interruption.before?.();
+    response.socket?.destroy();
   }
 }
