@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ContainerSpecInput } from '@tocker/protocol';
@@ -11,11 +20,18 @@ import { Agent, call, connect, ok, removeEverything, root, token } from './helpe
 
 const images = scratchDir('agent-images');
 const image = attackImage(join(images, 'attack'));
+/** What this agent lets containers bind-mount (--allow-bind). */
+const binds = scratchDir('agent-binds');
 let agent: Agent;
 let client: Socket;
 
 before(async () => {
-  agent = await new Agent('127.0.0.1:0', ['--allow-rootfs', images]).started();
+  agent = await new Agent('127.0.0.1:0', [
+    '--allow-rootfs',
+    images,
+    '--allow-bind',
+    binds,
+  ]).started();
   client = await connect(agent.url);
 });
 
@@ -24,6 +40,7 @@ after(async () => {
   await agent?.stop();
   await removeEverything();
   rmSync(images, { recursive: true, force: true });
+  rmSync(binds, { recursive: true, force: true });
 });
 
 function run(spec: ContainerSpecInput) {
@@ -38,6 +55,14 @@ async function refused(spec: object): Promise<string> {
 
 async function logsOf(id: string): Promise<string> {
   return (await ok(client, 'container:logs', { container: id, tailBytes: 1 << 20 })).logs;
+}
+
+async function exited(id: string): Promise<number | null> {
+  const { container } = await until('it to end', async () => {
+    const reply = await ok(client, 'container:inspect', { container: id });
+    return reply.container.status === 'exited' ? reply : undefined;
+  });
+  return container.exitCode;
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
@@ -156,7 +181,12 @@ describe('containment through the agent (what the dashboard reaches): a real age
     const before = readFileSync(log, 'utf8').length;
     await new Promise((resolve) => setTimeout(resolve, 700));
     assert.ok(readFileSync(log, 'utf8').length > before, 'the log grew with no agent');
-    agent = await new Agent('127.0.0.1:0', ['--allow-rootfs', images]).started();
+    agent = await new Agent('127.0.0.1:0', [
+      '--allow-rootfs',
+      images,
+      '--allow-bind',
+      binds,
+    ]).started();
     client = await connect(agent.url);
     const text = await logsOf(ticker.id);
     const ticks = [...text.matchAll(/tick-(\d+)/g)].map((match) => Number(match[1]));
@@ -166,5 +196,31 @@ describe('containment through the agent (what the dashboard reaches): a real age
       'every line, in order, none lost',
     );
     await ok(client, 'container:remove', { container: ticker.id, force: true });
+  });
+  test("a container that can write under --allow-bind cannot turn another container's bind into the host's: a symlink swapped into the checked path is refused at the next start", async () => {
+    mkdirSync(join(binds, 'shared', 'sub'), { recursive: true });
+    writeFileSync(join(binds, 'shared', 'sub', 'mine.txt'), 'mine\n');
+    const victim = await run({
+      image: 'busybox',
+      command: ['sh', '-c', 'cat /data/mine.txt /data/hostname 2>/dev/null; true'],
+      mounts: [{ type: 'bind', source: join(binds, 'shared', 'sub'), target: '/data' }],
+      autoRemove: false,
+    });
+    assert.equal(await exited(victim.container.id), 0);
+    assert.equal(await logsOf(victim.container.id), 'mine\n');
+    // The attacker's link is read by the host, where /etc is the host's.
+    const attacker = await run({
+      image: 'busybox',
+      command: ['sh', '-c', 'rm -r /shared/sub && ln -s /etc /shared/sub'],
+      mounts: [{ type: 'bind', source: join(binds, 'shared'), target: '/shared' }],
+    });
+    assert.equal(await exited(attacker.container.id), 0);
+    assert.equal(readlinkSync(join(binds, 'shared', 'sub')), '/etc');
+    const restarted = await call(client, 'container:restart', { container: victim.container.id });
+    assert.deepEqual(restarted, {
+      ok: false,
+      error: `bind source ${join(binds, 'shared', 'sub')}: a symlink is in its path now (there was none when it was checked): not followed`,
+    });
+    assert.doesNotMatch(await logsOf(victim.container.id), new RegExp(hostname()));
   });
 });

@@ -200,9 +200,12 @@ static void open_tree_into(const struct op *op) {
   int from_fd = (int)arg_number(op, 2);
   uint64_t attributes = (uint64_t)arg_number(op, 3);
   if (slot < 0 || slot >= TREE_SLOTS) fail(125, "plan: bad tree slot %lld", (long long)slot);
-  int fd = (int)syscall(SYS_open_tree, source ? AT_FDCWD : from_fd, source ? source : "",
+  /* A descriptor (opened by the runtime, never through a symlink) wins; the path then only
+   * names it in errors. */
+  int by_path = from_fd < 0;
+  int fd = (int)syscall(SYS_open_tree, by_path ? AT_FDCWD : from_fd, by_path ? source : "",
                         OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-                            (source ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH));
+                            (by_path ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH));
   check(fd, "open_tree", source ? source : "the terminal");
   if (attributes != 0) {
     struct mount_attr attr = {.attr_set = attributes};

@@ -50,7 +50,7 @@ enum {
   OP_FILE_TARGET = 38,    /* path, i64 mode: a regular file to mount on; never a symlink */
   OP_MKNOD = 39,          /* path, i64 mode (with type bits), i64 major, i64 minor */
   OP_SYMLINK = 40,        /* target, path */
-  OP_OPEN_TREE = 41,      /* i64 slot, source path: a detached bind mount, made before pivot */
+  OP_OPEN_TREE = 41,      /* i64 slot, path, i64 fd (or -1: by path), i64 attributes: a detached bind mount, made before pivot */
   OP_MOVE_MOUNT = 42,     /* i64 slot, target */
   OP_SETHOSTNAME = 43,    /* name */
   OP_LOOPBACK_UP = 44,

@@ -6,6 +6,7 @@ import { TockerError } from './errors.js';
 import { CONCLUDE_ENTRY, INIT_BINARY } from './paths.js';
 import { type Concluder, containerPlan, type ShimStdio } from './plans.js';
 import { identify, isAlive, type ProcessIdentity } from './proc.js';
+import { openMountSources } from './rootfs.js';
 import type { SeccompProfiles } from './security/seccomp.js';
 import { Shim, type ShimReport } from './shim/shim.js';
 import type { ContainerRecord } from './state/record.js';
@@ -166,6 +167,7 @@ export class Container {
         hostname: record.hostname,
         env: [...config.process.env, `HOSTNAME=${record.hostname}`],
         layout: store.rootfsLayout(id, config.root.layers),
+        mountSources: openMountSources(config, opened),
         stdio: shimStdio(options.io, store.logPath(id), opened),
         cgroupProcs,
         exitFile: remember(openSync(store.exitFilePath(id), 'r+'), opened),

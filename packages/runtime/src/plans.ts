@@ -60,6 +60,8 @@ export interface ContainerPlanInputs {
   readonly hostname: string;
   readonly env: readonly string[];
   readonly layout: RootfsLayout;
+  /** Each mount's source, opened by the runtime (openMountSources): null for non-binds. */
+  readonly mountSources: readonly (number | null)[];
   readonly stdio: ShimStdio;
   /** cgroup.procs of each hierarchy, opened on the host. */
   readonly cgroupProcs: readonly number[];
@@ -96,6 +98,7 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
   const bound: BoundFiles = {
     console: stdio.terminal,
     init: config.request.init ? inputs.initBinary : null,
+    mountSources: inputs.mountSources.map((fd) => (fd === null ? null : passed.pass(fd))),
   };
   const command = config.process.args;
   const path = inputs.env.find((entry) => entry.startsWith('PATH='))?.slice(5) ?? null;

@@ -1,6 +1,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import type { RuntimeConfig, RuntimeMount } from './config/runtime-config.js';
+import { TockerError } from './errors.js';
 import { Op, type PlanStep, step } from './shim/plan.js';
+import { ELOOP, ENOENT, errnoOf, O_PATH, openWithoutSymlinks } from './sys/fs-at.js';
 import {
   CLONE_NEWIPC,
   CLONE_NEWNET,
@@ -32,6 +34,33 @@ export interface BoundFiles {
   readonly console: number | null;
   /** The init binary (tini) for --init, mounted read-only at INIT_PATH. */
   readonly init: string | null;
+  /** Descriptors of the shim's child: each bind mount's source (null for other mounts). */
+  readonly mountSources: readonly (number | null)[];
+}
+
+/**
+ * Opens the source of each bind mount (O_PATH), refusing any path that has a symlink in it
+ * now: the configuration holds real paths, checked against the policy when it was made, and
+ * a start (or a restart, much later) must bind that very place, not wherever a link put
+ * there since points. The mount is then made from the descriptor, not the path.
+ */
+export function openMountSources(config: RuntimeConfig, opened: number[]): (number | null)[] {
+  return config.mounts.map((mount) => {
+    if (mount.kind !== 'bind') return null;
+    try {
+      const fd = openWithoutSymlinks(mount.source, O_PATH);
+      opened.push(fd);
+      return fd;
+    } catch (error) {
+      const errno = errnoOf(error);
+      if (errno === ELOOP)
+        throw new TockerError(
+          `bind source ${mount.source}: a symlink is in its path now (there was none when it was checked): not followed`,
+        );
+      if (errno === ENOENT) throw new TockerError(`bind source ${mount.source} does not exist`);
+      throw error;
+    }
+  });
 }
 
 /** Where --init's binary appears in the container: in /dev, so the image is not touched. */
@@ -79,13 +108,14 @@ export function rootfsSteps(
     steps.push(step(Op.openTree, INIT_SLOT, bound.init, -1, attributes));
   }
   for (const [index, mount] of config.mounts.entries()) {
-    if (mount.kind === 'bind')
+    const source = bound.mountSources[index];
+    if (mount.kind === 'bind' && source != null)
       steps.push(
         step(
           Op.openTree,
           FIRST_MOUNT_SLOT + index,
           mount.source,
-          -1,
+          source,
           mount.readOnly ? MOUNT_ATTR_RDONLY : 0,
         ),
       );

@@ -42,6 +42,7 @@ export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
 const RESOLVE_NO_XDEV = 0x01;
 const RESOLVE_NO_MAGICLINKS = 0x02;
+const RESOLVE_NO_SYMLINKS = 0x04;
 const RESOLVE_IN_ROOT = 0x10;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_REMOVEDIR = 0x200;
@@ -50,6 +51,7 @@ export const S_IFBLK = 0o060000;
 export const S_IFIFO = 0o010000;
 export const ENOENT = 2;
 export const EEXIST = 17;
+export const ELOOP = 40;
 
 function check(result: number | bigint, call: string, subject: string): number {
   const value = Number(result);
@@ -67,13 +69,32 @@ export function errnoOf(error: unknown): number | null {
  * "..", an absolute path or a symlink (RESOLVE_IN_ROOT), nor cross into another mount.
  */
 export function openInRoot(root: number, path: string, flags: number, mode = 0): number {
+  return openat2(
+    root,
+    path,
+    flags,
+    mode,
+    RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+  );
+}
+
+/**
+ * Opens an absolute host path only if no component of it is a symlink now: a path checked
+ * earlier (by its real path) is then the very place that was checked, whatever was renamed
+ * or replaced by a link since.
+ */
+export function openWithoutSymlinks(path: string, flags: number): number {
+  return openat2(-100 /* AT_FDCWD */, path, flags, 0, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+}
+
+function openat2(dir: number, path: string, flags: number, mode: number, resolve: number): number {
   // struct open_how { u64 flags; u64 mode; u64 resolve; }
   const how = Buffer.alloc(24);
   how.writeBigUInt64LE(BigInt(flags | O_CLOEXEC), 0);
   how.writeBigUInt64LE(BigInt(mode), 8);
-  how.writeBigUInt64LE(BigInt(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV), 16);
+  how.writeBigUInt64LE(BigInt(resolve), 16);
   return check(
-    raw.openat2(SYS_openat2, root, path === '' ? '.' : path, how, how.length),
+    raw.openat2(SYS_openat2, dir, path === '' ? '.' : path, how, how.length),
     'openat2',
     path,
   );
