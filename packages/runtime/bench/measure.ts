@@ -1,6 +1,6 @@
 /**
- * What the benchmarks share: medians, hyperfine runs, and the reference runtimes (runc,
- * crun) measured on the same image in the same run.
+ * What the benchmarks share: medians, timings, hyperfine runs, and the reference runtimes
+ * (runc, crun) measured on the same image in the same run.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,20 @@ export function percentile(values: readonly number[], fraction: number): number 
 }
 
 export const median = (values: readonly number[]) => percentile(values, 0.5);
+
+/** How long `run` took, in ms. */
+export function timed(run: () => void): number {
+  const start = process.hrtime.bigint();
+  run();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** How long `run` took to settle, in ms. */
+export async function timedAsync(run: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await run();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
 
 /** A scratch directory for one benchmark run (the caller removes it). */
 export function scratchDir(): string {
