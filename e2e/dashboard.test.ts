@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { token as agentToken } from '../apps/agent/test/helpers.js';
-import { Stack, screenshot, terminalText } from './stack.js';
+import { overflowsSideways, Stack, screenshot, terminalText } from './stack.js';
 
 /**
  * The dashboard in a real browser, against a real agent and dashboard server: the
@@ -297,8 +297,10 @@ test('memory "abc" is refused next to the field, and nothing is launched', async
   assert.equal(await page.getByTestId('container-e2e-never').count(), 0);
 });
 
-test("a field's error reads as words at that field: an empty command, and 999 CPUs that the agent's host does not have", async () => {
+test("a field's error reads as words at that field: an empty command for a directory, and 999 CPUs that the agent's host does not have", async () => {
   await page.getByRole('link', { name: 'Launch', exact: true }).click();
+  // An image has a command of its own; a directory does not.
+  await page.getByLabel('A directory as the root, instead of an image').check();
   await page.getByLabel('Command').fill('');
   await page.getByRole('button', { name: 'Launch', exact: true }).click();
   await page.getByText('Command is required', { exact: true }).waitFor();
@@ -496,16 +498,12 @@ test('an agent that goes away shows as offline; when it returns the page recover
   await screenshot(page, '16-agent-back');
 });
 
-/** Whether the page is wider than its window (it scrolls sideways). */
-const overflowsSideways = (tab: Page) =>
-  tab.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
-
 test('a phone (390 px): no page scrolls sideways, and the navigation and sign-out are on screen', {
   timeout: 60_000,
 }, async () => {
   const phone = await stack.signedInPage(390, 844);
   const pages = [containerUrl, toolsUrl, runUrl].map((url) => new URL(url).pathname);
-  for (const path of ['/containers', '/launch', '/history', '/agents', ...pages]) {
+  for (const path of ['/containers', '/launch', '/images', '/history', '/agents', ...pages]) {
     await phone.goto(`${stack.dashboard.url}${path}`);
     await phone.locator('main h1').first().waitFor();
     await phone.waitForLoadState('networkidle');

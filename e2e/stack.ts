@@ -116,3 +116,7 @@ export async function terminalText(
   // biome-ignore lint/performance/useDomNodeTextContent: the rows' line breaks come from layout
   return scope.locator('.xterm-rows').innerText();
 }
+
+/** Whether the page is wider than its window (it scrolls sideways). */
+export const overflowsSideways = (tab: Page) =>
+  tab.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);

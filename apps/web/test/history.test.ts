@@ -127,7 +127,7 @@ describe('run history from an agent journal, in a real SQLite file (Prisma, bett
 });
 
 describe('history from a real agent (its journal through socket.io)', { timeout: 60_000 }, () => {
-  test('runs from the agent and from the CLI are recorded once, also across a dashboard restart', async () => {
+  test('runs from the agent and from the CLI are recorded once, also across a dashboard restart; with the image they were made from', async () => {
     const agentProcess = await new Agent().started();
     try {
       const socket = await connect(agentProcess.url);
@@ -171,6 +171,20 @@ describe('history from a real agent (its journal through socket.io)', { timeout:
         ],
       );
       assert.deepEqual(JSON.parse(runs[0]?.spec ?? '{}').command, ['sh', '-c', 'exit 3']);
+
+      // A run from an image: recorded with the image as named and the digest it resolved to.
+      const fromImage = (
+        await ok(socket, 'container:run', { spec: { image: 'busybox', command: ['true'] } })
+      ).container;
+      assert.match(fromImage.image?.digest ?? '', /^sha256:[0-9a-f]{64}$/);
+      await catchUp(prisma, agent.id, since);
+      const detailOf = async (containerId: string) =>
+        runDetail(prisma, (await prisma.run.findFirstOrThrow({ where: { containerId } })).id);
+      const imageRun = await detailOf(fromImage.id);
+      assert.deepEqual(imageRun.image, { reference: 'busybox', digest: fromImage.image?.digest });
+      assert.equal(imageRun.rootfs, null);
+      const directoryRun = await detailOf(first);
+      assert.deepEqual([directoryRun.image, directoryRun.rootfs], [null, DEFAULT_IMAGE]);
       await prisma.$disconnect();
       socket.close();
     } finally {

@@ -30,7 +30,7 @@ test('agents that an older dashboard registered under one name get names of thei
     add.run('local', 'http://127.0.0.1:7171', 'sealed');
     add.run('lab', 'http://10.0.0.5:7070', 'sealed');
     db.close();
-    assert.deepEqual(migrate(file, MIGRATIONS_DIR), ['20261130010000_unique_agent_names']);
+    assert.equal(migrate(file, MIGRATIONS_DIR)[0], '20261130010000_unique_agent_names');
     const reopened = new Database(file);
     try {
       assert.deepEqual(reopened.prepare('SELECT name, url FROM Agent ORDER BY id').all(), [

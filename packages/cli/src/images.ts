@@ -13,7 +13,7 @@ import {
   saveImages,
   storeCredentials,
 } from '@tocker/images';
-import { formatBytes } from '@tocker/protocol';
+import { formatBytes, shortDigest } from '@tocker/protocol';
 import { Runtime, TockerError } from '@tocker/runtime';
 import {
   booleanFlag,
@@ -40,8 +40,6 @@ interface ImageCommand {
     flags: ReturnType<typeof parseFlags>,
   ): Promise<number>;
 }
-
-const shortId = (digest: string) => digest.slice('sha256:'.length, 'sha256:'.length + 12);
 
 function nameParts(name: string): [string, string] {
   const familiar = familiarName(name);
@@ -112,7 +110,7 @@ const imageCommands: Record<ImageCommandName, ImageCommand> = {
     async run({ store }, _args, flags) {
       const images = store.list();
       if (booleanFlag(flags, 'quiet')) {
-        for (const id of new Set(images.map((image) => shortId(image.id))))
+        for (const id of new Set(images.map((image) => shortDigest(image.id))))
           process.stdout.write(`${id}\n`);
         return 0;
       }
@@ -121,7 +119,7 @@ const imageCommands: Record<ImageCommandName, ImageCommand> = {
         ...images.flatMap((image) =>
           image.names.map((name) => [
             ...nameParts(name),
-            shortId(image.id),
+            shortDigest(image.id),
             created(image),
             formatBytes(image.bytes),
           ]),

@@ -6,17 +6,7 @@ import {
   pullImage,
   type StoredImage,
 } from '@tocker/images';
-import { formatBytes, type PullLayerState } from '@tocker/protocol';
-
-const short = (digest: string) => digest.slice('sha256:'.length, 'sha256:'.length + 12);
-
-const statusLine: Record<PullLayerState['status'], (layer: PullLayerState) => string> = {
-  waiting: () => 'Waiting',
-  downloading: (layer) =>
-    `Downloading ${formatBytes(layer.receivedBytes)}/${formatBytes(layer.totalBytes)}`,
-  done: () => 'Pull complete',
-  cached: () => 'Already exists',
-};
+import { describeLayer, shortDigest } from '@tocker/protocol';
 
 /**
  * docker pull's display: a line per layer. On a terminal the lines are redrawn as bytes
@@ -43,7 +33,7 @@ class PullDisplay {
 
   private line(digest: string): string {
     const layer = this.progress.state.find((each) => each.digest === digest);
-    return `${short(digest)}: ${layer === undefined ? '' : statusLine[layer.status](layer)}`;
+    return `${shortDigest(digest)}: ${layer === undefined ? '' : describeLayer(layer)}`;
   }
 
   private draw(now: boolean): void {

@@ -298,6 +298,8 @@ class RegistryClient {
 
   async request(target: string, init: ClientRequest): Promise<Response> {
     const send = () =>
+      // (As RequestInit: a Buffer is a body to Node's fetch, but not to the DOM's types,
+      // which the e2e tests that start a FakeRegistry are compiled with.)
       fetch(new URL(target, this.base), {
         ...init,
         redirect: 'manual',
@@ -305,7 +307,7 @@ class RegistryClient {
           ...init.headers,
           ...(this.authorization === undefined ? {} : { authorization: this.authorization }),
         },
-      });
+      } as RequestInit);
     const response = await send();
     const challenge = response.headers.get('www-authenticate');
     if (response.status !== 401 || challenge === null) return response;

@@ -206,6 +206,12 @@ export const containerTransitionSchema = z
     spec: containerSpecSchema.optional(),
     /** On `created`: the host name it got (the short id unless one was given). */
     hostname: z.string().optional(),
+    /** On `created`: the image it was made from, as named and resolved (null: a directory). */
+    image: z
+      .object({ reference: z.string(), digest: z.string().regex(/^sha256:[0-9a-f]{64}$/) })
+      .strict()
+      .nullable()
+      .optional(),
   })
   .strict();
 

@@ -6,6 +6,15 @@ export const requestedEnds = ['stop', 'kill'] as const;
 export type RequestedEnd = (typeof requestedEnds)[number];
 
 /**
+ * The image a container was made from: as its user named it, and the manifest digest that
+ * name resolved to then (the name may point to another image later, or to none).
+ */
+export interface ImageOrigin {
+  readonly reference: string;
+  readonly digest: string;
+}
+
+/**
  * A container as clients see it (the agent's replies, the CLI's ps and inspect): a
  * projection of the runtime's record, without its bookkeeping (supervisors, the runtime
  * configuration). Browser-safe.
@@ -15,6 +24,8 @@ export interface ContainerView {
   readonly name: string | null;
   readonly hostname: string;
   readonly spec: ContainerSpec;
+  /** null: its root is a directory (spec.rootfs). */
+  readonly image: ImageOrigin | null;
   readonly status: ContainerStatus;
   readonly createdAt: string;
   readonly startedAt: string | null;

@@ -114,6 +114,12 @@ export interface RunSummary {
   readonly name: string | null;
   readonly hostname: string | null;
   readonly command: readonly string[];
+  /**
+   * The image it was made from (null: a directory), and the manifest digest its name
+   * resolved to (null for runs recorded before agents reported it).
+   */
+  readonly image: { readonly reference: string; readonly digest: string | null } | null;
+  /** Its root directory, when it was made from one rather than from an image. */
   readonly rootfs: string | null;
   /** The limits it started with. */
   readonly limits: RunLimits;

@@ -1,3 +1,5 @@
+import { formatBytes } from './units.js';
+
 /**
  * Images and volumes as clients see them (the agent's replies, the dashboard): projections
  * of the agent's image store and volume store. Browser-safe.
@@ -72,4 +74,21 @@ export interface PullState {
   readonly image: ImageSummary | null;
   /** When failed: why, in one line. */
   readonly error: string | null;
+}
+
+/** `sha256:0123456789abcdef…` as docker shows ids and layers: the first 12 hex digits. */
+export const shortDigest = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
+
+/** A layer's state in docker pull's words: the CLI's lines and the dashboard's say the same. */
+export function describeLayer(layer: PullLayerState): string {
+  switch (layer.status) {
+    case 'waiting':
+      return 'Waiting';
+    case 'downloading':
+      return `Downloading ${formatBytes(layer.receivedBytes)}/${formatBytes(layer.totalBytes)}`;
+    case 'done':
+      return 'Pull complete';
+    case 'cached':
+      return 'Already exists';
+  }
 }

@@ -83,3 +83,6 @@ export function formatLimits(limits: {
         : `${limits.pidsLimit} PIDs`,
   ].join(' · ');
 }
+
+/** "1 layer", "3 layers". */
+export const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;

@@ -20,11 +20,11 @@ export function fieldOf<Field extends string>(
 
 /** The first problem of each field of a failed parse (nested fields count as their last name). */
 export function issuesByField<Field extends string>(
-  error: z.ZodError,
+  issues: readonly z.ZodIssue[],
   fields: readonly Field[],
 ): FieldErrors<Field> {
   const errors: FieldErrors<Field> = {};
-  for (const issue of error.issues) {
+  for (const issue of issues) {
     const name = [...issue.path].reverse().find((part) => fields.includes(part as Field));
     const field = (name as Field | undefined) ?? fieldOf(issue.message, fields);
     const message =
@@ -43,15 +43,18 @@ export function check<Field extends string>(
   fields: readonly Field[],
 ): FieldErrors<Field> {
   const parsed = schema.safeParse(input);
-  return parsed.success ? {} : issuesByField(parsed.error, fields);
+  return parsed.success ? {} : issuesByField(parsed.error.issues, fields);
 }
 
 /**
  * A form's submission: the browser's own findings are shown and stop it; otherwise
- * `send` runs (busy meanwhile), and a refusal from the server lands at its field.
- * Resolves whether it went through.
+ * `send` runs (busy meanwhile), and a refusal from the server lands at its field: the one
+ * its message names first, unless `locate` knows better. Resolves whether it went through.
  */
-export function useSubmission<Field extends string>(fields: readonly Field[]) {
+export function useSubmission<Field extends string>(
+  fields: readonly Field[],
+  locate: (message: string) => Field | 'form' = (message) => fieldOf(message, fields),
+) {
   const [errors, setErrors] = useState<FieldErrors<Field>>({});
   const [busy, setBusy] = useState(false);
   const submit = async (found: FieldErrors<Field>, send: () => Promise<void>) => {
@@ -63,7 +66,7 @@ export function useSubmission<Field extends string>(fields: readonly Field[]) {
       return true;
     } catch (error) {
       const message = (error as Error).message;
-      setErrors({ [fieldOf(message, fields)]: message } as FieldErrors<Field>);
+      setErrors({ [locate(message)]: message } as FieldErrors<Field>);
       return false;
     } finally {
       setBusy(false);

@@ -73,6 +73,7 @@ async function apply(tx: Transaction, agentId: number, event: ContainerEvent): P
           name: event.container.name,
           hostname: event.hostname ?? null,
           spec: event.spec === undefined ? null : JSON.stringify(event.spec),
+          imageDigest: event.image?.digest ?? null,
         },
         { createdAt: at },
       );

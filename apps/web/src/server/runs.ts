@@ -40,7 +40,8 @@ function summary(run: RunWithAgent): RunSummary {
     name: run.name,
     hostname: run.hostname,
     command: spec.command ?? [],
-    rootfs: spec.image ?? spec.rootfs ?? null,
+    image: spec.image === undefined ? null : { reference: spec.image, digest: run.imageDigest },
+    rootfs: spec.rootfs ?? null,
     limits: spec.limits ?? {},
     limitChanges: run.limitChanges.map((change) => ({
       at: change.at.toISOString(),

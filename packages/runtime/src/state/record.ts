@@ -20,7 +20,7 @@ export const FULL_ID = /^[0-9a-f]{64}$/;
  * What every tocker process knows about a container: the part clients see (ContainerView)
  * plus the host-side bookkeeping.
  */
-export interface ContainerRecord extends Omit<ContainerView, 'spec' | 'pid'> {
+export interface ContainerRecord extends Omit<ContainerView, 'spec' | 'image' | 'pid'> {
   /** What runs (the request it was made from is its `request`: a client's `spec`). */
   readonly config: RuntimeConfig;
   /** PID 1 of the container, as seen from the host. */
@@ -135,6 +135,7 @@ export function viewOf(record: ContainerRecord): ContainerView {
     name: record.name,
     hostname: record.hostname,
     spec: record.config.request,
+    image: record.config.root.image,
     status: record.status,
     createdAt: record.createdAt,
     startedAt: record.startedAt,

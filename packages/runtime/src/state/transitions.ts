@@ -14,7 +14,9 @@ export function transitionLine(kind: ContainerEventKind, record: ContainerRecord
     ...(kind === 'created' || kind === 'limits-updated'
       ? { limits: record.config.request.limits }
       : {}),
-    ...(kind === 'created' ? { spec: record.config.request, hostname: record.hostname } : {}),
+    ...(kind === 'created'
+      ? { spec: record.config.request, hostname: record.hostname, image: record.config.root.image }
+      : {}),
     ...(kind === 'exited'
       ? {
           exit: {

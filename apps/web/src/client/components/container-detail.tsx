@@ -5,12 +5,14 @@ import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useState } from 'react';
 import { useAgents } from '../agents';
 import { dashboard, relay, useRelink } from '../connection';
-import { formatCommand, formatDate, formatLimits, shortId } from '../format';
+import { formatDate, formatLimits, shortId } from '../format';
 import { StatsSubscriptions } from '../usage';
 import { ContainerActions } from './actions';
+import { CommandLine } from './command-line';
 import { ExecShell } from './exec-shell';
 import { LimitsForm } from './limits-form';
 import { ContainerLogs } from './logs';
+import { RootSource } from './root-source';
 import { PrivilegedBadge, StatusBadge, Uptime } from './status';
 import { TerminalView } from './terminal';
 import { UsageCharts } from './usage-charts';
@@ -101,9 +103,13 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
         <dt>Agent</dt>
         <dd>{agentSummary?.name ?? agent}</dd>
         <dt>Image</dt>
-        <dd className="mono">{container.spec.image ?? container.spec.rootfs}</dd>
+        <dd>
+          <RootSource image={container.image} rootfs={container.spec.rootfs} />
+        </dd>
         <dt>Command</dt>
-        <dd className="mono">{formatCommand(container.spec.command)}</dd>
+        <dd>
+          <CommandLine command={container.spec.command} entrypoint={container.spec.entrypoint} />
+        </dd>
         <dt>Hostname</dt>
         <dd className="mono">{container.hostname}</dd>
         <dt>Limits</dt>

@@ -6,15 +6,10 @@ import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { type FormEvent, useEffect, useState } from 'react';
 import { useAgents } from '../agents';
 import { request, usePush } from '../connection';
-import {
-  formatCommand,
-  formatCpuTime,
-  formatDate,
-  formatDuration,
-  formatLimits,
-  shortId,
-} from '../format';
+import { formatCpuTime, formatDate, formatDuration, formatLimits, shortId } from '../format';
+import { CommandLine } from './command-line';
 import { Cell, ListTable } from './list-table';
+import { RootSource } from './root-source';
 import { StatusBadge } from './status';
 
 const PAGE_SIZE = 25;
@@ -197,8 +192,11 @@ export function HistoryView() {
                   </div>
                 </td>
                 <Cell label="Command" className="ellipsis">
-                  <div className="mono ellipsis" title={formatCommand(run.command)}>
-                    {formatCommand(run.command)}
+                  <div className="ellipsis">
+                    <CommandLine command={run.command} />
+                  </div>
+                  <div className="muted ellipsis">
+                    <RootSource image={run.image} rootfs={run.rootfs} />
                   </div>
                 </Cell>
                 <Cell label="Limits">

@@ -4,14 +4,10 @@ import { formatBytes } from '@tocker/protocol';
 import Link from 'next/link';
 import { useEffect, useMemo, useState } from 'react';
 import { request, usePush } from '../connection';
-import {
-  describeExitFully,
-  formatCommand,
-  formatCpuTime,
-  formatDate,
-  formatLimits,
-} from '../format';
+import { describeExitFully, formatCpuTime, formatDate, formatLimits } from '../format';
+import { CommandLine } from './command-line';
 import { fixedOutput, OutputView } from './logs';
+import { RootSource } from './root-source';
 
 const isTty = (spec: unknown) =>
   typeof spec === 'object' && spec !== null && (spec as { tty?: unknown }).tty === true;
@@ -64,9 +60,13 @@ export function RunView({ id }: { id: number }) {
         <dt>Agent</dt>
         <dd>{run.agent.name}</dd>
         <dt>Command</dt>
-        <dd className="mono">{formatCommand(run.command)}</dd>
+        <dd>
+          <CommandLine command={run.command} />
+        </dd>
         <dt>Image</dt>
-        <dd className="mono">{run.rootfs ?? '–'}</dd>
+        <dd>
+          <RootSource image={run.image} rootfs={run.rootfs} />
+        </dd>
         <dt>Limits</dt>
         <dd>
           <ol className="timeline" data-testid="run-limits">

@@ -3,11 +3,13 @@ import type { ContainerView } from '@tocker/protocol';
 import Link from 'next/link';
 import { memo, useMemo, useState } from 'react';
 import { ContainerActions } from '../../../client/components/actions';
+import { CommandLine } from '../../../client/components/command-line';
 import { Cell, ListTable } from '../../../client/components/list-table';
+import { RootSource } from '../../../client/components/root-source';
 import { PrivilegedBadge, StatusBadge, Uptime } from '../../../client/components/status';
 import { CpuCell, MemoryCell, PidsCell } from '../../../client/components/usage';
 import { useContainers } from '../../../client/containers';
-import { formatCommand, shortId } from '../../../client/format';
+import { shortId } from '../../../client/format';
 import { StatsSubscriptions } from '../../../client/usage';
 
 /** One row; it re-renders when its container changes, its usage cells on every stats tick. */
@@ -33,11 +35,11 @@ const ContainerRow = memo(function ContainerRow({
         </div>
       </td>
       <Cell label="Command" className="ellipsis">
-        <div className="mono ellipsis" title={formatCommand(container.spec.command)}>
-          {formatCommand(container.spec.command)}
+        <div className="ellipsis">
+          <CommandLine command={container.spec.command} entrypoint={container.spec.entrypoint} />
         </div>
-        <div className="muted mono ellipsis" title={container.spec.image ?? container.spec.rootfs}>
-          {container.spec.image ?? container.spec.rootfs}
+        <div className="muted ellipsis">
+          <RootSource image={container.image} rootfs={container.spec.rootfs} />
         </div>
       </Cell>
       <Cell label="Status">
