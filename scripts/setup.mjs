@@ -26,12 +26,13 @@ const wantsBench = process.argv.includes('--bench');
 // The browser tests drive Debian's chromium (Playwright cannot download its own here).
 const wantsBrowser = wantsBench || process.argv.includes('--test');
 
-// gcc and libc6-dev build tocker-shim (static); tini-static is --init's PID 1.
+// gcc and libc6-dev build tocker-shim (static); tini-static is --init's PID 1; iproute2 and
+// nftables: networks (bridges, veth pairs, NAT).
 // zstd: image layers compressed with it (Node 20's zlib has no zstd; the binary is native
 // speed and streams, and no npm package can fetch its prebuilt binary here).
-const aptPackages = ['busybox-static', 'iproute2', 'gcc', 'libc6-dev', 'tini', 'zstd'];
-// The pull benchmark compares with skopeo, from a registry on loopback.
-const benchAptPackages = ['runc', 'crun', 'hyperfine', 'skopeo', 'docker-registry'];
+const aptPackages = ['busybox-static', 'iproute2', 'nftables', 'gcc', 'libc6-dev', 'tini', 'zstd'];
+// The pull benchmark compares with skopeo and podman, from a registry on loopback.
+const benchAptPackages = ['runc', 'crun', 'hyperfine', 'skopeo', 'podman', 'docker-registry'];
 const browserAptPackages = ['chromium'];
 // The image tests check tocker's archives against other tools, read xattrs back, and
 // start registries of their own (docker-registry, htpasswd from apache2-utils).

@@ -1,12 +1,16 @@
 // What test runs that were killed (SIGKILL, a CI timeout) left behind, removed before the
 // next run: the cgroups named after their test process (with the containers still in
 // them) and the small tmpfs state roots some tests mount. Only what belongs to a test
-// process that is gone: a run in progress elsewhere keeps its own. Node built-ins only.
+// process that is gone: a run in progress elsewhere keeps its own. Their networks' bridges
+// and firewall tables go through the built runtime (reconcileHostNetworks).
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The cgroup parents of the test files (see the tests' helpers), by their process's pid. */
 const TEST_CGROUP = /^tocker-(?:agent-test|devtest|test)-(\d+)(?:-[a-z]+)?$/;
@@ -86,7 +90,7 @@ function findTestCgroups(dir, found) {
   }
 }
 
-export function sweepTestLeftovers() {
+export async function sweepTestLeftovers() {
   const stale = [];
   for (const { point, type } of mounts()) {
     if (type === 'cgroup' || type === 'cgroup2') findTestCgroups(point, stale);
@@ -119,8 +123,11 @@ export function sweepTestLeftovers() {
       scratch++;
     } catch {}
   }
-  if (stale.length + unmounted + scratch > 0)
+  // With their roots gone, their bridges and firewall tables are the runtime's to take away.
+  const { reconcileHostNetworks } = await import(join(repo, 'packages/runtime/dist/index.js'));
+  const bridges = reconcileHostNetworks();
+  if (stale.length + unmounted + scratch + bridges > 0)
     console.log(
-      `test: removed ${stale.length} cgroup(s), ${unmounted} tmpfs and ${scratch} temporary directories of killed test runs`,
+      `test: removed ${stale.length} cgroup(s), ${unmounted} tmpfs, ${scratch} temporary directories and ${bridges} bridge(s) of killed test runs`,
     );
 }

@@ -32,7 +32,7 @@ if (selected.length === 0) {
   console.error('test: no test files found');
   process.exit(1);
 }
-sweepTestLeftovers();
+await sweepTestLeftovers();
 // No test may hang a run (CI has 90 minutes): one that has not finished in 5 minutes
 // fails, by name. The longest ones take about a minute.
 const result = spawnSync(

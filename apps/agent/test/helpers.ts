@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createConnection, type Socket as NetSocket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -15,7 +15,7 @@ import {
 import { Runtime } from '@tocker/runtime';
 import { io, type Socket } from 'socket.io-client';
 import { defaultImageIn } from '../../../packages/images/test/fixtures.js';
-import { scratchDir } from '../../../packages/runtime/test/scratch.js';
+import { removeStateRoot, scratchDir } from '../../../packages/runtime/test/scratch.js';
 
 export const agentMain = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
 export const tockerBin = join(
@@ -32,6 +32,23 @@ export const root = scratchDir('agent-test');
 export const cgroupParent = `tocker-agent-test-${process.pid}`;
 export const token = randomBytes(24).toString('base64url');
 process.env.TOCKER_CGROUP_PARENT = cgroupParent;
+
+const START_TIMEOUT_MS = 30_000;
+
+/** Where each thread of a process waits in the kernel (its wchan), for a report of a hang. */
+function waitChannels(pid: number): string {
+  try {
+    return readdirSync(`/proc/${pid}/task`)
+      .map((tid) => {
+        const read = (file: string) =>
+          readFileSync(`/proc/${pid}/task/${tid}/${file}`, 'utf8').trim();
+        return `${read('comm')}:${read('wchan')}`;
+      })
+      .join(' ');
+  } catch {
+    return 'gone';
+  }
+}
 
 /**
  * A real server process (agent or dashboard) of this test's state root: ready once it
@@ -65,13 +82,27 @@ export class ServerProcess {
 
   async started(): Promise<this> {
     this.url = await new Promise<string>((resolve, reject) => {
+      // A start that hangs fails here, saying where each of its threads waits.
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `${this.name} did not start in ${START_TIMEOUT_MS / 1000} s (${waitChannels(this.pid)}): ${this.output}`,
+            ),
+          ),
+        START_TIMEOUT_MS,
+      );
       this.process.stdout?.on('data', () => {
         const match = /listening on (\S+)/.exec(this.output);
-        if (match?.[1]) resolve(match[1]);
+        if (match?.[1]) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
       });
-      void this.exited.then((code) =>
-        reject(new Error(`${this.name} exited (${code}): ${this.output}`)),
-      );
+      void this.exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`${this.name} exited (${code}): ${this.output}`));
+      });
     });
     return this;
   }
@@ -95,7 +126,17 @@ export class Agent extends ServerProcess {
 
   /** Ready, with busybox:latest in the store of its root (and the CLI's, which is the same). */
   override async started(): Promise<this> {
-    await defaultImageIn(root);
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(`busybox:latest was not in ${root}/store after ${START_TIMEOUT_MS / 1000} s`),
+          ),
+        START_TIMEOUT_MS,
+      );
+    });
+    await Promise.race([defaultImageIn(root), stuck]).finally(() => clearTimeout(timer));
     return super.started();
   }
 }
@@ -149,12 +190,10 @@ export function rssOf(pid: number): number {
  * Removes every container of this test's root (killing what runs), then the root itself
  * (`dispose`: when the test made it something else, e.g. a mount).
  */
-export async function removeEverything(
-  dispose = () => rmSync(root, { recursive: true, force: true }),
-): Promise<void> {
+export async function removeEverything(dispose?: () => void): Promise<void> {
   const runtime = Runtime.open({ root, cgroupParent });
   for (const record of runtime.list()) await runtime.remove(record.id, { force: true });
-  dispose();
+  removeStateRoot(root, dispose);
 }
 
 /** How many descriptors a process holds. */

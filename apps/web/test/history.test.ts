@@ -42,6 +42,7 @@ const journal: ContainerEvent[] = [
       devices: [],
       mounts: [],
       readOnlyRoot: false,
+      network: 'bridge',
     },
   },
   { seq: 2, at: at(1), kind: 'started', container },

@@ -68,6 +68,10 @@ export class AgentClient implements Backend {
     await this.call('container:stop', { container: reference, timeoutSeconds });
   }
 
+  async restart(reference: string, timeoutSeconds: number): Promise<void> {
+    await this.call('container:restart', { container: reference, timeoutSeconds });
+  }
+
   async kill(reference: string, signal: string): Promise<void> {
     await this.call('container:kill', { container: reference, signal: signal.toUpperCase() });
   }

@@ -16,6 +16,8 @@ export interface Backend {
   list(): Promise<{ records: ContainerView[]; corrupt: CorruptContainer[] }>;
   inspect(reference: string): Promise<ContainerView>;
   stop(reference: string, timeoutSeconds: number): Promise<void>;
+  /** Stops it if it runs, then starts it again, detached: same id, name, writable layer and address. */
+  restart(reference: string, timeoutSeconds: number): Promise<void>;
   kill(reference: string, signal: string): Promise<void>;
   remove(reference: string, force: boolean): Promise<void>;
   update(reference: string, limits: ContainerLimitsInput): Promise<void>;
@@ -44,6 +46,15 @@ export class LocalBackend implements Backend {
 
   async stop(reference: string, timeoutSeconds: number): Promise<void> {
     await this.runtime.stop(reference, timeoutSeconds);
+  }
+
+  async restart(reference: string, timeoutSeconds: number): Promise<void> {
+    const container = await this.runtime.restart(
+      reference,
+      { io: { kind: 'log' }, foreground: false },
+      timeoutSeconds,
+    );
+    container.detach();
   }
 
   async kill(reference: string, signal: string): Promise<void> {

@@ -22,6 +22,21 @@ interface Command {
  * Applies an operation to each named thing (containers, volumes), docker-style: its name
  * when done, a line for each failure, and on with the next; exit 1 if any failed.
  */
+/** stop's and restart's -t: the grace period before SIGKILL. */
+const timeFlag: FlagSpec = {
+  name: 'time',
+  short: 't',
+  value: 'string',
+  placeholder: 'SECONDS',
+  help: 'Seconds before SIGKILL (default 10)',
+};
+
+function graceSeconds(flags: ReturnType<typeof parseFlags>): number {
+  const text = flag(flags, 'time') ?? '10';
+  if (!/^\d+$/.test(text)) throw new TockerError(`invalid --time: ${text} (whole seconds)`);
+  return Number(text);
+}
+
 export async function eachNamed(
   references: readonly string[],
   operation: (reference: string) => Promise<void>,
@@ -87,21 +102,21 @@ export const commands: Record<string, Command> = {
   stop: {
     usage: 'tocker stop [-t SECONDS] CONTAINER...',
     description: 'Stop containers: SIGTERM, then SIGKILL after the timeout.',
-    flags: [
-      {
-        name: 'time',
-        short: 't',
-        value: 'string',
-        placeholder: 'SECONDS',
-        help: 'Seconds before SIGKILL (default 10)',
-      },
-      help,
-    ],
+    flags: [timeFlag, help],
     needsReference: true,
     run(backend, references, flags) {
-      const text = flag(flags, 'time') ?? '10';
-      if (!/^\d+$/.test(text)) throw new TockerError(`invalid --time: ${text} (whole seconds)`);
-      return eachNamed(references, (reference) => backend.stop(reference, Number(text)));
+      const seconds = graceSeconds(flags);
+      return eachNamed(references, (reference) => backend.stop(reference, seconds));
+    },
+  },
+  restart: {
+    usage: 'tocker restart [-t SECONDS] CONTAINER...',
+    description: 'Stop containers if they run (as stop does), then start them again, detached.',
+    flags: [timeFlag, help],
+    needsReference: true,
+    run(backend, references, flags) {
+      const seconds = graceSeconds(flags);
+      return eachNamed(references, (reference) => backend.restart(reference, seconds));
     },
   },
   kill: {

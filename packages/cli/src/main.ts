@@ -18,6 +18,7 @@ Commands:
   exec      Run a command in a running container
   ps        List containers
   stop      Stop containers (SIGTERM, then SIGKILL)
+  restart   Stop containers if they run, then start them again
   kill      Send a signal to containers
   rm        Remove containers
   logs      Print the output of a detached container

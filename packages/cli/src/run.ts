@@ -94,6 +94,12 @@ export const runFlags: readonly FlagSpec[] = [
   },
   { name: 'read-only', help: "Mount the container's root filesystem read-only" },
   {
+    name: 'network',
+    value: 'string',
+    placeholder: 'MODE',
+    help: 'bridge (default: an address, the outside through NAT), none (only lo), host',
+  },
+  {
     name: 'user',
     short: 'u',
     value: 'string',
@@ -214,6 +220,7 @@ export function parseRunArgs(
       ...listFlag(parsed, 'tmpfs').map(tmpfsMount),
     ],
     readOnlyRoot: booleanFlag(parsed, 'read-only'),
+    ...optional(flag(parsed, 'network'), 'network'),
     capAdd: listFlag(parsed, 'cap-add'),
     capDrop: listFlag(parsed, 'cap-drop'),
     devices: listFlag(parsed, 'device'),

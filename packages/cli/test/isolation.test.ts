@@ -38,8 +38,17 @@ describe('what a container gets (real containers, busybox image)', () => {
     assert.equal(named.stdout.trim(), 'box-1');
   });
 
-  test('network: only lo, and it is up', async () => {
-    const result = await world.run(['run', '--rm', 'busybox', 'ip', '-o', 'link']);
+  test('--network none: only lo, and it is up', async () => {
+    const result = await world.run([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      'busybox',
+      'ip',
+      '-o',
+      'link',
+    ]);
     const links = lines(result.stdout);
     assert.equal(links.length, 1, result.stdout);
     assert.match(links[0] ?? '', /^1: lo: <LOOPBACK,UP/);

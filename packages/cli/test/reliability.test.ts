@@ -246,6 +246,7 @@ describe('reliability: concurrent commands and killed processes (real containers
       supervisor: DEAD,
       detached: false,
       usage: null,
+      network: { mode: 'none' },
     });
     const ghost = await world.run(['run', '-d', '--name', 'ghost', 'busybox', 'sleep', '30']);
     assert.equal(ghost.code, 0, 'a name whose container never came to be is free');

@@ -14,6 +14,18 @@ export interface ImageOrigin {
   readonly digest: string;
 }
 
+/** How a container is networked; on a network, its place there (held until it is removed). */
+export type ContainerNetwork =
+  | { readonly mode: 'none' | 'host' }
+  | {
+      readonly mode: 'bridge';
+      readonly network: string;
+      readonly address: string;
+      readonly prefix: number;
+      readonly gateway: string;
+      readonly mac: string;
+    };
+
 /**
  * A container as clients see it (the agent's replies, the CLI's ps and inspect): a
  * projection of the runtime's record, without its bookkeeping (supervisors, the runtime
@@ -42,6 +54,7 @@ export interface ContainerView {
    * as the stop it was, not as a crash.
    */
   readonly requestedEnd: RequestedEnd | null;
+  readonly network: ContainerNetwork;
   /** Its PID 1 as the host sees it, while it runs (as docker's State.Pid). */
   readonly pid: number | null;
   /** What it used, read from its cgroup when it ended. */

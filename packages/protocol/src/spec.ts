@@ -116,6 +116,8 @@ const tmpfsSize = z.union([z.number(), z.string()]).transform((value, ctx) => {
   return bytes;
 });
 
+export const NETWORK_MODES = ['bridge', 'none', 'host'] as const;
+
 /** A volume's name, as docker's: it becomes a directory name under TOCKER_ROOT/volumes. */
 export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 
@@ -229,6 +231,13 @@ export const containerSpecFields = z
     mounts: z.array(mountSchema).max(32, 'mounts: at most 32').default([]),
     /** The root filesystem read-only (its mounts, /dev, /tmp... as they are). */
     readOnlyRoot: z.boolean().default(false),
+    /**
+     * `bridge`: an address on the default network, the outside through NAT (docker's
+     * default); `none`: only lo; `host`: the host's own network, no isolation of it.
+     */
+    network: z
+      .enum(NETWORK_MODES, { message: `network: ${NETWORK_MODES.join(', ')}` })
+      .default('bridge'),
   })
   .strict();
 

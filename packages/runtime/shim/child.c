@@ -14,7 +14,10 @@
 #include <linux/filter.h>
 #include <linux/mount.h>
 #include <linux/seccomp.h>
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -183,6 +186,56 @@ static void loopback_up(void) {
   check(ioctl(fd, SIOCGIFFLAGS, &request), "ioctl", "lo");
   request.ifr_flags |= IFF_UP;
   check(ioctl(fd, SIOCSIFFLAGS, &request), "ioctl", "lo up");
+  close(fd);
+}
+
+static void set_address(int fd, struct ifreq *request, unsigned long command, in_addr_t address,
+                        const char *what) {
+  struct sockaddr_in *in = (struct sockaddr_in *)&request->ifr_addr;
+  memset(in, 0, sizeof *in);
+  in->sin_family = AF_INET;
+  in->sin_addr.s_addr = address;
+  check(ioctl(fd, command, request), "ioctl", what);
+}
+
+/*
+ * The interface the runtime moved into this network namespace (a veth's end): renamed,
+ * addressed, up, and the default route through the gateway. Done here, by the container's
+ * own process before it runs anything, with the ioctls of net-tools: no netlink, no
+ * process of the host entering the container.
+ */
+static void configure_interface(const struct op *op) {
+  const char *from = arg_string(op, 0), *to = arg_string(op, 1), *address = arg_string(op, 2);
+  int64_t prefix = arg_number(op, 3);
+  const char *gateway = arg_string(op, 4);
+  struct in_addr host, via;
+  if (prefix < 1 || prefix > 32 || inet_pton(AF_INET, address, &host) != 1 ||
+      inet_pton(AF_INET, gateway, &via) != 1 || strlen(from) >= IFNAMSIZ || strlen(to) >= IFNAMSIZ)
+    fail(125, "plan: bad interface settings");
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  check(fd, "socket", to);
+  struct ifreq request;
+  memset(&request, 0, sizeof request);
+  strcpy(request.ifr_name, from);
+  strcpy(request.ifr_newname, to);
+  check(ioctl(fd, SIOCSIFNAME, &request), "ioctl", "rename the interface");
+  memset(&request, 0, sizeof request);
+  strcpy(request.ifr_name, to);
+  set_address(fd, &request, SIOCSIFADDR, host.s_addr, "the interface's address");
+  set_address(fd, &request, SIOCSIFNETMASK, htonl(~0U << (32 - prefix)), "the netmask");
+  check(ioctl(fd, SIOCGIFFLAGS, &request), "ioctl", to);
+  request.ifr_flags |= IFF_UP;
+  check(ioctl(fd, SIOCSIFFLAGS, &request), "ioctl", "the interface up");
+  struct rtentry route;
+  memset(&route, 0, sizeof route);
+  ((struct sockaddr_in *)&route.rt_dst)->sin_family = AF_INET;
+  ((struct sockaddr_in *)&route.rt_genmask)->sin_family = AF_INET;
+  struct sockaddr_in *through = (struct sockaddr_in *)&route.rt_gateway;
+  through->sin_family = AF_INET;
+  through->sin_addr = via;
+  route.rt_flags = RTF_UP | RTF_GATEWAY;
+  route.rt_dev = (char *)to;
+  check(ioctl(fd, SIOCADDRT, &route), "ioctl", "the default route");
   close(fd);
 }
 
@@ -510,6 +563,9 @@ static void run(const struct op *op) {
       break;
     case OP_CHDIR:
       change_directory(arg_string(op, 0));
+      break;
+    case OP_NET_INTERFACE:
+      configure_interface(op);
       break;
     case OP_STDIO:
       for (int fd = 0; fd < 3; fd++) {

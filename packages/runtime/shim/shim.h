@@ -72,6 +72,7 @@ enum {
   OP_SETUSER = 60,        /* i64 uid, i64 gid, i64 count, groups... */
   OP_MOUNT_OVERLAY = 61,  /* target, upper, work, lower layers... (top first) */
   OP_COPY_INTO = 62,      /* i64 slot, path: what the container has at path, copied into the tree */
+  OP_NET_INTERFACE = 63,  /* from name, to name, address, i64 prefix, gateway: the container's own interface */
 };
 
 enum { MODE_CREATE = 1, MODE_EXEC = 2 };

@@ -3,6 +3,13 @@ import { constants } from 'node:os';
 import type { CgroupDriver, CgroupStats, ContainerCgroup } from './cgroups/index.js';
 import type { RuntimeConfig } from './config/runtime-config.js';
 import { TockerError } from './errors.js';
+import {
+  attachVeth,
+  joinNetwork,
+  type NetworkInterface,
+  type NetworkStore,
+  networkViewOf,
+} from './network/index.js';
 import { CONCLUDE_ENTRY, INIT_BINARY } from './paths.js';
 import { type Concluder, containerPlan, type ShimStdio } from './plans.js';
 import { identify, isAlive, type ProcessIdentity } from './proc.js';
@@ -36,6 +43,7 @@ export interface ContainerDeps {
   readonly store: StateStore;
   readonly cgroups: CgroupDriver;
   readonly profiles: SeccompProfiles;
+  readonly networks: NetworkStore;
 }
 
 export interface CreateOptions {
@@ -135,8 +143,10 @@ export class Container {
       oomKilled: false,
       error: null,
       requestedEnd: null,
+      // Its address once its interface is in (below).
+      network: networkViewOf(config, null),
     };
-    const { store, cgroups, profiles } = deps;
+    const { store, cgroups, profiles, networks } = deps;
     trace('create');
     if (reuse === null) store.reserve(record);
     else if (store.update(id, (current) => restartable(current, record)) === null)
@@ -150,6 +160,7 @@ export class Container {
             ? { record: current, transitions: [], removal: 'discard-log' }
             : { record: { ...reuse, error: why }, transitions: [] },
         );
+        if (reuse === null) networks.release(id);
       } catch {
         // The next collection finds it abandoned (its creator is this process, soon gone).
       }
@@ -157,9 +168,11 @@ export class Container {
 
     let cgroup: ContainerCgroup | undefined;
     let shim: Shim;
+    let networkInterface: NetworkInterface | null = null;
     const opened: number[] = [];
     try {
       trace('reserved');
+      networkInterface = joinNetwork(config, id, networks);
       cgroup = cgroups.create(id, config.linux.resources.limits, config.linux.resources.devices);
       const cgroupProcs = cgroup.procsFiles.map((file) => remember(openSync(file, 'w'), opened));
       const plan = containerPlan({
@@ -167,6 +180,7 @@ export class Container {
         hostname: record.hostname,
         env: [...config.process.env, `HOSTNAME=${record.hostname}`],
         layout: store.rootfsLayout(id, config.root.layers),
+        networkInterface,
         mountSources: openMountSources(config, opened),
         stdio: shimStdio(options.io, store.logPath(id), opened),
         cgroupProcs,
@@ -178,8 +192,9 @@ export class Container {
       });
       trace('cgroup created');
       shim = Shim.spawn(id.slice(0, 12), plan.steps, plan.fds);
-      // The shim lets it through once the child is set up and in its cgroups.
-      if (startAtOnce) shim.send('g');
+      // The shim lets it through once the child is set up and in its cgroups (and, on a
+      // network, once its interface is in: then below).
+      if (startAtOnce && networkInterface === null) shim.send('g');
     } catch (error) {
       cgroup?.remove();
       abandon((error as Error).message);
@@ -199,6 +214,18 @@ export class Container {
       throw failure;
     }
     trace('ready');
+    if (networkInterface !== null) {
+      try {
+        attachVeth(born.pid, networkInterface.lease, networkInterface.host, networkInterface.peer);
+      } catch (error) {
+        shim.release();
+        await shim.until();
+        cgroup.remove();
+        abandon((error as Error).message);
+        throw error;
+      }
+      trace('network attached');
+    }
     const pid1 = identify(born.pid) ?? { pid: born.pid, startTime: 0 };
     const now = new Date().toISOString();
     const created = store.update(id, (current) =>
@@ -208,6 +235,7 @@ export class Container {
               ...current,
               process: pid1,
               supervisor: shim.identity,
+              network: networkViewOf(config, networkInterface),
               ...(startAtOnce ? { status: 'running', startedAt: now } : {}),
             },
             transitions: startAtOnce ? ['created', 'started'] : ['created'],
@@ -222,6 +250,7 @@ export class Container {
       cgroup.remove();
       throw new TockerError(`container ${id.slice(0, 12)} was removed while it was being created`);
     }
+    if (startAtOnce && networkInterface !== null) shim.send('g');
     return new Container(created, store, cgroup, shim, exitOf(shim));
   }
 

@@ -10,6 +10,7 @@ export {
   type ExitStatus,
 } from './container.js';
 export { TockerError } from './errors.js';
+export { NetworkStore, reconcileHostNetworks, Subnet } from './network/index.js';
 export { DEFAULT_IMAGE, IMAGES_DIR, tockerRoot } from './paths.js';
 export { KEPT_TERMINAL_FD } from './plans.js';
 export type { ProcessIdentity } from './proc.js';

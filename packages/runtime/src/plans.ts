@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
 import type { RuntimeConfig } from './config/runtime-config.js';
+import type { Lease } from './network/networks.js';
 import { type BoundFiles, INIT_PATH, type RootfsLayout, rootfsSteps } from './rootfs.js';
 import { capabilityMask } from './security/capabilities.js';
 import type { SeccompProgram } from './security/seccomp.js';
@@ -60,6 +61,8 @@ export interface ContainerPlanInputs {
   readonly hostname: string;
   readonly env: readonly string[];
   readonly layout: RootfsLayout;
+  /** On a network: its lease, and the name of the veth end the runtime moves in before the start. */
+  readonly networkInterface: { readonly lease: Lease; readonly peer: string } | null;
   /** Each mount's source, opened by the runtime (openMountSources): null for non-binds. */
   readonly mountSources: readonly (number | null)[];
   readonly stdio: ShimStdio;
@@ -114,6 +117,19 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
     ...sessionSteps(terminal),
     step(Op.newKeyring),
     step(Op.ready),
+    // Its network interface came in while it waited (see Container.create).
+    ...(inputs.networkInterface === null
+      ? []
+      : [
+          step(
+            Op.netInterface,
+            inputs.networkInterface.peer,
+            'eth0',
+            inputs.networkInterface.lease.address,
+            inputs.networkInterface.lease.prefix,
+            inputs.networkInterface.lease.gateway,
+          ),
+        ]),
     step(Op.unshare, CLONE_NEWCGROUP),
     ...finalSteps(
       config,

@@ -88,8 +88,8 @@ const STANDARD_DEVICES = [
 const KERNEL_FILES = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
 /**
- * The steps that give the container its root: fresh mount, UTS, IPC and network
- * namespaces; the image under a private writable layer (overlay) as "/"; then, with every
+ * The steps that give the container its root: fresh mount, UTS, IPC and (unless it has
+ * the host's) network namespaces; the image under a private writable layer (overlay) as "/"; then, with every
  * path resolved inside that root, /proc (with the masked and read-only paths of the
  * configuration), /sys, a /dev of its own (standard nodes, the configured devices, a new
  * devpts instance, shm, mqueue, the console), hostname and loopback.
@@ -100,6 +100,7 @@ export function rootfsSteps(
   hostname: string,
   bound: BoundFiles,
 ): PlanStep[] {
+  const ownNetwork = config.network.mode !== 'host';
   // Trees of the host are cloned while this is still the host's mount namespace.
   const steps: PlanStep[] = [];
   if (bound.console !== null) steps.push(step(Op.openTree, CONSOLE_SLOT, null, bound.console, 0));
@@ -121,7 +122,8 @@ export function rootfsSteps(
       );
   }
   steps.push(
-    step(Op.unshare, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET),
+    // --network host: the host's own network namespace, and nothing of it hidden.
+    step(Op.unshare, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (ownNetwork ? CLONE_NEWNET : 0)),
     // Nothing mounted from here on may propagate back to the host.
     step(Op.mount, null, '/', null, MS_REC | MS_PRIVATE, null),
     step(Op.mountOverlay, layout.merged, layout.upper, layout.work, ...layout.layers),
@@ -134,7 +136,8 @@ export function rootfsSteps(
   // Last: the mounts above needed their mount points made in it.
   if (config.root.readonly)
     steps.push(step(Op.mount, null, '/', null, MS_REMOUNT | MS_BIND | MS_RDONLY, null));
-  steps.push(step(Op.sethostname, hostname), step(Op.loopbackUp));
+  steps.push(step(Op.sethostname, hostname));
+  if (ownNetwork) steps.push(step(Op.loopbackUp));
   return steps;
 }
 

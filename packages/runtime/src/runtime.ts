@@ -20,6 +20,7 @@ import {
   readExitFile,
 } from './container.js';
 import { TockerError } from './errors.js';
+import { NetworkStore, reconcileHostNetworks } from './network/index.js';
 import { tockerRoot } from './paths.js';
 import { execPlan } from './plans.js';
 import { isAlive, processStartTime } from './proc.js';
@@ -77,6 +78,8 @@ export class Runtime {
   readonly profiles: SeccompProfiles;
   /** Named volumes of this state root. */
   readonly volumes: VolumeStore;
+  /** The networks of this state root, their address leases. */
+  readonly networks: NetworkStore;
 
   private constructor(
     readonly store: StateStore,
@@ -84,6 +87,7 @@ export class Runtime {
   ) {
     this.profiles = new SeccompProfiles(join(store.root, 'seccomp'));
     this.volumes = new VolumeStore(join(store.root, 'volumes'), () => this.list());
+    this.networks = new NetworkStore(join(store.root, 'networks'), store.root);
   }
 
   /**
@@ -102,7 +106,12 @@ export class Runtime {
   }
 
   private get deps(): ContainerDeps {
-    return { store: this.store, cgroups: this.cgroups, profiles: this.profiles };
+    return {
+      store: this.store,
+      cgroups: this.cgroups,
+      profiles: this.profiles,
+      networks: this.networks,
+    };
   }
 
   /** Waits for what runs off the callers' path (deleting removed containers' files). */
@@ -341,6 +350,8 @@ export class Runtime {
       return { record: current, transitions: ['removed'], removal: 'archive-log' };
     });
     if (removed === null) throw new TockerError(`no such container: ${reference}`);
+    // Best effort (a full disk): the next collection gives back what a removed container held.
+    attempt(() => this.networks.release(record.id));
   }
 
   /** Live usage; a created container already has its (empty) cgroup. */
@@ -398,6 +409,9 @@ export class Runtime {
       if (!this.store.exists(name)) this.removeCgroup(name);
     }
     attempt(() => this.store.removeAbandonedStaging((pid) => processStartTime(pid) !== null));
+    // Addresses of containers removed by a process that died before it gave them back.
+    attempt(() => this.networks.releaseUnless((id) => this.store.exists(id)));
+    attempt(() => reconcileHostNetworks());
   }
 
   /**

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerTransitionSchema, parseJsonLines } from '@tocker/protocol';
 import { detectCgroupDriver, parseMountinfo } from '../src/cgroups/index.js';
 import { prepareDefaultImage } from '../src/image.js';
 import { Runtime } from '../src/runtime.js';
-import { scratchDir } from './scratch.js';
+import { removeStateRoot, scratchDir } from './scratch.js';
 
 export const image = prepareDefaultImage();
 
@@ -28,7 +28,7 @@ export class TestRoot {
    */
   constructor(options: { root?: string; name?: string; dispose?: () => void } = {}) {
     this.root = options.root ?? scratchDir('test');
-    this.dispose = options.dispose ?? (() => rmSync(this.root, { recursive: true, force: true }));
+    this.dispose = () => removeStateRoot(this.root, options.dispose);
     this.cgroupParent = `tocker-test-${process.pid}${options.name === undefined ? '' : `-${options.name}`}`;
     this.env = { ...process.env, TOCKER_ROOT: this.root, TOCKER_CGROUP_PARENT: this.cgroupParent };
     process.env.TOCKER_ROOT = this.root;

@@ -1,6 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NetworkStore, reconcileHostNetworks } from '../src/index.js';
 
 /**
  * A temporary directory of this test process, named after it (tocker-NAME-PID-XXXXXX):
@@ -9,4 +10,22 @@ import { join } from 'node:path';
  */
 export function scratchDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `tocker-${name}-${process.pid}-`));
+}
+
+/**
+ * Removes a test's state root (`dispose`: when it is something else than a directory, e.g. a
+ * mount), and with it, as any tocker command would, the bridges and firewall table its
+ * networks had on the host. Fails when one is left.
+ */
+export function removeStateRoot(
+  root: string,
+  dispose = () => rmSync(root, { recursive: true, force: true }),
+): void {
+  const bridges = new NetworkStore(join(root, 'networks'), root)
+    .list()
+    .map((network) => network.bridge);
+  dispose();
+  reconcileHostNetworks();
+  const left = bridges.filter((bridge) => existsSync(join('/sys/class/net', bridge)));
+  if (left.length > 0) throw new Error(`bridges left behind: ${left.join(', ')}`);
 }

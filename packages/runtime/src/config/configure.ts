@@ -4,6 +4,7 @@ import { join, relative, sep } from 'node:path';
 import { type ContainerSpec, DEFAULT_PIDS_LIMIT, type Mount } from '@tocker/protocol';
 import { DEFAULT_DEVICE_RULES, type DeviceRule, rulesForDevice } from '../cgroups/devices.js';
 import { TockerError } from '../errors.js';
+import { DEFAULT_NETWORK } from '../network/networks.js';
 import { resolveCapabilities } from '../security/capabilities.js';
 import { renderProfile, type SeccompProfiles, validateProfile } from '../security/seccomp.js';
 import type { VolumeStore } from '../volumes.js';
@@ -81,6 +82,10 @@ export function configure(
     root: { ...root, readonly: spec.readOnlyRoot },
     mounts,
     hostname: spec.hostname ?? null,
+    network:
+      spec.network === 'bridge'
+        ? { mode: 'bridge', network: DEFAULT_NETWORK }
+        : { mode: spec.network },
     process: {
       terminal: spec.tty,
       args: process.args,

@@ -63,6 +63,10 @@ export interface RuntimeConfigShape {
   readonly mounts: readonly RuntimeMount[];
   /** null: the container's short id. */
   readonly hostname: string | null;
+  /** Its own network namespace (with only lo, or on a network), or the host's. */
+  readonly network:
+    | { readonly mode: 'none' | 'host' }
+    | { readonly mode: 'bridge'; readonly network: string };
   readonly process: {
     readonly terminal: boolean;
     readonly args: readonly string[];
@@ -166,6 +170,13 @@ export const runtimeConfigSchema = z
       )
       .default([]),
     hostname: z.string().nullable(),
+    // Records written before networks had only lo.
+    network: z
+      .discriminatedUnion('mode', [
+        z.object({ mode: z.enum(['none', 'host']) }).strict(),
+        z.object({ mode: z.literal('bridge'), network: z.string() }).strict(),
+      ])
+      .default({ mode: 'none' }),
     process: z
       .object({
         terminal: z.boolean(),

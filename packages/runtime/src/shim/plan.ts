@@ -54,6 +54,7 @@ export const Op = {
   setuser: 60,
   mountOverlay: 61,
   copyInto: 62,
+  netInterface: 63,
 } as const;
 
 export const ShimMode = { create: 1, exec: 2 } as const;

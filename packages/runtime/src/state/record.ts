@@ -67,6 +67,22 @@ const recordSchema = z
       .object({ cpuTimeNs: z.number(), memoryPeakBytes: z.number().nullable() })
       .strict()
       .nullable(),
+    // Records written before networks had only lo.
+    network: z
+      .discriminatedUnion('mode', [
+        z.object({ mode: z.enum(['none', 'host']) }).strict(),
+        z
+          .object({
+            mode: z.literal('bridge'),
+            network: z.string(),
+            address: z.string(),
+            prefix: z.number().int(),
+            gateway: z.string(),
+            mac: z.string(),
+          })
+          .strict(),
+      ])
+      .default({ mode: 'none' }),
   })
   .strict();
 
@@ -136,6 +152,7 @@ export function viewOf(record: ContainerRecord): ContainerView {
     hostname: record.hostname,
     spec: record.config.request,
     image: record.config.root.image,
+    network: record.network,
     status: record.status,
     createdAt: record.createdAt,
     startedAt: record.startedAt,
