@@ -129,7 +129,11 @@ export class NetworkStore {
         ? this.create(DEFAULT_NETWORK, null, this.root === SYSTEM_ROOT ? 'tocker0' : null)
         : null);
     if (network === null) throw new TockerError(`no network ${name}`);
-    if (!deviceExists(network.bridge)) this.bringUp(network);
+    if (!deviceExists(network.bridge))
+      withHostLock(() => {
+        // Checked again: a process starting a container next to this one may have done it.
+        if (!deviceExists(network.bridge)) this.bringUp(network);
+      });
     return network;
   }
 
@@ -158,9 +162,7 @@ export class NetworkStore {
    * route of the host nor another network of any root). Refused when its subnet overlaps.
    */
   create(name: string, subnet: Subnet | null, bridge: string | null = null): Network {
-    mkdirSync(HOST_LOCK_DIR, { recursive: true, mode: 0o700 });
-    const hostLock = DirectoryLock.acquireOrFail(HOST_LOCK_DIR, 'the host network lock');
-    try {
+    return withHostLock(() => {
       const existing = this.get(name);
       if (existing !== null) {
         if (name === DEFAULT_NETWORK) return existing;
@@ -196,9 +198,7 @@ export class NetworkStore {
       // Under the host lock: the next root to pick a subnet sees this one's route.
       this.bringUp(network);
       return network;
-    } finally {
-      hostLock?.release();
-    }
+    });
   }
 
   /** Its record and leases (the host's devices and rules are the caller's: see host.ts). */
@@ -277,6 +277,17 @@ export class NetworkStore {
         `network ${network.name}: its leases are damaged (${(error as Error).message})`,
       );
     }
+  }
+}
+
+/** `work` while holding the host's network lock (subnets, bridges: every root shares them). */
+function withHostLock<T>(work: () => T): T {
+  mkdirSync(HOST_LOCK_DIR, { recursive: true, mode: 0o700 });
+  const lock = DirectoryLock.acquireOrFail(HOST_LOCK_DIR, 'the host network lock');
+  try {
+    return work();
+  } finally {
+    lock?.release();
   }
 }
 
