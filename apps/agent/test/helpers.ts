@@ -66,7 +66,8 @@ export class ServerProcess {
     args: readonly string[],
     env: Record<string, string> = {},
   ) {
-    this.process = spawn(process.execPath, args, {
+    // Killed with this test process, however it ends (a runner's timeout, SIGKILL).
+    this.process = spawn('setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, ...args], {
       env: { ...process.env, TOCKER_ROOT: root, TOCKER_CGROUP_PARENT: cgroupParent, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
