@@ -1,5 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ContainerUsage, type ContainerView, formatBytes } from '@tocker/protocol';
+import {
+  type ContainerUsage,
+  type ContainerView,
+  formatBytes,
+  formatPublished,
+} from '@tocker/protocol';
 import { parseSignal, TockerError } from '@tocker/runtime';
 import type { Backend } from './backend.js';
 import { booleanFlag, type FlagSpec, flag, formatHelp, help, parseFlags } from './flags.js';
@@ -77,7 +82,7 @@ export const commands: Record<string, Command> = {
         return 0;
       }
       const rows = [
-        ['CONTAINER ID', 'NAME', 'COMMAND', 'CREATED', 'STATUS', 'PID'],
+        ['CONTAINER ID', 'NAME', 'COMMAND', 'CREATED', 'STATUS', 'PID', 'PORTS'],
         ...records.map((record) => [
           record.id.slice(0, 12),
           record.name ?? '',
@@ -85,6 +90,9 @@ export const commands: Record<string, Command> = {
           `${ago(record.createdAt)} ago`,
           describeStatus(record),
           String(record.pid ?? ''),
+          record.status !== 'exited' && record.network.mode === 'bridge'
+            ? record.network.ports.map(formatPublished).join(', ')
+            : '',
         ]),
         ...corrupt.map(({ id, problem }) => [
           id.slice(0, 12),
@@ -92,6 +100,7 @@ export const commands: Record<string, Command> = {
           '',
           '',
           `Damaged: ${problem}`,
+          '',
           '',
         ]),
       ];

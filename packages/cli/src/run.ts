@@ -1,7 +1,7 @@
 import { closeSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import type { ContainerSpecInput, MountInput } from '@tocker/protocol';
-import { formatBytes } from '@tocker/protocol';
+import type { ContainerSpecInput, MountInput, PortMappingInput } from '@tocker/protocol';
+import { formatBytes, parsePublish } from '@tocker/protocol';
 import {
   type Container,
   type ContainerIo,
@@ -93,6 +93,13 @@ export const runFlags: readonly FlagSpec[] = [
     help: 'Mount a tmpfs at DST (options size=64m,mode=1777); repeatable',
   },
   { name: 'read-only', help: "Mount the container's root filesystem read-only" },
+  {
+    name: 'publish',
+    short: 'p',
+    value: 'list',
+    placeholder: '[IP:][HOST_PORT:]PORT[/udp]',
+    help: "Publish a container's port on the host (no host port: a free one); repeatable",
+  },
   {
     name: 'network',
     value: 'string',
@@ -221,12 +228,22 @@ export function parseRunArgs(
     ],
     readOnlyRoot: booleanFlag(parsed, 'read-only'),
     ...optional(flag(parsed, 'network'), 'network'),
+    ports: listFlag(parsed, 'publish').map(publishedPort),
     capAdd: listFlag(parsed, 'cap-add'),
     capDrop: listFlag(parsed, 'cap-drop'),
     devices: listFlag(parsed, 'device'),
     ...securityOptions(listFlag(parsed, 'security-opt')),
   };
   return { spec: parseContainerSpec(input), detach: booleanFlag(parsed, 'detach') };
+}
+
+/** docker's -p, its mistakes as the CLI's one-line errors. */
+function publishedPort(text: string): PortMappingInput {
+  try {
+    return parsePublish(text);
+  } catch (error) {
+    throw new TockerError((error as Error).message);
+  }
 }
 
 /** docker's -v SOURCE:TARGET[:ro|rw]: a host path when SOURCE is absolute, else a volume. */

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { ContainerNetwork, ContainerView } from '@tocker/protocol';
 import { OutsideHost } from '../../runtime/test/outside.js';
 import { CliRoot, lines, waitFor } from './helpers.js';
 
@@ -17,15 +20,18 @@ after(async () => {
   await world.cleanup();
 });
 
-interface Inspected {
-  id: string;
-  network: { mode: string; address?: string; gateway?: string; mac?: string; prefix?: number };
+type Bridged = Extract<ContainerNetwork, { mode: 'bridge' }>;
+
+/** The container's place on its network (it must have one). */
+function bridged(view: ContainerView): Bridged {
+  assert.equal(view.network.mode, 'bridge');
+  return view.network as Bridged;
 }
 
-async function inspect(reference: string): Promise<Inspected> {
+async function inspect(reference: string): Promise<ContainerView> {
   const result = await world.run(['inspect', reference]);
   assert.equal(result.code, 0, result.stderr);
-  return (JSON.parse(result.stdout) as Inspected[])[0] as Inspected;
+  return (JSON.parse(result.stdout) as ContainerView[])[0] as ContainerView;
 }
 
 /** The root's leases: address → container. */
@@ -44,7 +50,7 @@ function hostVeths(ids: readonly string[]): string[] {
 describe('networking (real veths, a bridge and nftables; the outside is a namespace of the test)', () => {
   test('bridge, the default: eth0 with an address of the network, its MAC from the address, the default route through the gateway', async () => {
     const id = (await world.run(['run', '-d', 'busybox', 'sleep', '30'])).stdout.trim();
-    const { network } = await inspect(id);
+    const network = bridged(await inspect(id));
     assert.equal(network.mode, 'bridge');
     const shown = await world.run([
       'exec',
@@ -119,7 +125,7 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
         'mkdir /www && echo hello > /www/index.html && httpd -f -p 80 -h /www',
       ])
     ).stdout.trim();
-    const { network } = await inspect(server);
+    const network = bridged(await inspect(server));
     const fetched = await waitFor('the server to answer', async () => {
       const result = await world.run([
         'run',
@@ -143,12 +149,12 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     );
     for (const result of started) assert.equal(result.code, 0, result.stderr);
     const ids = started.map((result) => result.stdout.trim());
-    const addresses = await Promise.all(ids.map(async (id) => (await inspect(id)).network.address));
+    const addresses = await Promise.all(ids.map(async (id) => bridged(await inspect(id)).address));
     assert.equal(new Set(addresses).size, 6, addresses.join(' '));
     const first = ids[0] as string;
     const restarted = await world.run(['restart', '-t', '0', first]);
     assert.equal(restarted.code, 0, restarted.stderr);
-    assert.equal((await inspect(first)).network.address, addresses[0]);
+    assert.equal(bridged(await inspect(first)).address, addresses[0]);
     assert.equal((await world.run(['rm', '-f', ...ids])).code, 0);
     assert.deepEqual(leases(), {});
     // Each veth pair goes with its container's network namespace.
@@ -164,10 +170,10 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     });
     const id = await waitFor('the container to run', async () => {
       const shown = await world.run(['inspect', 'doomed']);
-      const [container] = shown.code === 0 ? (JSON.parse(shown.stdout) as Inspected[]) : [];
+      const [container] = shown.code === 0 ? (JSON.parse(shown.stdout) as ContainerView[]) : [];
       return container?.network.mode === 'bridge' ? container.id : undefined;
     });
-    const { network } = await inspect(id);
+    const network = bridged(await inspect(id));
     const cli = readdirSync('/proc').find((pid) => {
       try {
         return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--name\0doomed');
@@ -184,4 +190,137 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     await world.run(['rm', '-f', 'doomed']);
     assert.equal(leases()[network.address as string], undefined);
   });
+
+  test('-p publishes a port: reached from the host (127.0.0.1 too), from another host through the host, and by the container through the host; held while published; gone with the container', async () => {
+    const port = await freePort();
+    const started = await world.run([
+      'run',
+      '-d',
+      '-p',
+      `${port}:80`,
+      'busybox',
+      'sh',
+      '-c',
+      'mkdir /www && echo published > /www/index.html && httpd -f -p 80 -h /www',
+    ]);
+    assert.equal(started.code, 0, started.stderr);
+    const id = started.stdout.trim();
+    const network = bridged(await inspect(id));
+    assert.deepEqual(network.ports, [
+      { hostIp: '0.0.0.0', hostPort: port, containerPort: 80, protocol: 'tcp' },
+    ]);
+    assert.equal(
+      await waitFor('the server', () => get(`http://127.0.0.1:${port}/`)),
+      'published\n',
+    );
+    assert.equal(
+      outside.exec(['busybox', 'wget', '-q', '-O', '-', `http://${outside.hostAddress}:${port}/`]),
+      'published\n',
+    );
+    const hairpin = await world.run([
+      'exec',
+      id,
+      'wget',
+      '-q',
+      '-O',
+      '-',
+      `http://${network.gateway}:${port}/`,
+    ]);
+    assert.equal(hairpin.stdout, 'published\n', hairpin.stderr);
+    assert.match((await world.run(['ps'])).stdout, new RegExp(`0\\.0\\.0\\.0:${port}->80/tcp`));
+    assert.equal(await bindable(port), false, 'held while published');
+    const taken = await world.run(['run', '--rm', '-p', `${port}:80`, 'busybox', 'true']);
+    assert.equal(taken.code, 125);
+    assert.equal(
+      taken.stderr,
+      `tocker: publish: 0.0.0.0:${port}/tcp is already in use on this host\n`,
+    );
+    assert.equal((await world.run(['rm', '-f', id])).code, 0);
+    assert.equal(
+      await waitFor('the port to be free', async () => ((await bindable(port)) ? true : undefined)),
+      true,
+    );
+    assert.doesNotMatch(
+      execFileSync('nft', ['list', 'ruleset'], { encoding: 'utf8' }),
+      new RegExp(`dport ${port} `),
+    );
+  });
+
+  test('-p PORT alone takes a free host port and shows it; published on 127.0.0.1 it is not reached on other addresses', async () => {
+    const started = await world.run([
+      'run',
+      '-d',
+      '-p',
+      '127.0.0.1::80',
+      'busybox',
+      'sh',
+      '-c',
+      'mkdir /www && echo local > /www/index.html && httpd -f -p 80 -h /www',
+    ]);
+    const id = started.stdout.trim();
+    const [published] = bridged(await inspect(id)).ports;
+    assert.equal(published?.hostIp, '127.0.0.1');
+    assert.ok((published?.hostPort ?? 0) > 0);
+    assert.equal(
+      await waitFor('the server', () => get(`http://127.0.0.1:${published?.hostPort}/`)),
+      'local\n',
+    );
+    assert.throws(() =>
+      outside.exec([
+        'busybox',
+        'wget',
+        '-q',
+        '-O',
+        '-',
+        `http://${outside.hostAddress}:${published?.hostPort}/`,
+      ]),
+    );
+    await world.run(['rm', '-f', id]);
+  });
+
+  test('bad -p: malformed, out of range, twice, or on a network without ports: one line each, nothing started', async () => {
+    for (const [args, error] of [
+      [['-p', 'abc'], '-p abc: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp], e.g. 8080:80'],
+      [['-p', '99999'], '-p 99999: the container port: a port from 1 to 65535'],
+      [['-p', '70000:80'], '-p 70000:80: the host port: a port from 1 to 65535'],
+      [['-p', '8080:80', '-p', '8080:81'], 'publish: 0.0.0.0:8080/tcp is published twice'],
+      [
+        ['--network', 'none', '-p', '80'],
+        'publish: a container on network none has no ports of its own to publish',
+      ],
+      [['-p', '10.255.255.254:8080:80'], 'publish: 10.255.255.254 is not an address of this host'],
+    ] as const) {
+      const result = await world.run(['run', '--rm', ...args, 'busybox', 'true']);
+      assert.equal(result.code, 125, `${args.join(' ')}: ${result.stderr}`);
+      assert.equal(result.stderr, `tocker: ${error}\n`);
+    }
+    assert.deepEqual((await world.run(['ps', '-a', '-q'])).stdout, '');
+  });
 });
+
+/** A loopback port nothing listens on now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Whether this process can bind the port on every address (nothing holds it). */
+function bindable(port: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, () => server.close(() => resolve(true)));
+  });
+}
+
+async function get(url: string): Promise<string | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return response.ok ? await response.text() : undefined;
+  } catch {
+    return undefined;
+  }
+}

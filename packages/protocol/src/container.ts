@@ -1,3 +1,4 @@
+import type { PublishedPort } from './ports.js';
 import type { ContainerSpec } from './spec.js';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -24,6 +25,8 @@ export type ContainerNetwork =
       readonly prefix: number;
       readonly gateway: string;
       readonly mac: string;
+      /** Its published ports, each with the host port it got. */
+      readonly ports: readonly PublishedPort[];
     };
 
 /**

@@ -5,6 +5,7 @@ export * from './container.js';
 export * from './dashboard.js';
 export * from './images.js';
 export * from './jsonl.js';
+export * from './ports.js';
 export * from './spec.js';
 export * from './units.js';
 export * from './utf8.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { portMappingSchema } from './ports.js';
 import { formatBytes, MIN_MEMORY_BYTES, parseMemorySize } from './units.js';
 
 /**
@@ -238,6 +239,8 @@ export const containerSpecFields = z
     network: z
       .enum(NETWORK_MODES, { message: `network: ${NETWORK_MODES.join(', ')}` })
       .default('bridge'),
+    /** Ports published on the host (docker's -p); only on the bridge network. */
+    ports: z.array(portMappingSchema).max(64, 'publish: at most 64 ports').default([]),
   })
   .strict();
 
@@ -255,6 +258,22 @@ export const containerSpecSchema = containerSpecFields.superRefine((spec, contex
       code: 'custom',
       path: ['mounts'],
       message: `mounts: ${repeated} is the target of two mounts`,
+    });
+  if (spec.ports.length > 0 && spec.network !== 'bridge')
+    context.addIssue({
+      code: 'custom',
+      path: ['ports'],
+      message: `publish: a container on network ${spec.network} has no ports of its own to publish`,
+    });
+  const bindings = spec.ports
+    .filter((mapping) => mapping.hostPort !== 0)
+    .map((mapping) => `${mapping.hostIp}:${mapping.hostPort}/${mapping.protocol}`);
+  const twice = bindings.find((binding, index) => bindings.indexOf(binding) !== index);
+  if (twice !== undefined)
+    context.addIssue({
+      code: 'custom',
+      path: ['ports'],
+      message: `publish: ${twice} is published twice`,
     });
   // A directory has no default command to fall back on.
   if (spec.rootfs !== undefined && spec.command.length === 0 && !spec.entrypoint?.length)

@@ -1,14 +1,17 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { constants } from 'node:os';
+import type { PublishedPort } from '@tocker/protocol';
 import type { CgroupDriver, CgroupStats, ContainerCgroup } from './cgroups/index.js';
 import type { RuntimeConfig } from './config/runtime-config.js';
 import { TockerError } from './errors.js';
 import {
   attachVeth,
+  holdPorts,
   joinNetwork,
   type NetworkInterface,
   type NetworkStore,
   networkViewOf,
+  publishes,
 } from './network/index.js';
 import { CONCLUDE_ENTRY, INIT_BINARY } from './paths.js';
 import { type Concluder, containerPlan, type ShimStdio } from './plans.js';
@@ -75,6 +78,7 @@ export class Container {
   private constructor(
     private record: ContainerRecord,
     private readonly store: StateStore,
+    private readonly networks: NetworkStore,
     private readonly cgroup: ContainerCgroup | null,
     private shim: Shim | null,
     status: Promise<number | null>,
@@ -86,8 +90,8 @@ export class Container {
    * A running container created by another process (an agent that restarted): its shim
    * records its end; this one only learns of it, within a second.
    */
-  static watch(record: ContainerRecord, store: StateStore): Container {
-    return new Container(record, store, null, null, waitForEnd(record.supervisor));
+  static watch(record: ContainerRecord, store: StateStore, networks: NetworkStore): Container {
+    return new Container(record, store, networks, null, null, waitForEnd(record.supervisor));
   }
 
   get id(): string {
@@ -169,10 +173,13 @@ export class Container {
     let cgroup: ContainerCgroup | undefined;
     let shim: Shim;
     let networkInterface: NetworkInterface | null = null;
+    let published: PublishedPort[] = [];
     const opened: number[] = [];
     try {
       trace('reserved');
       networkInterface = joinNetwork(config, id, networks);
+      const ports = holdPorts(config, opened);
+      published = ports.published;
       cgroup = cgroups.create(id, config.linux.resources.limits, config.linux.resources.devices);
       const cgroupProcs = cgroup.procsFiles.map((file) => remember(openSync(file, 'w'), opened));
       const plan = containerPlan({
@@ -181,6 +188,7 @@ export class Container {
         env: [...config.process.env, `HOSTNAME=${record.hostname}`],
         layout: store.rootfsLayout(id, config.root.layers),
         networkInterface,
+        heldSockets: ports.held,
         mountSources: openMountSources(config, opened),
         stdio: shimStdio(options.io, store.logPath(id), opened),
         cgroupProcs,
@@ -235,7 +243,7 @@ export class Container {
               ...current,
               process: pid1,
               supervisor: shim.identity,
-              network: networkViewOf(config, networkInterface),
+              network: networkViewOf(config, networkInterface, published),
               ...(startAtOnce ? { status: 'running', startedAt: now } : {}),
             },
             transitions: startAtOnce ? ['created', 'started'] : ['created'],
@@ -250,8 +258,20 @@ export class Container {
       cgroup.remove();
       throw new TockerError(`container ${id.slice(0, 12)} was removed while it was being created`);
     }
+    if (published.length > 0) {
+      try {
+        networks.refreshFirewall();
+      } catch (error) {
+        shim.release();
+        await shim.until();
+        cgroup.killAll();
+        cgroup.remove();
+        abandon((error as Error).message);
+        throw error;
+      }
+    }
     if (startAtOnce && networkInterface !== null) shim.send('g');
-    return new Container(created, store, cgroup, shim, exitOf(shim));
+    return new Container(created, store, networks, cgroup, shim, exitOf(shim));
   }
 
   /** Runs the user's program; resolves once it has been exec'd, rejects if it could not be. */
@@ -331,6 +351,13 @@ export class Container {
       // A damaged record, or a lock held for too long: the next collection concludes it.
       if (this.cgroup !== null) releaseCgroup(this.cgroup);
     }
+    // Its ports go from the rules as they went from the host (with its shim).
+    if (publishes(this.record))
+      try {
+        this.networks.refreshFirewall();
+      } catch {
+        // The next start or collection makes the rules again.
+      }
     this.shim?.send('c');
     this.shim?.release();
     trace('cleaned up');

@@ -63,6 +63,8 @@ export interface ContainerPlanInputs {
   readonly layout: RootfsLayout;
   /** On a network: its lease, and the name of the veth end the runtime moves in before the start. */
   readonly networkInterface: { readonly lease: Lease; readonly peer: string } | null;
+  /** Sockets holding the container's published ports: the shim keeps them while it lives. */
+  readonly heldSockets: readonly number[];
   /** Each mount's source, opened by the runtime (openMountSources): null for non-binds. */
   readonly mountSources: readonly (number | null)[];
   readonly stdio: ShimStdio;
@@ -103,6 +105,7 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
     init: config.request.init ? inputs.initBinary : null,
     mountSources: inputs.mountSources.map((fd) => (fd === null ? null : passed.pass(fd))),
   };
+  for (const socket of inputs.heldSockets) passed.pass(socket);
   const command = config.process.args;
   const path = inputs.env.find((entry) => entry.startsWith('PATH='))?.slice(5) ?? null;
   const steps = [

@@ -20,7 +20,7 @@ import {
   readExitFile,
 } from './container.js';
 import { TockerError } from './errors.js';
-import { NetworkStore, reconcileHostNetworks } from './network/index.js';
+import { NetworkStore, publicationsOf, publishes, reconcileHostNetworks } from './network/index.js';
 import { tockerRoot } from './paths.js';
 import { execPlan } from './plans.js';
 import { isAlive, processStartTime } from './proc.js';
@@ -87,7 +87,9 @@ export class Runtime {
   ) {
     this.profiles = new SeccompProfiles(join(store.root, 'seccomp'));
     this.volumes = new VolumeStore(join(store.root, 'volumes'), () => this.list());
-    this.networks = new NetworkStore(join(store.root, 'networks'), store.root);
+    this.networks = new NetworkStore(join(store.root, 'networks'), store.root, () =>
+      publicationsOf(this.list()),
+    );
   }
 
   /**
@@ -147,7 +149,7 @@ export class Runtime {
       .filter(
         (record) => record.status === 'running' && record.detached && isAlive(record.supervisor),
       )
-      .map((record) => Container.watch(record, this.store));
+      .map((record) => Container.watch(record, this.store, this.networks));
   }
 
   /**
@@ -448,8 +450,10 @@ export class Runtime {
       const why = reason ?? (killed ? SUPERVISOR_LOST : DIED_UNSUPERVISED);
       return conclude(record, cgroup, exit, why).change;
     };
-    if (mode === 'skip-busy') this.store.tryUpdate(id, decide);
-    else this.store.update(id, decide);
+    const ended =
+      mode === 'skip-busy' ? this.store.tryUpdate(id, decide) : this.store.update(id, decide);
+    if (ended != null && ended !== 'busy' && publishes(ended))
+      attempt(() => this.networks.refreshFirewall());
   }
 
   private removeCgroup(name: string): void {

@@ -71,6 +71,14 @@ export class OutsideHost {
     return new OutsideHost(server, device, hostAddress, address, port);
   }
 
+  /** A command of the host's run in the outside host's network namespace (another host's client). */
+  exec(command: readonly string[]): string {
+    return execFileSync('nsenter', [`--net=/proc/${this.server.pid}/ns/net`, ...command], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+  }
+
   get url(): string {
     return `http://${this.address}:${this.port}/`;
   }

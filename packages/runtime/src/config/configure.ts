@@ -84,7 +84,7 @@ export function configure(
     hostname: spec.hostname ?? null,
     network:
       spec.network === 'bridge'
-        ? { mode: 'bridge', network: DEFAULT_NETWORK }
+        ? { mode: 'bridge', network: DEFAULT_NETWORK, ports: spec.ports }
         : { mode: spec.network },
     process: {
       terminal: spec.tty,

@@ -1,4 +1,9 @@
-import { type ContainerSpec, containerSpecSchema } from '@tocker/protocol';
+import {
+  type ContainerSpec,
+  containerSpecSchema,
+  type PortMapping,
+  portMappingSchema,
+} from '@tocker/protocol';
 import { z } from 'zod';
 import type { DeviceRule } from '../cgroups/devices.js';
 import type { CgroupLimits } from '../cgroups/types.js';
@@ -66,7 +71,12 @@ export interface RuntimeConfigShape {
   /** Its own network namespace (with only lo, or on a network), or the host's. */
   readonly network:
     | { readonly mode: 'none' | 'host' }
-    | { readonly mode: 'bridge'; readonly network: string };
+    | {
+        readonly mode: 'bridge';
+        readonly network: string;
+        /** Ports published on the host (their host port may still be "any": 0). */
+        readonly ports: readonly PortMapping[];
+      };
   readonly process: {
     readonly terminal: boolean;
     readonly args: readonly string[];
@@ -174,7 +184,13 @@ export const runtimeConfigSchema = z
     network: z
       .discriminatedUnion('mode', [
         z.object({ mode: z.enum(['none', 'host']) }).strict(),
-        z.object({ mode: z.literal('bridge'), network: z.string() }).strict(),
+        z
+          .object({
+            mode: z.literal('bridge'),
+            network: z.string(),
+            ports: z.array(portMappingSchema).default([]),
+          })
+          .strict(),
       ])
       .default({ mode: 'none' }),
     process: z

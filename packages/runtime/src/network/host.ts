@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
+import type { PublishedPort } from '@tocker/protocol';
 import { TockerError } from '../errors.js';
 import { formatIpv4 } from './cidr.js';
 import type { Lease, Network } from './networks.js';
@@ -10,9 +11,19 @@ import type { Lease, Network } from './networks.js';
  * nftables table, replaced whole on every change.
  */
 
+/**
+ * The system's own directories, whatever the caller's PATH: a concluder runs with none, and
+ * a root process should not run an `ip` or `nft` that a PATH entry put first.
+ */
+const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+
 function run(command: string, args: readonly string[], input?: string): void {
   try {
-    execFileSync(command, args, { input, stdio: ['pipe', 'ignore', 'pipe'] });
+    execFileSync(command, args, {
+      input,
+      stdio: ['pipe', 'ignore', 'pipe'],
+      env: { PATH: SYSTEM_PATH, LC_ALL: 'C' },
+    });
   } catch (error) {
     const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim();
     throw new TockerError(`${command} ${args.join(' ')}: ${stderr || (error as Error).message}`);
@@ -25,7 +36,7 @@ export function deviceExists(name: string): boolean {
 
 /** The network's bridge with its gateway address, up; forwarding on (containers route through the host). */
 export function ensureBridge(network: Network): void {
-  if (!deviceExists(network.bridge))
+  if (!deviceExists(network.bridge)) {
     run(
       'ip',
       ['-batch', '-'],
@@ -36,6 +47,9 @@ export function ensureBridge(network: Network): void {
         '',
       ].join('\n'),
     );
+    // Ports published on 127.0.0.1 reach containers through it (with the 127/8 masquerade).
+    writeFileSync(`/proc/sys/net/ipv4/conf/${network.bridge}/route_localnet`, '1');
+  }
   writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
 }
 
@@ -50,37 +64,52 @@ export function removeBridge(bridge: string): void {
  * namespace goes (its last process ends), the kernel takes the pair with it.
  */
 export function attachVeth(pid: number, lease: Lease, host: string, peer: string): void {
-  run('ip', [
-    'link',
-    'add',
-    host,
-    'master',
-    lease.bridge,
-    'up',
-    'type',
-    'veth',
-    'peer',
-    'name',
-    peer,
-    'address',
-    lease.mac,
-    'netns',
-    String(pid),
-  ]);
+  run(
+    'ip',
+    ['-batch', '-'],
+    [
+      `link add ${host} master ${lease.bridge} up type veth peer name ${peer} address ${lease.mac} netns ${pid}`,
+      // A container reaching its own published port goes out and back through this port.
+      `link set dev ${host} type bridge_slave hairpin on`,
+      '',
+    ].join('\n'),
+  );
+}
+
+/** A container's published ports, where its traffic goes. */
+export interface Publication {
+  readonly address: string;
+  readonly ports: readonly PublishedPort[];
 }
 
 /**
- * Replaces the root's nftables table with the rules of its networks, in one transaction
- * (made first if missing, so the delete always has something to delete): outbound NAT
- * for each network's subnet, forwarding from each bridge out and back for what it started.
+ * Replaces the root's nftables table with the rules of its networks and published ports,
+ * in one transaction (made first if missing, so the delete always has something to
+ * delete): outbound NAT for each network's subnet, each published port sent to its
+ * container (from outside and from the host itself), forwarding from each bridge out and
+ * back for what it started.
  */
-export function applyFirewall(table: string, networks: readonly Network[]): void {
-  const rules = networks.flatMap((network) => [
+export function applyFirewall(
+  table: string,
+  networks: readonly Network[],
+  publications: readonly Publication[],
+): void {
+  const dnat = publications.flatMap(({ address, ports }) =>
+    ports.map(
+      (port) =>
+        `    ${port.hostIp === '0.0.0.0' ? 'fib daddr type local' : `ip daddr ${port.hostIp}`} ${port.protocol} dport ${port.hostPort} dnat ip to ${address}:${port.containerPort}`,
+    ),
+  );
+  const masquerade = networks.flatMap((network) => [
     `    ip saddr ${network.subnet} oifname != "${network.bridge}" masquerade`,
+    // Published on 127.0.0.1, or reached by a container through the host's address.
+    `    oifname "${network.bridge}" ip saddr 127.0.0.0/8 masquerade`,
+    `    oifname "${network.bridge}" ip saddr ${network.subnet} ct status dnat masquerade`,
   ]);
   const forward = networks.flatMap((network) => [
     `    iifname "${network.bridge}" accept`,
     `    oifname "${network.bridge}" ct state established,related accept`,
+    `    oifname "${network.bridge}" ct status dnat accept`,
   ]);
   run(
     'nft',
@@ -89,9 +118,18 @@ export function applyFirewall(table: string, networks: readonly Network[]): void
       `table inet ${table}`,
       `delete table inet ${table}`,
       `table inet ${table} {`,
+      '  chain prerouting {',
+      '    type nat hook prerouting priority dstnat; policy accept;',
+      ...dnat,
+      '  }',
+      // The host's own connections to published ports (nft 1.0.6 takes no "dstnat" here).
+      '  chain output {',
+      '    type nat hook output priority -100; policy accept;',
+      ...dnat,
+      '  }',
       '  chain postrouting {',
       '    type nat hook postrouting priority srcnat; policy accept;',
-      ...rules,
+      ...masquerade,
       '  }',
       '  chain forward {',
       '    type filter hook forward priority filter; policy accept;',

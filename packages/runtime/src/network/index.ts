@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { ContainerNetwork } from '@tocker/protocol';
+import type { ContainerNetwork, PublishedPort } from '@tocker/protocol';
 import type { RuntimeConfig } from '../config/runtime-config.js';
+import { TockerError } from '../errors.js';
+import type { ContainerRecord } from '../state/record.js';
+import { errnoOf } from '../sys/fs-at.js';
+import { bindPort, EADDRINUSE, EADDRNOTAVAIL } from '../sys/sockets.js';
+import type { Publication } from './host.js';
 import type { Lease, NetworkStore } from './networks.js';
 
 export { Subnet } from './cidr.js';
-export { attachVeth } from './host.js';
+export { attachVeth, type Publication } from './host.js';
 export {
   DEFAULT_NETWORK,
   type Lease,
@@ -42,9 +47,55 @@ export function joinNetwork(
 export function networkViewOf(
   config: RuntimeConfig,
   attached: NetworkInterface | null,
+  ports: readonly PublishedPort[] = [],
 ): ContainerNetwork {
   if (config.network.mode !== 'bridge' || attached === null)
     return { mode: config.network.mode === 'host' ? 'host' : 'none' };
   const { network, address, prefix, gateway, mac } = attached.lease;
-  return { mode: 'bridge', network, address, prefix, gateway, mac };
+  return { mode: 'bridge', network, address, prefix, gateway, mac, ports };
+}
+
+/**
+ * Each published port bound on the host (a socket, not listening) for as long as the
+ * container runs: its shim holds the descriptors, so nothing else takes the port, and the
+ * port is free again when the container ends, whoever ends it. Port 0 becomes the one the
+ * kernel picked. A port in use, or an address the host does not have, is one line.
+ */
+export function holdPorts(
+  config: RuntimeConfig,
+  opened: number[],
+): { published: PublishedPort[]; held: number[] } {
+  if (config.network.mode !== 'bridge') return { published: [], held: [] };
+  const held: number[] = [];
+  const published = config.network.ports.map((mapping) => {
+    const where = `${mapping.hostIp}:${mapping.hostPort}/${mapping.protocol}`;
+    try {
+      const { fd, port } = bindPort(mapping.hostIp, mapping.hostPort, mapping.protocol);
+      opened.push(fd);
+      held.push(fd);
+      return { ...mapping, hostPort: port };
+    } catch (error) {
+      const errno = errnoOf(error);
+      if (errno === EADDRINUSE)
+        throw new TockerError(`publish: ${where} is already in use on this host`);
+      if (errno === EADDRNOTAVAIL)
+        throw new TockerError(`publish: ${mapping.hostIp} is not an address of this host`);
+      throw error;
+    }
+  });
+  return { published, held };
+}
+
+/** Whether the container has ports on the host: its end changes the rules. */
+export function publishes(record: ContainerRecord): boolean {
+  return record.network.mode === 'bridge' && record.network.ports.length > 0;
+}
+
+/** What the root's containers publish now: those that run (or are being started). */
+export function publicationsOf(records: readonly ContainerRecord[]): Publication[] {
+  return records.flatMap((record) =>
+    record.status !== 'exited' && record.network.mode === 'bridge' && publishes(record)
+      ? [{ address: record.network.address, ports: record.network.ports }]
+      : [],
+  );
 }

@@ -13,7 +13,14 @@ import { z } from 'zod';
 import { TockerError } from '../errors.js';
 import { DirectoryLock } from '../state/lock.js';
 import { formatIpv4, type Ipv4, parseIpv4, Subnet } from './cidr.js';
-import { applyFirewall, deviceExists, ensureBridge, removeBridge, removeFirewall } from './host.js';
+import {
+  applyFirewall,
+  deviceExists,
+  ensureBridge,
+  type Publication,
+  removeBridge,
+  removeFirewall,
+} from './host.js';
 
 /** The network containers join unless told otherwise (docker's "bridge"). */
 export const DEFAULT_NETWORK = 'bridge';
@@ -81,7 +88,14 @@ export class NetworkStore {
   constructor(
     readonly dir: string,
     private readonly root: string,
+    /** The published ports of the root's running containers: rules are made from them. */
+    private readonly publications: () => readonly Publication[] = () => [],
   ) {}
+
+  /** The root's rules made again from its networks and what its containers publish now. */
+  refreshFirewall(): void {
+    applyFirewall(this.firewallTable, this.list(), this.publications());
+  }
 
   /** The nftables table of this root's rules (tocker's own; nothing else is touched). */
   get firewallTable(): string {
@@ -145,7 +159,7 @@ export class NetworkStore {
       JSON.stringify({ root: this.root, name: network.name, table: this.firewallTable }),
     );
     ensureBridge(network);
-    applyFirewall(this.firewallTable, this.list());
+    this.refreshFirewall();
   }
 
   /** Takes the host's devices and rules of every network of this root away (a test's root). */

@@ -79,6 +79,18 @@ const recordSchema = z
             prefix: z.number().int(),
             gateway: z.string(),
             mac: z.string(),
+            ports: z
+              .array(
+                z
+                  .object({
+                    hostIp: z.string(),
+                    hostPort: z.number().int(),
+                    containerPort: z.number().int(),
+                    protocol: z.enum(['tcp', 'udp']),
+                  })
+                  .strict(),
+              )
+              .default([]),
           })
           .strict(),
       ])
