@@ -91,7 +91,7 @@ async function startLatency(socket: Socket): Promise<number> {
     const started = performance.now();
     const exited = new Promise<void>((resolve) => {
       void callAgent(socket, 'container:run', {
-        spec: { rootfs: DEFAULT_IMAGE, command: ['/bin/true'], autoRemove: true },
+        spec: { rootfs: DEFAULT_IMAGE, command: ['/bin/true'], autoRemove: true, network: 'none' },
       }).then(({ container }) => {
         if (exitedEarly.delete(container.id)) resolve();
         else exits.set(container.id, resolve);
@@ -105,7 +105,14 @@ async function startLatency(socket: Socket): Promise<number> {
 
 async function shell(socket: Socket, command: string[]): Promise<string> {
   const { container } = await callAgent(socket, 'container:run', {
-    spec: { rootfs: DEFAULT_IMAGE, command, tty: true, interactive: true, autoRemove: true },
+    spec: {
+      rootfs: DEFAULT_IMAGE,
+      command,
+      tty: true,
+      interactive: true,
+      autoRemove: true,
+      network: 'none',
+    },
   });
   const { session } = await callAgent(socket, 'terminal:attach', {
     container: container.id,
@@ -171,7 +178,12 @@ async function idle(
   const ids: string[] = [];
   for (let n = 0; n < IDLE_CONTAINERS; n++) {
     const { container } = await callAgent(socket, 'container:run', {
-      spec: { rootfs: DEFAULT_IMAGE, command: ['sleep', '3600'], limits: { memory: '16m' } },
+      spec: {
+        rootfs: DEFAULT_IMAGE,
+        command: ['sleep', '3600'],
+        limits: { memory: '16m' },
+        network: 'none',
+      },
     });
     ids.push(container.id);
   }

@@ -43,6 +43,7 @@ const journal: ContainerEvent[] = [
       mounts: [],
       readOnlyRoot: false,
       network: 'bridge',
+      ports: [],
     },
   },
   { seq: 2, at: at(1), kind: 'started', container },

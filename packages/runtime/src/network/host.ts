@@ -22,7 +22,7 @@ function run(command: string, args: readonly string[], input?: string): void {
     execFileSync(command, args, {
       input,
       stdio: ['pipe', 'ignore', 'pipe'],
-      env: { PATH: SYSTEM_PATH, LC_ALL: 'C' },
+      env: { ...process.env, PATH: SYSTEM_PATH, LC_ALL: 'C' },
     });
   } catch (error) {
     const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim();
