@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -189,6 +189,46 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     );
     await world.run(['rm', '-f', 'doomed']);
     assert.equal(leases()[network.address as string], undefined);
+  });
+
+  test("the container's /etc/hostname, /etc/hosts (its name and address) and /etc/resolv.conf (the host's resolvers, none on its loopback): read-only, written for it, the image untouched, a symlink of the image's replaced", async () => {
+    await world.loadImage(
+      'linked:1',
+      [[{ path: 'etc/resolv.conf', type: 'symlink', linkname: '../run/nowhere' }]],
+      {
+        cmd: [
+          'sh',
+          '-c',
+          'cat /etc/hostname /etc/hosts /etc/resolv.conf; echo x > /etc/hosts || echo read-only',
+        ],
+      },
+    );
+    const result = await world.run(['run', '--name', 'named', '--hostname', 'box', 'linked:1']);
+    assert.equal(result.code, 0, result.stderr);
+    const id = lines((await world.run(['ps', '-a', '-q'])).stdout)[0] as string;
+    const { address } = bridged(await inspect(id));
+    assert.match(result.stdout, /^box\n127\.0\.0\.1\tlocalhost\n/);
+    assert.match(result.stdout, new RegExp(`^${address}\tbox named$`, 'm'));
+    const hostResolvers = readFileSync('/etc/resolv.conf', 'utf8')
+      .split('\n')
+      .filter((line) => /^nameserver /.test(line) && !/ (127\.|::1)/.test(line));
+    for (const line of hostResolvers) assert.match(result.stdout, new RegExp(`^${line}$`, 'm'));
+    assert.doesNotMatch(result.stdout, /nameserver 127\./);
+    assert.match(result.stdout, /read-only$/m);
+    await world.run(['rm', id]);
+    const layers = join(world.root, 'store', 'layers');
+    const imageLinks = readdirSync(layers).filter((layer) => {
+      try {
+        return lstatSync(join(layers, layer, 'root', 'etc', 'resolv.conf')).isSymbolicLink();
+      } catch {
+        return false;
+      }
+    });
+    assert.equal(imageLinks.length, 1, 'the image keeps its symlink');
+    assert.match(
+      (await world.run(['run', '--rm', 'linked:1', 'readlink', '-f', '/etc/resolv.conf'])).stdout,
+      /^\/etc\/resolv.conf$/m,
+    );
   });
 
   test('-p publishes a port: reached from the host (127.0.0.1 too), from another host through the host, and by the container through the host; held while published; gone with the container', async () => {

@@ -146,7 +146,9 @@ static void make_directories(const char *path, mode_t mode) {
   }
 }
 
-static void file_target(const char *path, mode_t mode) {
+/* `replace_link`: a symlink there (an image's /etc/resolv.conf into /run...) is replaced by a
+ * file in the container's own layer; the image is not touched. Otherwise it is refused. */
+static void file_target(const char *path, mode_t mode, bool replace_link) {
   char parent[4096];
   size_t length = strlen(path);
   const char *slash = strrchr(path, '/');
@@ -159,6 +161,9 @@ static void file_target(const char *path, mode_t mode) {
     parent[slash - path] = '\0';
     make_directories(parent, 0755);
   }
+  struct stat found;
+  if (replace_link && lstat(path, &found) == 0 && S_ISLNK(found.st_mode))
+    check(unlink(path), "unlink", path);
   int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0 && errno != EISDIR && errno != ENXIO && errno != EACCES) failed("create", path);
   if (fd >= 0) close(fd);
@@ -532,7 +537,7 @@ static void run(const struct op *op) {
       make_directories(arg_string(op, 0), (mode_t)arg_number(op, 1));
       break;
     case OP_FILE_TARGET:
-      file_target(arg_string(op, 0), (mode_t)arg_number(op, 1));
+      file_target(arg_string(op, 0), (mode_t)arg_number(op, 1), arg_number(op, 2) != 0);
       break;
     case OP_MKNOD: {
       const char *path = arg_string(op, 0);

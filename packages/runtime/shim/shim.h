@@ -47,7 +47,7 @@ enum {
   OP_UMOUNT = 35,         /* target, i64 flags */
   OP_PIVOT_ROOT = 36,     /* new root: it becomes "/", the old root is detached */
   OP_MKDIR_TARGET = 37,   /* path, i64 mode: a directory to mount on; never a symlink */
-  OP_FILE_TARGET = 38,    /* path, i64 mode: a regular file to mount on; never a symlink */
+  OP_FILE_TARGET = 38,    /* path, i64 mode, i64 replace_link: a regular file to mount on; a symlink refused (or replaced) */
   OP_MKNOD = 39,          /* path, i64 mode (with type bits), i64 major, i64 minor */
   OP_SYMLINK = 40,        /* target, path */
   OP_OPEN_TREE = 41,      /* i64 slot, path, i64 fd (or -1: by path), i64 attributes: a detached bind mount, made before pivot */

@@ -12,6 +12,7 @@ import {
   type NetworkStore,
   networkViewOf,
   publishes,
+  writeEtcFiles,
 } from './network/index.js';
 import { CONCLUDE_ENTRY, INIT_BINARY } from './paths.js';
 import { type Concluder, containerPlan, type ShimStdio } from './plans.js';
@@ -189,6 +190,12 @@ export class Container {
         layout: store.rootfsLayout(id, config.root.layers),
         networkInterface,
         heldSockets: ports.held,
+        etcFiles: writeEtcFiles(
+          store.dir(id),
+          config,
+          record.hostname,
+          networkInterface?.lease ?? null,
+        ).map(({ source, target }) => ({ fd: remember(openSync(source, 'r'), opened), target })),
         mountSources: openMountSources(config, opened),
         stdio: shimStdio(options.io, store.logPath(id), opened),
         cgroupProcs,

@@ -63,6 +63,8 @@ export interface ContainerPlanInputs {
   readonly layout: RootfsLayout;
   /** On a network: its lease, and the name of the veth end the runtime moves in before the start. */
   readonly networkInterface: { readonly lease: Lease; readonly peer: string } | null;
+  /** The files the runtime wrote for the container (/etc/hosts...), opened, by target. */
+  readonly etcFiles: readonly { readonly fd: number; readonly target: string }[];
   /** Sockets holding the container's published ports: the shim keeps them while it lives. */
   readonly heldSockets: readonly number[];
   /** Each mount's source, opened by the runtime (openMountSources): null for non-binds. */
@@ -104,6 +106,7 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
     console: stdio.terminal,
     init: config.request.init ? inputs.initBinary : null,
     mountSources: inputs.mountSources.map((fd) => (fd === null ? null : passed.pass(fd))),
+    etcFiles: inputs.etcFiles.map(({ fd, target }) => ({ fd: passed.pass(fd), target })),
   };
   for (const socket of inputs.heldSockets) passed.pass(socket);
   const command = config.process.args;

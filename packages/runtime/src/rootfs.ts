@@ -36,6 +36,8 @@ export interface BoundFiles {
   readonly init: string | null;
   /** Descriptors of the shim's child: each bind mount's source (null for other mounts). */
   readonly mountSources: readonly (number | null)[];
+  /** Descriptors of the shim's child: the files the runtime wrote (/etc/hosts...), by target. */
+  readonly etcFiles: readonly { readonly fd: number; readonly target: string }[];
 }
 
 /**
@@ -73,6 +75,8 @@ const FIRST_MOUNT_SLOT = 2;
 const MOUNT_ATTR_RDONLY = 0x1;
 const MOUNT_ATTR_NOSUID = 0x2;
 const MOUNT_ATTR_NODEV = 0x4;
+const MOUNT_ATTR_NOEXEC = 0x8;
+const READ_ONLY_FILE = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
 
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
@@ -121,6 +125,9 @@ export function rootfsSteps(
         ),
       );
   }
+  const firstEtcSlot = FIRST_MOUNT_SLOT + config.mounts.length;
+  for (const [index, file] of bound.etcFiles.entries())
+    steps.push(step(Op.openTree, firstEtcSlot + index, file.target, file.fd, READ_ONLY_FILE));
   steps.push(
     // --network host: the host's own network namespace, and nothing of it hidden.
     step(Op.unshare, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (ownNetwork ? CLONE_NEWNET : 0)),
@@ -133,6 +140,11 @@ export function rootfsSteps(
   steps.push(...procSteps(config));
   steps.push(...sysSteps(config));
   steps.push(...config.mounts.flatMap(mountSteps));
+  for (const [index, file] of bound.etcFiles.entries())
+    steps.push(
+      fileTarget(file.target, 0o644, true),
+      step(Op.moveMount, firstEtcSlot + index, file.target),
+    );
   // Last: the mounts above needed their mount points made in it.
   if (config.root.readonly)
     steps.push(step(Op.mount, null, '/', null, MS_REMOUNT | MS_BIND | MS_RDONLY, null));
@@ -177,13 +189,10 @@ function devSteps(config: RuntimeConfig, bound: BoundFiles): PlanStep[] {
     ),
   ];
   if (bound.console !== null) {
-    steps.push(
-      step(Op.fileTarget, '/dev/console', 0o600),
-      step(Op.moveMount, CONSOLE_SLOT, '/dev/console'),
-    );
+    steps.push(fileTarget('/dev/console', 0o600), step(Op.moveMount, CONSOLE_SLOT, '/dev/console'));
   }
   if (bound.init !== null) {
-    steps.push(step(Op.fileTarget, INIT_PATH, 0o755), step(Op.moveMount, INIT_SLOT, INIT_PATH));
+    steps.push(fileTarget(INIT_PATH, 0o755), step(Op.moveMount, INIT_SLOT, INIT_PATH));
   }
   return steps;
 }
@@ -239,10 +248,18 @@ function mountSteps(mount: RuntimeMount, index: number): PlanStep[] {
   const isFile = !statSync(mount.source).isDirectory();
   const fill = mount.volume !== null && readdirSync(mount.source).length === 0;
   return [
-    isFile ? step(Op.fileTarget, mount.target, 0o644) : mountPoint(mount.target),
+    isFile ? fileTarget(mount.target, 0o644) : mountPoint(mount.target),
     ...(fill ? [step(Op.copyInto, slot, mount.target)] : []),
     step(Op.moveMount, slot, mount.target),
   ];
+}
+
+/**
+ * A file to mount on, made inside the root: a symlink of the image's there is refused, or
+ * (`replaceLink`, for the files the runtime writes) replaced in the container's own layer.
+ */
+function fileTarget(path: string, mode: number, replaceLink = false): PlanStep {
+  return step(Op.fileTarget, path, mode, replaceLink ? 1 : 0);
 }
 
 /** A mount point made inside the root: never a symlink of the image's. */

@@ -9,6 +9,7 @@ import type { Publication } from './host.js';
 import type { Lease, NetworkStore } from './networks.js';
 
 export { Subnet } from './cidr.js';
+export { type EtcFile, writeEtcFiles } from './etc-files.js';
 export { attachVeth, type Publication } from './host.js';
 export {
   DEFAULT_NETWORK,
