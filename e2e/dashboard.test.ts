@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { type AddressInfo, createServer } from 'node:net';
 import { after, afterEach, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { token as agentToken } from '../apps/agent/test/helpers.js';
@@ -277,6 +278,37 @@ test('a privileged container is shown as such, in the list and on its page; the 
   await screenshot(page, '10-isolation');
 });
 
+test('a published port: the container page shows its address and links the port, which serves what the container serves; a malformed one is refused at its field', async () => {
+  const port = await freePort();
+  await page.getByRole('link', { name: 'Launch', exact: true }).click();
+  await page.getByLabel('Published ports').fill('abc');
+  await page.getByRole('button', { name: 'Launch', exact: true }).click();
+  await page
+    .getByText('"abc": not [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp], e.g. 8080:80')
+    .waitFor();
+  assert.equal(await page.getByLabel('Published ports').getAttribute('aria-invalid'), 'true');
+  await page.getByLabel('Name', { exact: true }).fill('e2e-web');
+  await page
+    .getByLabel('Command')
+    .fill(
+      `sh -c 'mkdir /www && echo from-the-container > /www/index.html && exec httpd -f -p 80 -h /www'`,
+    );
+  await page.getByLabel('Terminal (tty), for a console').uncheck();
+  await page.getByLabel('Published ports').fill(`${port}:80`);
+  await page.getByRole('button', { name: 'Launch', exact: true }).click();
+  await page.waitForURL(/\/containers\/\d+\/[0-9a-f]{64}$/);
+  const network = page.getByTestId('network');
+  await network
+    .getByText(/^172\.|^10\./)
+    .first()
+    .waitFor();
+  const link = network.getByRole('link', { name: `0.0.0.0:${port}->80/tcp` });
+  const href = (await link.getAttribute('href')) ?? '';
+  assert.equal(href, `http://127.0.0.1:${port}/`);
+  assert.equal(await (await fetch(href)).text(), 'from-the-container\n');
+  await screenshot(page, '10-published-port');
+});
+
 test('memory "abc" is refused next to the field, and nothing is launched', async () => {
   await page.getByRole('link', { name: 'Launch', exact: true }).click();
   await page.getByLabel('Name', { exact: true }).fill('e2e-never');
@@ -551,3 +583,12 @@ test('every page has its icon, and nothing any page asked for was missing (404)'
 test('nothing any page did was refused by its Content-Security-Policy', () => {
   assert.deepEqual(stack.policyViolations, []);
 });
+
+/** A loopback port nothing listens on now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

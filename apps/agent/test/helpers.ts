@@ -93,13 +93,18 @@ export class ServerProcess {
           ),
         START_TIMEOUT_MS,
       );
-      this.process.stdout?.on('data', () => {
+      // The line may have come already (while the caller awaited something else): then no
+      // more output comes to wake a listener, and the start looked hung forever.
+      const check = () => {
         const match = /listening on (\S+)/.exec(this.output);
         if (match?.[1]) {
           clearTimeout(timer);
+          this.process.stdout?.off('data', check);
           resolve(match[1]);
         }
-      });
+      };
+      this.process.stdout?.on('data', check);
+      check();
       void this.exited.then((code) => {
         clearTimeout(timer);
         reject(new Error(`${this.name} exited (${code}): ${this.output}`));

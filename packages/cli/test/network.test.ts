@@ -320,7 +320,7 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
 
   test('bad -p: malformed, out of range, twice, or on a network without ports: one line each, nothing started', async () => {
     for (const [args, error] of [
-      [['-p', 'abc'], '-p abc: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp], e.g. 8080:80'],
+      [['-p', 'abc'], '-p abc: not [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp], e.g. 8080:80'],
       [['-p', '99999'], '-p 99999: the container port: a port from 1 to 65535'],
       [['-p', '70000:80'], '-p 70000:80: the host port: a port from 1 to 65535'],
       [['-p', '8080:80', '-p', '8080:81'], 'publish: 0.0.0.0:8080/tcp is published twice'],

@@ -43,7 +43,7 @@ export interface PublishedPort {
 export function parsePublish(text: string): PortMappingInput {
   const match = /^(?:(?:([\d.]+):)?(\d*):)?(\d+)(?:\/(tcp|udp))?$/.exec(text.trim());
   if (match === null)
-    throw new Error(`-p ${text}: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp], e.g. 8080:80`);
+    throw new Error(`-p ${text}: not [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp], e.g. 8080:80`);
   const [, hostIp, hostPort, containerPort, protocol] = match;
   const parsed = portMappingSchema.safeParse({
     ...(hostIp === undefined ? {} : { hostIp }),

@@ -12,6 +12,7 @@ import { CommandLine } from './command-line';
 import { ExecShell } from './exec-shell';
 import { LimitsForm } from './limits-form';
 import { ContainerLogs } from './logs';
+import { NetworkFacts } from './network-facts';
 import { RootSource } from './root-source';
 import { PrivilegedBadge, StatusBadge, Uptime } from './status';
 import { TerminalView } from './terminal';
@@ -112,6 +113,14 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
         </dd>
         <dt>Hostname</dt>
         <dd className="mono">{container.hostname}</dd>
+        <dt>Network</dt>
+        <dd>
+          <NetworkFacts
+            network={container.network}
+            agentUrl={agentSummary?.url ?? null}
+            running={running}
+          />
+        </dd>
         <dt>Limits</dt>
         <dd data-testid="limits">{formatLimits(limits)}</dd>
         <dt>Isolation</dt>

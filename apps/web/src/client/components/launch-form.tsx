@@ -4,7 +4,10 @@ import {
   containerSpecSchema,
   DEFAULT_IMAGE,
   formatBytes,
+  NETWORK_MODES,
+  type PortMappingInput,
   type PullState,
+  parsePublish,
 } from '@tocker/protocol';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
@@ -32,6 +35,8 @@ const FIELDS = [
   'pidsLimit',
   'env',
   'mounts',
+  'network',
+  'ports',
 ] as const;
 /** A mount row's input: `mounts.2.target`. */
 type MountField = `mounts.${number}.${MountPart}`;
@@ -42,6 +47,21 @@ type Errors = FieldErrors<LaunchField>;
 const DEFAULT_IMAGE_NAME = 'busybox';
 
 const mountField = (index: number, part: MountPart): MountField => `mounts.${index}.${part}`;
+
+/** docker's -p, one per word: `8080:80 127.0.0.1::443 53/udp`. */
+function parsePorts(text: string): { ports: PortMappingInput[] } | { error: string } {
+  try {
+    return {
+      ports: text
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map(parsePublish),
+    };
+  } catch (error) {
+    // "-p abc: not ..." as a field's message: 'ports: "abc": not ...'.
+    return { error: (error as Error).message.replace(/^-p (\S+): /, 'ports: "$1": ') };
+  }
+}
 
 function parseEnv(text: string): { env: Record<string, string> } | { error: string } {
   const env: Record<string, string> = {};
@@ -90,6 +110,8 @@ function toSpec(
   if ('error' in command) errors.command = command.error;
   const env = parseEnv(String(form.get('env') ?? ''));
   if ('error' in env) errors.env = env.error;
+  const ports = parsePorts(text('ports'));
+  if ('error' in ports) errors.ports = ports.error;
   const spec: ContainerSpecInput = {
     ...(root === 'image' ? { image: text('image') } : { rootfs: text('rootfs') }),
     command: 'argv' in command ? command.argv : [],
@@ -102,6 +124,8 @@ function toSpec(
     privileged: form.get('privileged') === 'on',
     readOnlyRoot: form.get('readOnlyRoot') === 'on',
     mounts: mountsOf(mounts),
+    network: (optional('network') ?? 'bridge') as ContainerSpecInput['network'],
+    ports: 'ports' in ports ? ports.ports : [],
     limits: {
       cpus: optional('cpus'),
       memory: optional('memory'),
@@ -291,6 +315,28 @@ export function LaunchForm() {
       </Field>
       <Field label="Hostname" hint="Optional: the short id otherwise." error={errors.hostname}>
         {(props) => <input {...props} name="hostname" autoComplete="off" />}
+      </Field>
+      <Field
+        label="Network"
+        hint="bridge: an address, the outside through NAT; none: only lo; host: the host's own."
+        error={errors.network}
+      >
+        {(props) => (
+          <select {...props} name="network" defaultValue="bridge">
+            {NETWORK_MODES.map((mode) => (
+              <option key={mode} value={mode}>
+                {mode}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field
+        label="Published ports"
+        hint="e.g. 8080:80 or 80 (a free host port); several separated by spaces."
+        error={errors.ports}
+      >
+        {(props) => <input {...props} name="ports" className="mono" autoComplete="off" />}
       </Field>
       <Field label="CPUs" hint="e.g. 0.5 (half a core); empty: no limit." error={errors.cpus}>
         {(props) => <input {...props} name="cpus" inputMode="decimal" />}
