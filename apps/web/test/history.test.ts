@@ -44,6 +44,7 @@ const journal: ContainerEvent[] = [
       readOnlyRoot: false,
       network: 'bridge',
       ports: [],
+      publishAll: false,
     },
   },
   { seq: 2, at: at(1), kind: 'started', container },

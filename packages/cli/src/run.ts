@@ -101,6 +101,11 @@ export const runFlags: readonly FlagSpec[] = [
     help: "Publish a container's port on the host (no host port: a free one); repeatable",
   },
   {
+    name: 'publish-all',
+    short: 'P',
+    help: 'Publish every port the image exposes, each on a free host port',
+  },
+  {
     name: 'network',
     value: 'string',
     placeholder: 'MODE',
@@ -229,6 +234,7 @@ export function parseRunArgs(
     readOnlyRoot: booleanFlag(parsed, 'read-only'),
     ...optional(flag(parsed, 'network'), 'network'),
     ports: listFlag(parsed, 'publish').map(publishedPort),
+    publishAll: booleanFlag(parsed, 'publish-all'),
     capAdd: listFlag(parsed, 'cap-add'),
     capDrop: listFlag(parsed, 'cap-drop'),
     devices: listFlag(parsed, 'device'),

@@ -318,6 +318,22 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     await world.run(['rm', '-f', id]);
   });
 
+  test('-P publishes every port the image exposes on a free host port, besides what -p publishes already', async () => {
+    await world.loadImage('exposing:1', [], {
+      exposedPorts: ['80/tcp', '53/udp', '8080/tcp'],
+      cmd: ['sleep', '30'],
+    });
+    const started = await world.run(['run', '-d', '-P', '-p', '127.0.0.1::8080', 'exposing:1']);
+    assert.equal(started.code, 0, started.stderr);
+    const { ports } = bridged(await inspect(started.stdout.trim()));
+    assert.deepEqual(
+      ports.map(({ hostIp, containerPort, protocol }) => `${hostIp} ${containerPort}/${protocol}`),
+      ['127.0.0.1 8080/tcp', '0.0.0.0 80/tcp', '0.0.0.0 53/udp'],
+    );
+    assert.ok(ports.every((port) => port.hostPort > 0));
+    await world.run(['rm', '-f', started.stdout.trim()]);
+  });
+
   test('bad -p: malformed, out of range, twice, or on a network without ports: one line each, nothing started', async () => {
     for (const [args, error] of [
       [['-p', 'abc'], '-p abc: not [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp], e.g. 8080:80'],

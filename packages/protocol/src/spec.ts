@@ -241,6 +241,8 @@ export const containerSpecFields = z
       .default('bridge'),
     /** Ports published on the host (docker's -p); only on the bridge network. */
     ports: z.array(portMappingSchema).max(64, 'publish: at most 64 ports').default([]),
+    /** docker's -P: every port the image exposes, on free host ports. */
+    publishAll: z.boolean().default(false),
   })
   .strict();
 
@@ -259,7 +261,7 @@ export const containerSpecSchema = containerSpecFields.superRefine((spec, contex
       path: ['mounts'],
       message: `mounts: ${repeated} is the target of two mounts`,
     });
-  if (spec.ports.length > 0 && spec.network !== 'bridge')
+  if ((spec.ports.length > 0 || spec.publishAll) && spec.network !== 'bridge')
     context.addIssue({
       code: 'custom',
       path: ['ports'],

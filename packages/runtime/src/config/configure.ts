@@ -1,7 +1,12 @@
 import { lstatSync, readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { type ContainerSpec, DEFAULT_PIDS_LIMIT, type Mount } from '@tocker/protocol';
+import {
+  type ContainerSpec,
+  DEFAULT_PIDS_LIMIT,
+  type Mount,
+  type PortMapping,
+} from '@tocker/protocol';
 import { DEFAULT_DEVICE_RULES, type DeviceRule, rulesForDevice } from '../cgroups/devices.js';
 import { TockerError } from '../errors.js';
 import { DEFAULT_NETWORK } from '../network/networks.js';
@@ -84,7 +89,11 @@ export function configure(
     hostname: spec.hostname ?? null,
     network:
       spec.network === 'bridge'
-        ? { mode: 'bridge', network: DEFAULT_NETWORK, ports: spec.ports }
+        ? {
+            mode: 'bridge',
+            network: DEFAULT_NETWORK,
+            ports: [...spec.ports, ...exposedPorts(spec, image)],
+          }
         : { mode: spec.network },
     process: {
       terminal: spec.tty,
@@ -161,6 +170,25 @@ function resolveMount(mount: Mount, policy: RootfsPolicy, volumes: VolumeStore):
       return { kind: 'bind', source, target: mount.target, readOnly: mount.readOnly, volume: null };
     }
   }
+}
+
+/**
+ * -P: each port the image exposes and -p does not publish already, on a free host port of
+ * every address. A malformed entry of the image's is refused, naming it.
+ */
+function exposedPorts(spec: ContainerSpec, image: ImageRoot | null): PortMapping[] {
+  if (!spec.publishAll) return [];
+  return Object.keys(image?.config.ExposedPorts ?? {}).flatMap((entry) => {
+    const match = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(entry);
+    const containerPort = Number(match?.[1]);
+    if (match === null || containerPort < 1 || containerPort > 65535)
+      throw new TockerError(`the image exposes ${JSON.stringify(entry)}: not PORT/tcp or PORT/udp`);
+    const protocol = (match[2] ?? 'tcp') as 'tcp' | 'udp';
+    const published = spec.ports.some(
+      (mapping) => mapping.containerPort === containerPort && mapping.protocol === protocol,
+    );
+    return published ? [] : [{ hostIp: '0.0.0.0', hostPort: 0, containerPort, protocol }];
+  });
 }
 
 function realpathOrNull(path: string): string | null {

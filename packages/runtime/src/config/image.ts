@@ -12,6 +12,8 @@ export interface ImageRunConfig {
   readonly WorkingDir?: string;
   readonly User?: string;
   readonly StopSignal?: string;
+  /** `80/tcp`: what -P publishes. */
+  readonly ExposedPorts?: Readonly<Record<string, unknown>> | null;
 }
 
 /** An image of the store, as a container's root: resolved by the caller, used as it is. */
