@@ -96,7 +96,7 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     assert.deepEqual(lines(host.stdout).sort(), readdirSync('/sys/class/net').sort());
     const bad = await world.run(['run', '--rm', '--network', 'bogus', 'busybox', 'true']);
     assert.equal(bad.code, 125);
-    assert.equal(bad.stderr, 'tocker: network: bridge, none, host\n');
+    assert.equal(bad.stderr, 'tocker: network: bridge, none, host or container:NAME\n');
   });
 
   test("the outside through NAT: a host beyond the machine's routes sees the host's address, not the container's", async () => {
@@ -332,6 +332,69 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     );
     assert.ok(ports.every((port) => port.hostPort > 0));
     await world.run(['rm', '-f', started.stdout.trim()]);
+  });
+
+  test("--network container:NAME shares that container's network: same eth0 and address, its localhost; a container that is not running is refused", async () => {
+    const main = await world.run([
+      'run',
+      '-d',
+      '--name',
+      'main',
+      'busybox',
+      'sh',
+      '-c',
+      'mkdir /www && echo from-main > /www/index.html && httpd -f -p 127.0.0.1:8081 -h /www',
+    ]);
+    assert.equal(main.code, 0, main.stderr);
+    const { address } = bridged(await inspect('main'));
+    const sidecar = await world.run([
+      'run',
+      '--rm',
+      '--network',
+      'container:main',
+      'busybox',
+      'sh',
+      '-c',
+      'ip -o -4 addr show eth0; sleep 0.5; wget -q -O - http://127.0.0.1:8081/',
+    ]);
+    assert.equal(sidecar.code, 0, sidecar.stderr);
+    assert.match(sidecar.stdout, new RegExp(`inet ${address}/`));
+    assert.match(sidecar.stdout, /^from-main$/m);
+    const shown = await world.run([
+      'run',
+      '-d',
+      '--network',
+      'container:main',
+      'busybox',
+      'sleep',
+      '30',
+    ]);
+    assert.deepEqual((await inspect(shown.stdout.trim())).network, {
+      mode: 'container',
+      container: (await inspect('main')).id,
+    });
+    await world.run(['rm', '-f', shown.stdout.trim(), 'main']);
+    const refused = await world.run([
+      'run',
+      '--rm',
+      '--network',
+      'container:main',
+      'busybox',
+      'true',
+    ]);
+    assert.equal(refused.code, 125);
+    assert.equal(refused.stderr, 'tocker: no such container: main\n');
+    await world.run(['run', '--name', 'ended', 'busybox', 'true']);
+    const ended = await world.run([
+      'run',
+      '--rm',
+      '--network',
+      'container:ended',
+      'busybox',
+      'true',
+    ]);
+    assert.equal(ended.stderr, 'tocker: network container:ended: that container is not running\n');
+    await world.run(['rm', 'ended']);
   });
 
   test('bad -p: malformed, out of range, twice, or on a network without ports: one line each, nothing started', async () => {

@@ -18,6 +18,8 @@ export interface ImageOrigin {
 /** How a container is networked; on a network, its place there (held until it is removed). */
 export type ContainerNetwork =
   | { readonly mode: 'none' | 'host' }
+  /** In the network namespace of another container (its full id). */
+  | { readonly mode: 'container'; readonly container: string }
   | {
       readonly mode: 'bridge';
       readonly network: string;

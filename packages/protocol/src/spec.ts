@@ -118,6 +118,8 @@ const tmpfsSize = z.union([z.number(), z.string()]).transform((value, ctx) => {
 });
 
 export const NETWORK_MODES = ['bridge', 'none', 'host'] as const;
+/** Another container's network namespace, by its name or id. */
+const CONTAINER_NETWORK = /^container:[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** A volume's name, as docker's: it becomes a directory name under TOCKER_ROOT/volumes. */
 export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
@@ -234,10 +236,16 @@ export const containerSpecFields = z
     readOnlyRoot: z.boolean().default(false),
     /**
      * `bridge`: an address on the default network, the outside through NAT (docker's
-     * default); `none`: only lo; `host`: the host's own network, no isolation of it.
+     * default); `none`: only lo; `host`: the host's own network, no isolation of it;
+     * `container:NAME`: the network namespace of a running container (its sidecar).
      */
     network: z
-      .enum(NETWORK_MODES, { message: `network: ${NETWORK_MODES.join(', ')}` })
+      .string()
+      .refine(
+        (value) =>
+          (NETWORK_MODES as readonly string[]).includes(value) || CONTAINER_NETWORK.test(value),
+        `network: ${NETWORK_MODES.join(', ')} or container:NAME`,
+      )
       .default('bridge'),
     /** Ports published on the host (docker's -p); only on the bridge network. */
     ports: z.array(portMappingSchema).max(64, 'publish: at most 64 ports').default([]),

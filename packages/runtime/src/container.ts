@@ -7,6 +7,8 @@ import { TockerError } from './errors.js';
 import {
   attachVeth,
   holdPorts,
+  type JoinedNetwork,
+  joinContainerNetwork,
   joinNetwork,
   type NetworkInterface,
   type NetworkStore,
@@ -175,10 +177,12 @@ export class Container {
     let shim: Shim;
     let networkInterface: NetworkInterface | null = null;
     let published: PublishedPort[] = [];
+    let joined: JoinedNetwork | null = null;
     const opened: number[] = [];
     try {
       trace('reserved');
       networkInterface = joinNetwork(config, id, networks);
+      joined = joinContainerNetwork(config, store, opened);
       const ports = holdPorts(config, opened);
       published = ports.published;
       cgroup = cgroups.create(id, config.linux.resources.limits, config.linux.resources.devices);
@@ -190,6 +194,7 @@ export class Container {
         layout: store.rootfsLayout(id, config.root.layers),
         networkInterface,
         heldSockets: ports.held,
+        networkNamespace: joined?.fd ?? null,
         etcFiles: writeEtcFiles(
           store.dir(id),
           config,
@@ -250,7 +255,7 @@ export class Container {
               ...current,
               process: pid1,
               supervisor: shim.identity,
-              network: networkViewOf(config, networkInterface, published),
+              network: networkViewOf(config, networkInterface, published, joined),
               ...(startAtOnce ? { status: 'running', startedAt: now } : {}),
             },
             transitions: startAtOnce ? ['created', 'started'] : ['created'],

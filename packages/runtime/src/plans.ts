@@ -63,6 +63,8 @@ export interface ContainerPlanInputs {
   readonly layout: RootfsLayout;
   /** On a network: its lease, and the name of the veth end the runtime moves in before the start. */
   readonly networkInterface: { readonly lease: Lease; readonly peer: string } | null;
+  /** container:NAME: that container's network namespace, opened. */
+  readonly networkNamespace: number | null;
   /** The files the runtime wrote for the container (/etc/hosts...), opened, by target. */
   readonly etcFiles: readonly { readonly fd: number; readonly target: string }[];
   /** Sockets holding the container's published ports: the shim keeps them while it lives. */
@@ -107,6 +109,8 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
     init: config.request.init ? inputs.initBinary : null,
     mountSources: inputs.mountSources.map((fd) => (fd === null ? null : passed.pass(fd))),
     etcFiles: inputs.etcFiles.map(({ fd, target }) => ({ fd: passed.pass(fd), target })),
+    networkNamespace:
+      inputs.networkNamespace === null ? null : passed.pass(inputs.networkNamespace),
   };
   for (const socket of inputs.heldSockets) passed.pass(socket);
   const command = config.process.args;

@@ -36,6 +36,8 @@ export interface BoundFiles {
   readonly init: string | null;
   /** Descriptors of the shim's child: each bind mount's source (null for other mounts). */
   readonly mountSources: readonly (number | null)[];
+  /** A descriptor of the shim's child: the network namespace it joins (container:NAME). */
+  readonly networkNamespace: number | null;
   /** Descriptors of the shim's child: the files the runtime wrote (/etc/hosts...), by target. */
   readonly etcFiles: readonly { readonly fd: number; readonly target: string }[];
 }
@@ -104,7 +106,8 @@ export function rootfsSteps(
   hostname: string,
   bound: BoundFiles,
 ): PlanStep[] {
-  const ownNetwork = config.network.mode !== 'host';
+  // On the host's network or another container's: no namespace of its own to make.
+  const ownNetwork = config.network.mode !== 'host' && config.network.mode !== 'container';
   // Trees of the host are cloned while this is still the host's mount namespace.
   const steps: PlanStep[] = [];
   if (bound.console !== null) steps.push(step(Op.openTree, CONSOLE_SLOT, null, bound.console, 0));
@@ -125,6 +128,8 @@ export function rootfsSteps(
         ),
       );
   }
+  if (bound.networkNamespace !== null)
+    steps.push(step(Op.setns, bound.networkNamespace, CLONE_NEWNET));
   const firstEtcSlot = FIRST_MOUNT_SLOT + config.mounts.length;
   for (const [index, file] of bound.etcFiles.entries())
     steps.push(step(Op.openTree, firstEtcSlot + index, file.target, file.fd, READ_ONLY_FILE));

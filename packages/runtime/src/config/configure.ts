@@ -94,7 +94,9 @@ export function configure(
             network: DEFAULT_NETWORK,
             ports: [...spec.ports, ...exposedPorts(spec, image)],
           }
-        : { mode: spec.network },
+        : spec.network.startsWith('container:')
+          ? { mode: 'container', container: spec.network.slice('container:'.length) }
+          : { mode: spec.network as 'none' | 'host' },
     process: {
       terminal: spec.tty,
       args: process.args,

@@ -71,6 +71,8 @@ export interface RuntimeConfigShape {
   /** Its own network namespace (with only lo, or on a network), or the host's. */
   readonly network:
     | { readonly mode: 'none' | 'host' }
+    /** Another container's network namespace, as the request named it (resolved at each start). */
+    | { readonly mode: 'container'; readonly container: string }
     | {
         readonly mode: 'bridge';
         readonly network: string;
@@ -184,6 +186,7 @@ export const runtimeConfigSchema = z
     network: z
       .discriminatedUnion('mode', [
         z.object({ mode: z.enum(['none', 'host']) }).strict(),
+        z.object({ mode: z.literal('container'), container: z.string() }).strict(),
         z
           .object({
             mode: z.literal('bridge'),

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { openSync } from 'node:fs';
 import type { ContainerNetwork, PublishedPort } from '@tocker/protocol';
 import type { RuntimeConfig } from '../config/runtime-config.js';
 import { TockerError } from '../errors.js';
+import { isAlive } from '../proc.js';
 import type { ContainerRecord } from '../state/record.js';
+import type { StateStore } from '../state/store.js';
 import { errnoOf } from '../sys/fs-at.js';
 import { bindPort, EADDRINUSE, EADDRNOTAVAIL } from '../sys/sockets.js';
 import type { Publication } from './host.js';
@@ -49,11 +52,46 @@ export function networkViewOf(
   config: RuntimeConfig,
   attached: NetworkInterface | null,
   ports: readonly PublishedPort[] = [],
+  joined: JoinedNetwork | null = null,
 ): ContainerNetwork {
+  if (joined !== null) return { mode: 'container', container: joined.container };
   if (config.network.mode !== 'bridge' || attached === null)
     return { mode: config.network.mode === 'host' ? 'host' : 'none' };
   const { network, address, prefix, gateway, mac } = attached.lease;
   return { mode: 'bridge', network, address, prefix, gateway, mac, ports };
+}
+
+/** container:NAME: the namespace joined, and whose it is. */
+export interface JoinedNetwork {
+  readonly fd: number;
+  readonly container: string;
+}
+
+/**
+ * container:NAME: the network namespace of that container, which must be running, opened
+ * through its PID 1 (checked to still be that process after the open, so a reused pid is
+ * never joined). Resolved at each start: a restarted sidecar follows its container.
+ */
+export function joinContainerNetwork(
+  config: RuntimeConfig,
+  store: StateStore,
+  opened: number[],
+): JoinedNetwork | null {
+  if (config.network.mode !== 'container') return null;
+  const reference = config.network.container;
+  const target = store.resolve(reference);
+  const refuse = () =>
+    new TockerError(`network container:${reference}: that container is not running`);
+  if (target.status !== 'running' || target.process === null) throw refuse();
+  let fd: number;
+  try {
+    fd = openSync(`/proc/${target.process.pid}/ns/net`, 'r');
+  } catch {
+    throw refuse();
+  }
+  opened.push(fd);
+  if (!isAlive(target.process)) throw refuse();
+  return { fd, container: target.id };
 }
 
 /**

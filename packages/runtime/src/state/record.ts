@@ -71,6 +71,7 @@ const recordSchema = z
     network: z
       .discriminatedUnion('mode', [
         z.object({ mode: z.enum(['none', 'host']) }).strict(),
+        z.object({ mode: z.literal('container'), container: z.string() }).strict(),
         z
           .object({
             mode: z.literal('bridge'),

@@ -124,7 +124,7 @@ function toSpec(
     privileged: form.get('privileged') === 'on',
     readOnlyRoot: form.get('readOnlyRoot') === 'on',
     mounts: mountsOf(mounts),
-    network: (optional('network') ?? 'bridge') as ContainerSpecInput['network'],
+    network: optional('network') ?? 'bridge',
     ports: 'ports' in ports ? ports.ports : [],
     limits: {
       cpus: optional('cpus'),
