@@ -5,6 +5,7 @@ import { LocalBackend } from './backend.js';
 import { commands, runSimpleCommand } from './commands.js';
 import { execCommand } from './exec.js';
 import { isImageCommand } from './image-names.js';
+import { networkCommand } from './networks.js';
 import { runCommand } from './run.js';
 import { volumeCommand } from './volumes.js';
 
@@ -35,6 +36,7 @@ Commands:
   rmi       Remove images
   image     inspect or prune images
   volume    create, ls, inspect, rm or prune named volumes
+  network   create, ls, inspect, rm or prune networks
   agent     Run the agent (tocker agent --help)
 
 Run 'tocker COMMAND --help' for a command's options.
@@ -63,10 +65,12 @@ async function main(argv: readonly string[]): Promise<number> {
   if (name === 'run') return runCommand(rest, remote);
   if (name === 'exec') return execCommand(rest, remote);
   if (name === 'agent') return agentCommand(rest);
-  if (name === 'volume') {
+  if (name === 'volume' || name === 'network') {
     if (host !== undefined)
-      throw new TockerError("tocker volume works on this machine's volumes only (not with -H yet)");
-    return volumeCommand(rest);
+      throw new TockerError(
+        `tocker ${name} works on this machine's ${name}s only (not with -H yet)`,
+      );
+    return name === 'volume' ? volumeCommand(rest) : networkCommand(rest);
   }
   if (isImageCommand(name)) {
     // The store is this machine's; an agent's images come with its image API.

@@ -69,7 +69,7 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     assert.equal((await world.run(['rm', '-f', id])).code, 0);
   });
 
-  test("--network none has only lo; --network host has the host's interfaces; a mode it does not know is one line", async () => {
+  test("--network none has only lo; --network host has the host's interfaces; a network it does not know is one line, leaving nothing", async () => {
     const none = await world.run([
       'run',
       '--rm',
@@ -94,9 +94,16 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
       '/sys/class/net',
     ]);
     assert.deepEqual(lines(host.stdout).sort(), readdirSync('/sys/class/net').sort());
-    const bad = await world.run(['run', '--rm', '--network', 'bogus', 'busybox', 'true']);
+    const unknown = await world.run(['run', '--rm', '--network', 'bogus', 'busybox', 'true']);
+    assert.equal(unknown.code, 125);
+    assert.equal(unknown.stderr, 'tocker: no network bogus\n');
+    const bad = await world.run(['run', '--rm', '--network', '../x', 'busybox', 'true']);
     assert.equal(bad.code, 125);
-    assert.equal(bad.stderr, 'tocker: network: bridge, none, host or container:NAME\n');
+    assert.equal(
+      bad.stderr,
+      "tocker: network: bridge, none, host, container:NAME or a network's name\n",
+    );
+    assert.deepEqual((await world.run(['ps', '-a', '-q'])).stdout, '');
   });
 
   test("the outside through NAT: a host beyond the machine's routes sees the host's address, not the container's", async () => {
@@ -395,6 +402,92 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     ]);
     assert.equal(ended.stderr, 'tocker: network container:ended: that container is not running\n');
     await world.run(['rm', 'ended']);
+  });
+
+  test("user networks: create (a subnet of the user's, or a free one), containers on it reach each other and the outside but not another network; rm refused while a container is on it; overlaps and names refused", async () => {
+    const subnet = `10.${240 + (process.pid % 8)}.7.0/24`;
+    const created = await world.run(['network', 'create', '--subnet', subnet, 'backend']);
+    assert.equal(created.code, 0, created.stderr);
+    const ls = await world.run(['network', 'ls']);
+    assert.match(ls.stdout, new RegExp(`backend\\s+${subnet.replace(/\./g, '\\.')}`));
+    const server = (
+      await world.run([
+        'run',
+        '-d',
+        '--network',
+        'backend',
+        'busybox',
+        'sh',
+        '-c',
+        'mkdir /www && echo on-backend > /www/index.html && httpd -f -p 80 -h /www',
+      ])
+    ).stdout.trim();
+    const { address, network } = bridged(await inspect(server));
+    assert.equal(network, 'backend');
+    assert.ok(address.startsWith(subnet.slice(0, subnet.lastIndexOf('.'))), address);
+    const fetched = await waitFor('the server to answer', async () => {
+      const result = await world.run([
+        'run',
+        '--rm',
+        '--network',
+        'backend',
+        'busybox',
+        'wget',
+        '-q',
+        '-O',
+        '-',
+        `http://${address}/`,
+      ]);
+      return result.code === 0 ? result.stdout : undefined;
+    });
+    assert.equal(fetched, 'on-backend\n');
+    const outsideSeen = await world.run([
+      'run',
+      '--rm',
+      '--network',
+      'backend',
+      'busybox',
+      'wget',
+      '-q',
+      '-O',
+      '-',
+      outside.url,
+    ]);
+    assert.equal(outsideSeen.stdout, outside.hostAddress);
+    const fromDefault = await world.run([
+      'run',
+      '--rm',
+      'busybox',
+      'sh',
+      '-c',
+      `wget -q -O - http://${address}/ & sleep 2; kill $! 2>/dev/null && echo blocked`,
+    ]);
+    assert.match(fromDefault.stdout, /^blocked$/m, 'the default network does not reach backend');
+    const inUse = await world.run(['network', 'rm', 'backend']);
+    assert.equal(inUse.code, 1);
+    assert.match(
+      inUse.stderr,
+      /^tocker: network backend has container [0-9a-f]{12} on it: remove that first\n$/,
+    );
+    const overlap = await world.run(['network', 'create', '--subnet', subnet, 'again']);
+    assert.equal(overlap.code, 125);
+    assert.match(
+      overlap.stderr,
+      new RegExp(`^tocker: subnet ${subnet.replace(/\./g, '\\.')} overlaps`),
+    );
+    for (const [name, error] of [
+      ['host', 'network host: a name tocker keeps for itself'],
+      ['../x', 'network "../x": letters, digits, _ . - (at most 63)'],
+    ]) {
+      const refused = await world.run(['network', 'create', name as string]);
+      assert.equal(refused.stderr, `tocker: ${error}\n`);
+    }
+    const bridge = JSON.parse((await world.run(['network', 'inspect', 'backend'])).stdout)[0]
+      .Bridge;
+    await world.run(['rm', '-f', server]);
+    assert.equal((await world.run(['network', 'rm', 'backend'])).code, 0);
+    assert.equal(existsSync(`/sys/class/net/${bridge}`), false);
+    assert.doesNotMatch((await world.run(['network', 'ls', '-q'])).stdout, /backend/);
   });
 
   test('bad -p: malformed, out of range, twice, or on a network without ports: one line each, nothing started', async () => {

@@ -243,8 +243,10 @@ export const containerSpecFields = z
       .string()
       .refine(
         (value) =>
-          (NETWORK_MODES as readonly string[]).includes(value) || CONTAINER_NETWORK.test(value),
-        `network: ${NETWORK_MODES.join(', ')} or container:NAME`,
+          (NETWORK_MODES as readonly string[]).includes(value) ||
+          CONTAINER_NETWORK.test(value) ||
+          CONTAINER_NAME.test(value),
+        `network: ${NETWORK_MODES.join(', ')}, container:NAME or a network's name`,
       )
       .default('bridge'),
     /** Ports published on the host (docker's -p); only on the bridge network. */
@@ -269,7 +271,10 @@ export const containerSpecSchema = containerSpecFields.superRefine((spec, contex
       path: ['mounts'],
       message: `mounts: ${repeated} is the target of two mounts`,
     });
-  if ((spec.ports.length > 0 || spec.publishAll) && spec.network !== 'bridge')
+  if (
+    (spec.ports.length > 0 || spec.publishAll) &&
+    (spec.network === 'none' || spec.network === 'host' || spec.network.startsWith('container:'))
+  )
     context.addIssue({
       code: 'custom',
       path: ['ports'],

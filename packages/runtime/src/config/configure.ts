@@ -87,16 +87,7 @@ export function configure(
     root: { ...root, readonly: spec.readOnlyRoot },
     mounts,
     hostname: spec.hostname ?? null,
-    network:
-      spec.network === 'bridge'
-        ? {
-            mode: 'bridge',
-            network: DEFAULT_NETWORK,
-            ports: [...spec.ports, ...exposedPorts(spec, image)],
-          }
-        : spec.network.startsWith('container:')
-          ? { mode: 'container', container: spec.network.slice('container:'.length) }
-          : { mode: spec.network as 'none' | 'host' },
+    network: networkOf(spec, image),
     process: {
       terminal: spec.tty,
       args: process.args,
@@ -172,6 +163,19 @@ function resolveMount(mount: Mount, policy: RootfsPolicy, volumes: VolumeStore):
       return { kind: 'bind', source, target: mount.target, readOnly: mount.readOnly, volume: null };
     }
   }
+}
+
+/** How the container is networked: a mode, another container's, or a network (ports and all). */
+function networkOf(spec: ContainerSpec, image: ImageRoot | null): RuntimeConfig['network'] {
+  const requested = spec.network;
+  if (requested === 'none' || requested === 'host') return { mode: requested };
+  if (requested.startsWith('container:'))
+    return { mode: 'container', container: requested.slice('container:'.length) };
+  return {
+    mode: 'bridge',
+    network: requested === 'bridge' ? DEFAULT_NETWORK : requested,
+    ports: [...spec.ports, ...exposedPorts(spec, image)],
+  };
 }
 
 /**

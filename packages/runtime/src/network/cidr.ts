@@ -53,6 +53,10 @@ export class Subnet {
     return this.base + 1;
   }
 
+  get gatewayText(): string {
+    return formatIpv4(this.gateway);
+  }
+
   /** The broadcast address: the last one. */
   get last(): Ipv4 {
     return (this.base | ~this.mask) >>> 0;

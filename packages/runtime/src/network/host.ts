@@ -106,6 +106,12 @@ export function applyFirewall(
     `    oifname "${network.bridge}" ip saddr 127.0.0.0/8 masquerade`,
     `    oifname "${network.bridge}" ip saddr ${network.subnet} ct status dnat masquerade`,
   ]);
+  // Networks do not reach each other; each reaches the outside and the host.
+  const isolation = networks.flatMap((network) =>
+    networks
+      .filter((other) => other.bridge !== network.bridge)
+      .map((other) => `    iifname "${network.bridge}" oifname "${other.bridge}" drop`),
+  );
   const forward = networks.flatMap((network) => [
     `    iifname "${network.bridge}" accept`,
     `    oifname "${network.bridge}" ct state established,related accept`,
@@ -133,6 +139,7 @@ export function applyFirewall(
       '  }',
       '  chain forward {',
       '    type filter hook forward priority filter; policy accept;',
+      ...isolation,
       ...forward,
       '  }',
       '}',

@@ -25,6 +25,11 @@ import {
 /** The network containers join unless told otherwise (docker's "bridge"). */
 export const DEFAULT_NETWORK = 'bridge';
 
+/** A network's name, as a container's: it also names its directory. */
+const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+/** What --network means without a network of that name. */
+const RESERVED_NAMES: readonly string[] = ['bridge', 'none', 'host', 'default'];
+
 /** The state root whose default network is the host's `tocker0` (others get their own). */
 const SYSTEM_ROOT = '/var/lib/tocker';
 
@@ -215,15 +220,48 @@ export class NetworkStore {
     });
   }
 
-  /** Its record and leases (the host's devices and rules are the caller's: see host.ts). */
+  /**
+   * A network of the user's (`tocker network create`): a name of its own (not a mode's),
+   * on `subnet` or the first free default one.
+   */
+  createNetwork(name: string, subnet: Subnet | null): Network {
+    if (!NETWORK_NAME.test(name))
+      throw new TockerError(`network ${JSON.stringify(name)}: letters, digits, _ . - (at most 63)`);
+    if (RESERVED_NAMES.includes(name) || name.startsWith('container:'))
+      throw new TockerError(`network ${name}: a name tocker keeps for itself`);
+    return this.create(name, subnet);
+  }
+
+  /**
+   * A network and its bridge, and its rules; refused while a container (whatever its state:
+   * it holds its address until it is removed) is on it, and for the default network.
+   */
   remove(name: string): void {
-    const doomed = join(this.dir, `.removed-${randomBytes(6).toString('hex')}`);
-    try {
+    if (name === DEFAULT_NETWORK) throw new TockerError('the default network cannot be removed');
+    const network = this.get(name);
+    if (network === null) throw new TockerError(`no network ${name}`);
+    const holder = this.holders(network)[0];
+    if (holder !== undefined)
+      throw new TockerError(
+        `network ${name} has container ${holder.slice(0, 12)} on it: remove that first`,
+      );
+    withHostLock(() => {
+      const doomed = join(this.dir, `.removed-${randomBytes(6).toString('hex')}`);
       renameSync(join(this.dir, name), doomed);
-    } catch {
-      throw new TockerError(`no network ${name}`);
-    }
-    rmSync(doomed, { recursive: true, force: true });
+      rmSync(doomed, { recursive: true, force: true });
+      removeBridge(network.bridge);
+      rmSync(join(HOST_BRIDGES_DIR, network.bridge), { force: true });
+      this.refreshFirewall();
+    });
+  }
+
+  /** Removes every network of the user's that no container is on; their names. */
+  prune(): string[] {
+    const unused = this.list().filter(
+      (network) => network.name !== DEFAULT_NETWORK && this.holders(network).length === 0,
+    );
+    for (const network of unused) this.remove(network.name);
+    return unused.map((network) => network.name);
   }
 
   /** The container's address on the network: the one it holds, or the lowest free one. */
