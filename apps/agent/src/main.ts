@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     containers,
     images,
     volumes: runtime.volumes,
+    networks: runtime.networks,
     journal,
     stats,
     info: () => agentInfo(runtime, journal.skipped + follower.skipped),

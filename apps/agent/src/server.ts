@@ -17,7 +17,7 @@ import {
   type TerminalOutput,
   validate,
 } from '@tocker/protocol';
-import type { VolumeStore } from '@tocker/runtime';
+import { type NetworkStore, Subnet, type VolumeStore } from '@tocker/runtime';
 import { Server, type Socket } from 'socket.io';
 import type { z } from 'zod';
 import type { ContainerHost } from './containers.js';
@@ -32,6 +32,7 @@ export interface AgentServerOptions {
   readonly containers: ContainerHost;
   readonly images: ImageHost;
   readonly volumes: VolumeStore;
+  readonly networks: NetworkStore;
   readonly journal: EventJournal;
   readonly stats: StatsSampler;
   /** The reply of `agent:info`. */
@@ -65,7 +66,7 @@ function bearer(request: IncomingMessage): string | undefined {
  * schema before anything runs, and always answered, with an error when it must be refused.
  */
 export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
-  const { containers, images, volumes, journal, stats } = options;
+  const { containers, images, volumes, networks, journal, stats } = options;
   const http = createServer((request, response) => {
     // socket.io answers its own paths before this handler; everything else is plain HTTP.
     if (!tokenMatches(options.token, bearer(request))) {
@@ -172,6 +173,19 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       return {};
     },
     'volume:prune': () => ({ removed: volumes.prune() }),
+    'network:list': () => ({
+      networks: networks.list().map((network) => networks.describe(network)),
+    }),
+    'network:create': ({ name, subnet }) => ({
+      network: networks.describe(
+        networks.createNetwork(name, subnet === undefined ? null : Subnet.parse(subnet)),
+      ),
+    }),
+    'network:remove': ({ name }) => {
+      networks.remove(name);
+      return {};
+    },
+    'network:prune': () => ({ removed: networks.prune() }),
     'stats:subscribe': (_request, socket) => {
       if (!statsListeners.has(socket)) {
         statsListeners.add(socket);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type ContainerView, type CorruptContainer, requestedEnds } from './container.js';
-import type { ImageSummary, PullState, VolumeSummary } from './images.js';
+import type { ImageSummary, NetworkSummary, PullState, VolumeSummary } from './images.js';
 import {
   argv,
   CONTAINER_NAME,
@@ -125,6 +125,20 @@ export const requests = {
   'volume:remove': z.object({ name: volumeName }).strict(),
   /** Removes every volume no container mounts. */
   'volume:prune': z.object({}).strict(),
+  'network:list': z.object({}).strict(),
+  /** A network of the user's: on `subnet` (refused when it overlaps a host route) or a free one. */
+  'network:create': z
+    .object({
+      name: z.string().regex(CONTAINER_NAME, 'name: letters, digits, _ . - (at most 63)'),
+      subnet: z.string().max(32).optional(),
+    })
+    .strict(),
+  /** Refused while a container (whatever its state) is on it, and for the default network. */
+  'network:remove': z
+    .object({ name: z.string().regex(CONTAINER_NAME, 'not a network name') })
+    .strict(),
+  /** Removes every network of the user's that no container is on. */
+  'network:prune': z.object({}).strict(),
 } as const;
 
 export type RequestName = keyof typeof requests;
@@ -166,6 +180,10 @@ export interface Replies {
   'volume:create': { volume: VolumeSummary };
   'volume:remove': Record<string, never>;
   'volume:prune': { removed: string[] };
+  'network:list': { networks: NetworkSummary[] };
+  'network:create': { network: NetworkSummary };
+  'network:remove': Record<string, never>;
+  'network:prune': { removed: string[] };
 }
 
 /** What the agent records in its journal and pushes to subscribers, in sequence order. */

@@ -92,3 +92,16 @@ export function describeLayer(layer: PullLayerState): string {
       return 'Already exists';
   }
 }
+
+/** A network of the agent's state root, with the containers on it. */
+export interface NetworkSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly subnet: string;
+  readonly gateway: string;
+  /** Its bridge device on the agent's host. */
+  readonly bridge: string;
+  readonly createdAt: string;
+  /** The containers holding an address on it (whatever their state). */
+  readonly containers: readonly ContainerRef[];
+}

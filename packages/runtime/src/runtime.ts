@@ -20,7 +20,7 @@ import {
   readExitFile,
 } from './container.js';
 import { TockerError } from './errors.js';
-import { NetworkStore, publicationsOf, publishes, reconcileHostNetworks } from './network/index.js';
+import { NetworkStore, publishes, reconcileHostNetworks } from './network/index.js';
 import { tockerRoot } from './paths.js';
 import { execPlan } from './plans.js';
 import { isAlive, processStartTime } from './proc.js';
@@ -87,9 +87,7 @@ export class Runtime {
   ) {
     this.profiles = new SeccompProfiles(join(store.root, 'seccomp'));
     this.volumes = new VolumeStore(join(store.root, 'volumes'), () => this.list());
-    this.networks = new NetworkStore(join(store.root, 'networks'), store.root, () =>
-      publicationsOf(this.list()),
-    );
+    this.networks = new NetworkStore(join(store.root, 'networks'), store.root, () => this.list());
   }
 
   /**

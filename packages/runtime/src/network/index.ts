@@ -21,6 +21,7 @@ export {
   NetworkStore,
   reconcileHostNetworks,
 } from './networks.js';
+export { publications, publishes } from './publications.js';
 
 /** A container's interface on its network: its lease and the names of its veth pair. */
 export interface NetworkInterface {
@@ -123,18 +124,4 @@ export function holdPorts(
     }
   });
   return { published, held };
-}
-
-/** Whether the container has ports on the host: its end changes the rules. */
-export function publishes(record: ContainerRecord): boolean {
-  return record.network.mode === 'bridge' && record.network.ports.length > 0;
-}
-
-/** What the root's containers publish now: those that run (or are being started). */
-export function publicationsOf(records: readonly ContainerRecord[]): Publication[] {
-  return records.flatMap((record) =>
-    record.status !== 'exited' && record.network.mode === 'bridge' && publishes(record)
-      ? [{ address: record.network.address, ports: record.network.ports }]
-      : [],
-  );
 }

@@ -9,18 +9,14 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import type { NetworkSummary } from '@tocker/protocol';
 import { z } from 'zod';
 import { TockerError } from '../errors.js';
 import { DirectoryLock } from '../state/lock.js';
+import type { ContainerRecord } from '../state/record.js';
 import { formatIpv4, type Ipv4, parseIpv4, Subnet } from './cidr.js';
-import {
-  applyFirewall,
-  deviceExists,
-  ensureBridge,
-  type Publication,
-  removeBridge,
-  removeFirewall,
-} from './host.js';
+import { applyFirewall, deviceExists, ensureBridge, removeBridge, removeFirewall } from './host.js';
+import { publications } from './publications.js';
 
 /** The network containers join unless told otherwise (docker's "bridge"). */
 export const DEFAULT_NETWORK = 'bridge';
@@ -93,13 +89,29 @@ export class NetworkStore {
   constructor(
     readonly dir: string,
     private readonly root: string,
-    /** The published ports of the root's running containers: rules are made from them. */
-    private readonly publications: () => readonly Publication[] = () => [],
+    /** The root's containers: their leases are shown, their published ports made rules. */
+    private readonly containers: () => readonly ContainerRecord[] = () => [],
   ) {}
 
   /** The root's rules made again from its networks and what its containers publish now. */
   refreshFirewall(): void {
-    applyFirewall(this.firewallTable, this.list(), this.publications());
+    applyFirewall(this.firewallTable, this.list(), publications(this.containers()));
+  }
+
+  /** As clients see it: with the containers holding an address on it. */
+  describe(network: Network): NetworkSummary {
+    const holders = new Set(this.holders(network));
+    return {
+      id: network.id,
+      name: network.name,
+      subnet: network.subnet.toString(),
+      gateway: network.subnet.gatewayText,
+      bridge: network.bridge,
+      createdAt: network.createdAt,
+      containers: this.containers()
+        .filter((record) => holders.has(record.id))
+        .map((record) => ({ id: record.id, name: record.name })),
+    };
   }
 
   /** The nftables table of this root's rules (tocker's own; nothing else is touched). */

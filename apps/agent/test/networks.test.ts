@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import type { Socket } from 'socket.io-client';
+import { Agent, call, connect, ok, removeEverything } from './helpers.js';
+
+let agent: Agent;
+let client: Socket;
+
+before(async () => {
+  agent = await new Agent().started();
+  client = await connect(agent.url);
+});
+
+after(async () => {
+  client?.close();
+  await agent?.stop();
+  await removeEverything();
+});
+
+describe("the agent's networks API (a real agent, real bridges)", () => {
+  test('create on a subnet, list with the containers on it, remove refused while one is, then removed with its bridge; prune; bad input is one line', async () => {
+    const subnet = `10.${240 + (process.pid % 8)}.9.0/24`;
+    const { network } = await ok(client, 'network:create', { name: 'agent-net', subnet });
+    assert.equal(network.subnet, subnet);
+    assert.equal(network.gateway, subnet.replace(/0\/24$/, '1'));
+    assert.ok(existsSync(`/sys/class/net/${network.bridge}`));
+    const { container } = await ok(client, 'container:run', {
+      spec: { image: 'busybox', command: ['true'], network: 'agent-net' },
+    });
+    assert.equal(container.network.mode, 'bridge');
+    const listed = (await ok(client, 'network:list', {})).networks.find(
+      (each) => each.name === 'agent-net',
+    );
+    assert.deepEqual(listed?.containers, [{ id: container.id, name: container.name }]);
+    assert.match(
+      (await call(client, 'network:remove', { name: 'agent-net' })).error as string,
+      /^network agent-net has container [0-9a-f]{12} on it: remove that first$/,
+    );
+    assert.equal(
+      (await call(client, 'network:remove', { name: 'bridge' })).error,
+      'the default network cannot be removed',
+    );
+    await ok(client, 'container:remove', { container: container.id, force: true });
+    assert.deepEqual(await ok(client, 'network:remove', { name: 'agent-net' }), {});
+    assert.equal(existsSync(`/sys/class/net/${network.bridge}`), false);
+    await ok(client, 'network:create', { name: 'unused' });
+    assert.deepEqual(await ok(client, 'network:prune', {}), { removed: ['unused'] });
+    for (const [input, error] of [
+      [{ name: 'none' }, 'network none: a name tocker keeps for itself'],
+      [
+        { name: 'x', subnet: '10.0.0.1/24' },
+        'subnet 10.0.0.1/24: has host bits set (10.0.0.0/24 is its network)',
+      ],
+      [
+        { name: 'x', subnet: 'wide' },
+        'subnet wide: an IPv4 network like 10.88.0.0/16 (a /8 to a /30)',
+      ],
+      [{ name: '../x' }, 'name: letters, digits, _ . - (at most 63)'],
+    ] as const) {
+      assert.equal((await call(client, 'network:create', input)).error, error);
+    }
+  });
+});
