@@ -4,11 +4,9 @@ import type { ContainerNetwork, PublishedPort } from '@tocker/protocol';
 import type { RuntimeConfig } from '../config/runtime-config.js';
 import { TockerError } from '../errors.js';
 import { isAlive } from '../proc.js';
-import type { ContainerRecord } from '../state/record.js';
 import type { StateStore } from '../state/store.js';
 import { errnoOf } from '../sys/fs-at.js';
 import { bindPort, EADDRINUSE, EADDRNOTAVAIL } from '../sys/sockets.js';
-import type { Publication } from './host.js';
 import type { Lease, NetworkStore } from './networks.js';
 
 export { Subnet } from './cidr.js';
