@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Socket } from 'socket.io-client';
-import { Agent, call, connect, ok, removeEverything } from './helpers.js';
+import { Agent, call, connect, ok, removeEverything, root } from './helpers.js';
 
 let agent: Agent;
 let client: Socket;
@@ -46,6 +48,11 @@ describe("the agent's networks API (a real agent, real bridges)", () => {
     assert.equal(existsSync(`/sys/class/net/${network.bridge}`), false);
     await ok(client, 'network:create', { name: 'unused' });
     assert.deepEqual(await ok(client, 'network:prune', {}), { removed: ['unused'] });
+    // Its last network gone, the root's table goes too: nothing would say whose it is.
+    assert.doesNotMatch(
+      execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }),
+      new RegExp(`tocker_${createHash('sha256').update(root).digest('hex').slice(0, 12)}`),
+    );
     for (const [input, error] of [
       [{ name: 'none' }, 'network none: a name tocker keeps for itself'],
       [

@@ -93,9 +93,14 @@ export class NetworkStore {
     private readonly containers: () => readonly ContainerRecord[] = () => [],
   ) {}
 
-  /** The root's rules made again from its networks and what its containers publish now. */
+  /**
+   * The root's rules made again from its networks and what its containers publish now; with
+   * its last network gone, its table goes too (no bridge of the root is left to say whose).
+   */
   refreshFirewall(): void {
-    applyFirewall(this.firewallTable, this.list(), publications(this.containers()));
+    const networks = this.list();
+    if (networks.length === 0) removeFirewall(this.firewallTable);
+    else applyFirewall(this.firewallTable, networks, publications(this.containers()));
   }
 
   /** As clients see it: with the containers holding an address on it. */
