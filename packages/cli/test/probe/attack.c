@@ -13,6 +13,7 @@
 #include <linux/perf_event.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,7 +182,7 @@ static ssize_t read_file(const char *path, char *buffer, size_t size) {
 }
 
 /* A process whose executable cannot be read is either ending (its memory is gone, nothing
- * to gain) or hiding something: only the second counts. */
+ * to gain: a zombie, or one past exit) or hiding something. */
 static int still_running(pid_t pid) {
   char path[64], stat[512];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
@@ -223,7 +224,10 @@ static int watch(int seconds, const char *secret) {
         snprintf(path, sizeof path, "/proc/%d/exe", pid);
         length = readlink(path, buffer, sizeof buffer - 1);
         buffer[length > 0 ? length : 0] = '\0';
-        if ((length <= 0 && still_running(pid)) || (length > 0 && strstr(buffer, "tocker") != NULL)) {
+        /* An executable that cannot be read is an exiting process's; it only counts while it
+         * was still the shim's child (its name), not a program of the container's already. */
+        bool unreadable = length <= 0 && strcmp(comm, "tocker-shim") == 0 && still_running(pid);
+        if (unreadable || (length > 0 && strstr(buffer, "tocker") != NULL)) {
           printf("GAINED ptrace %d %s (%s)\n", pid, comm, buffer);
           gained++;
         } else {
