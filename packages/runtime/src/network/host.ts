@@ -106,6 +106,13 @@ export function applyFirewall(
     `    oifname "${network.bridge}" ip saddr 127.0.0.0/8 masquerade`,
     `    oifname "${network.bridge}" ip saddr ${network.subnet} ct status dnat masquerade`,
   ]);
+  // route_localnet (for ports published on 127.0.0.1) would also route a frame a container
+  // addresses to 127.0.0.1 into the host's loopback services (CVE-2020-8558): such frames
+  // are dropped as they arrive, before any NAT (replies to the host's own connections come
+  // addressed to the gateway, and are turned back into 127.0.0.1 only after this).
+  const martians = networks.map(
+    (network) => `    iifname "${network.bridge}" ip daddr 127.0.0.0/8 drop`,
+  );
   // Networks do not reach each other; each reaches the outside and the host.
   const isolation = networks.flatMap((network) =>
     networks
@@ -124,6 +131,10 @@ export function applyFirewall(
       `table inet ${table}`,
       `delete table inet ${table}`,
       `table inet ${table} {`,
+      '  chain loopback {',
+      '    type filter hook prerouting priority raw; policy accept;',
+      ...martians,
+      '  }',
       '  chain prerouting {',
       '    type nat hook prerouting priority dstnat; policy accept;',
       ...dnat,
