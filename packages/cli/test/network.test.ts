@@ -34,6 +34,16 @@ async function inspect(reference: string): Promise<ContainerView> {
   return (JSON.parse(result.stdout) as ContainerView[])[0] as ContainerView;
 }
 
+/** `url` fetched by a new container, on `network`. */
+function fetchInContainer(url: string, network = 'bridge') {
+  return world.run(['run', '--rm', '--network', network, 'busybox', 'wget', '-q', '-O', '-', url]);
+}
+
+/** A container's command: busybox httpd on port 80, serving `text`. */
+function httpServer(text: string): string[] {
+  return ['sh', '-c', `mkdir /www && echo ${text} > /www/index.html && httpd -f -p 80 -h /www`];
+}
+
 /** The root's leases: address → container. */
 function leases(): Record<string, string> {
   const file = join(world.root, 'networks', 'bridge', 'leases.json');
@@ -107,43 +117,18 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
   });
 
   test("the outside through NAT: a host beyond the machine's routes sees the host's address, not the container's", async () => {
-    const result = await world.run([
-      'run',
-      '--rm',
-      'busybox',
-      'wget',
-      '-q',
-      '-O',
-      '-',
-      outside.url,
-    ]);
+    const result = await fetchInContainer(outside.url);
     assert.equal(result.code, 0, `${result.stderr} ${result.stdout}`);
     assert.equal(result.stdout, outside.hostAddress);
   });
 
   test('containers of one network reach each other by address', async () => {
     const server = (
-      await world.run([
-        'run',
-        '-d',
-        'busybox',
-        'sh',
-        '-c',
-        'mkdir /www && echo hello > /www/index.html && httpd -f -p 80 -h /www',
-      ])
+      await world.run(['run', '-d', 'busybox', ...httpServer('hello')])
     ).stdout.trim();
     const network = bridged(await inspect(server));
     const fetched = await waitFor('the server to answer', async () => {
-      const result = await world.run([
-        'run',
-        '--rm',
-        'busybox',
-        'wget',
-        '-q',
-        '-O',
-        '-',
-        `http://${network.address}/`,
-      ]);
+      const result = await fetchInContainer(`http://${network.address}/`);
       return result.code === 0 ? result.stdout : undefined;
     });
     assert.equal(fetched, 'hello\n');
@@ -246,9 +231,7 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
       '-p',
       `${port}:80`,
       'busybox',
-      'sh',
-      '-c',
-      'mkdir /www && echo published > /www/index.html && httpd -f -p 80 -h /www',
+      ...httpServer('published'),
     ]);
     assert.equal(started.code, 0, started.stderr);
     const id = started.stdout.trim();
@@ -300,9 +283,7 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
       '-p',
       '127.0.0.1::80',
       'busybox',
-      'sh',
-      '-c',
-      'mkdir /www && echo local > /www/index.html && httpd -f -p 80 -h /www',
+      ...httpServer('local'),
     ]);
     const id = started.stdout.trim();
     const [published] = bridged(await inspect(id)).ports;
@@ -411,48 +392,17 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     const ls = await world.run(['network', 'ls']);
     assert.match(ls.stdout, new RegExp(`backend\\s+${subnet.replace(/\./g, '\\.')}`));
     const server = (
-      await world.run([
-        'run',
-        '-d',
-        '--network',
-        'backend',
-        'busybox',
-        'sh',
-        '-c',
-        'mkdir /www && echo on-backend > /www/index.html && httpd -f -p 80 -h /www',
-      ])
+      await world.run(['run', '-d', '--network', 'backend', 'busybox', ...httpServer('on-backend')])
     ).stdout.trim();
     const { address, network } = bridged(await inspect(server));
     assert.equal(network, 'backend');
     assert.ok(address.startsWith(subnet.slice(0, subnet.lastIndexOf('.'))), address);
     const fetched = await waitFor('the server to answer', async () => {
-      const result = await world.run([
-        'run',
-        '--rm',
-        '--network',
-        'backend',
-        'busybox',
-        'wget',
-        '-q',
-        '-O',
-        '-',
-        `http://${address}/`,
-      ]);
+      const result = await fetchInContainer(`http://${address}/`, 'backend');
       return result.code === 0 ? result.stdout : undefined;
     });
     assert.equal(fetched, 'on-backend\n');
-    const outsideSeen = await world.run([
-      'run',
-      '--rm',
-      '--network',
-      'backend',
-      'busybox',
-      'wget',
-      '-q',
-      '-O',
-      '-',
-      outside.url,
-    ]);
+    const outsideSeen = await fetchInContainer(outside.url, 'backend');
     assert.equal(outsideSeen.stdout, outside.hostAddress);
     const fromDefault = await world.run([
       'run',

@@ -1,4 +1,5 @@
-import type { PublishedPort } from './ports.js';
+import { z } from 'zod';
+import { publishedPortSchema } from './ports.js';
 import type { ContainerSpec } from './spec.js';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -15,21 +16,28 @@ export interface ImageOrigin {
   readonly digest: string;
 }
 
-/** How a container is networked; on a network, its place there (held until it is removed). */
-export type ContainerNetwork =
-  | { readonly mode: 'none' | 'host' }
+/**
+ * How a container is networked; on a network, its place there (held until it is removed).
+ * A schema, as the runtime's records keep it (older records without it had only lo).
+ */
+export const containerNetworkSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.enum(['none', 'host']) }).strict(),
   /** In the network namespace of another container (its full id). */
-  | { readonly mode: 'container'; readonly container: string }
-  | {
-      readonly mode: 'bridge';
-      readonly network: string;
-      readonly address: string;
-      readonly prefix: number;
-      readonly gateway: string;
-      readonly mac: string;
+  z.object({ mode: z.literal('container'), container: z.string() }).strict(),
+  z
+    .object({
+      mode: z.literal('bridge'),
+      network: z.string(),
+      address: z.string(),
+      prefix: z.number().int(),
+      gateway: z.string(),
+      mac: z.string(),
       /** Its published ports, each with the host port it got. */
-      readonly ports: readonly PublishedPort[];
-    };
+      ports: z.array(publishedPortSchema).default([]),
+    })
+    .strict(),
+]);
+export type ContainerNetwork = z.output<typeof containerNetworkSchema>;
 
 /**
  * A container as clients see it (the agent's replies, the CLI's ps and inspect): a

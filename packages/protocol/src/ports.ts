@@ -29,12 +29,15 @@ export type PortMappingInput = z.input<typeof portMappingSchema>;
 export type PortMapping = z.output<typeof portMappingSchema>;
 
 /** A published port as it is while the container runs: its host port known. */
-export interface PublishedPort {
-  readonly hostIp: string;
-  readonly hostPort: number;
-  readonly containerPort: number;
-  readonly protocol: 'tcp' | 'udp';
-}
+export const publishedPortSchema = z
+  .object({
+    hostIp: z.string(),
+    hostPort: z.number().int(),
+    containerPort: z.number().int(),
+    protocol: z.enum(['tcp', 'udp']),
+  })
+  .strict();
+export type PublishedPort = Readonly<z.output<typeof publishedPortSchema>>;
 
 /**
  * docker's -p: `[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp]` (`8080:80`, `127.0.0.1:8080:80/udp`,

@@ -1,16 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ContainerRef, VOLUME_NAME, type VolumeSummary } from '@tocker/protocol';
 import { TockerError } from './errors.js';
+import { discardNamed, namesIn } from './named-dirs.js';
 import type { ContainerRecord } from './state/record.js';
 
 export interface Volume {
@@ -83,10 +76,7 @@ export class VolumeStore {
   }
 
   list(): Volume[] {
-    if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir)
-      .filter((entry) => !entry.startsWith('.'))
-      .flatMap((name) => this.get(name) ?? []);
+    return namesIn(this.dir).flatMap((name) => this.get(name) ?? []);
   }
 
   /**
@@ -100,9 +90,7 @@ export class VolumeStore {
       throw new TockerError(
         `volume ${name} is in use by container ${user.name ?? user.id.slice(0, 12)}: remove it first`,
       );
-    const doomed = join(this.dir, `.removed-${process.pid}-${randomBytes(6).toString('hex')}`);
-    renameSync(join(this.dir, name), doomed);
-    rmSync(doomed, { recursive: true, force: true });
+    discardNamed(this.dir, name);
   }
 
   /** Deletes every volume no container mounts; returns their names. */

@@ -57,7 +57,7 @@ export function networkViewOf(
   if (config.network.mode !== 'bridge' || attached === null)
     return { mode: config.network.mode === 'host' ? 'host' : 'none' };
   const { network, address, prefix, gateway, mac } = attached.lease;
-  return { mode: 'bridge', network, address, prefix, gateway, mac, ports };
+  return { mode: 'bridge', network, address, prefix, gateway, mac, ports: [...ports] };
 }
 
 /** container:NAME: the namespace joined, and whose it is. */

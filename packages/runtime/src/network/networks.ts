@@ -1,17 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NetworkSummary } from '@tocker/protocol';
 import { z } from 'zod';
 import { TockerError } from '../errors.js';
+import { discardNamed, namesIn } from '../named-dirs.js';
 import { DirectoryLock } from '../state/lock.js';
 import type { ContainerRecord } from '../state/record.js';
 import { formatIpv4, type Ipv4, parseIpv4, Subnet } from './cidr.js';
@@ -147,10 +140,7 @@ export class NetworkStore {
   }
 
   list(): Network[] {
-    if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir)
-      .filter((entry) => !entry.startsWith('.'))
-      .flatMap((name) => this.get(name) ?? []);
+    return namesIn(this.dir).flatMap((name) => this.get(name) ?? []);
   }
 
   /**
@@ -263,9 +253,7 @@ export class NetworkStore {
         `network ${name} has container ${holder.slice(0, 12)} on it: remove that first`,
       );
     withHostLock(() => {
-      const doomed = join(this.dir, `.removed-${randomBytes(6).toString('hex')}`);
-      renameSync(join(this.dir, name), doomed);
-      rmSync(doomed, { recursive: true, force: true });
+      discardNamed(this.dir, name);
       removeBridge(network.bridge);
       rmSync(join(HOST_BRIDGES_DIR, network.bridge), { force: true });
       this.refreshFirewall();

@@ -2,6 +2,7 @@ import {
   CONTAINER_NAME,
   type ContainerView,
   type CorruptContainer,
+  containerNetworkSchema,
   describeIssue,
   requestedEnds,
 } from '@tocker/protocol';
@@ -68,34 +69,7 @@ const recordSchema = z
       .strict()
       .nullable(),
     // Records written before networks had only lo.
-    network: z
-      .discriminatedUnion('mode', [
-        z.object({ mode: z.enum(['none', 'host']) }).strict(),
-        z.object({ mode: z.literal('container'), container: z.string() }).strict(),
-        z
-          .object({
-            mode: z.literal('bridge'),
-            network: z.string(),
-            address: z.string(),
-            prefix: z.number().int(),
-            gateway: z.string(),
-            mac: z.string(),
-            ports: z
-              .array(
-                z
-                  .object({
-                    hostIp: z.string(),
-                    hostPort: z.number().int(),
-                    containerPort: z.number().int(),
-                    protocol: z.enum(['tcp', 'udp']),
-                  })
-                  .strict(),
-              )
-              .default([]),
-          })
-          .strict(),
-      ])
-      .default({ mode: 'none' }),
+    network: containerNetworkSchema.default({ mode: 'none' }),
   })
   .strict();
 
