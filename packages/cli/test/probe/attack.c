@@ -181,18 +181,6 @@ static ssize_t read_file(const char *path, char *buffer, size_t size) {
   return length;
 }
 
-/* A process whose executable cannot be read is either ending (its memory is gone, nothing
- * to gain: a zombie, or one past exit) or hiding something. */
-static int still_running(pid_t pid) {
-  char path[64], stat[512];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  ssize_t length = read_file(path, stat, sizeof stat - 1);
-  if (length <= 0) return 0;
-  stat[length] = '\0';
-  const char *state = strrchr(stat, ')');
-  return state != NULL && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
-}
-
 /*
  * Watches the container for new processes (exec'd ones, an init) for `seconds`, or until
  * /tmp/stop-watching appears, and goes after each one: ptrace, its memory, environment,
@@ -220,25 +208,30 @@ static int watch(int seconds, const char *secret) {
       printf("saw %d %s\n", pid, comm);
       if (ptrace(PTRACE_SEIZE, pid, 0, 0) == 0) {
         /* Tracing a program of the container's own is its business; tracing the shim's
-         * child before its execve (a host process) would be a way out. */
-        snprintf(path, sizeof path, "/proc/%d/exe", pid);
-        length = readlink(path, buffer, sizeof buffer - 1);
-        buffer[length > 0 ? length : 0] = '\0';
-        /* An executable that cannot be read is an exiting process's; it only counts while it
-         * was still the shim's child (its name), not a program of the container's already. */
-        bool unreadable = length <= 0 && strcmp(comm, "tocker-shim") == 0 && still_running(pid);
-        if (unreadable || (length > 0 && strstr(buffer, "tocker") != NULL)) {
-          printf("GAINED ptrace %d %s (%s)\n", pid, comm, buffer);
-          gained++;
-        } else {
-          printf("traced %d %s, the container's own %s\n", pid, comm, buffer);
-        }
-        /* A seized tracee must be stopped to be let go, or it stays ours (and its exit
-         * would wait for us instead of its parent). */
+         * child before its execve (a host process) would be a way out. What it is gets
+         * judged while it is stopped: a stopped task can neither exec nor exit under us, so
+         * its name and executable agree with each other. One that exits first had nothing
+         * to give. */
         ptrace(PTRACE_INTERRUPT, pid, 0, 0);
         int status;
-        if (waitpid(pid, &status, __WALL) == pid && WIFSTOPPED(status))
+        if (waitpid(pid, &status, __WALL) == pid && WIFSTOPPED(status)) {
+          snprintf(path, sizeof path, "/proc/%d/comm", pid);
+          length = read_file(path, comm, sizeof comm - 1);
+          if (length > 0) comm[length - 1] = '\0';
+          snprintf(path, sizeof path, "/proc/%d/exe", pid);
+          length = readlink(path, buffer, sizeof buffer - 1);
+          buffer[length > 0 ? length : 0] = '\0';
+          bool shim = length > 0 ? strstr(buffer, "tocker") != NULL : strcmp(comm, "tocker-shim") == 0;
+          if (shim) {
+            printf("GAINED ptrace %d %s (%s)\n", pid, comm, buffer);
+            gained++;
+          } else {
+            printf("traced %d %s, the container's own %s\n", pid, comm, buffer);
+          }
           ptrace(PTRACE_DETACH, pid, 0, 0);
+        } else {
+          printf("traced %d %s until it ended\n", pid, comm);
+        }
       }
       const char *files[] = {"environ", "cmdline", "mem", NULL};
       for (const char **file = files; *file; file++) {
