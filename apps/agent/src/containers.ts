@@ -280,6 +280,19 @@ export class ContainerHost {
     return viewOf(updated);
   }
 
+  /** `network connect`: at once if it runs, else at its next start. */
+  connect(reference: string, network: string, aliases: readonly string[]): ContainerView {
+    const connected = viewOf(this.runtime.connect(reference, network, aliases));
+    this.changed();
+    return connected;
+  }
+
+  disconnect(reference: string, network: string): ContainerView {
+    const disconnected = viewOf(this.runtime.disconnect(reference, network));
+    this.changed();
+    return disconnected;
+  }
+
   /**
    * A piece of a container's output, and whether more may come; a removed container's
    * archived output when addressed by its full id.

@@ -186,6 +186,12 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       return {};
     },
     'network:prune': () => ({ removed: networks.prune() }),
+    'network:connect': ({ network, container, aliases }) => ({
+      container: containers.connect(container, network, aliases),
+    }),
+    'network:disconnect': ({ network, container }) => ({
+      container: containers.disconnect(container, network),
+    }),
     'stats:subscribe': (_request, socket) => {
       if (!statsListeners.has(socket)) {
         statsListeners.add(socket);

@@ -44,6 +44,7 @@ const journal: ContainerEvent[] = [
       readOnlyRoot: false,
       network: 'bridge',
       ports: [],
+      networkAliases: [],
       publishAll: false,
     },
   },

@@ -36,7 +36,7 @@ Commands:
   rmi       Remove images
   image     inspect or prune images
   volume    create, ls, inspect, rm or prune named volumes
-  network   create, ls, inspect, rm or prune networks
+  network   create, ls, inspect, rm, prune, connect or disconnect networks
   agent     Run the agent (tocker agent --help)
 
 Run 'tocker COMMAND --help' for a command's options.

@@ -1,13 +1,15 @@
 import { Runtime, Subnet, TockerError } from '@tocker/runtime';
 import { eachNamed } from './commands.js';
-import { booleanFlag, flag, formatHelp, help, parseFlags } from './flags.js';
+import { booleanFlag, flag, formatHelp, help, listFlag, parseFlags } from './flags.js';
 import { printTable } from './table.js';
 
 const usage = `tocker network create [--subnet CIDR] NAME
 tocker network ls [-q]
 tocker network inspect NAME...
 tocker network rm NAME...
-tocker network prune`;
+tocker network prune
+tocker network connect [--alias NAME]... NETWORK CONTAINER
+tocker network disconnect NETWORK CONTAINER`;
 
 const flags = [
   {
@@ -17,6 +19,12 @@ const flags = [
     help: 'create: e.g. 10.90.0.0/24 (default: a free one)',
   },
   { name: 'quiet', short: 'q', help: 'Only print names' },
+  {
+    name: 'alias',
+    value: 'list' as const,
+    placeholder: 'NAME',
+    help: "connect: another name for the container on the network's DNS; repeatable",
+  },
   help,
 ];
 
@@ -30,7 +38,8 @@ export async function networkCommand(args: readonly string[]): Promise<number> {
     process.stdout.write(formatHelp(usage, 'Manage networks.', flags));
     return action === undefined && !booleanFlag(parsed, 'help') ? 125 : 0;
   }
-  const networks = Runtime.open().networks;
+  const runtime = Runtime.open();
+  const networks = runtime.networks;
   switch (action) {
     case 'create': {
       if (names.length !== 1)
@@ -66,15 +75,7 @@ export async function networkCommand(args: readonly string[]): Promise<number> {
       const found = names.map((name) => {
         const network = networks.get(name);
         if (network === null) throw new TockerError(`no network ${name}`);
-        return {
-          Id: network.id,
-          Name: network.name,
-          Created: network.createdAt,
-          Subnet: network.subnet.toString(),
-          Gateway: network.subnet.gatewayText,
-          Bridge: network.bridge,
-          Containers: networks.holders(network),
-        };
+        return networks.describe(network);
       });
       process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
       return 0;
@@ -87,7 +88,20 @@ export async function networkCommand(args: readonly string[]): Promise<number> {
       for (const name of networks.prune()) process.stdout.write(`Deleted: ${name}\n`);
       return 0;
     }
+    case 'connect':
+    case 'disconnect': {
+      const [network, container] = names;
+      if (network === undefined || container === undefined || names.length !== 2)
+        throw new TockerError(
+          `usage: tocker network ${action === 'connect' ? 'connect [--alias NAME]...' : 'disconnect'} NETWORK CONTAINER`,
+        );
+      if (action === 'connect') runtime.connect(container, network, listFlag(parsed, 'alias'));
+      else runtime.disconnect(container, network);
+      return 0;
+    }
     default:
-      throw new TockerError(`tocker network ${action}: create, ls, inspect, rm or prune`);
+      throw new TockerError(
+        `tocker network ${action}: create, ls, inspect, rm, prune, connect or disconnect`,
+      );
   }
 }

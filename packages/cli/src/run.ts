@@ -109,7 +109,13 @@ export const runFlags: readonly FlagSpec[] = [
     name: 'network',
     value: 'string',
     placeholder: 'MODE',
-    help: 'bridge (default: an address, the outside through NAT), none (only lo), host',
+    help: 'bridge (default: an address, the outside through NAT), none (only lo), host, container:NAME, or a network of yours',
+  },
+  {
+    name: 'network-alias',
+    value: 'list',
+    placeholder: 'NAME',
+    help: "Another name for it on its network's DNS (a network of yours); repeatable",
   },
   {
     name: 'user',
@@ -233,6 +239,7 @@ export function parseRunArgs(
     ],
     readOnlyRoot: booleanFlag(parsed, 'read-only'),
     ...optional(flag(parsed, 'network'), 'network'),
+    networkAliases: listFlag(parsed, 'network-alias'),
     ports: listFlag(parsed, 'publish').map(publishedPort),
     publishAll: booleanFlag(parsed, 'publish-all'),
     capAdd: listFlag(parsed, 'cap-add'),

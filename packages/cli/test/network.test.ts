@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { ContainerNetwork, ContainerView } from '@tocker/protocol';
+import type {
+  ContainerNetwork,
+  ContainerView,
+  NetworkAttachment,
+  PublishedPort,
+} from '@tocker/protocol';
 import { OutsideHost } from '../../runtime/test/outside.js';
 import { CliRoot, lines, waitFor } from './helpers.js';
 
@@ -20,12 +25,12 @@ after(async () => {
   await world.cleanup();
 });
 
-type Bridged = Extract<ContainerNetwork, { mode: 'bridge' }>;
-
-/** The container's place on its network (it must have one). */
-function bridged(view: ContainerView): Bridged {
+/** The container's place on its (first) network, with its published ports: it must have one. */
+function bridged(view: ContainerView): NetworkAttachment & { ports: PublishedPort[] } {
   assert.equal(view.network.mode, 'bridge');
-  return view.network as Bridged;
+  const { networks, ports } = view.network as Extract<ContainerNetwork, { mode: 'bridge' }>;
+  assert.equal(networks.length, 1);
+  return { ...(networks[0] as NetworkAttachment), ports };
 }
 
 async function inspect(reference: string): Promise<ContainerView> {
@@ -61,7 +66,7 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
   test('bridge, the default: eth0 with an address of the network, its MAC from the address, the default route through the gateway', async () => {
     const id = (await world.run(['run', '-d', 'busybox', 'sleep', '30'])).stdout.trim();
     const network = bridged(await inspect(id));
-    assert.equal(network.mode, 'bridge');
+    assert.equal(network.network, 'bridge');
     const shown = await world.run([
       'exec',
       id,
@@ -183,7 +188,7 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     assert.equal(leases()[network.address as string], undefined);
   });
 
-  test("the container's /etc/hostname, /etc/hosts (its name and address) and /etc/resolv.conf (the host's resolvers, none on its loopback): read-only, written for it, the image untouched, a symlink of the image's replaced", async () => {
+  test("the container's /etc/hostname, /etc/hosts (its name and address) and /etc/resolv.conf (the host's resolvers, none on its loopback, its search and options): read-only, written for it, the image untouched, a symlink of the image's replaced", async () => {
     await world.loadImage(
       'linked:1',
       [[{ path: 'etc/resolv.conf', type: 'symlink', linkname: '../run/nowhere' }]],
@@ -195,17 +200,21 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
         ],
       },
     );
+    writeFileSync(
+      world.resolvConf,
+      'search lab.test\nnameserver 127.0.0.53\nnameserver 198.18.255.254\noptions ndots:2\n',
+    );
     const result = await world.run(['run', '--name', 'named', '--hostname', 'box', 'linked:1']);
+    writeFileSync(world.resolvConf, '');
     assert.equal(result.code, 0, result.stderr);
     const id = lines((await world.run(['ps', '-a', '-q'])).stdout)[0] as string;
     const { address } = bridged(await inspect(id));
     assert.match(result.stdout, /^box\n127\.0\.0\.1\tlocalhost\n/);
     assert.match(result.stdout, new RegExp(`^${address}\tbox named$`, 'm'));
-    const hostResolvers = readFileSync('/etc/resolv.conf', 'utf8')
-      .split('\n')
-      .filter((line) => /^nameserver /.test(line) && !/ (127\.|::1)/.test(line));
-    for (const line of hostResolvers) assert.match(result.stdout, new RegExp(`^${line}$`, 'm'));
-    assert.doesNotMatch(result.stdout, /nameserver 127\./);
+    assert.match(
+      result.stdout,
+      /\nsearch lab\.test\nnameserver 198\.18\.255\.254\noptions ndots:2\nread-only\n$/,
+    );
     assert.match(result.stdout, /read-only$/m);
     await world.run(['rm', id]);
     const layers = join(world.root, 'store', 'layers');

@@ -8,6 +8,7 @@ import {
   containerSpecSchema,
   imageReference,
   limitsSchema,
+  networkAlias,
   volumeName,
 } from './spec.js';
 
@@ -139,6 +140,21 @@ export const requests = {
     .strict(),
   /** Removes every network of the user's that no container is on. */
   'network:prune': z.object({}).strict(),
+  /** Puts a container on one more network: at once if it runs, else at its next start. */
+  'network:connect': z
+    .object({
+      network: z.string().regex(CONTAINER_NAME, 'not a network name'),
+      container: containerReference,
+      aliases: z.array(networkAlias).max(16, 'network alias: at most 16').default([]),
+    })
+    .strict(),
+  /** Takes a container off a network, and gives back its address there. */
+  'network:disconnect': z
+    .object({
+      network: z.string().regex(CONTAINER_NAME, 'not a network name'),
+      container: containerReference,
+    })
+    .strict(),
 } as const;
 
 export type RequestName = keyof typeof requests;
@@ -184,6 +200,8 @@ export interface Replies {
   'network:create': { network: NetworkSummary };
   'network:remove': Record<string, never>;
   'network:prune': { removed: string[] };
+  'network:connect': { container: ContainerView };
+  'network:disconnect': { container: ContainerView };
 }
 
 /** What the agent records in its journal and pushes to subscribers, in sequence order. */

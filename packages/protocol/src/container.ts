@@ -16,27 +16,48 @@ export interface ImageOrigin {
   readonly digest: string;
 }
 
+/** A container's place on one network: its address there, held until it is removed. */
+export const networkAttachmentSchema = z
+  .object({
+    network: z.string(),
+    address: z.string(),
+    prefix: z.number().int(),
+    gateway: z.string(),
+    mac: z.string(),
+    /** Names it also answers to on this network's DNS (docker's --network-alias). */
+    aliases: z.array(z.string()).default([]),
+  })
+  .strict();
+export type NetworkAttachment = z.output<typeof networkAttachmentSchema>;
+
+/** A record written when a container had at most one network: that one, as the first. */
+function oneNetworkRecord(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || !('address' in value)) return value;
+  const { mode, ports, ...attachment } = value as Record<string, unknown>;
+  return { mode, networks: [attachment], ports };
+}
+
 /**
- * How a container is networked; on a network, its place there (held until it is removed).
- * A schema, as the runtime's records keep it (older records without it had only lo).
+ * How a container is networked; on networks, its place on each (the first is the one its
+ * default route and published ports go through; `network connect` adds others). A schema,
+ * as the runtime's records keep it (older records without it had only lo).
  */
-export const containerNetworkSchema = z.discriminatedUnion('mode', [
-  z.object({ mode: z.enum(['none', 'host']) }).strict(),
-  /** In the network namespace of another container (its full id). */
-  z.object({ mode: z.literal('container'), container: z.string() }).strict(),
-  z
-    .object({
-      mode: z.literal('bridge'),
-      network: z.string(),
-      address: z.string(),
-      prefix: z.number().int(),
-      gateway: z.string(),
-      mac: z.string(),
-      /** Its published ports, each with the host port it got. */
-      ports: z.array(publishedPortSchema).default([]),
-    })
-    .strict(),
-]);
+export const containerNetworkSchema = z.preprocess(
+  oneNetworkRecord,
+  z.discriminatedUnion('mode', [
+    z.object({ mode: z.enum(['none', 'host']) }).strict(),
+    /** In the network namespace of another container (its full id). */
+    z.object({ mode: z.literal('container'), container: z.string() }).strict(),
+    z
+      .object({
+        mode: z.literal('bridge'),
+        networks: z.array(networkAttachmentSchema),
+        /** Its published ports, each with the host port it got. */
+        ports: z.array(publishedPortSchema).default([]),
+      })
+      .strict(),
+  ]),
+);
 export type ContainerNetwork = z.output<typeof containerNetworkSchema>;
 
 /**

@@ -131,6 +131,11 @@ export const imageReference = z
   .min(1, 'image: give an image name')
   .max(512, 'image: at most 512 characters');
 
+/** A name on a network's DNS besides the container's own (docker's --network-alias). */
+export const networkAlias = z
+  .string()
+  .regex(CONTAINER_NAME, 'network alias: letters, digits, _ . - (at most 63)');
+
 export const volumeName = z
   .string()
   .regex(VOLUME_NAME, 'volume: a name of letters, digits, _ . - (at most 128)');
@@ -249,6 +254,8 @@ export const containerSpecFields = z
         `network: ${NETWORK_MODES.join(', ')}, container:NAME or a network's name`,
       )
       .default('bridge'),
+    /** More names it answers to on its network's DNS (docker's --network-alias). */
+    networkAliases: z.array(networkAlias).max(16, 'network alias: at most 16').default([]),
     /** Ports published on the host (docker's -p); only on the bridge network. */
     ports: z.array(portMappingSchema).max(64, 'publish: at most 64 ports').default([]),
     /** docker's -P: every port the image exposes, on free host ports. */
@@ -279,6 +286,16 @@ export const containerSpecSchema = containerSpecFields.superRefine((spec, contex
       code: 'custom',
       path: ['ports'],
       message: `publish: a container on network ${spec.network} has no ports of its own to publish`,
+    });
+  if (
+    spec.networkAliases.length > 0 &&
+    ((NETWORK_MODES as readonly string[]).includes(spec.network) ||
+      spec.network.startsWith('container:'))
+  )
+    context.addIssue({
+      code: 'custom',
+      path: ['networkAliases'],
+      message: "network alias: only on a network of the user's (tocker network create)",
     });
   const bindings = spec.ports
     .filter((mapping) => mapping.hostPort !== 0)

@@ -5,11 +5,11 @@ import type { CgroupDriver, CgroupStats, ContainerCgroup } from './cgroups/index
 import type { RuntimeConfig } from './config/runtime-config.js';
 import { TockerError } from './errors.js';
 import {
-  attachVeth,
+  attachInterfaces,
   holdPorts,
   type JoinedNetwork,
   joinContainerNetwork,
-  joinNetwork,
+  joinNetworks,
   type NetworkInterface,
   type NetworkStore,
   networkViewOf,
@@ -151,7 +151,7 @@ export class Container {
       error: null,
       requestedEnd: null,
       // Its address once its interface is in (below).
-      network: networkViewOf(config, null),
+      network: networkViewOf(config, []),
     };
     const { store, cgroups, profiles, networks } = deps;
     trace('create');
@@ -175,13 +175,18 @@ export class Container {
 
     let cgroup: ContainerCgroup | undefined;
     let shim: Shim;
-    let networkInterface: NetworkInterface | null = null;
+    let interfaces: NetworkInterface[] = [];
     let published: PublishedPort[] = [];
     let joined: JoinedNetwork | null = null;
     const opened: number[] = [];
     try {
       trace('reserved');
-      networkInterface = joinNetwork(config, id, networks);
+      interfaces = joinNetworks(
+        config,
+        id,
+        networks,
+        reuse?.network.mode === 'bridge' ? reuse.network.networks : null,
+      );
       joined = joinContainerNetwork(config, store, opened);
       const ports = holdPorts(config, opened);
       published = ports.published;
@@ -192,14 +197,14 @@ export class Container {
         hostname: record.hostname,
         env: [...config.process.env, `HOSTNAME=${record.hostname}`],
         layout: store.rootfsLayout(id, config.root.layers),
-        networkInterface,
+        networkInterface: interfaces[0] ?? null,
         heldSockets: ports.held,
         networkNamespace: joined?.fd ?? null,
         etcFiles: writeEtcFiles(
           store.dir(id),
           config,
           record.hostname,
-          networkInterface?.lease ?? null,
+          interfaces[0]?.lease ?? null,
         ).map(({ source, target }) => ({ fd: remember(openSync(source, 'r'), opened), target })),
         mountSources: openMountSources(config, opened),
         stdio: shimStdio(options.io, store.logPath(id), opened),
@@ -214,7 +219,7 @@ export class Container {
       shim = Shim.spawn(id.slice(0, 12), plan.steps, plan.fds);
       // The shim lets it through once the child is set up and in its cgroups (and, on a
       // network, once its interface is in: then below).
-      if (startAtOnce && networkInterface === null) shim.send('g');
+      if (startAtOnce && interfaces.length === 0) shim.send('g');
     } catch (error) {
       cgroup?.remove();
       abandon((error as Error).message);
@@ -234,9 +239,9 @@ export class Container {
       throw failure;
     }
     trace('ready');
-    if (networkInterface !== null) {
+    if (interfaces.length > 0) {
       try {
-        attachVeth(born.pid, networkInterface.lease, networkInterface.host, networkInterface.peer);
+        attachInterfaces(born.pid, interfaces);
       } catch (error) {
         shim.release();
         await shim.until();
@@ -255,7 +260,7 @@ export class Container {
               ...current,
               process: pid1,
               supervisor: shim.identity,
-              network: networkViewOf(config, networkInterface, published, joined),
+              network: networkViewOf(config, interfaces, published, joined),
               ...(startAtOnce ? { status: 'running', startedAt: now } : {}),
             },
             transitions: startAtOnce ? ['created', 'started'] : ['created'],
@@ -282,7 +287,7 @@ export class Container {
         throw error;
       }
     }
-    if (startAtOnce && networkInterface !== null) shim.send('g');
+    if (startAtOnce && interfaces.length > 0) shim.send('g');
     return new Container(created, store, networks, cgroup, shim, exitOf(shim));
   }
 

@@ -47,5 +47,8 @@ export const SHIM_PATH = join(packageDir, 'dist', 'tocker-shim');
 /** What a shim becomes to record its container's end when nobody else can (conclude.ts). */
 export const CONCLUDE_ENTRY = join(packageDir, 'dist', 'conclude.js');
 
+/** A user network's DNS server (network/dns/main.ts), one process per network. */
+export const DNS_ENTRY = join(packageDir, 'dist', 'network', 'dns', 'main.js');
+
 /** --init's PID 1: tini, statically linked, from Debian's tini package (set-up installs it). */
 export const INIT_BINARY = '/usr/bin/tini-static';

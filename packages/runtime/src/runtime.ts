@@ -20,6 +20,7 @@ import {
   readExitFile,
 } from './container.js';
 import { TockerError } from './errors.js';
+import { connectContainer, disconnectContainer } from './network/connect.js';
 import { NetworkStore, publishes, reconcileHostNetworks } from './network/index.js';
 import { tockerRoot } from './paths.js';
 import { execPlan } from './plans.js';
@@ -352,6 +353,20 @@ export class Runtime {
     if (removed === null) throw new TockerError(`no such container: ${reference}`);
     // Best effort (a full disk): the next collection gives back what a removed container held.
     attempt(() => this.networks.release(record.id));
+  }
+
+  /** Puts the container on one more network (`network connect`), with `aliases` there. */
+  connect(reference: string, network: string, aliases: readonly string[] = []): ContainerRecord {
+    return writingTo(this.store.root, () =>
+      connectContainer(this.store, this.networks, reference, network, aliases),
+    );
+  }
+
+  /** Takes the container off a network (`network disconnect`) and gives back its address. */
+  disconnect(reference: string, network: string): ContainerRecord {
+    return writingTo(this.store.root, () =>
+      disconnectContainer(this.store, this.networks, reference, network),
+    );
   }
 
   /** Live usage; a created container already has its (empty) cgroup. */

@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { containerTransitionSchema, parseJsonLines } from '@tocker/protocol';
 import { detectCgroupDriver, parseMountinfo } from '../src/cgroups/index.js';
@@ -19,6 +26,8 @@ export class TestRoot {
   readonly root: string;
   readonly cgroupParent: string;
   readonly env: NodeJS.ProcessEnv;
+  /** What tocker takes for the host's resolv.conf (TOCKER_RESOLV_CONF): empty at first. */
+  readonly resolvConf: string;
 
   private readonly dispose: () => void;
 
@@ -30,9 +39,20 @@ export class TestRoot {
     this.root = options.root ?? scratchDir('test');
     this.dispose = () => removeStateRoot(this.root, options.dispose);
     this.cgroupParent = `tocker-test-${process.pid}${options.name === undefined ? '' : `-${options.name}`}`;
-    this.env = { ...process.env, TOCKER_ROOT: this.root, TOCKER_CGROUP_PARENT: this.cgroupParent };
+    // The host's resolvers as far as tocker is told: none, unless a test writes some (its
+    // own), so that no container of a test can ever ask the machine's resolver a name.
+    this.resolvConf = join(this.root, 'resolv.conf');
+    mkdirSync(this.root, { recursive: true });
+    writeFileSync(this.resolvConf, '');
+    this.env = {
+      ...process.env,
+      TOCKER_ROOT: this.root,
+      TOCKER_CGROUP_PARENT: this.cgroupParent,
+      TOCKER_RESOLV_CONF: this.resolvConf,
+    };
     process.env.TOCKER_ROOT = this.root;
     process.env.TOCKER_CGROUP_PARENT = this.cgroupParent;
+    process.env.TOCKER_RESOLV_CONF = this.resolvConf;
   }
 
   /** The library on this world's root, as the CLI opens it. */

@@ -1,6 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const PROGRAM = join(fileURLToPath(new URL('.', import.meta.url)), 'outside-host.ts');
 
 /** A /30 of 198.18.0.0/15 (RFC 2544's test range) that no route of the host has. */
 function freeTestSubnet(): number {
@@ -15,7 +20,8 @@ function freeTestSubnet(): number {
 /**
  * "The outside world" for containers: a network namespace of the test's own, joined to the
  * host by a veth pair (the host routes to it as to any network it reaches), with an HTTP
- * server that answers each request with the address it came from. Nothing leaves the
+ * server that answers each request with the address it came from and a DNS server that
+ * plays the host's upstream resolver (outside-host.ts). Nothing leaves the
  * machine. The server dies with the test process (pdeathsig), and the namespace and the
  * veth pair with it.
  */
@@ -29,7 +35,12 @@ export class OutsideHost {
     /** The outside host's own address. */
     readonly address: string,
     readonly port: number,
+    /** Every name its DNS server (port 53) was asked, in order. */
+    readonly asked: readonly string[],
   ) {}
+
+  /** The one name its DNS server knows: its own address. */
+  static readonly NAME = 'outside.test';
 
   static async start(port = 8080): Promise<OutsideHost> {
     const third = freeTestSubnet();
@@ -38,15 +49,33 @@ export class OutsideHost {
       string,
       string,
     ];
-    const code = `require('node:http').createServer((q, r) => r.end(q.socket.remoteAddress.replace(/^::ffff:/, ''))).listen(${port}, () => console.log('listening'))`;
     const server = spawn(
       'setpriv',
-      ['--pdeathsig', 'KILL', 'unshare', '-n', process.execPath, '-e', code],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+      [
+        '--pdeathsig',
+        'KILL',
+        'unshare',
+        '-n',
+        process.execPath,
+        '--import',
+        'tsx',
+        PROGRAM,
+        String(port),
+        JSON.stringify({ [OutsideHost.NAME]: address }),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    await once(server.stdout as NodeJS.ReadableStream, 'data');
+    const asked: string[] = [];
+    const lines = createInterface({ input: server.stdout as NodeJS.ReadableStream });
+    const listening = new Promise<void>((resolve) =>
+      lines.on('line', (line) => {
+        if (line === 'listening') resolve();
+        else if (line.startsWith('asked ')) asked.push(line.slice('asked '.length));
+      }),
+    );
+    await Promise.race([listening, once(server, 'exit')]);
+    if (server.exitCode !== null || server.signalCode !== null)
+      throw new Error('the outside host did not start');
     const pid = String(server.pid);
     execFileSync('ip', [
       'link',
@@ -68,7 +97,7 @@ export class OutsideHost {
     inside('addr', 'add', `${address}/30`, 'dev', 'eth0');
     inside('link', 'set', 'eth0', 'up');
     inside('route', 'add', 'default', 'via', hostAddress);
-    return new OutsideHost(server, device, hostAddress, address, port);
+    return new OutsideHost(server, device, hostAddress, address, port, asked);
   }
 
   /** A command of the host's run in the outside host's network namespace (another host's client). */

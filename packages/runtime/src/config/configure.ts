@@ -174,6 +174,7 @@ function networkOf(spec: ContainerSpec, image: ImageRoot | null): RuntimeConfig[
   return {
     mode: 'bridge',
     network: requested === 'bridge' ? DEFAULT_NETWORK : requested,
+    aliases: [...spec.networkAliases],
     ports: [...spec.ports, ...exposedPorts(spec, image)],
   };
 }

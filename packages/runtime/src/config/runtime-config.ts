@@ -76,6 +76,8 @@ export interface RuntimeConfigShape {
     | {
         readonly mode: 'bridge';
         readonly network: string;
+        /** More names it answers to on that network's DNS. */
+        readonly aliases: readonly string[];
         /** Ports published on the host (their host port may still be "any": 0). */
         readonly ports: readonly PortMapping[];
       };
@@ -191,6 +193,7 @@ export const runtimeConfigSchema = z
           .object({
             mode: z.literal('bridge'),
             network: z.string(),
+            aliases: z.array(z.string()).default([]),
             ports: z.array(portMappingSchema).default([]),
           })
           .strict(),

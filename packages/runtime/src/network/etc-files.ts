@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RuntimeConfig } from '../config/runtime-config.js';
-import type { Lease } from './networks.js';
+import { upstreamsFile } from './dns/daemon.js';
+import { DEFAULT_NETWORK, type Lease } from './networks.js';
 
 /** A file the runtime writes for a container and mounts (read-only) at `target`. */
 export interface EtcFile {
@@ -9,6 +10,7 @@ export interface EtcFile {
   readonly target: string;
 }
 
+const NAMESERVER = /^\s*nameserver\s/;
 const LOOPBACK_RESOLVER = /^\s*nameserver\s+(127\.|::1\b)/;
 
 function hostFile(path: string): string {
@@ -20,13 +22,22 @@ function hostFile(path: string): string {
 }
 
 /**
- * The host's resolvers as a container can use them: a resolver on the host's loopback
- * (systemd-resolved, dnsmasq) is not reachable from another network namespace, so it is
- * left out. None left means no resolver: tocker never picks a public one on its own.
+ * The resolvers of a container: on a network of the user's, that network's DNS server (its
+ * gateway) with the host's search domains and options; on the default network, the host's
+ * resolvers where a container can reach them (one on the host's loopback, such as
+ * systemd-resolved's, is not reachable from another network namespace, so it is left out;
+ * none left means none: tocker never picks a public one on its own); on the host's
+ * network, the host's file.
  */
-function resolvConf(ownNetwork: boolean): string {
-  const lines = hostFile('/etc/resolv.conf').split('\n');
-  return `${(ownNetwork ? lines.filter((line) => !LOOPBACK_RESOLVER.test(line)) : lines)
+function resolvConf(config: RuntimeConfig, lease: Lease | null): string {
+  const lines = hostFile(upstreamsFile()).split('\n');
+  if (config.network.mode === 'host') return `${lines.join('\n').trim()}\n`;
+  if (lease !== null && lease.network !== DEFAULT_NETWORK)
+    return `${[`nameserver ${lease.gateway}`, ...lines.filter((line) => !NAMESERVER.test(line))]
+      .join('\n')
+      .trim()}\n`;
+  return `${lines
+    .filter((line) => !LOOPBACK_RESOLVER.test(line))
     .join('\n')
     .trim()}\n`;
 }
@@ -60,7 +71,7 @@ export function writeEtcFiles(
       target: '/etc/hosts',
       text: host ? hostFile('/etc/hosts') : hostsFile(hostname, config.request.name ?? null, lease),
     },
-    { target: '/etc/resolv.conf', text: resolvConf(!host) },
+    { target: '/etc/resolv.conf', text: resolvConf(config, lease) },
   ];
   const mounted = new Set(config.mounts.map((mount) => mount.target));
   return files

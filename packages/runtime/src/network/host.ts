@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import type { PublishedPort } from '@tocker/protocol';
 import { TockerError } from '../errors.js';
 import { formatIpv4 } from './cidr.js';
@@ -59,9 +59,10 @@ export function removeBridge(bridge: string): void {
 
 /**
  * A veth pair from the network's bridge into the network namespace of `pid`: the host end
- * is `host` (up, on the bridge), the container's end `peer` (down, with the lease's MAC),
- * which the container's own process then names eth0 and configures (see the shim). When the
- * namespace goes (its last process ends), the kernel takes the pair with it.
+ * is `host` (up, on the bridge), the container's end `peer` (down, with the lease's MAC).
+ * The first network's end is then named eth0 and configured by the container's own
+ * process (see the shim); another's by configureInterface(). When the namespace goes (its
+ * last process ends), the kernel takes the pair with it.
  */
 export function attachVeth(pid: number, lease: Lease, host: string, peer: string): void {
   run(
@@ -74,6 +75,34 @@ export function attachVeth(pid: number, lease: Lease, host: string, peer: string
       '',
     ].join('\n'),
   );
+}
+
+/**
+ * The address of a network joined after the container's start on its interface `name`, up,
+ * from inside its namespace (nsenter --net only: the host's mounts and the host's `ip`).
+ * No route: its default route stays on its first network.
+ */
+export function configureInterface(pid: number, name: string, lease: Lease): void {
+  run(
+    'nsenter',
+    [`--net=/proc/${pid}/ns/net`, 'ip', '-batch', '-'],
+    [`addr add ${lease.address}/${lease.prefix} dev ${name}`, `link set ${name} up`, ''].join('\n'),
+  );
+}
+
+/**
+ * Takes the container's interface off `bridge`: every host end on it named `prefix` (its
+ * id's), whatever the container did to its own end. The kernel takes the pair's other end.
+ */
+export function detachVeths(bridge: string, prefix: string): void {
+  let ports: string[];
+  try {
+    ports = readdirSync(`/sys/class/net/${bridge}/brif`);
+  } catch {
+    return; // no bridge, no ports
+  }
+  for (const port of ports.filter((name) => name.startsWith(prefix)))
+    if (deviceExists(port)) run('ip', ['link', 'del', port]);
 }
 
 /** A container's published ports, where its traffic goes. */

@@ -1,17 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { openSync } from 'node:fs';
-import type { ContainerNetwork, PublishedPort } from '@tocker/protocol';
+import type { ContainerNetwork, NetworkAttachment, PublishedPort } from '@tocker/protocol';
 import type { RuntimeConfig } from '../config/runtime-config.js';
 import { TockerError } from '../errors.js';
 import { isAlive } from '../proc.js';
 import type { StateStore } from '../state/store.js';
 import { errnoOf } from '../sys/fs-at.js';
 import { bindPort, EADDRINUSE, EADDRNOTAVAIL } from '../sys/sockets.js';
+import { attachVeth, configureInterface } from './host.js';
 import type { Lease, NetworkStore } from './networks.js';
 
 export { Subnet } from './cidr.js';
 export { type EtcFile, writeEtcFiles } from './etc-files.js';
-export { attachVeth, type Publication } from './host.js';
+export type { Publication } from './host.js';
 export {
   DEFAULT_NETWORK,
   type Lease,
@@ -21,43 +22,81 @@ export {
 } from './networks.js';
 export { publications, publishes } from './publications.js';
 
-/** A container's interface on its network: its lease and the names of its veth pair. */
+/** A container's interface on one of its networks: its lease, names and aliases. */
 export interface NetworkInterface {
   readonly lease: Lease;
+  readonly aliases: readonly string[];
   /** The host's end, on the network's bridge. */
   readonly host: string;
-  /** The container's end until its process names it eth0. */
+  /** The container's end: on its first network, a name its process changes to eth0. */
   readonly peer: string;
 }
 
+/** The networks a container joins, by name, with its aliases on each. */
+export type NetworkChoice = Pick<NetworkAttachment, 'network' | 'aliases'>;
+
 /**
- * A container's place on its network, when it has one: the network ready on the host
- * (bridge, rules), an address leased to the container (the one it holds when it starts
- * again), and names for its veth pair (a random part: the pair of a previous run may
- * still be going away with its namespace).
+ * The container's interfaces on its networks, when it has any: each network ready on the
+ * host (bridge, rules, DNS), an address leased to the container (the one it holds when it
+ * starts again), and names for each veth pair. `previous`: the networks it was on when it
+ * last ran (connected, disconnected since it was created); otherwise the config's.
  */
-export function joinNetwork(
+export function joinNetworks(
   config: RuntimeConfig,
   container: string,
   networks: NetworkStore,
-): NetworkInterface | null {
-  if (config.network.mode !== 'bridge') return null;
-  const lease = networks.lease(networks.prepare(config.network.network), container);
-  const suffix = `${container.slice(0, 8)}${randomBytes(2).toString('hex')}`;
-  return { lease, host: `tk${suffix}`, peer: `tc${suffix}` };
+  previous: readonly NetworkChoice[] | null,
+): NetworkInterface[] {
+  if (config.network.mode !== 'bridge') return [];
+  const chosen = previous ?? [
+    { network: config.network.network, aliases: [...config.network.aliases] },
+  ];
+  return chosen.map(({ network, aliases }, index) => {
+    const lease = networks.lease(networks.prepare(network), container);
+    const host = hostEnd(container);
+    return { lease, aliases, host, peer: index === 0 ? `tc${host.slice(2)}` : `eth${index}` };
+  });
+}
+
+/**
+ * A host end's name: tk, the container's id and a random part (the pair of a previous run
+ * may still be going away with its namespace). Within 15 characters.
+ */
+export function hostEnd(container: string): string {
+  return `${hostEndPrefix(container)}${randomBytes(2).toString('hex')}`;
+}
+
+/** What every host end of the container's is named from. */
+export function hostEndPrefix(container: string): string {
+  return `tk${container.slice(0, 8)}`;
+}
+
+/**
+ * The container's interfaces, into the network namespace of `pid`: the first for its own
+ * process to configure, the others configured here, each with its address.
+ */
+export function attachInterfaces(pid: number, interfaces: readonly NetworkInterface[]): void {
+  interfaces.forEach(({ lease, host, peer }, index) => {
+    attachVeth(pid, lease, host, peer);
+    if (index > 0) configureInterface(pid, peer, lease);
+  });
+}
+
+export function attachmentOf({ lease, aliases }: NetworkInterface): NetworkAttachment {
+  const { network, address, prefix, gateway, mac } = lease;
+  return { network, address, prefix, gateway, mac, aliases: [...aliases] };
 }
 
 export function networkViewOf(
   config: RuntimeConfig,
-  attached: NetworkInterface | null,
+  attached: readonly NetworkInterface[],
   ports: readonly PublishedPort[] = [],
   joined: JoinedNetwork | null = null,
 ): ContainerNetwork {
   if (joined !== null) return { mode: 'container', container: joined.container };
-  if (config.network.mode !== 'bridge' || attached === null)
+  if (config.network.mode !== 'bridge')
     return { mode: config.network.mode === 'host' ? 'host' : 'none' };
-  const { network, address, prefix, gateway, mac } = attached.lease;
-  return { mode: 'bridge', network, address, prefix, gateway, mac, ports: [...ports] };
+  return { mode: 'bridge', networks: attached.map(attachmentOf), ports: [...ports] };
 }
 
 /** container:NAME: the namespace joined, and whose it is. */

@@ -8,6 +8,7 @@ import { discardNamed, namesIn } from '../named-dirs.js';
 import { DirectoryLock } from '../state/lock.js';
 import type { ContainerRecord } from '../state/record.js';
 import { formatIpv4, type Ipv4, parseIpv4, Subnet } from './cidr.js';
+import { ensureResolver, stopResolver } from './dns/daemon.js';
 import { applyFirewall, deviceExists, ensureBridge, removeBridge, removeFirewall } from './host.js';
 import { publications } from './publications.js';
 
@@ -145,8 +146,8 @@ export class NetworkStore {
 
   /**
    * A network ready for a container: its record (the default network is made on first use,
-   * on the first subnet no host route has), its bridge, and this root's rules. After a
-   * reboot the bridge and the rules are gone: they are made again here.
+   * on the first subnet no host route has), its bridge, this root's rules and, on a network
+   * of the user's, its DNS server. After a reboot they are gone: they are made again here.
    */
   prepare(name: string): Network {
     const network =
@@ -160,6 +161,8 @@ export class NetworkStore {
         // Checked again: a process starting a container next to this one may have done it.
         if (!deviceExists(network.bridge)) this.bringUp(network);
       });
+    // docker's default network has no names either: its containers use the host's resolvers.
+    if (network.name !== DEFAULT_NETWORK) ensureResolver(this.dir, this.root, network);
     return network;
   }
 
@@ -177,6 +180,7 @@ export class NetworkStore {
   /** Takes the host's devices and rules of every network of this root away (a test's root). */
   tearDown(): void {
     for (const network of this.list()) {
+      stopResolver(this.dir, network);
       removeBridge(network.bridge);
       rmSync(join(HOST_BRIDGES_DIR, network.bridge), { force: true });
     }
@@ -253,6 +257,7 @@ export class NetworkStore {
         `network ${name} has container ${holder.slice(0, 12)} on it: remove that first`,
       );
     withHostLock(() => {
+      stopResolver(this.dir, network);
       discardNamed(this.dir, name);
       removeBridge(network.bridge);
       rmSync(join(HOST_BRIDGES_DIR, network.bridge), { force: true });
@@ -285,6 +290,14 @@ export class NetworkStore {
     });
   }
 
+  /** Gives back the container's address on `network` (it leaves the network). */
+  releaseFrom(network: Network, container: string): void {
+    this.withLeases(network, (leases) => {
+      for (const [address, holder] of Object.entries(leases))
+        if (holder === container) delete leases[address];
+    });
+  }
+
   /** Gives back the container's addresses (it is removed). */
   release(container: string): void {
     this.releaseUnless((holder) => holder !== container);
@@ -301,7 +314,7 @@ export class NetworkStore {
 
   /** Which containers hold an address on it. */
   holders(network: Network): string[] {
-    return Object.values(this.readLeases(network));
+    return Object.values(this.leases(network));
   }
 
   private withLeases<T>(network: Network, change: (leases: Record<string, string>) => T): T {
@@ -309,7 +322,7 @@ export class NetworkStore {
     const lock = DirectoryLock.acquireOrFail(dir, `network ${network.name}`);
     if (lock === null) throw new TockerError(`no network ${network.name}`);
     try {
-      const leases = this.readLeases(network);
+      const leases = this.leases(network);
       const before = JSON.stringify(leases);
       const result = change(leases);
       if (JSON.stringify(leases) !== before) {
@@ -323,7 +336,8 @@ export class NetworkStore {
     }
   }
 
-  private readLeases(network: Network): Record<string, string> {
+  /** Its addresses held, each by a container. */
+  leases(network: Network): Record<string, string> {
     try {
       return z
         .record(z.string())

@@ -8,9 +8,12 @@ export function publishes(record: ContainerRecord): boolean {
 
 /** What the root's containers publish now: those that run (or are being started). */
 export function publications(records: readonly ContainerRecord[]): Publication[] {
-  return records.flatMap((record) =>
-    record.status !== 'exited' && record.network.mode === 'bridge' && publishes(record)
-      ? [{ address: record.network.address, ports: record.network.ports }]
-      : [],
-  );
+  return records.flatMap((record) => {
+    if (record.status === 'exited' || record.network.mode !== 'bridge') return [];
+    // Through its first network, where its default route is.
+    const first = record.network.networks[0];
+    return first !== undefined && publishes(record)
+      ? [{ address: first.address, ports: record.network.ports }]
+      : [];
+  });
 }

@@ -15,7 +15,10 @@ function portUrl(agentUrl: string | null, port: PublishedPort): string | null {
   return host === null || port.protocol !== 'tcp' ? null : `http://${host}:${port.hostPort}/`;
 }
 
-/** A container's network as facts: mode, address, gateway, MAC, published ports as links. */
+/**
+ * A container's network as facts: its mode, or each network it is on (address, aliases,
+ * gateway, MAC), and its published ports as links.
+ */
 export function NetworkFacts({
   network,
   agentUrl,
@@ -25,6 +28,8 @@ export function NetworkFacts({
   agentUrl: string | null;
   running: boolean;
 }) {
+  if (network.mode === 'container')
+    return <span>the network of container {network.container.slice(0, 12)}</span>;
   if (network.mode !== 'bridge')
     return (
       <span>
@@ -33,11 +38,18 @@ export function NetworkFacts({
     );
   return (
     <span data-testid="network">
-      <span className="mono">
-        {network.address}/{network.prefix}
-      </span>{' '}
-      on {network.network}, gateway <span className="mono">{network.gateway}</span>, MAC{' '}
-      <span className="mono">{network.mac}</span>
+      {network.networks.length === 0 && <span>on no network (only lo)</span>}
+      {network.networks.map((attachment) => (
+        <span key={attachment.network} className="attachment">
+          <span className="mono">
+            {attachment.address}/{attachment.prefix}
+          </span>{' '}
+          on {attachment.network}
+          {attachment.aliases.length > 0 && ` (also ${attachment.aliases.join(', ')})`}, gateway{' '}
+          <span className="mono">{attachment.gateway}</span>, MAC{' '}
+          <span className="mono">{attachment.mac}</span>
+        </span>
+      ))}
       {network.ports.length > 0 && (
         <span className="ports">
           {network.ports.map((port) => {
