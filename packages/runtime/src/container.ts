@@ -182,6 +182,7 @@ export class Container {
     try {
       trace('reserved');
       networkInterface = joinNetwork(config, id, networks);
+      if (networkInterface !== null) trace('network leased');
       joined = joinContainerNetwork(config, store, opened);
       const ports = holdPorts(config, opened);
       published = ports.published;
