@@ -187,6 +187,7 @@ export class Container {
         networks,
         reuse?.network.mode === 'bridge' ? reuse.network.networks : null,
       );
+      if (interfaces.length > 0) trace('network leased');
       joined = joinContainerNetwork(config, store, opened);
       const ports = holdPorts(config, opened);
       published = ports.published;
