@@ -87,14 +87,14 @@ function NetworkRow({
           {shortId(network.id)}
         </div>
       </td>
-      <Cell label="Subnet" className="mono">
-        {network.subnet}
+      <Cell label="Subnet">
+        <span className="mono">{network.subnet}</span>
       </Cell>
-      <Cell label="Gateway" className="mono">
-        {network.gateway}
+      <Cell label="Gateway">
+        <span className="mono">{network.gateway}</span>
       </Cell>
-      <Cell label="Bridge" className="mono">
-        {network.bridge}
+      <Cell label="Bridge">
+        <span className="mono">{network.bridge}</span>
       </Cell>
       <Cell label="Created">{formatDate(network.createdAt)}</Cell>
       <Cell label="Containers">
