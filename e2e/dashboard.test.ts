@@ -535,7 +535,15 @@ test('a phone (390 px): no page scrolls sideways, and the navigation and sign-ou
 }, async () => {
   const phone = await stack.signedInPage(390, 844);
   const pages = [containerUrl, toolsUrl, runUrl].map((url) => new URL(url).pathname);
-  for (const path of ['/containers', '/launch', '/images', '/history', '/agents', ...pages]) {
+  for (const path of [
+    '/containers',
+    '/launch',
+    '/images',
+    '/networks',
+    '/history',
+    '/agents',
+    ...pages,
+  ]) {
     await phone.goto(`${stack.dashboard.url}${path}`);
     await phone.locator('main h1').first().waitFor();
     await phone.waitForLoadState('networkidle');

@@ -1,10 +1,8 @@
 'use client';
-import Link from 'next/link';
-import { usePathname, useRouter, useSearchParams } from 'next/navigation';
-import { useAgents } from '../agents';
 import { relay } from '../connection';
 import { plural } from '../format';
 import { useImages } from '../images';
+import { AgentPage } from './agent-page';
 import { ImageList } from './image-list';
 import { PruneButton } from './prune-button';
 import { PullForm } from './pull-form';
@@ -56,49 +54,7 @@ function AgentImages({ agent }: { agent: number }) {
 
 /** The Images page: an agent's image store and volumes (the agent chosen in the URL). */
 export function ImagesView() {
-  const router = useRouter();
-  const path = usePathname();
-  const params = useSearchParams();
-  const { agents, error } = useAgents();
-  const online = (agents ?? []).filter((agent) => agent.online);
-  const agent = online.find((each) => each.id === Number(params.get('agent'))) ?? online[0];
-
   return (
-    <section aria-labelledby="images-title">
-      <div className="page-head">
-        <h1 id="images-title">Images</h1>
-        {online.length > 0 && (
-          <label className="inline">
-            Agent
-            <select
-              value={agent?.id}
-              onChange={(event) => router.replace(`${path}?agent=${event.target.value}`)}
-            >
-              {online.map((each) => (
-                <option key={each.id} value={each.id}>
-                  {each.name}
-                </option>
-              ))}
-            </select>
-          </label>
-        )}
-      </div>
-      {error && (
-        <p role="alert" className="error-text">
-          Could not list the agents: {error}
-        </p>
-      )}
-      {agents === null && !error && <p className="muted">Loading agents…</p>}
-      {agents !== null && online.length === 0 && (
-        <div className="empty">
-          No agent is online.{' '}
-          <Link prefetch={false} href="/agents">
-            Add or check your agents
-          </Link>
-          .
-        </div>
-      )}
-      {agent !== undefined && <AgentImages key={agent.id} agent={agent.id} />}
-    </section>
+    <AgentPage title="Images">{(agent) => <AgentImages key={agent} agent={agent} />}</AgentPage>
   );
 }

@@ -19,6 +19,7 @@ import { relay } from '../connection';
 import { formatCommand, plural } from '../format';
 import { type FieldErrors, fieldOf, issuesByField, useSubmission } from '../forms';
 import { pullToEnd, useImageNamed, useImages } from '../images';
+import { useNetworks } from '../networks';
 import { atField, Field, FormError } from './field';
 import { type MountPart, type MountRow, MountsEditor, mountsOf } from './mounts-editor';
 import { PullProgress } from './pull-progress';
@@ -186,6 +187,14 @@ export function LaunchForm() {
   const [pull, setPull] = useState<PullState | null>(null);
   const imagesListId = useId();
   const { data: local } = useImages(agent);
+  const { data: networks } = useNetworks(agent);
+  // The modes, then the agent's own networks (bridge, the default one, is both).
+  const networkChoices = [
+    ...NETWORK_MODES,
+    ...(networks ?? [])
+      .map((network) => network.name)
+      .filter((name) => !(NETWORK_MODES as readonly string[]).includes(name)),
+  ];
   const hints = useImageHints(agent, root === 'image' ? imageName : '');
 
   // A refusal that names no field but a mount's source or target (the agent's "bind
@@ -318,14 +327,14 @@ export function LaunchForm() {
       </Field>
       <Field
         label="Network"
-        hint="bridge: an address, the outside through NAT; none: only lo; host: the host's own."
+        hint="bridge: an address, the outside through NAT; none: only lo; host: the host's own; or one of the agent's networks."
         error={errors.network}
       >
         {(props) => (
           <select {...props} name="network" defaultValue="bridge">
-            {NETWORK_MODES.map((mode) => (
-              <option key={mode} value={mode}>
-                {mode}
+            {networkChoices.map((choice) => (
+              <option key={choice} value={choice}>
+                {choice}
               </option>
             ))}
           </select>

@@ -9,6 +9,7 @@ const SECTIONS = [
   { href: '/containers', label: 'Containers' },
   { href: '/launch', label: 'Launch' },
   { href: '/images', label: 'Images' },
+  { href: '/networks', label: 'Networks' },
   { href: '/history', label: 'History' },
   { href: '/agents', label: 'Agents' },
 ] as const;

@@ -3,7 +3,7 @@ import type { ContainerRef } from '@tocker/protocol';
 import Link from 'next/link';
 import { shortId } from '../format';
 
-/** The containers an image or a volume is used by, each a link to its page. */
+/** The containers an image or a volume is used by (or on a network), each a link to its page. */
 export function UsedBy({
   agent,
   containers,

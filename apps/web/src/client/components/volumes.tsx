@@ -1,6 +1,6 @@
 'use client';
 import { requests, type VolumeSummary } from '@tocker/protocol';
-import { type FormEvent, useState } from 'react';
+import type { FormEvent } from 'react';
 import { relay } from '../connection';
 import { formatDate } from '../format';
 import { check, useSubmission } from '../forms';
@@ -8,6 +8,7 @@ import { useVolumes } from '../images';
 import { Field } from './field';
 import { Cell, ListTable } from './list-table';
 import { PruneButton } from './prune-button';
+import { RemoveButton } from './remove-button';
 import { UsedBy } from './used-by';
 
 const FIELDS = ['name'] as const;
@@ -22,20 +23,6 @@ function VolumeRow({
   volume: VolumeSummary;
   onRemoved: () => void;
 }) {
-  const [busy, setBusy] = useState(false);
-  const [refusal, setRefusal] = useState<string | null>(null);
-  const remove = async () => {
-    if (!window.confirm(`Remove the volume ${volume.name} and everything in it?`)) return;
-    setBusy(true);
-    try {
-      await relay(agent, 'volume:remove', { name: volume.name });
-      onRemoved();
-    } catch (error) {
-      setRefusal((error as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
     <tr data-testid={`volume-${volume.name}`}>
       <td>
@@ -47,20 +34,12 @@ function VolumeRow({
         <UsedBy agent={agent} containers={volume.usedBy} />
       </Cell>
       <td>
-        <button
-          type="button"
-          className="small danger"
-          disabled={busy}
-          aria-label={`Remove volume ${volume.name}`}
-          onClick={() => void remove()}
-        >
-          Remove
-        </button>
-        {refusal !== null && (
-          <div role="alert" className="error-text">
-            {refusal}
-          </div>
-        )}
+        <RemoveButton
+          label={`Remove volume ${volume.name}`}
+          question={`Remove the volume ${volume.name} and everything in it?`}
+          remove={() => relay(agent, 'volume:remove', { name: volume.name })}
+          onRemoved={onRemoved}
+        />
       </td>
     </tr>
   );
