@@ -27,6 +27,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ContainerView, primaryAddress } from '@tocker/protocol';
 import { parseContainerSpec, Runtime } from '@tocker/runtime';
 import { median, RUNS, scratchDir, WARMUP } from '../../runtime/bench/measure.js';
 import { detectCgroupDriver } from '../../runtime/src/cgroups/index.js';
@@ -299,9 +300,11 @@ async function throughput(image: string, binary: string) {
     String(PORT),
   ]);
   try {
-    const view = JSON.parse(tockerOk(['inspect', sink]))[0];
-    const address = view.network.address as string;
-    const ports = view.network.ports as { hostIp: string; hostPort: number }[];
+    const { network } = (
+      JSON.parse(tockerOk(['inspect', sink])) as ContainerView[]
+    )[0] as ContainerView;
+    const address = primaryAddress(network) as string;
+    const ports = network.mode === 'bridge' ? network.ports : [];
     const portOn = (hostIp: string) =>
       String(ports.find((port) => port.hostIp === hostIp)?.hostPort);
     const mib = String(TCP_MIB);
@@ -416,10 +419,8 @@ async function churn(image: string) {
   const startMs = performance.now() - startedAt;
   const failed = started.filter((result) => result.code !== 0);
   const ids = started.filter((result) => result.code === 0).map((result) => result.stdout.trim());
-  const views = ids.length > 0 ? JSON.parse(tockerOk(['inspect', ...ids])) : [];
-  const addresses: string[] = views.map(
-    (view: { network: { address: string } }) => view.network.address,
-  );
+  const views: ContainerView[] = ids.length > 0 ? JSON.parse(tockerOk(['inspect', ...ids])) : [];
+  const addresses = views.flatMap((view) => primaryAddress(view.network) ?? []);
   const distinct = new Set(addresses).size;
   const removedAt = performance.now();
   const removed = ids.length > 0 ? tocker(['rm', '-f', ...ids]) : { code: 0, stderr: '' };

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { ContainerView } from '@tocker/protocol';
+import { type ContainerView, primaryAddress } from '@tocker/protocol';
 import { CliRoot, waitFor } from './helpers.js';
 
 const world = new CliRoot({ name: 'churn' });
@@ -112,7 +112,7 @@ test(`${COUNT} containers on one user network, started detached and removed: eac
   const addresses = views.map((view) => {
     assert.equal(view.network.mode, 'bridge');
     assert.equal(view.status, 'running');
-    return view.network.mode === 'bridge' ? view.network.address : '';
+    return primaryAddress(view.network) ?? '';
   });
   assert.equal(new Set(addresses).size, COUNT, `distinct addresses: ${addresses.join(' ')}`);
   const publishing = views.flatMap((view, index) =>

@@ -60,6 +60,11 @@ export const containerNetworkSchema = z.preprocess(
 );
 export type ContainerNetwork = z.output<typeof containerNetworkSchema>;
 
+/** Its address on its first network (where its default route and published ports are). */
+export function primaryAddress(network: ContainerNetwork): string | null {
+  return network.mode === 'bridge' ? (network.networks[0]?.address ?? null) : null;
+}
+
 /**
  * A container as clients see it (the agent's replies, the CLI's ps and inspect): a
  * projection of the runtime's record, without its bookkeeping (supervisors, the runtime
