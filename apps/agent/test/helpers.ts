@@ -15,7 +15,11 @@ import {
 import { Runtime } from '@tocker/runtime';
 import { io, type Socket } from 'socket.io-client';
 import { defaultImageIn } from '../../../packages/images/test/fixtures.js';
-import { removeStateRoot, scratchDir } from '../../../packages/runtime/test/scratch.js';
+import {
+  removeStateRoot,
+  scratchDir,
+  withoutHostResolvers,
+} from '../../../packages/runtime/test/scratch.js';
 
 export const agentMain = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
 export const tockerBin = join(
@@ -29,6 +33,8 @@ export const tockerBin = join(
   'tocker.cjs',
 );
 export const root = scratchDir('agent-test');
+/** The host's resolv.conf as this root's agents take it: empty, or a test's own resolver. */
+export const resolvConf = withoutHostResolvers(root);
 export const cgroupParent = `tocker-agent-test-${process.pid}`;
 export const token = randomBytes(24).toString('base64url');
 process.env.TOCKER_CGROUP_PARENT = cgroupParent;

@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerTransitionSchema, parseJsonLines } from '@tocker/protocol';
 import { detectCgroupDriver, parseMountinfo } from '../src/cgroups/index.js';
 import { prepareDefaultImage } from '../src/image.js';
 import { Runtime } from '../src/runtime.js';
-import { removeStateRoot, scratchDir } from './scratch.js';
+import { removeStateRoot, scratchDir, withoutHostResolvers } from './scratch.js';
 
 export const image = prepareDefaultImage();
 
@@ -39,11 +32,7 @@ export class TestRoot {
     this.root = options.root ?? scratchDir('test');
     this.dispose = () => removeStateRoot(this.root, options.dispose);
     this.cgroupParent = `tocker-test-${process.pid}${options.name === undefined ? '' : `-${options.name}`}`;
-    // The host's resolvers as far as tocker is told: none, unless a test writes some (its
-    // own), so that no container of a test can ever ask the machine's resolver a name.
-    this.resolvConf = join(this.root, 'resolv.conf');
-    mkdirSync(this.root, { recursive: true });
-    writeFileSync(this.resolvConf, '');
+    this.resolvConf = withoutHostResolvers(this.root);
     this.env = {
       ...process.env,
       TOCKER_ROOT: this.root,
@@ -52,7 +41,6 @@ export class TestRoot {
     };
     process.env.TOCKER_ROOT = this.root;
     process.env.TOCKER_CGROUP_PARENT = this.cgroupParent;
-    process.env.TOCKER_RESOLV_CONF = this.resolvConf;
   }
 
   /** The library on this world's root, as the CLI opens it. */

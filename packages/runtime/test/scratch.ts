@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetworkStore, reconcileHostNetworks } from '../src/index.js';
@@ -10,6 +10,20 @@ import { NetworkStore, reconcileHostNetworks } from '../src/index.js';
  */
 export function scratchDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `tocker-${name}-${process.pid}-`));
+}
+
+/**
+ * What tocker of this process (and the agents and CLIs it starts) takes for the host's
+ * resolv.conf (TOCKER_RESOLV_CONF): an empty file in the state root, so that no container
+ * of a test can ever ask the machine's resolver a name. A test that needs an upstream
+ * writes its own resolver's address into it.
+ */
+export function withoutHostResolvers(root: string): string {
+  const file = join(root, 'resolv.conf');
+  mkdirSync(root, { recursive: true });
+  writeFileSync(file, '');
+  process.env.TOCKER_RESOLV_CONF = file;
+  return file;
 }
 
 /**
