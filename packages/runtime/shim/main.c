@@ -172,7 +172,9 @@ static void on_sync(void) {
     char *newline;
     while ((newline = strchr(state.sync_buffer, '\n')) != NULL) {
       *newline = '\0';
-      if (strcmp(state.sync_buffer, "r") == 0) {
+      if (strcmp(state.sync_buffer, "n") == 0) {
+        report("namespaces\n");
+      } else if (strcmp(state.sync_buffer, "r") == 0) {
         state.ready = 1;
         report("ready\n");
         send_go();

@@ -73,6 +73,7 @@ enum {
   OP_MOUNT_OVERLAY = 61,  /* target, upper, work, lower layers... (top first) */
   OP_COPY_INTO = 62,      /* i64 slot, path: what the container has at path, copied into the tree */
   OP_NET_INTERFACE = 63,  /* from name, to name, address, i64 prefix, gateway: the container's own interface */
+  OP_NAMESPACES_MADE = 64, /* tell the shim its namespaces exist: interfaces can come in now */
 };
 
 enum { MODE_CREATE = 1, MODE_EXEC = 2 };

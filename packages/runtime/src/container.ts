@@ -6,6 +6,7 @@ import type { RuntimeConfig } from './config/runtime-config.js';
 import { TockerError } from './errors.js';
 import {
   attachInterfaces,
+  detachInterfaces,
   holdPorts,
   type JoinedNetwork,
   joinContainerNetwork,
@@ -230,29 +231,15 @@ export class Container {
     }
 
     trace('shim started');
-    const born = await shim.until('pid', 'error');
-    const ready = born.kind === 'pid' ? await shim.until('ready', 'error') : born;
-    if (born.kind !== 'pid' || ready.kind !== 'ready') {
-      const failure = setupFailure(ready);
+    const born = await setUp(shim, interfaces);
+    if (born instanceof Error) {
       await shim.until();
       cgroup.remove();
-      abandon(failure.message);
-      throw failure;
+      abandon(born.message);
+      throw born;
     }
     trace('ready');
-    if (interfaces.length > 0) {
-      try {
-        attachInterfaces(born.pid, interfaces);
-      } catch (error) {
-        shim.release();
-        await shim.until();
-        cgroup.remove();
-        abandon((error as Error).message);
-        throw error;
-      }
-      trace('network attached');
-    }
-    const pid1 = identify(born.pid) ?? { pid: born.pid, startTime: 0 };
+    const pid1 = identify(born) ?? { pid: born, startTime: 0 };
     const now = new Date().toISOString();
     const created = store.update(id, (current) =>
       current.status === 'created' && current.process === null
@@ -268,7 +255,7 @@ export class Container {
           }
         : null,
     );
-    if (created?.process?.pid !== born.pid) {
+    if (created?.process?.pid !== born) {
       // Removed (rm -f) while it was being set up: nothing of it may stay.
       shim.release();
       await shim.until();
@@ -404,6 +391,40 @@ function waitForEnd(supervisor: ProcessIdentity): Promise<null> {
       resolve(null);
     }, 1000);
   });
+}
+
+/**
+ * The container's process once it is set up and waits to be started, or why it is not: on
+ * networks, its interfaces are attached as soon as its namespaces exist, while it goes on
+ * building its root (the start, which configures them inside, waits for both).
+ */
+async function setUp(shim: Shim, interfaces: readonly NetworkInterface[]): Promise<number | Error> {
+  const born = await shim.until('pid', 'error');
+  if (born.kind !== 'pid') return setupFailure(born);
+  if (interfaces.length > 0) {
+    const child = identify(born.pid);
+    const made = await shim.until('namespaces', 'error');
+    if (made.kind !== 'namespaces') return setupFailure(made);
+    try {
+      attachInterfaces(born.pid, interfaces);
+      // It may have failed its set-up meanwhile, and its pid been taken by another process:
+      // then the interfaces are not left wherever they went.
+      if (!isAlive(child)) throw new TockerError('the container process died during set-up');
+    } catch (error) {
+      try {
+        detachInterfaces(interfaces);
+      } catch {
+        // Gone with its namespace between the look and the delete.
+      }
+      // Its own reason, when it failed by itself (a command not found) rather than by this.
+      const report = await shim.until('ready', 'error');
+      shim.release(); // its child goes with it
+      return report.kind === 'error' ? setupFailure(report) : (error as Error);
+    }
+    trace('network attached');
+  }
+  const ready = await shim.until('ready', 'error');
+  return ready.kind === 'ready' ? born.pid : setupFailure(ready);
 }
 
 function setupFailure(report: ShimReport): TockerError {

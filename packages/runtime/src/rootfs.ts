@@ -136,6 +136,8 @@ export function rootfsSteps(
   steps.push(
     // --network host: the host's own network namespace, and nothing of it hidden.
     step(Op.unshare, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (ownNetwork ? CLONE_NEWNET : 0)),
+    // Its interfaces are attached from the host while it builds its root, not after.
+    step(Op.namespacesMade),
     // Nothing mounted from here on may propagate back to the host.
     step(Op.mount, null, '/', null, MS_REC | MS_PRIVATE, null),
     step(Op.mountOverlay, layout.merged, layout.upper, layout.work, ...layout.layers),

@@ -53,8 +53,9 @@ export function ensureBridge(network: Network): void {
   writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
 }
 
-export function removeBridge(bridge: string): void {
-  if (deviceExists(bridge)) run('ip', ['link', 'del', bridge]);
+/** A device of the host (a bridge, a veth end: its pair goes with it), if it is there. */
+export function removeDevice(name: string): void {
+  if (deviceExists(name)) run('ip', ['link', 'del', name]);
 }
 
 /**

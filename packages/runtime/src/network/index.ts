@@ -7,7 +7,7 @@ import { isAlive } from '../proc.js';
 import type { StateStore } from '../state/store.js';
 import { errnoOf } from '../sys/fs-at.js';
 import { bindPort, EADDRINUSE, EADDRNOTAVAIL } from '../sys/sockets.js';
-import { attachVeth, configureInterface } from './host.js';
+import { attachVeth, configureInterface, removeDevice } from './host.js';
 import type { Lease, NetworkStore } from './networks.js';
 
 export { Subnet } from './cidr.js';
@@ -80,6 +80,11 @@ export function attachInterfaces(pid: number, interfaces: readonly NetworkInterf
     attachVeth(pid, lease, host, peer);
     if (index > 0) configureInterface(pid, peer, lease);
   });
+}
+
+/** Takes the container's interfaces away again (their host ends: each pair goes with its end). */
+export function detachInterfaces(interfaces: readonly NetworkInterface[]): void {
+  for (const { host } of interfaces) removeDevice(host);
 }
 
 export function attachmentOf({ lease, aliases }: NetworkInterface): NetworkAttachment {

@@ -9,7 +9,7 @@ import { DirectoryLock } from '../state/lock.js';
 import type { ContainerRecord } from '../state/record.js';
 import { formatIpv4, type Ipv4, parseIpv4, Subnet } from './cidr.js';
 import { ensureResolver, stopResolver } from './dns/daemon.js';
-import { applyFirewall, deviceExists, ensureBridge, removeBridge, removeFirewall } from './host.js';
+import { applyFirewall, deviceExists, ensureBridge, removeDevice, removeFirewall } from './host.js';
 import { publications } from './publications.js';
 
 /** The network containers join unless told otherwise (docker's "bridge"). */
@@ -181,7 +181,7 @@ export class NetworkStore {
   tearDown(): void {
     for (const network of this.list()) {
       stopResolver(this.dir, network);
-      removeBridge(network.bridge);
+      removeDevice(network.bridge);
       rmSync(join(HOST_BRIDGES_DIR, network.bridge), { force: true });
     }
     removeFirewall(this.firewallTable);
@@ -259,7 +259,7 @@ export class NetworkStore {
     withHostLock(() => {
       stopResolver(this.dir, network);
       discardNamed(this.dir, name);
-      removeBridge(network.bridge);
+      removeDevice(network.bridge);
       rmSync(join(HOST_BRIDGES_DIR, network.bridge), { force: true });
       this.refreshFirewall();
     });
@@ -434,7 +434,7 @@ export function reconcileHostNetworks(): number {
     );
     tables.set(entry.table, (tables.get(entry.table) ?? false) || alive);
     if (alive) continue;
-    removeBridge(bridge);
+    removeDevice(bridge);
     rmSync(path, { force: true });
     removed++;
   }

@@ -55,6 +55,7 @@ export const Op = {
   mountOverlay: 61,
   copyInto: 62,
   netInterface: 63,
+  namespacesMade: 64,
 } as const;
 
 export const ShimMode = { create: 1, exec: 2 } as const;
