@@ -16,6 +16,8 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TEST_CGROUP = /^tocker-(?:agent-test|devtest|test)-(\d+)(?:-[a-z]+)?$/;
 /** The tmpfs roots the tests mount are named after their process (tocker-test-PID). */
 const TEST_TMPFS = /^tocker-test-(\d+)$/;
+/** The nftables table the forward-policy test makes (packages/cli/test/network.test.ts). */
+const TEST_TABLE = /^table inet (fwtest(\d+))$/;
 /** The tests' temporary directories (scratchDir in packages/runtime/test/scratch.ts). */
 const TEST_SCRATCH = /^tocker-[a-z0-9-]+-(\d+)-[A-Za-z0-9]{6}$/;
 
@@ -123,11 +125,18 @@ export async function sweepTestLeftovers() {
       scratch++;
     } catch {}
   }
+  let tables = 0;
+  for (const line of execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }).split('\n')) {
+    const [, table, owner] = TEST_TABLE.exec(line) ?? [];
+    if (table === undefined || alive(Number(owner))) continue;
+    execFileSync('nft', ['delete', 'table', 'inet', table]);
+    tables++;
+  }
   // With their roots gone, their bridges and firewall tables are the runtime's to take away.
   const { reconcileHostNetworks } = await import(join(repo, 'packages/runtime/dist/index.js'));
   const bridges = reconcileHostNetworks();
-  if (stale.length + unmounted + scratch + bridges > 0)
+  if (stale.length + unmounted + scratch + tables + bridges > 0)
     console.log(
-      `test: removed ${stale.length} cgroup(s), ${unmounted} tmpfs, ${scratch} temporary directories and ${bridges} bridge(s) of killed test runs`,
+      `test: removed ${stale.length} cgroup(s), ${unmounted} tmpfs, ${scratch} temporary directories, ${tables} nftables table(s) and ${bridges} bridge(s) of killed test runs`,
     );
 }

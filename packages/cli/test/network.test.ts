@@ -449,6 +449,39 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     assert.doesNotMatch((await world.run(['network', 'ls', '-q'])).stdout, /backend/);
   });
 
+  test("another table's forward chain with a drop policy (docker's FORWARD) is named at the bridge's creation, with the rules that would let it through; that table is left as it was", async () => {
+    const table = `fwtest${process.pid}`;
+    // Its first rule accepts everything: the policy is what is looked at, and the other tests
+    // running beside this one are not disturbed.
+    execFileSync('nft', ['-f', '-'], {
+      input: `table inet ${table} {\n  chain forward {\n    type filter hook forward priority 10; policy drop;\n    accept\n  }\n}\n`,
+    });
+    let bridge: string;
+    try {
+      const guarded = await world.run(['network', 'create', 'guarded']);
+      assert.equal(guarded.code, 0, guarded.stderr);
+      bridge = JSON.parse(
+        readFileSync(join(world.root, 'networks', 'guarded', 'network.json'), 'utf8'),
+      ).bridge;
+      const where = `inet ${table} forward`;
+      assert.equal(
+        guarded.stderr,
+        `tocker: warning: table inet ${table} drops forwarded packets by default (chain forward, policy drop): containers on ${bridge} reach neither the outside nor each other's published ports unless it lets them through, e.g. nft insert rule ${where} iifname "${bridge}" accept; nft insert rule ${where} oifname "${bridge}" accept\n`,
+      );
+      assert.match(
+        execFileSync('nft', ['list', 'table', 'inet', table], { encoding: 'utf8' }),
+        /policy drop;\n\s+accept\n\s+}/,
+      );
+    } finally {
+      execFileSync('nft', ['delete', 'table', 'inet', table]);
+    }
+    const unguarded = await world.run(['network', 'create', 'unguarded']);
+    assert.equal(unguarded.code, 0, unguarded.stderr);
+    assert.equal(unguarded.stderr, '');
+    assert.equal((await world.run(['network', 'rm', 'guarded', 'unguarded'])).code, 0);
+    assert.equal(existsSync(`/sys/class/net/${bridge}`), false);
+  });
+
   test('bad -p: malformed, out of range, twice, or on a network without ports: one line each, nothing started', async () => {
     for (const [args, error] of [
       [['-p', 'abc'], '-p abc: not [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp], e.g. 8080:80'],

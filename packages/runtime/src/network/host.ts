@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import type { PublishedPort } from '@tocker/protocol';
+import { z } from 'zod';
 import { TockerError } from '../errors.js';
 import { formatIpv4 } from './cidr.js';
 import type { Lease, Network } from './networks.js';
@@ -187,6 +188,48 @@ export function applyFirewall(
       '',
     ].join('\n'),
   );
+}
+
+/** What `nft -j list chains` says of a chain (base chains have a hook and a policy). */
+const chainSchema = z.object({
+  family: z.string(),
+  table: z.string(),
+  name: z.string(),
+  hook: z.string().optional(),
+  policy: z.string().optional(),
+});
+const listingSchema = z.object({ nftables: z.array(z.record(z.unknown())) });
+
+/**
+ * The forward chains of other tables that drop what no rule of theirs accepts (docker's
+ * FORWARD policy is one): every base chain of a hook sees each packet, so tocker's accepts
+ * cannot undo their drop. One line each, with the rules that would let `bridge` through.
+ */
+export function forwardBlockers(isOwnTable: (table: string) => boolean, bridge: string): string[] {
+  let listed: z.output<typeof listingSchema>;
+  try {
+    listed = listingSchema.parse(
+      JSON.parse(
+        execFileSync('nft', ['-j', 'list', 'chains'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+          env: { ...process.env, PATH: SYSTEM_PATH, LC_ALL: 'C' },
+        }),
+      ),
+    );
+  } catch {
+    return []; // no nft to ask: nothing to warn about that tocker could tell
+  }
+  return listed.nftables.flatMap((entry) => {
+    const chain = chainSchema.safeParse(entry.chain);
+    if (!chain.success) return [];
+    const { family, table, name, hook, policy } = chain.data;
+    if (hook !== 'forward' || policy !== 'drop' || isOwnTable(table)) return [];
+    const where = `${family} ${table} ${name}`;
+    return [
+      `table ${family} ${table} drops forwarded packets by default (chain ${name}, policy drop): containers on ${bridge} reach neither the outside nor each other's published ports unless it lets them through, e.g. nft insert rule ${where} iifname "${bridge}" accept; nft insert rule ${where} oifname "${bridge}" accept`,
+    ];
+  });
 }
 
 /** Its table, if it has one. */

@@ -9,7 +9,14 @@ import { DirectoryLock } from '../state/lock.js';
 import type { ContainerRecord } from '../state/record.js';
 import { formatIpv4, type Ipv4, parseIpv4, Subnet } from './cidr.js';
 import { ensureResolver, stopResolver } from './dns/daemon.js';
-import { applyFirewall, deviceExists, ensureBridge, removeDevice, removeFirewall } from './host.js';
+import {
+  applyFirewall,
+  deviceExists,
+  ensureBridge,
+  forwardBlockers,
+  removeDevice,
+  removeFirewall,
+} from './host.js';
 import { publications } from './publications.js';
 
 /** The network containers join unless told otherwise (docker's "bridge"). */
@@ -85,6 +92,9 @@ export class NetworkStore {
     private readonly root: string,
     /** The root's containers: their leases are shown, their published ports made rules. */
     private readonly containers: () => readonly ContainerRecord[] = () => [],
+    /** What the user should know but that fails nothing (the CLI's stderr, the agent's log). */
+    private readonly warn: (message: string) => void = (message) =>
+      process.stderr.write(`tocker: warning: ${message}\n`),
   ) {}
 
   /**
@@ -175,6 +185,8 @@ export class NetworkStore {
     );
     ensureBridge(network);
     this.refreshFirewall();
+    for (const blocker of forwardBlockers((table) => /^tocker(_|$)/.test(table), network.bridge))
+      this.warn(blocker);
   }
 
   /** Takes the host's devices and rules of every network of this root away (a test's root). */
