@@ -5,6 +5,7 @@ import { type AddressInfo, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { NetworkSummary } from '@tocker/protocol';
 import { CliRoot, waitFor } from './helpers.js';
 import { attackImage } from './probe/image.js';
 
@@ -38,9 +39,9 @@ async function gateway(network: string): Promise<{ address: string; subnet: stri
   assert.equal(joined.code, 0, joined.stderr);
   const shown = await world.run(['network', 'inspect', network]);
   assert.equal(shown.code, 0, shown.stderr);
-  const [shownNetwork] = JSON.parse(shown.stdout) as { Gateway: string; Subnet: string }[];
+  const [shownNetwork] = JSON.parse(shown.stdout) as NetworkSummary[];
   assert.ok(shownNetwork);
-  return { address: shownNetwork.Gateway, subnet: shownNetwork.Subnet };
+  return { address: shownNetwork.gateway, subnet: shownNetwork.subnet };
 }
 
 interface Datagram {
