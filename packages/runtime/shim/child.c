@@ -209,13 +209,16 @@ static void set_address(int fd, struct ifreq *request, unsigned long command, in
  * own process before it runs anything, with the ioctls of net-tools: no netlink, no
  * process of the host entering the container.
  */
+/* Named, addressed and up, with the default route through `gateway` unless it is empty. */
 static void configure_interface(const struct op *op) {
   const char *from = arg_string(op, 0), *to = arg_string(op, 1), *address = arg_string(op, 2);
   int64_t prefix = arg_number(op, 3);
   const char *gateway = arg_string(op, 4);
   struct in_addr host, via;
+  int routed = gateway[0] != '\0'; /* only its first network's interface has the default route */
   if (prefix < 1 || prefix > 32 || inet_pton(AF_INET, address, &host) != 1 ||
-      inet_pton(AF_INET, gateway, &via) != 1 || strlen(from) >= IFNAMSIZ || strlen(to) >= IFNAMSIZ)
+      (routed && inet_pton(AF_INET, gateway, &via) != 1) || strlen(from) >= IFNAMSIZ ||
+      strlen(to) >= IFNAMSIZ)
     fail(125, "plan: bad interface settings");
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   check(fd, "socket", to);
@@ -231,6 +234,10 @@ static void configure_interface(const struct op *op) {
   check(ioctl(fd, SIOCGIFFLAGS, &request), "ioctl", to);
   request.ifr_flags |= IFF_UP;
   check(ioctl(fd, SIOCSIFFLAGS, &request), "ioctl", "the interface up");
+  if (!routed) {
+    close(fd);
+    return;
+  }
   struct rtentry route;
   memset(&route, 0, sizeof route);
   ((struct sockaddr_in *)&route.rt_dst)->sin_family = AF_INET;

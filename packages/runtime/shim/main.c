@@ -46,6 +46,8 @@ static struct settings {
   int pid_namespace;
   int cgroups[8];
   int cgroup_count;
+  struct veth veths[8];
+  int veth_count;
   char **concluder;
   char **concluder_env;
 } settings = {
@@ -110,6 +112,11 @@ static void read_settings(const struct plan *plan) {
       case SET_CONCLUDER: settings.concluder = strings_from(op, 0); break;
       case SET_CONCLUDER_ENV: settings.concluder_env = strings_from(op, 0); break;
       case SET_PID_NAMESPACE: settings.pid_namespace = (int)arg_number(op, 0); break;
+      case SET_VETH:
+        if (settings.veth_count == 8) die("plan: too many interfaces");
+        settings.veths[settings.veth_count++] = (struct veth){
+            arg_string(op, 0), arg_string(op, 1), arg_string(op, 2), arg_string(op, 3)};
+        break;
       case SET_CGROUP:
         if (settings.cgroup_count == 8) die("plan: too many cgroups");
         settings.cgroups[settings.cgroup_count++] = (int)arg_number(op, 0);
@@ -162,6 +169,19 @@ static void send_go(void) {
   }
 }
 
+/* The child's namespaces exist: its interfaces go in while it builds its root (it is only
+ * let go once it is ready, so they are in before it starts). */
+static void attach_interfaces(void) {
+  for (int i = 0; i < settings.veth_count && !state.failed; i++) {
+    char why[512];
+    if (veth_attach(&settings.veths[i], state.child, why, sizeof why) < 0) {
+      state.failed = 1;
+      report("error 125 %s\n", why);
+      kill_child();
+    }
+  }
+}
+
 static void on_sync(void) {
   ssize_t got = read(state.sync, state.sync_buffer + state.sync_length,
                      sizeof state.sync_buffer - 1 - state.sync_length);
@@ -173,8 +193,8 @@ static void on_sync(void) {
     while ((newline = strchr(state.sync_buffer, '\n')) != NULL) {
       *newline = '\0';
       if (strcmp(state.sync_buffer, "n") == 0) {
-        report("namespaces\n");
-      } else if (strcmp(state.sync_buffer, "r") == 0) {
+        attach_interfaces();
+      } else if (strcmp(state.sync_buffer, "r") == 0 && !state.failed) {
         state.ready = 1;
         report("ready\n");
         send_go();

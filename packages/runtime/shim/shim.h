@@ -37,6 +37,7 @@ enum {
   SET_CONCLUDER_ENV = 13, /* env strings for the concluder */
   SET_PID_NAMESPACE = 14, /* i64 fd: exec mode: the child is born in this PID namespace */
   SET_CGROUP = 15,      /* i64 fd: a cgroup.procs the shim moves its child into, before 'g' */
+  SET_VETH = 16,        /* host name, peer name, MAC, bridge: a pair the shim makes (veth.c) */
 };
 
 /* Operations of the child, in order. */
@@ -73,7 +74,7 @@ enum {
   OP_MOUNT_OVERLAY = 61,  /* target, upper, work, lower layers... (top first) */
   OP_COPY_INTO = 62,      /* i64 slot, path: what the container has at path, copied into the tree */
   OP_NET_INTERFACE = 63,  /* from name, to name, address, i64 prefix, gateway: the container's own interface */
-  OP_NAMESPACES_MADE = 64, /* tell the shim its namespaces exist: interfaces can come in now */
+  OP_NAMESPACES_MADE = 64, /* tell the shim its namespaces exist: its veth pairs are made now */
 };
 
 enum { MODE_CREATE = 1, MODE_EXEC = 2 };
@@ -130,6 +131,13 @@ short relay_destination_events(const struct relay *relay);
 void relay_read(struct relay *relay);
 void relay_write(struct relay *relay);
 int relay_done(const struct relay *relay);
+
+/* veth.c: a container's veth pair, its host end on `bridge`, its other end in `pid`'s network
+ * namespace. 0, or -1 with the reason in `why`. */
+struct veth {
+  const char *host, *peer, *mac, *bridge;
+};
+int veth_attach(const struct veth *veth, pid_t pid, char *why, size_t why_size);
 
 /* main.c */
 void die(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));

@@ -5,8 +5,6 @@ import type { CgroupDriver, CgroupStats, ContainerCgroup } from './cgroups/index
 import type { RuntimeConfig } from './config/runtime-config.js';
 import { TockerError } from './errors.js';
 import {
-  attachInterfaces,
-  detachInterfaces,
   holdPorts,
   type JoinedNetwork,
   joinContainerNetwork,
@@ -199,7 +197,7 @@ export class Container {
         hostname: record.hostname,
         env: [...config.process.env, `HOSTNAME=${record.hostname}`],
         layout: store.rootfsLayout(id, config.root.layers),
-        networkInterface: interfaces[0] ?? null,
+        networkInterfaces: interfaces,
         heldSockets: ports.held,
         networkNamespace: joined?.fd ?? null,
         etcFiles: writeEtcFiles(
@@ -219,9 +217,9 @@ export class Container {
       });
       trace('cgroup created');
       shim = Shim.spawn(id.slice(0, 12), plan.steps, plan.fds);
-      // The shim lets it through once the child is set up and in its cgroups (and, on a
-      // network, once its interface is in: then below).
-      if (startAtOnce && interfaces.length === 0) shim.send('g');
+      // The shim lets it through once the child is set up, in its cgroups and its interfaces
+      // in; one that publishes ports waits for their rules too (below).
+      if (startAtOnce && published.length === 0) shim.send('g');
     } catch (error) {
       cgroup?.remove();
       abandon((error as Error).message);
@@ -231,7 +229,7 @@ export class Container {
     }
 
     trace('shim started');
-    const born = await setUp(shim, interfaces);
+    const born = await setUp(shim);
     if (born instanceof Error) {
       await shim.until();
       cgroup.remove();
@@ -275,7 +273,7 @@ export class Container {
         throw error;
       }
     }
-    if (startAtOnce && interfaces.length > 0) shim.send('g');
+    if (startAtOnce && published.length > 0) shim.send('g');
     return new Container(created, store, networks, cgroup, shim, exitOf(shim));
   }
 
@@ -393,36 +391,10 @@ function waitForEnd(supervisor: ProcessIdentity): Promise<null> {
   });
 }
 
-/**
- * The container's process once it is set up and waits to be started, or why it is not: on
- * networks, its interfaces are attached as soon as its namespaces exist, while it goes on
- * building its root (the start, which configures them inside, waits for both).
- */
-async function setUp(shim: Shim, interfaces: readonly NetworkInterface[]): Promise<number | Error> {
+/** The container's process once it is set up (its interfaces in) and waits to be started. */
+async function setUp(shim: Shim): Promise<number | Error> {
   const born = await shim.until('pid', 'error');
   if (born.kind !== 'pid') return setupFailure(born);
-  if (interfaces.length > 0) {
-    const child = identify(born.pid);
-    const made = await shim.until('namespaces', 'error');
-    if (made.kind !== 'namespaces') return setupFailure(made);
-    try {
-      attachInterfaces(born.pid, interfaces);
-      // It may have failed its set-up meanwhile, and its pid been taken by another process:
-      // then the interfaces are not left wherever they went.
-      if (!isAlive(child)) throw new TockerError('the container process died during set-up');
-    } catch (error) {
-      try {
-        detachInterfaces(interfaces);
-      } catch {
-        // Gone with its namespace between the look and the delete.
-      }
-      // Its own reason, when it failed by itself (a command not found) rather than by this.
-      const report = await shim.until('ready', 'error');
-      shim.release(); // its child goes with it
-      return report.kind === 'error' ? setupFailure(report) : (error as Error);
-    }
-    trace('network attached');
-  }
   const ready = await shim.until('ready', 'error');
   return ready.kind === 'ready' ? born.pid : setupFailure(ready);
 }

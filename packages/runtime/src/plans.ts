@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import type { RuntimeConfig } from './config/runtime-config.js';
-import type { Lease } from './network/networks.js';
+import type { NetworkInterface } from './network/index.js';
 import { type BoundFiles, INIT_PATH, type RootfsLayout, rootfsSteps } from './rootfs.js';
 import { capabilityMask } from './security/capabilities.js';
 import type { SeccompProgram } from './security/seccomp.js';
@@ -61,8 +61,11 @@ export interface ContainerPlanInputs {
   readonly hostname: string;
   readonly env: readonly string[];
   readonly layout: RootfsLayout;
-  /** On a network: its lease, and the name of the veth end the runtime moves in before the start. */
-  readonly networkInterface: { readonly lease: Lease; readonly peer: string } | null;
+  /**
+   * On networks: each interface's lease and the names of its veth pair, which the shim makes
+   * once the child's namespaces exist; the first one carries the default route.
+   */
+  readonly networkInterfaces: readonly NetworkInterface[];
   /** container:NAME: that container's network namespace, opened. */
   readonly networkNamespace: number | null;
   /** The files the runtime wrote for the container (/etc/hosts...), opened, by target. */
@@ -99,6 +102,9 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
     step(Setting.exitFile, passed.pass(inputs.exitFile)),
     // The shim moves its child into these while the child builds its root.
     ...inputs.cgroupProcs.map((fd) => step(Setting.cgroup, passed.pass(fd))),
+    ...inputs.networkInterfaces.map(({ host, peer, lease }) =>
+      step(Setting.veth, host, peer, lease.mac, lease.bridge),
+    ),
     step(Setting.concluder, ...inputs.concluder.argv),
     step(Setting.concluderEnv, ...inputs.concluder.env),
     ...(inputs.foreground ? [step(Setting.foreground)] : []),
@@ -127,19 +133,17 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
     ...sessionSteps(terminal),
     step(Op.newKeyring),
     step(Op.ready),
-    // Its network interface came in while it waited (see Container.create).
-    ...(inputs.networkInterface === null
-      ? []
-      : [
-          step(
-            Op.netInterface,
-            inputs.networkInterface.peer,
-            'eth0',
-            inputs.networkInterface.lease.address,
-            inputs.networkInterface.lease.prefix,
-            inputs.networkInterface.lease.gateway,
-          ),
-        ]),
+    // Its interfaces came in while it built its root: named, addressed, the first routed.
+    ...inputs.networkInterfaces.map(({ peer, lease }, index) =>
+      step(
+        Op.netInterface,
+        peer,
+        `eth${index}`,
+        lease.address,
+        lease.prefix,
+        index === 0 ? lease.gateway : '',
+      ),
+    ),
     step(Op.unshare, CLONE_NEWCGROUP),
     ...finalSteps(
       config,

@@ -7,7 +7,6 @@ import { isAlive } from '../proc.js';
 import type { StateStore } from '../state/store.js';
 import { errnoOf } from '../sys/fs-at.js';
 import { bindPort, EADDRINUSE, EADDRNOTAVAIL } from '../sys/sockets.js';
-import { attachVeth, configureInterface, removeDevice } from './host.js';
 import type { Lease, NetworkStore } from './networks.js';
 
 export { Subnet } from './cidr.js';
@@ -28,7 +27,7 @@ export interface NetworkInterface {
   readonly aliases: readonly string[];
   /** The host's end, on the network's bridge. */
   readonly host: string;
-  /** The container's end: on its first network, a name its process changes to eth0. */
+  /** The container's end, until its process names it eth0, eth1... in the network's order. */
   readonly peer: string;
 }
 
@@ -51,10 +50,10 @@ export function joinNetworks(
   const chosen = previous ?? [
     { network: config.network.network, aliases: [...config.network.aliases] },
   ];
-  return chosen.map(({ network, aliases }, index) => {
+  return chosen.map(({ network, aliases }) => {
     const lease = networks.lease(networks.prepare(network), container);
     const host = hostEnd(container);
-    return { lease, aliases, host, peer: index === 0 ? `tc${host.slice(2)}` : `eth${index}` };
+    return { lease, aliases, host, peer: `tc${host.slice(2)}` };
   });
 }
 
@@ -69,22 +68,6 @@ export function hostEnd(container: string): string {
 /** What every host end of the container's is named from. */
 export function hostEndPrefix(container: string): string {
   return `tk${container.slice(0, 8)}`;
-}
-
-/**
- * The container's interfaces, into the network namespace of `pid`: the first for its own
- * process to configure, the others configured here, each with its address.
- */
-export function attachInterfaces(pid: number, interfaces: readonly NetworkInterface[]): void {
-  interfaces.forEach(({ lease, host, peer }, index) => {
-    attachVeth(pid, lease, host, peer);
-    if (index > 0) configureInterface(pid, peer, lease);
-  });
-}
-
-/** Takes the container's interfaces away again (their host ends: each pair goes with its end). */
-export function detachInterfaces(interfaces: readonly NetworkInterface[]): void {
-  for (const { host } of interfaces) removeDevice(host);
 }
 
 export function attachmentOf({ lease, aliases }: NetworkInterface): NetworkAttachment {

@@ -20,6 +20,7 @@ export const Setting = {
   concluderEnv: 13,
   pidNamespace: 14,
   cgroup: 15,
+  veth: 16,
 } as const;
 
 export const Op = {

@@ -17,8 +17,6 @@ import { encodePlan, type PlanStep } from './plan.js';
 /** What the shim tells the runtime (see shim/main.c). */
 export type ShimReport =
   | { readonly kind: 'pid'; readonly pid: number }
-  /** Its namespaces exist (its network namespace can take interfaces) while it builds its root. */
-  | { readonly kind: 'namespaces' }
   | { readonly kind: 'ready' }
   | { readonly kind: 'started' }
   | { readonly kind: 'error'; readonly exitCode: 125 | 126 | 127; readonly message: string }
@@ -147,7 +145,6 @@ function parseReport(line: string): ShimReport {
   switch (kind) {
     case 'pid':
       return { kind, pid: Number(rest[0]) };
-    case 'namespaces':
     case 'ready':
     case 'started':
       return { kind };
