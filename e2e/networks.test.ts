@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { after, afterEach, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { Socket } from 'socket.io-client';
-import { connect, ok } from '../apps/agent/test/helpers.js';
+import { call, connect, ok } from '../apps/agent/test/helpers.js';
 import { overflowsSideways, Stack, screenshot } from './stack.js';
 
 /**
@@ -24,6 +24,9 @@ const third = (process.pid >> 3) % 250;
 const SUBNET = `10.${second}.${third}.0/24`;
 const UNUSED_SUBNET = `10.${second}.${third + 1}.0/24`;
 const GATEWAY = `10.${second}.${third}.1`;
+/** A container's second network, and one removed behind the page's back. */
+const BACK_SUBNET = `10.${second}.${third + 2}.0/24`;
+const GONE_SUBNET = `10.${second}.${third + 3}.0/24`;
 
 let bridge = '';
 let containerId = '';
@@ -174,6 +177,212 @@ test('prune removes the networks no container is on, and says which', async () =
     await screenshot(page, 'networks-07-pruned');
   } finally {
     page.removeAllListeners('dialog');
+  }
+});
+
+const launchForm = () => page.getByRole('form', { name: 'Launch a container' });
+const connectForm = () => page.getByRole('form', { name: 'Connect to network' });
+/** A line of the container page's network facts: its place on one network. */
+const attachment = (network: string) =>
+  page
+    .getByTestId('network')
+    .locator('.attachment')
+    .filter({ hasText: ` on ${network}` });
+
+/** Its IPv4 addresses as the container itself sees them, by interface. */
+async function addressesInside(container: string): Promise<string[]> {
+  const { output } = await ok(agent, 'container:exec', {
+    container,
+    command: ['ip', '-4', '-o', 'addr', 'show'],
+  });
+  return [...output.matchAll(/^\d+: (\S+)\s+inet (\S+)/gm)]
+    .map(([, name, address]) => `${name} ${address}`)
+    .filter((line) => !line.startsWith('lo '));
+}
+
+let multiId = '';
+/** Its page: /containers/AGENT/ID, AGENT the dashboard's number for the agent. */
+let multiUrl = '';
+
+test('network aliases from the launch form: refused at their field on the default network, shown on the page on a network of ours', async () => {
+  await ok(agent, 'network:create', { name: 'e2e-front', subnet: SUBNET });
+  await ok(agent, 'network:create', { name: 'e2e-back', subnet: BACK_SUBNET });
+  await page.goto(`${stack.dashboard.url}/launch`);
+  await launchForm().getByLabel('Network', { exact: true }).selectOption('bridge');
+  await launchForm().getByLabel('Name', { exact: true }).fill('e2e-multi');
+  await launchForm().getByLabel('Command').fill('sleep 600');
+  await launchForm().getByLabel('Terminal (tty), for a console').uncheck();
+  const aliases = launchForm().getByLabel('Network aliases');
+  await aliases.fill('e2e-alias');
+  await launchForm().getByRole('button', { name: 'Launch', exact: true }).click();
+  await launchForm()
+    .getByRole('alert')
+    .getByText("Network alias: only on a network of the user's (tocker network create)")
+    .waitFor();
+  assert.equal(await aliases.getAttribute('aria-invalid'), 'true');
+  assert.equal(
+    await launchForm().getByLabel('Network', { exact: true }).getAttribute('aria-invalid'),
+    'false',
+  );
+  assert.deepEqual((await ok(agent, 'container:list', { all: true })).containers, []);
+  await screenshot(page, 'networks-08-alias-refused');
+
+  // A bad name is the schema's too, at the same field; the good ones go as they are typed.
+  await aliases.fill('e2e-alias, ../up');
+  await launchForm().getByLabel('Network', { exact: true }).selectOption('e2e-front');
+  await launchForm().getByRole('button', { name: 'Launch', exact: true }).click();
+  await launchForm().getByText('Network alias: letters, digits, _ . - (at most 63)').waitFor();
+  assert.equal(await aliases.getAttribute('aria-invalid'), 'true');
+
+  await aliases.fill('e2e-alias, e2e-www');
+  await launchForm().getByRole('button', { name: 'Launch', exact: true }).click();
+  await page.waitForURL(/\/containers\/\d+\/[0-9a-f]{64}$/);
+  multiUrl = page.url();
+  multiId = multiUrl.split('/').pop() ?? '';
+  await attachment('e2e-front').waitFor();
+  assert.match(
+    (await attachment('e2e-front').textContent()) ?? '',
+    new RegExp(
+      `^10\\.${second}\\.${third}\\.\\d+/24 on e2e-front \\(also e2e-alias, e2e-www\\), gateway ${GATEWAY.replaceAll('.', '\\.')}, MAC `,
+    ),
+  );
+  const { container } = await ok(agent, 'container:inspect', { container: multiId });
+  assert.equal(container.network.mode, 'bridge');
+  if (container.network.mode === 'bridge')
+    assert.deepEqual(
+      container.network.networks.map((each) => [each.network, each.aliases]),
+      [['e2e-front', ['e2e-alias', 'e2e-www']]],
+    );
+  await screenshot(page, 'networks-09-aliases');
+});
+
+test('connected to a second network from its page: the new place shows with its address, inside the container too, and on the Networks page', async () => {
+  const choice = connectForm().getByLabel('Network', { exact: true });
+  assert.deepEqual(
+    await choice.locator('option').allTextContents(),
+    ['e2e-back'],
+    'only the networks it is not on',
+  );
+  await connectForm().getByLabel('Aliases').fill('e2e-db');
+  await connectForm().getByRole('button', { name: 'Connect to network' }).click();
+  await attachment('e2e-back').waitFor();
+  const line = (await attachment('e2e-back').textContent()) ?? '';
+  const address = new RegExp(
+    `^(10\\.${second}\\.${third + 2}\\.\\d+)/24 on e2e-back \\(also e2e-db\\)`,
+  ).exec(line)?.[1];
+  assert.ok(address, `the second network's place: ${line}`);
+  assert.equal(await attachment('e2e-front').count(), 1, 'the first one stays');
+  // On every network of the agent's now: nothing is left to join.
+  await connectForm().waitFor({ state: 'detached' });
+  const inside = await addressesInside(multiId);
+  assert.ok(inside.includes(`eth1 ${address}/24`), `inside: ${inside.join('; ')}`);
+  await screenshot(page, 'networks-10-connected');
+
+  await page.getByRole('link', { name: 'Networks', exact: true }).click();
+  await row('e2e-back').getByRole('link', { name: 'e2e-multi' }).waitFor();
+  await row('e2e-front').getByRole('link', { name: 'e2e-multi' }).waitFor();
+  await row('e2e-back').getByRole('link', { name: 'e2e-multi' }).click();
+  await page.waitForURL(new RegExp(`/containers/\\d+/${multiId}$`));
+  await attachment('e2e-back').waitFor();
+});
+
+test('a phone (390 px): the container page on two networks, with the control to join a third, does not scroll sideways', async () => {
+  await ok(agent, 'network:create', { name: 'e2e-spare', subnet: GONE_SUBNET });
+  const phone = await stack.signedInPage(390, 844);
+  try {
+    await phone.goto(multiUrl);
+    const facts = phone.getByTestId('network');
+    await facts.locator('.attachment').nth(1).waitFor();
+    assert.equal(await facts.locator('.attachment').count(), 2);
+    const control = phone.getByRole('form', { name: 'Connect to network' });
+    await control.getByRole('option', { name: 'e2e-spare' }).waitFor({ state: 'attached' });
+    await screenshot(phone, 'networks-phone-container');
+    assert.equal(await overflowsSideways(phone), false, 'the container page scrolls sideways');
+    const button = await control.getByRole('button', { name: 'Connect to network' }).boundingBox();
+    assert.ok(button && button.x >= 0 && button.x + button.width <= 390, 'its button on screen');
+  } finally {
+    await phone.context().close();
+    await ok(agent, 'network:remove', { name: 'e2e-spare' });
+  }
+});
+
+test("a refused connect shows the agent's message at the control; a container on network none has no such control", async () => {
+  await ok(agent, 'network:create', { name: 'e2e-gone', subnet: GONE_SUBNET });
+  await page.reload();
+  const choice = connectForm().getByLabel('Network', { exact: true });
+  await choice.locator('option', { hasText: 'e2e-gone' }).waitFor({ state: 'attached' });
+  // Removed behind the page's back: only the agent can tell.
+  await ok(agent, 'network:remove', { name: 'e2e-gone' });
+  await choice.selectOption('e2e-gone');
+  await connectForm().getByRole('button', { name: 'Connect to network' }).click();
+  await connectForm()
+    .getByRole('alert')
+    .getByText('no network e2e-gone', { exact: true })
+    .waitFor();
+  assert.equal(await page.getByTestId('network').locator('.attachment').count(), 2);
+  await screenshot(page, 'networks-11-connect-refused');
+
+  const { container } = await ok(agent, 'container:run', {
+    spec: { image: 'busybox', command: ['sleep', '600'], network: 'none', name: 'e2e-alone' },
+  });
+  try {
+    await page.goto(multiUrl.replace(multiId, container.id));
+    await page.getByRole('heading', { name: 'e2e-alone' }).waitFor();
+    await page.getByText('none (only lo)').waitFor();
+    assert.equal(await connectForm().count(), 0);
+    // The agent refuses it too, in a line of its own.
+    const refused = await call(agent, 'network:connect', {
+      network: 'e2e-back',
+      container: 'e2e-alone',
+    });
+    assert.equal(
+      refused.error,
+      'container e2e-alone is on network mode none: it has no networks of its own',
+    );
+  } finally {
+    await ok(agent, 'container:remove', { container: container.id, force: true });
+  }
+});
+
+test('disconnected from its page: asked first, then its place there is gone, inside the container and on the Networks page too', async () => {
+  await page.goto(multiUrl);
+  await attachment('e2e-back').waitFor();
+  const asked = acceptDialogs(page);
+  try {
+    await attachment('e2e-back').getByRole('button', { name: 'Disconnect from e2e-back' }).click();
+    await attachment('e2e-back').waitFor({ state: 'detached' });
+    assert.match(
+      asked[0] ?? '',
+      new RegExp(
+        `^Disconnect e2e-multi from the network e2e-back\\? Its address 10\\.${second}\\.${third + 2}\\.\\d+ there is given back\\.$`,
+      ),
+    );
+    assert.equal(asked.length, 1);
+    assert.equal(await attachment('e2e-front').count(), 1);
+    // It can join again: the network is offered once more.
+    await connectForm()
+      .getByLabel('Network', { exact: true })
+      .locator('option', { hasText: 'e2e-back' })
+      .waitFor({ state: 'attached' });
+    const inside = await addressesInside(multiId);
+    assert.deepEqual(
+      inside.map((line) => line.split(' ')[0]),
+      ['eth0'],
+      `inside: ${inside.join('; ')}`,
+    );
+    await screenshot(page, 'networks-12-disconnected');
+
+    await page.getByRole('link', { name: 'Networks', exact: true }).click();
+    await row('e2e-front').getByRole('link', { name: 'e2e-multi' }).waitFor();
+    assert.equal(
+      await row('e2e-back').locator('td[data-label="Containers"]').textContent(),
+      'none',
+    );
+  } finally {
+    page.removeAllListeners('dialog');
+    await ok(agent, 'container:remove', { container: multiId, force: true });
+    await ok(agent, 'network:remove', { name: 'e2e-front' });
+    await ok(agent, 'network:remove', { name: 'e2e-back' });
   }
 });
 

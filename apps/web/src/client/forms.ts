@@ -4,6 +4,9 @@ import type { z } from 'zod';
 /** Error messages by field, and 'form' for what belongs to no field. */
 export type FieldErrors<Field extends string> = Partial<Record<Field | 'form', string>>;
 
+/** A field of several names or values, as typed: separated by spaces or commas. */
+export const words = (text: string): string[] => text.split(/[\s,]+/).filter(Boolean);
+
 const normalize = (name: string) => name.replace(/-/g, '').toLowerCase();
 
 /**

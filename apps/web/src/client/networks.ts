@@ -13,3 +13,9 @@ const listNetworks = (agent: number) =>
 export function useNetworks(agent: number | null): AgentData<readonly NetworkSummary[]> {
   return useAgentData(agent, listNetworks);
 }
+
+/**
+ * Whether a refusal is about network aliases: the protocol's and the runtime's messages
+ * about them start "network alias", which names no form field by itself.
+ */
+export const aboutAliases = (message: string): boolean => message.startsWith('network alias');

@@ -43,13 +43,15 @@ function useContainer(agent: number, id: string) {
     };
   }, [agent, id, load]);
   useRelink(agent, load);
-  return { container, error };
+  // What a request's reply says it is now: connecting and disconnecting networks are no
+  // events of the agent's, so nothing else would show them.
+  return { container, error, show: setContainer };
 }
 
 export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
   const router = useRouter();
   const { agents } = useAgents();
-  const { container, error } = useContainer(agent, id);
+  const { container, error, show } = useContainer(agent, id);
   const [chosenTab, setTab] = useState<Tab | null>(null);
   const agentSummary = agents?.find((each) => each.id === agent);
 
@@ -116,9 +118,10 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
         <dt>Network</dt>
         <dd>
           <NetworkFacts
-            network={container.network}
+            agent={agent}
+            container={container}
             agentUrl={agentSummary?.url ?? null}
-            running={running}
+            onChange={show}
           />
         </dd>
         <dt>Limits</dt>

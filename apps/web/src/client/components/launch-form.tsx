@@ -17,9 +17,9 @@ import { useAgents } from '../agents';
 import { splitCommandLine } from '../argv';
 import { relay } from '../connection';
 import { formatCommand, plural } from '../format';
-import { type FieldErrors, fieldOf, issuesByField, useSubmission } from '../forms';
+import { type FieldErrors, fieldOf, issuesByField, useSubmission, words } from '../forms';
 import { pullToEnd, useImageNamed, useImages } from '../images';
-import { useNetworks } from '../networks';
+import { aboutAliases, useNetworks } from '../networks';
 import { atField, Field, FormError } from './field';
 import { type MountPart, type MountRow, MountsEditor, mountsOf } from './mounts-editor';
 import { PullProgress } from './pull-progress';
@@ -37,6 +37,7 @@ const FIELDS = [
   'env',
   'mounts',
   'network',
+  'networkAliases',
   'ports',
 ] as const;
 /** A mount row's input: `mounts.2.target`. */
@@ -53,10 +54,7 @@ const mountField = (index: number, part: MountPart): MountField => `mounts.${ind
 function parsePorts(text: string): { ports: PortMappingInput[] } | { error: string } {
   try {
     return {
-      ports: text
-        .split(/[\s,]+/)
-        .filter(Boolean)
-        .map(parsePublish),
+      ports: words(text).map(parsePublish),
     };
   } catch (error) {
     // "-p abc: not ..." as a field's message: 'ports: "abc": not ...'.
@@ -126,6 +124,7 @@ function toSpec(
     readOnlyRoot: form.get('readOnlyRoot') === 'on',
     mounts: mountsOf(mounts),
     network: optional('network') ?? 'bridge',
+    networkAliases: words(text('networkAliases')),
     ports: 'ports' in ports ? ports.ports : [],
     limits: {
       cpus: optional('cpus'),
@@ -200,6 +199,7 @@ export function LaunchForm() {
   // A refusal that names no field but a mount's source or target (the agent's "bind
   // source /srv is not under a directory this agent allows") is shown at that row.
   const locate = (message: string): LaunchField | 'form' => {
+    if (aboutAliases(message)) return 'networkAliases';
     const field = fieldOf(message, FIELDS);
     if (field !== 'form') return field;
     for (const [index, row] of mounts.entries()) {
@@ -338,6 +338,21 @@ export function LaunchForm() {
               </option>
             ))}
           </select>
+        )}
+      </Field>
+      <Field
+        label="Network aliases"
+        hint="Optional, on a network of yours: more names it answers to there, separated by spaces or commas."
+        error={errors.networkAliases}
+      >
+        {(props) => (
+          <input
+            {...props}
+            name="networkAliases"
+            className="mono"
+            autoComplete="off"
+            spellCheck={false}
+          />
         )}
       </Field>
       <Field

@@ -3,19 +3,22 @@ import { useState } from 'react';
 
 /**
  * A row's removal: asked first (it cannot be taken back), then sent; the agent's refusal
- * (in use, the default one...) shows under the button.
+ * (in use, the default one...) shows under the button. `onRemoved` gets the agent's reply.
  */
-export function RemoveButton({
+export function RemoveButton<Reply>({
   label,
+  text = 'Remove',
   question,
   remove,
   onRemoved,
 }: {
   /** What the button says to a screen reader: "Remove volume data". */
   label: string;
+  /** What it shows: a removal of something else than a row ("Disconnect") says so. */
+  text?: string;
   question: string;
-  remove: () => Promise<unknown>;
-  onRemoved: () => void;
+  remove: () => Promise<Reply>;
+  onRemoved: (reply: Reply) => void;
 }) {
   const [busy, setBusy] = useState(false);
   const [refusal, setRefusal] = useState<string | null>(null);
@@ -23,9 +26,9 @@ export function RemoveButton({
     if (!window.confirm(question)) return;
     setBusy(true);
     try {
-      await remove();
+      const reply = await remove();
       setRefusal(null);
-      onRemoved();
+      onRemoved(reply);
     } catch (error) {
       setRefusal((error as Error).message);
     } finally {
@@ -41,7 +44,7 @@ export function RemoveButton({
         aria-label={label}
         onClick={() => void run()}
       >
-        Remove
+        {text}
       </button>
       {refusal !== null && (
         <div role="alert" className="error-text">
