@@ -84,7 +84,10 @@ export class TransitionFollower {
       (transition.kind === 'started' && (known === undefined || known.status === 'running')) ||
       (transition.kind === 'exited' && known?.status === 'exited') ||
       (transition.kind === 'removed' && known === undefined) ||
-      (transition.kind === 'limits-updated' && known?.limits === JSON.stringify(transition.limits));
+      (transition.kind === 'limits-updated' &&
+        known?.limits === JSON.stringify(transition.limits)) ||
+      (transition.kind === 'networks-changed' &&
+        known?.networks === JSON.stringify(transition.networks));
     if (repeated) return true;
     try {
       this.journal.append(transition, through);

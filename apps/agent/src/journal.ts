@@ -10,6 +10,8 @@ type NewEvent = Omit<ContainerEvent, 'seq'>;
 export interface JournaledState {
   readonly status: 'created' | 'running' | 'exited';
   readonly limits: string;
+  /** The networks it is on, as the last networks-changed said (JSON). */
+  readonly networks: string;
 }
 
 const statusAfter: Partial<Record<ContainerEvent['kind'], JournaledState['status']>> = {
@@ -101,6 +103,10 @@ export class EventJournal extends EventEmitter<{ event: [ContainerEvent] }> {
       status: statusAfter[event.kind] ?? previous?.status ?? 'created',
       limits:
         event.limits === undefined ? (previous?.limits ?? '{}') : JSON.stringify(event.limits),
+      networks:
+        event.networks === undefined
+          ? (previous?.networks ?? '[]')
+          : JSON.stringify(event.networks),
     });
   }
 }

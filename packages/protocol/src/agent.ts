@@ -211,6 +211,7 @@ export const containerEventKinds = [
   'exited',
   'removed',
   'limits-updated',
+  'networks-changed',
 ] as const;
 export type ContainerEventKind = (typeof containerEventKinds)[number];
 
@@ -238,6 +239,8 @@ export const containerTransitionSchema = z
       .strict()
       .optional(),
     limits: limitsSchema.optional(),
+    /** On `networks-changed` (network connect, disconnect): the networks it is on now. */
+    networks: z.array(z.string()).optional(),
     /** On `created`: the whole configuration, so that history can show how it ran. */
     spec: containerSpecSchema.optional(),
     /** On `created`: the host name it got (the short id unless one was given). */

@@ -87,7 +87,7 @@ export function connectContainer(
       const attachments = [...place.networks, attachmentOf(joined)];
       return {
         record: { ...current, network: { ...place, networks: attachments } },
-        transitions: [],
+        transitions: ['networks-changed'],
       };
     });
     if (updated === null) throw new TockerError(`no such container: ${reference}`);
@@ -122,7 +122,10 @@ export function disconnectContainer(
       );
     if (hasNamespace(current)) detachVeths(network.bridge, hostEndPrefix(current.id));
     const remaining = place.networks.filter((_, at) => at !== index);
-    return { record: { ...current, network: { ...place, networks: remaining } }, transitions: [] };
+    return {
+      record: { ...current, network: { ...place, networks: remaining } },
+      transitions: ['networks-changed'],
+    };
   });
   if (updated === null) throw new TockerError(`no such container: ${reference}`);
   networks.releaseFrom(network, record.id);

@@ -14,6 +14,9 @@ export function transitionLine(kind: ContainerEventKind, record: ContainerRecord
     ...(kind === 'created' || kind === 'limits-updated'
       ? { limits: record.config.request.limits }
       : {}),
+    ...(kind === 'networks-changed' && record.network.mode === 'bridge'
+      ? { networks: record.network.networks.map((attachment) => attachment.network) }
+      : {}),
     ...(kind === 'created'
       ? { spec: record.config.request, hostname: record.hostname, image: record.config.root.image }
       : {}),
