@@ -176,9 +176,13 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
     'network:list': () => ({
       networks: networks.list().map((network) => networks.describe(network)),
     }),
-    'network:create': ({ name, subnet }) => ({
+    'network:create': ({ name, subnet, bridge }) => ({
       network: networks.describe(
-        networks.createNetwork(name, subnet === undefined ? null : Subnet.parse(subnet)),
+        networks.createNetwork(
+          name,
+          subnet === undefined ? null : Subnet.parse(subnet),
+          bridge ?? null,
+        ),
       ),
     }),
     'network:remove': ({ name }) => {

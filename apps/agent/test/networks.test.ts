@@ -65,6 +65,10 @@ describe("the agent's networks API (a real agent, real bridges)", () => {
         'subnet wide: an IPv4 network like 10.88.0.0/16 (a /8 to a /30)',
       ],
       [{ name: '../x' }, 'name: letters, digits, _ . - (at most 63)'],
+      [
+        { name: 'x', bridge: 'tk-a-long-name-0' },
+        'bridge: an interface name has at most 15 characters',
+      ],
     ] as const) {
       assert.equal((await call(client, 'network:create', input)).error, error);
     }

@@ -27,7 +27,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ContainerView, primaryAddress } from '@tocker/protocol';
+import { type ContainerView, type NetworkSummary, primaryAddress } from '@tocker/protocol';
 import { parseContainerSpec, Runtime } from '@tocker/runtime';
 import { median, RUNS, scratchDir, WARMUP } from '../../runtime/bench/measure.js';
 import { detectCgroupDriver } from '../../runtime/src/cgroups/index.js';
@@ -282,8 +282,9 @@ async function throughput(image: string, binary: string) {
   baselineUp(prefix);
   const [nsA, nsB] = namespaces as [string, string];
   hostSink(['ip', 'netns', 'exec', nsB, binary, 'sink', String(PORT)]);
-  const network = JSON.parse(tockerOk(['network', 'inspect', NETWORK]))[0];
-  const gateway = network.Gateway as string;
+  const { gateway } = (
+    JSON.parse(tockerOk(['network', 'inspect', NETWORK])) as NetworkSummary[]
+  )[0] as NetworkSummary;
   const sink = tockerOk([
     'run',
     '-d',

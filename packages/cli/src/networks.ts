@@ -3,7 +3,7 @@ import { eachNamed } from './commands.js';
 import { booleanFlag, flag, formatHelp, help, listFlag, parseFlags } from './flags.js';
 import { printTable } from './table.js';
 
-const usage = `tocker network create [--subnet CIDR] NAME
+const usage = `tocker network create [--subnet CIDR] [--bridge NAME] NAME
 tocker network ls [-q]
 tocker network inspect NAME...
 tocker network rm NAME...
@@ -17,6 +17,12 @@ const flags = [
     value: 'string' as const,
     placeholder: 'CIDR',
     help: 'create: e.g. 10.90.0.0/24 (default: a free one)',
+  },
+  {
+    name: 'bridge',
+    value: 'string' as const,
+    placeholder: 'NAME',
+    help: "create: its bridge device's name, at most 15 characters (default: tk-<id>)",
   },
   { name: 'quiet', short: 'q', help: 'Only print names' },
   {
@@ -43,11 +49,12 @@ export async function networkCommand(args: readonly string[]): Promise<number> {
   switch (action) {
     case 'create': {
       if (names.length !== 1)
-        throw new TockerError('usage: tocker network create [--subnet CIDR] NAME');
+        throw new TockerError('usage: tocker network create [--subnet CIDR] [--bridge NAME] NAME');
       const subnet = flag(parsed, 'subnet');
       const created = networks.createNetwork(
         names[0] as string,
         subnet === undefined ? null : Subnet.parse(subnet),
+        flag(parsed, 'bridge') ?? null,
       );
       process.stdout.write(`${created.id}\n`);
       return 0;

@@ -8,6 +8,7 @@ import type {
   ContainerNetwork,
   ContainerView,
   NetworkAttachment,
+  NetworkSummary,
   PublishedPort,
 } from '@tocker/protocol';
 import { OutsideHost } from '../../runtime/test/outside.js';
@@ -441,8 +442,34 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
       const refused = await world.run(['network', 'create', name as string]);
       assert.equal(refused.stderr, `tocker: ${error}\n`);
     }
-    const bridge = JSON.parse((await world.run(['network', 'inspect', 'backend'])).stdout)[0]
-      .Bridge;
+    for (const [bridgeName, error] of [
+      [
+        'tk-a-long-name-0',
+        'bridge: an interface name has at most 15 characters: "tk-a-long-name-0"',
+      ],
+      ['tk/0', 'bridge: an interface name of letters, digits, _ . -: "tk/0"'],
+      ['lo', 'bridge lo: this host already has an interface of that name'],
+    ]) {
+      const refused = await world.run([
+        'network',
+        'create',
+        '--bridge',
+        bridgeName as string,
+        'named',
+      ]);
+      assert.equal(refused.stderr, `tocker: ${error}\n`);
+    }
+    assert.doesNotMatch((await world.run(['network', 'ls', '-q'])).stdout, /named/);
+    const ownBridge = `tkn${process.pid}`;
+    const named = await world.run(['network', 'create', '--bridge', ownBridge, 'named']);
+    assert.equal(named.code, 0, named.stderr);
+    assert.ok(existsSync(`/sys/class/net/${ownBridge}`));
+    assert.equal((await world.run(['network', 'rm', 'named'])).code, 0);
+    assert.equal(existsSync(`/sys/class/net/${ownBridge}`), false);
+    const { bridge } = (
+      JSON.parse((await world.run(['network', 'inspect', 'backend'])).stdout) as NetworkSummary[]
+    )[0] as NetworkSummary;
+    assert.ok(existsSync(`/sys/class/net/${bridge}`));
     await world.run(['rm', '-f', server]);
     assert.equal((await world.run(['network', 'rm', 'backend'])).code, 0);
     assert.equal(existsSync(`/sys/class/net/${bridge}`), false);

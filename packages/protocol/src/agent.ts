@@ -7,6 +7,7 @@ import {
   containerSpecFields,
   containerSpecSchema,
   imageReference,
+  interfaceName,
   limitsSchema,
   networkAlias,
   volumeName,
@@ -132,6 +133,8 @@ export const requests = {
     .object({
       name: z.string().regex(CONTAINER_NAME, 'name: letters, digits, _ . - (at most 63)'),
       subnet: z.string().max(32).optional(),
+      /** Its bridge device's name (docker's com.docker.network.bridge.name); default tk-<id>. */
+      bridge: interfaceName.optional(),
     })
     .strict(),
   /** Refused while a container (whatever its state) is on it, and for the default network. */

@@ -131,6 +131,13 @@ export const imageReference = z
   .min(1, 'image: give an image name')
   .max(512, 'image: at most 512 characters');
 
+/** A network interface's name as Linux takes it (IFNAMSIZ): a bridge a network is given. */
+export const interfaceName = z
+  .string()
+  .regex(/^[a-zA-Z0-9_.-]+$/, 'bridge: an interface name of letters, digits, _ . -')
+  .max(15, 'bridge: an interface name has at most 15 characters')
+  .refine((name) => name !== '.' && name !== '..', 'bridge: not . or ..');
+
 /** A name on a network's DNS besides the container's own (docker's --network-alias). */
 export const networkAlias = z
   .string()

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NetworkSummary } from '@tocker/protocol';
+import { interfaceName, type NetworkSummary } from '@tocker/protocol';
 import { z } from 'zod';
 import { TockerError } from '../errors.js';
 import { discardNamed, namesIn } from '../named-dirs.js';
@@ -245,14 +245,21 @@ export class NetworkStore {
 
   /**
    * A network of the user's (`tocker network create`): a name of its own (not a mode's),
-   * on `subnet` or the first free default one.
+   * on `subnet` or the first free default one, its bridge named `bridge` or tk-<id>.
    */
-  createNetwork(name: string, subnet: Subnet | null): Network {
+  createNetwork(name: string, subnet: Subnet | null, bridge: string | null = null): Network {
     if (!NETWORK_NAME.test(name))
       throw new TockerError(`network ${JSON.stringify(name)}: letters, digits, _ . - (at most 63)`);
     if (RESERVED_NAMES.includes(name) || name.startsWith('container:'))
       throw new TockerError(`network ${name}: a name tocker keeps for itself`);
-    return this.create(name, subnet);
+    if (bridge !== null) {
+      const checked = interfaceName.safeParse(bridge);
+      if (!checked.success)
+        throw new TockerError(`${checked.error.issues[0]?.message}: ${JSON.stringify(bridge)}`);
+      if (deviceExists(bridge) || this.list().some((network) => network.bridge === bridge))
+        throw new TockerError(`bridge ${bridge}: this host already has an interface of that name`);
+    }
+    return this.create(name, subnet, bridge);
   }
 
   /**
