@@ -12,6 +12,7 @@ import {
   ok,
   openDescriptors,
   removeEverything,
+  resolvConf,
   root,
   tockerBin,
 } from './helpers.js';
@@ -44,6 +45,8 @@ after(async () => {
   await stopAgent();
   await removeEverything(() => {
     execFileSync('umount', [root]);
+    // Under the mount, only the resolv.conf the helpers wrote before it (hidden by it since).
+    rmSync(resolvConf);
     rmdirSync(root);
   });
 });

@@ -149,6 +149,7 @@ static struct state {
   int go;             /* shim -> child, until it is told to start */
   int signals;        /* signalfd */
   int ready, go_requested, started, failed, aborted;
+  char attach_failure[512]; /* why an interface could not go in ("": it did, or none) */
   int exited, status;
   int runtime_gone, concluded;
   char sync_buffer[1100];
@@ -170,14 +171,15 @@ static void send_go(void) {
 }
 
 /* The child's namespaces exist: its interfaces go in while it builds its root (it is only
- * let go once it is ready, so they are in before it starts). */
+ * let go once it is ready, so they are in before it starts). A failure is reported once the
+ * child's side of the pipe ends: a child that failed its own set-up meanwhile (and so had
+ * no namespace left to take an interface) has its own reason there first. */
 static void attach_interfaces(void) {
-  for (int i = 0; i < settings.veth_count && !state.failed; i++) {
-    char why[512];
-    if (veth_attach(&settings.veths[i], state.child, why, sizeof why) < 0) {
-      state.failed = 1;
-      report("error 125 %s\n", why);
+  for (int i = 0; i < settings.veth_count; i++) {
+    if (veth_attach(&settings.veths[i], state.child, state.attach_failure,
+                    sizeof state.attach_failure) < 0) {
       kill_child();
+      return;
     }
   }
 }
@@ -194,7 +196,7 @@ static void on_sync(void) {
       *newline = '\0';
       if (strcmp(state.sync_buffer, "n") == 0) {
         attach_interfaces();
-      } else if (strcmp(state.sync_buffer, "r") == 0 && !state.failed) {
+      } else if (strcmp(state.sync_buffer, "r") == 0 && state.attach_failure[0] == '\0') {
         state.ready = 1;
         report("ready\n");
         send_go();
@@ -216,7 +218,10 @@ static void on_sync(void) {
   if (state.failed) return;
   if (settings.mode == MODE_CREATE && !state.ready) {
     state.failed = 1;
-    report("error 125 the container process died during set-up\n");
+    if (state.attach_failure[0] != '\0')
+      report("error 125 %s\n", state.attach_failure);
+    else
+      report("error 125 the container process died during set-up\n");
   } else {
     state.started = 1;
     report("started\n");
