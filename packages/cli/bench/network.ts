@@ -117,7 +117,6 @@ const LANDMARKS = [
   'cgroup created',
   'shim started',
   'ready',
-  'network attached',
   'start',
   'running',
   'exited',
@@ -129,7 +128,7 @@ const LANDMARKS = [
 const SEGMENT_NAMES: Record<string, string> = {
   'reserved → network leased': 'network prepared + address leased',
   'network leased → cgroup created': 'ports, cgroup, /etc files, plan',
-  'ready → network attached': 'veth pair made and attached (ip)',
+  'shim started → ready': 'root built; the shim makes the veth meanwhile',
   'start → running': 'eth0 configured in the child, exec',
   'running → exited': '/bin/true runs, exit seen',
   'cleaned up → done': 'rm (--rm): record, lease given back',
