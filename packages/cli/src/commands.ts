@@ -46,19 +46,38 @@ export async function eachNamed(
   references: readonly string[],
   operation: (reference: string) => Promise<void>,
 ): Promise<number> {
-  let status = 0;
-  for (const reference of references) {
-    try {
-      await operation(reference);
-      process.stdout.write(`${reference}\n`);
-    } catch (error) {
-      if (!(error instanceof TockerError)) throw error;
-      process.stderr.write(`tocker: ${error.message}\n`);
-      status = 1;
+  // Several at once (a stop waits out its grace period, an rm -f its container's end, each
+  // recorded by a process of its own): a few, so that ending many is not one process each
+  // at the same moment. Reported in the order given.
+  const failures: unknown[] = references.map(() => null);
+  let next = 0;
+  const worker = async () => {
+    while (next < references.length) {
+      const index = next++;
+      try {
+        await operation(references[index] as string);
+      } catch (error) {
+        failures[index] = error;
+      }
     }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENT_ENDS, references.length) }, worker));
+  let status = 0;
+  for (const [index, reference] of references.entries()) {
+    const failure = failures[index];
+    if (failure === null) {
+      process.stdout.write(`${reference}\n`);
+      continue;
+    }
+    if (!(failure instanceof TockerError)) throw failure;
+    process.stderr.write(`tocker: ${failure.message}\n`);
+    status = 1;
   }
   return status;
 }
+
+/** How many containers stop, are removed or restarted at once. */
+const CONCURRENT_ENDS = 8;
 
 export const commands: Record<string, Command> = {
   ps: {
