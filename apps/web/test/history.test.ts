@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { ContainerEvent } from '@tocker/protocol';
+import { type ContainerEvent, containerSpecSchema } from '@tocker/protocol';
 import { DEFAULT_IMAGE } from '@tocker/runtime';
 import { scratchDir } from '../../../packages/runtime/test/scratch.js';
 import { Agent, connect, ok, removeEverything } from '../../agent/test/helpers.js';
@@ -23,30 +23,15 @@ const journal: ContainerEvent[] = [
     container,
     hostname: 'aaaaaaaaaaaa',
     limits: { memory: 64 << 20 },
-    spec: {
+    // What the agent journals: the spec as the protocol completes it.
+    spec: containerSpecSchema.parse({
       rootfs: '/img',
       command: ['sh'],
-      env: {},
-      workdir: '/',
       tty: true,
       interactive: true,
-      init: false,
-      autoRemove: false,
       limits: { memory: 64 << 20 },
       name: 'web',
-      privileged: false,
-      capAdd: [],
-      capDrop: [],
-      seccomp: 'default',
-      noNewPrivileges: false,
-      devices: [],
-      mounts: [],
-      readOnlyRoot: false,
-      network: 'bridge',
-      ports: [],
-      networkAliases: [],
-      publishAll: false,
-    },
+    }),
   },
   { seq: 2, at: at(1), kind: 'started', container },
   { seq: 3, at: at(5), kind: 'limits-updated', container, limits: { memory: 128 << 20 } },

@@ -1,7 +1,7 @@
 import { closeSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import type { ContainerSpecInput, MountInput, PortMappingInput } from '@tocker/protocol';
-import { formatBytes, parsePublish } from '@tocker/protocol';
+import type { ContainerSpecInput, MountInput } from '@tocker/protocol';
+import { formatBytes, parsePublish, parseSysctl, parseUlimit } from '@tocker/protocol';
 import {
   type Container,
   type ContainerIo,
@@ -93,6 +93,24 @@ export const runFlags: readonly FlagSpec[] = [
     help: 'Mount a tmpfs at DST (options size=64m,mode=1777); repeatable',
   },
   { name: 'read-only', help: "Mount the container's root filesystem read-only" },
+  {
+    name: 'ulimit',
+    value: 'list',
+    placeholder: 'NAME=SOFT[:HARD]',
+    help: 'A resource limit of its processes, e.g. nofile=1024:4096; repeatable',
+  },
+  {
+    name: 'sysctl',
+    value: 'list',
+    placeholder: 'NAME=VALUE',
+    help: 'A kernel parameter of its own namespaces (net.*, kernel.shm*...); repeatable',
+  },
+  {
+    name: 'oom-score-adj',
+    value: 'string',
+    placeholder: 'N',
+    help: 'Its OOM score adjustment, -1000 to 1000 (default 0)',
+  },
   {
     name: 'publish',
     short: 'p',
@@ -238,9 +256,14 @@ export function parseRunArgs(
       ...listFlag(parsed, 'tmpfs').map(tmpfsMount),
     ],
     readOnlyRoot: booleanFlag(parsed, 'read-only'),
+    ulimits: listFlag(parsed, 'ulimit').map((text) => cliParse(parseUlimit, text)),
+    sysctls: Object.fromEntries(
+      listFlag(parsed, 'sysctl').map((text) => cliParse(parseSysctl, text)),
+    ),
+    ...optional(oomScoreAdj(flag(parsed, 'oom-score-adj')), 'oomScoreAdj'),
     ...optional(flag(parsed, 'network'), 'network'),
     networkAliases: listFlag(parsed, 'network-alias'),
-    ports: listFlag(parsed, 'publish').map(publishedPort),
+    ports: listFlag(parsed, 'publish').map((text) => cliParse(parsePublish, text)),
     publishAll: booleanFlag(parsed, 'publish-all'),
     capAdd: listFlag(parsed, 'cap-add'),
     capDrop: listFlag(parsed, 'cap-drop'),
@@ -251,12 +274,20 @@ export function parseRunArgs(
 }
 
 /** docker's -p, its mistakes as the CLI's one-line errors. */
-function publishedPort(text: string): PortMappingInput {
+/** A protocol parser's error as the CLI's one line. */
+function cliParse<T>(parse: (text: string) => T, text: string): T {
   try {
-    return parsePublish(text);
+    return parse(text);
   } catch (error) {
     throw new TockerError((error as Error).message);
   }
+}
+
+function oomScoreAdj(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^-?\d{1,4}$/.test(text))
+    throw new TockerError(`--oom-score-adj ${text}: a whole number from -1000 to 1000`);
+  return Number(text);
 }
 
 /** docker's -v SOURCE:TARGET[:ro|rw]: a host path when SOURCE is absolute, else a volume. */

@@ -6,6 +6,7 @@ export * from './dashboard.js';
 export * from './images.js';
 export * from './jsonl.js';
 export * from './ports.js';
+export * from './process-settings.js';
 export * from './spec.js';
 export * from './units.js';
 export * from './utf8.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { portMappingSchema } from './ports.js';
+import { oomScoreAdjSchema, sysctlsSchema, ulimitSchema } from './process-settings.js';
 import { formatBytes, MIN_MEMORY_BYTES, parseMemorySize } from './units.js';
 
 /**
@@ -246,6 +247,12 @@ export const containerSpecFields = z
     mounts: z.array(mountSchema).max(32, 'mounts: at most 32').default([]),
     /** The root filesystem read-only (its mounts, /dev, /tmp... as they are). */
     readOnlyRoot: z.boolean().default(false),
+    /** Resource limits of its processes (docker's --ulimit). */
+    ulimits: z.array(ulimitSchema).max(16, 'ulimit: at most 16').default([]),
+    /** Kernel parameters of its own namespaces (docker's --sysctl), checked by the runtime. */
+    sysctls: sysctlsSchema.default({}),
+    /** Its OOM score adjustment (docker's --oom-score-adj). */
+    oomScoreAdj: oomScoreAdjSchema.default(0),
     /**
      * `bridge`: an address on the default network, the outside through NAT (docker's
      * default); `none`: only lo; `host`: the host's own network, no isolation of it;

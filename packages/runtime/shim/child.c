@@ -613,7 +613,17 @@ static void run(const struct op *op) {
       int64_t soft = arg_number(op, 1), hard = arg_number(op, 2);
       struct rlimit limit = {soft < 0 ? RLIM_INFINITY : (rlim_t)soft,
                              hard < 0 ? RLIM_INFINITY : (rlim_t)hard};
-      check(setrlimit((int)arg_number(op, 0), &limit), "setrlimit", NULL);
+      int resource = (int)arg_number(op, 0);
+      const char *subject = arg_string(op, 3);
+      if (setrlimit(resource, &limit) < 0) {
+        struct rlimit now;
+        if (errno == EPERM && getrlimit(resource, &now) == 0 && limit.rlim_max > now.rlim_max) {
+          if (now.rlim_max == RLIM_INFINITY) failed("setrlimit", subject);
+          fail(125, "%s: above the hard limit tocker itself has (%llu): raising it needs CAP_SYS_RESOURCE",
+               subject, (unsigned long long)now.rlim_max);
+        }
+        failed("setrlimit", subject);
+      }
       break;
     }
     case OP_CAPABILITIES:
@@ -625,6 +635,14 @@ static void run(const struct op *op) {
     case OP_READY:
       wait_for_start();
       break;
+    case OP_WRITE_PATH: {
+      const char *text = arg_string(op, 1); /* without its NUL: the kernel parses to the end */
+      int fd = open(arg_string(op, 0), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+      check(fd, "open", arg_string(op, 2));
+      if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) failed("write", arg_string(op, 2));
+      close(fd);
+      break;
+    }
     case OP_NAMESPACES_MADE:
       if (write(context->sync_write, "n\n", 2) != 2) _exit(125); /* the shim is gone */
       break;

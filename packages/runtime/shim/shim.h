@@ -62,7 +62,7 @@ enum {
   OP_PRCTL = 49,          /* i64 option, i64 arg */
   OP_WRITE_CLOSE = 50,    /* i64 fd, bytes, subject: write all, then close the fd */
   OP_NEW_KEYRING = 51,
-  OP_SETRLIMIT = 52,      /* i64 resource, i64 soft, i64 hard (-1: unlimited) */
+  OP_SETRLIMIT = 52,      /* i64 resource, i64 soft, i64 hard (-1: unlimited), subject */
   OP_CAPABILITIES = 53,   /* i64 bounding, effective, permitted, inheritable, ambient (masks) */
   OP_SECCOMP = 54,        /* bytes: struct sock_filter[], i64 flags of seccomp(2) */
   OP_READY = 55,          /* tell the shim set-up is done, wait for the start */
@@ -75,6 +75,7 @@ enum {
   OP_COPY_INTO = 62,      /* i64 slot, path: what the container has at path, copied into the tree */
   OP_NET_INTERFACE = 63,  /* from name, to name, address, i64 prefix, gateway: the container's own interface */
   OP_NAMESPACES_MADE = 64, /* tell the shim its namespaces exist: its veth pairs are made now */
+  OP_WRITE_PATH = 65,     /* path, text, subject: a kernel file written (a sysctl, the OOM score) */
 };
 
 enum { MODE_CREATE = 1, MODE_EXEC = 2 };

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import type { RuntimeConfig } from './config/runtime-config.js';
+import type { Rlimit, RuntimeConfig } from './config/runtime-config.js';
 import type { NetworkInterface } from './network/index.js';
 import { type BoundFiles, INIT_PATH, type RootfsLayout, rootfsSteps } from './rootfs.js';
 import { capabilityMask } from './security/capabilities.js';
@@ -245,6 +245,26 @@ function sessionSteps(terminal: boolean): PlanStep[] {
  * CAP_SYS_ADMIN, so the filter goes first and the capabilities are dropped after it (the
  * filter must then allow capset and prctl, as docker's does); with it, capabilities first.
  */
+/** The kernel's resource numbers (asm-generic/resource.h). */
+const RLIMIT_NUMBERS: Record<Rlimit['type'], number> = {
+  RLIMIT_CPU: 0,
+  RLIMIT_FSIZE: 1,
+  RLIMIT_DATA: 2,
+  RLIMIT_STACK: 3,
+  RLIMIT_CORE: 4,
+  RLIMIT_RSS: 5,
+  RLIMIT_NPROC: 6,
+  RLIMIT_NOFILE: 7,
+  RLIMIT_MEMLOCK: 8,
+  RLIMIT_AS: 9,
+  RLIMIT_LOCKS: 10,
+  RLIMIT_SIGPENDING: 11,
+  RLIMIT_MSGQUEUE: 12,
+  RLIMIT_NICE: 13,
+  RLIMIT_RTPRIO: 14,
+  RLIMIT_RTTIME: 15,
+};
+
 function finalSteps(
   config: RuntimeConfig,
   seccomp: SeccompProgram | null,
@@ -267,6 +287,22 @@ function finalSteps(
   const { uid, gid, additionalGids } = config.process.user;
   return [
     step(Op.closeFrom, 3),
+    // While it still has every capability: a hard limit raised, a score lowered.
+    ...config.process.rlimits.map(({ type, soft, hard }) =>
+      step(
+        Op.setrlimit,
+        RLIMIT_NUMBERS[type],
+        soft,
+        hard,
+        `ulimit ${type.slice('RLIMIT_'.length).toLowerCase()}`,
+      ),
+    ),
+    step(
+      Op.writePath,
+      '/proc/self/oom_score_adj',
+      String(config.process.oomScoreAdj),
+      'oom-score-adj',
+    ),
     step(Op.setuser, uid, gid, additionalGids.length, ...additionalGids),
     ...security,
     step(Op.exec, args.length, ...args, ...env),

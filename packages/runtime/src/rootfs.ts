@@ -214,6 +214,10 @@ function procSteps(config: RuntimeConfig): PlanStep[] {
   return [
     mountPoint('/proc'),
     step(Op.mount, 'proc', '/proc', 'proc', KERNEL_FILES, null),
+    // Its own namespaces' parameters (checked by configure), before /proc/sys is read-only.
+    ...Object.entries(config.linux.sysctl).map(([key, value]) =>
+      step(Op.writePath, `/proc/sys/${key.replaceAll('.', '/')}`, value, `sysctl ${key}`),
+    ),
     ...config.linux.maskedPaths.filter((path) => path.startsWith('/proc/')).flatMap(maskSteps),
     ...config.linux.readonlyPaths.flatMap(readonlySteps),
   ];

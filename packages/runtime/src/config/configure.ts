@@ -14,6 +14,7 @@ import { resolveCapabilities } from '../security/capabilities.js';
 import { renderProfile, type SeccompProfiles, validateProfile } from '../security/seccomp.js';
 import type { VolumeStore } from '../volumes.js';
 import { type ImageRoot, type ResolvedProcess, resolveProcess } from './image.js';
+import { checkedSysctls, rlimitsOf } from './kernel-settings.js';
 import {
   type DeviceNode,
   type RuntimeConfig,
@@ -102,6 +103,8 @@ export function configure(
         ambient: [],
       },
       noNewPrivileges: spec.noNewPrivileges,
+      rlimits: rlimitsOf(spec),
+      oomScoreAdj: spec.oomScoreAdj,
     },
     linux: {
       resources: {
@@ -119,6 +122,7 @@ export function configure(
       maskedPaths: privileged ? [] : MASKED_PATHS,
       readonlyPaths: privileged ? [] : READONLY_PATHS,
       readonlySysfs: !privileged,
+      sysctl: checkedSysctls(spec),
     },
     request: spec,
   });

@@ -3,6 +3,9 @@ import {
   containerSpecSchema,
   type PortMapping,
   portMappingSchema,
+  SYSCTL_KEY,
+  ULIMIT_NAMES,
+  type Ulimit,
 } from '@tocker/protocol';
 import { z } from 'zod';
 import type { DeviceRule } from '../cgroups/devices.js';
@@ -33,6 +36,12 @@ export interface DeviceNode {
   readonly major: number;
   readonly minor: number;
   readonly mode: number;
+}
+
+export interface Rlimit {
+  readonly type: `RLIMIT_${Uppercase<Ulimit['name']>}`;
+  readonly soft: number;
+  readonly hard: number;
 }
 
 export type RuntimeMount =
@@ -94,6 +103,10 @@ export interface RuntimeConfigShape {
     };
     readonly capabilities: Capabilities;
     readonly noNewPrivileges: boolean;
+    /** setrlimit's, as OCI's process.rlimits (type RLIMIT_NOFILE...); -1: unlimited. */
+    readonly rlimits: readonly Rlimit[];
+    /** Written to /proc/self/oom_score_adj before the command runs. */
+    readonly oomScoreAdj: number;
   };
   readonly linux: {
     readonly resources: {
@@ -108,6 +121,8 @@ export interface RuntimeConfigShape {
     readonly seccomp: { readonly profile: string } | null;
     readonly maskedPaths: readonly string[];
     readonly readonlyPaths: readonly string[];
+    /** Kernel parameters of the container's own namespaces (OCI's linux.sysctl), checked. */
+    readonly sysctl: Readonly<Record<string, string>>;
     /** /sys read-only (every container but a privileged one). */
     readonly readonlySysfs: boolean;
   };
@@ -222,6 +237,24 @@ export const runtimeConfigSchema = z
           })
           .strict(),
         noNewPrivileges: z.boolean(),
+        // Records written before these had neither.
+        rlimits: z
+          .array(
+            z
+              .object({
+                type: z.enum(
+                  ULIMIT_NAMES.map((name) => `RLIMIT_${name.toUpperCase()}`) as [
+                    Rlimit['type'],
+                    ...Rlimit['type'][],
+                  ],
+                ),
+                soft: z.number().int(),
+                hard: z.number().int(),
+              })
+              .strict(),
+          )
+          .default([]),
+        oomScoreAdj: z.number().int().default(0),
       })
       .strict(),
     linux: z
@@ -255,6 +288,7 @@ export const runtimeConfigSchema = z
           .nullable(),
         maskedPaths: z.array(absolute),
         readonlyPaths: z.array(absolute),
+        sysctl: z.record(z.string().regex(SYSCTL_KEY), z.string()).default({}),
         readonlySysfs: z.boolean(),
       })
       .strict(),

@@ -57,6 +57,7 @@ export const Op = {
   copyInto: 62,
   netInterface: 63,
   namespacesMade: 64,
+  writePath: 65,
 } as const;
 
 export const ShimMode = { create: 1, exec: 2 } as const;

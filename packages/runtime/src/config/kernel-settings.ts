@@ -1,0 +1,47 @@
+import type { ContainerSpec } from '@tocker/protocol';
+import { TockerError } from '../errors.js';
+import type { Rlimit } from './runtime-config.js';
+
+/** --ulimit as OCI's process.rlimits. */
+export function rlimitsOf(spec: ContainerSpec): Rlimit[] {
+  return spec.ulimits.map(({ name, soft, hard }) => ({
+    type: `RLIMIT_${name.toUpperCase()}` as Rlimit['type'],
+    soft,
+    hard,
+  }));
+}
+
+/** The kernel parameters an IPC namespace has of its own. */
+const IPC_PARAMETERS = [
+  'kernel.msgmax',
+  'kernel.msgmnb',
+  'kernel.msgmni',
+  'kernel.sem',
+  'kernel.shmall',
+  'kernel.shmmax',
+  'kernel.shmmni',
+  'kernel.shm_rmid_forced',
+];
+
+/**
+ * --sysctl, checked: only parameters of the container's own namespaces, which it cannot
+ * reach the host through (docker's rule): the IPC ones (its IPC namespace is always its
+ * own) and net.* when its network namespace is its own. Anything else would set the host's
+ * kernel for everyone.
+ */
+export function checkedSysctls(spec: ContainerSpec): Record<string, string> {
+  for (const key of Object.keys(spec.sysctls)) {
+    if (IPC_PARAMETERS.includes(key) || key.startsWith('fs.mqueue.')) continue;
+    if (key.startsWith('net.')) {
+      if (spec.network === 'host' || spec.network.startsWith('container:'))
+        throw new TockerError(
+          `sysctl ${key}: the container is on network ${spec.network}, whose parameters are not its own`,
+        );
+      continue;
+    }
+    throw new TockerError(
+      `sysctl ${key}: not a parameter of the container's own namespaces (net.*, fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm*)`,
+    );
+  }
+  return { ...spec.sysctls };
+}
