@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { ContainerNetwork, ContainerView, NetworkAttachment } from '@tocker/protocol';
 import { OutsideHost } from '../../runtime/test/outside.js';
 import { CliRoot, waitFor } from './helpers.js';
+import { attackImage } from './probe/image.js';
 
 const world = new CliRoot({ name: 'names' });
 let outside: OutsideHost;
@@ -149,6 +150,43 @@ describe("a network's names: its DNS server on the gateway (the upstream is a na
     assert.equal(refused.code, 125);
     assert.match(refused.stderr, /network alias: only on a network of the user's/);
     await world.run(['rm', '-f', 'secret']);
+  });
+
+  test("a container abusing its network's DNS server (malformed queries, a frame cut short, 100 connections held) leaves it answering, the same process", async () => {
+    const gateway = await createNetwork('abused', 28);
+    const target = await world.run([
+      'run',
+      '-d',
+      '--name',
+      'target',
+      '--network',
+      'abused',
+      'busybox',
+      'sleep',
+      '60',
+    ]);
+    assert.equal(target.code, 0, target.stderr);
+    const server = dnsServer('abused');
+    assert.ok(server !== null);
+    const image = attackImage(join(world.root, 'attack-image'));
+    const abuse = await world.run([
+      'run',
+      '--rm',
+      '--network',
+      'abused',
+      '--rootfs',
+      image,
+      '/attack',
+      'dns-abuse',
+      gateway,
+      'target',
+      '100',
+    ]);
+    assert.equal(abuse.stdout, 'answered 1, 100 connections held\n', abuse.stderr);
+    assert.equal(dnsServer('abused'), server);
+    const after = await shell('abused', 'nslookup target');
+    assert.ok(resolved(after.stdout, 'target'), after.stdout);
+    await world.run(['rm', '-f', 'target']);
   });
 
   test('the DNS server is started again when it is gone, and ends with its network', async () => {

