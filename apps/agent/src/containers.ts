@@ -269,6 +269,18 @@ export class ContainerHost {
     return this.inspect(reference);
   }
 
+  pause(reference: string): ContainerView {
+    const paused = viewOf(this.runtime.pause(reference));
+    this.changed();
+    return paused;
+  }
+
+  unpause(reference: string): ContainerView {
+    const unpaused = viewOf(this.runtime.unpause(reference));
+    this.changed();
+    return unpaused;
+  }
+
   async remove(reference: string, force: boolean): Promise<void> {
     await this.runtime.remove(reference, { force });
     this.changed();

@@ -86,6 +86,8 @@ export class TransitionFollower {
       (transition.kind === 'removed' && known === undefined) ||
       (transition.kind === 'limits-updated' &&
         known?.limits === JSON.stringify(transition.limits)) ||
+      (transition.kind === 'paused' && known?.paused === true) ||
+      (transition.kind === 'unpaused' && known?.paused !== true) ||
       (transition.kind === 'networks-changed' &&
         known?.networks === JSON.stringify(transition.networks));
     if (repeated) return true;

@@ -12,6 +12,7 @@ export interface JournaledState {
   readonly limits: string;
   /** The networks it is on, as the last networks-changed said (JSON). */
   readonly networks: string;
+  readonly paused: boolean;
 }
 
 const statusAfter: Partial<Record<ContainerEvent['kind'], JournaledState['status']>> = {
@@ -107,6 +108,9 @@ export class EventJournal extends EventEmitter<{ event: [ContainerEvent] }> {
         event.networks === undefined
           ? (previous?.networks ?? '[]')
           : JSON.stringify(event.networks),
+      paused:
+        event.kind === 'paused' ||
+        (event.kind !== 'unpaused' && event.kind !== 'exited' && (previous?.paused ?? false)),
     });
   }
 }

@@ -108,6 +108,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
     'container:kill': ({ container, signal }) => ({
       container: containers.kill(container, signal),
     }),
+    'container:pause': ({ container }) => ({ container: containers.pause(container) }),
+    'container:unpause': ({ container }) => ({ container: containers.unpause(container) }),
     'container:restart': ({ container, timeoutSeconds, terminal }) =>
       containers
         .restart(container, timeoutSeconds, terminal)

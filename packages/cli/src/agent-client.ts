@@ -76,6 +76,14 @@ export class AgentClient implements Backend {
     await this.call('container:kill', { container: reference, signal: signal.toUpperCase() });
   }
 
+  async pause(reference: string): Promise<void> {
+    await this.call('container:pause', { container: reference });
+  }
+
+  async unpause(reference: string): Promise<void> {
+    await this.call('container:unpause', { container: reference });
+  }
+
   async remove(reference: string, force: boolean): Promise<void> {
     await this.call('container:remove', { container: reference, force });
   }

@@ -19,6 +19,8 @@ export interface Backend {
   /** Stops it if it runs, then starts it again, detached: same id, name, writable layer and address. */
   restart(reference: string, timeoutSeconds: number): Promise<void>;
   kill(reference: string, signal: string): Promise<void>;
+  pause(reference: string): Promise<void>;
+  unpause(reference: string): Promise<void>;
   remove(reference: string, force: boolean): Promise<void>;
   update(reference: string, limits: ContainerLimitsInput): Promise<void>;
   /** From byte `from`, or the last `tail` bytes; `running` says whether more may come. */
@@ -59,6 +61,14 @@ export class LocalBackend implements Backend {
 
   async kill(reference: string, signal: string): Promise<void> {
     this.runtime.kill(reference, parseSignal(signal));
+  }
+
+  async pause(reference: string): Promise<void> {
+    this.runtime.pause(reference);
+  }
+
+  async unpause(reference: string): Promise<void> {
+    this.runtime.unpause(reference);
   }
 
   remove(reference: string, force: boolean): Promise<void> {

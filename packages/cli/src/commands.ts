@@ -167,6 +167,24 @@ export const commands: Record<string, Command> = {
       return eachNamed(references, (reference) => backend.kill(reference, signal));
     },
   },
+  pause: {
+    usage: 'tocker pause CONTAINER...',
+    description: 'Freeze every process of running containers.',
+    flags: [help],
+    needsReference: true,
+    run(backend, references) {
+      return eachNamed(references, (reference) => backend.pause(reference));
+    },
+  },
+  unpause: {
+    usage: 'tocker unpause CONTAINER...',
+    description: 'Let paused containers run again.',
+    flags: [help],
+    needsReference: true,
+    run(backend, references) {
+      return eachNamed(references, (reference) => backend.unpause(reference));
+    },
+  },
   rm: {
     usage: 'tocker rm [-f] CONTAINER...',
     description: 'Remove containers (with -f also running ones, which are killed).',
@@ -324,7 +342,7 @@ function statusText(record: ContainerView): string {
     case 'created':
       return 'Created';
     case 'running':
-      return `Up ${ago(record.startedAt ?? record.createdAt)}`;
+      return `Up ${ago(record.startedAt ?? record.createdAt)}${record.paused ? ' (Paused)' : ''}`;
     case 'exited': {
       const detail = [
         String(record.exitCode ?? '?'),

@@ -21,6 +21,7 @@ Commands:
   stop      Stop containers (SIGTERM, then SIGKILL)
   restart   Stop containers if they run, then start them again
   kill      Send a signal to containers
+  pause     Freeze every process of containers (unpause lets them go on)
   rm        Remove containers
   logs      Print the output of a detached container
   inspect   Print the state of containers as JSON

@@ -244,6 +244,7 @@ describe('reliability: concurrent commands and killed processes (real containers
       signal: null,
       oomKilled: false,
       requestedEnd: null,
+      paused: false,
       error: null,
       process: null,
       supervisor: DEAD,

@@ -58,6 +58,9 @@ export const requests = {
   'container:kill': z
     .object({ container: containerReference, signal: signalName.default('KILL') })
     .strict(),
+  /** Freezes every process of a running container (docker's pause), until unpause. */
+  'container:pause': z.object({ container: containerReference }).strict(),
+  'container:unpause': z.object({ container: containerReference }).strict(),
   'container:restart': z
     .object({
       container: containerReference,
@@ -173,6 +176,8 @@ export interface Replies {
   'container:inspect': { container: ContainerView };
   'container:stop': { container: ContainerView };
   'container:kill': { container: ContainerView };
+  'container:pause': { container: ContainerView };
+  'container:unpause': { container: ContainerView };
   'container:restart': { container: ContainerView };
   'container:remove': Record<string, never>;
   'container:update': { container: ContainerView };
@@ -215,6 +220,8 @@ export const containerEventKinds = [
   'removed',
   'limits-updated',
   'networks-changed',
+  'paused',
+  'unpaused',
 ] as const;
 export type ContainerEventKind = (typeof containerEventKinds)[number];
 

@@ -93,6 +93,8 @@ export interface ContainerView {
    * as the stop it was, not as a crash.
    */
   readonly requestedEnd: RequestedEnd | null;
+  /** Running, but every process of it frozen (`pause`) until `unpause`. */
+  readonly paused: boolean;
   readonly network: ContainerNetwork;
   /** Its PID 1 as the host sees it, while it runs (as docker's State.Pid). */
   readonly pid: number | null;

@@ -149,6 +149,7 @@ export class Container {
       oomKilled: false,
       error: null,
       requestedEnd: null,
+      paused: false,
       // Its address once its interface is in (below).
       network: networkViewOf(config, []),
     };
@@ -482,6 +483,7 @@ export function conclude(
   const concluded: ContainerRecord = {
     ...record,
     status: 'exited',
+    paused: false,
     finishedAt: new Date().toISOString(),
     exitCode: unobservedOom ? 137 : exit.exitCode,
     signal: unobservedOom ? constants.signals.SIGKILL : exit.signal,

@@ -190,6 +190,8 @@ export class Runtime {
     const record = this.running(reference);
     if (!isAlive(record.process))
       throw new TockerError(`container ${short(record)} is not running`);
+    if (record.paused)
+      throw new TockerError(`container ${short(record)} is paused: unpause it first`);
     const { config } = record;
     const opened: number[] = [];
     let shim: Shim;
@@ -294,8 +296,43 @@ export class Runtime {
     const record = this.running(reference);
     if (!isAlive(record.process))
       throw new TockerError(`container ${short(record)} is not running`);
+    const ending = signal === constants.signals.SIGKILL || signal === constants.signals.SIGTERM;
+    if (record.paused && !ending)
+      throw new TockerError(`container ${short(record)} is paused: unpause it first`);
     if (signal === constants.signals.SIGKILL) this.requestEnd(record.id, 'kill');
     kill(record.process.pid, signal);
+    if (record.paused) this.thawForItsEnd(record.id);
+  }
+
+  /** Freezes every process of a running container (docker's pause), until unpause(). */
+  pause(reference: string): ContainerRecord {
+    return this.setPaused(this.running(reference).id, true);
+  }
+
+  unpause(reference: string): ContainerRecord {
+    return this.setPaused(this.running(reference).id, false);
+  }
+
+  /** A frozen process acts on its end only once it runs again: a paused one is let go. */
+  private thawForItsEnd(id: string): void {
+    this.store.update(id, (record) => {
+      if (record.status !== 'running' || !record.paused) return null;
+      this.cgroups.open(id).setFrozen(false);
+      return { record: { ...record, paused: false }, transitions: ['unpaused'] };
+    });
+  }
+
+  private setPaused(id: string, paused: boolean): ContainerRecord {
+    const updated = this.store.update(id, (record) => {
+      if (record.status !== 'running')
+        throw new TockerError(`container ${short(record)} is not running`);
+      if (record.paused === paused)
+        throw new TockerError(`container ${short(record)} is ${paused ? 'already' : 'not'} paused`);
+      this.cgroups.open(id).setFrozen(paused);
+      return { record: { ...record, paused }, transitions: [paused ? 'paused' : 'unpaused'] };
+    });
+    if (updated === null) throw new TockerError(`no such container: ${id.slice(0, 12)}`);
+    return updated;
   }
 
   /** SIGTERM, then SIGKILL after the timeout: a PID-1 shell ignores SIGTERM. */
@@ -340,7 +377,10 @@ export class Runtime {
           `container ${short(record)} is ${record.status}: stop it first or use rm -f`,
         );
       }
-      if (isAlive(record.process)) kill(record.process.pid, constants.signals.SIGKILL);
+      if (isAlive(record.process)) {
+        kill(record.process.pid, constants.signals.SIGKILL);
+        if (record.paused) attempt(() => this.thawForItsEnd(record.id));
+      }
       if (!(await this.waitForExit(record.id, 10_000))) {
         this.collect(record.id, 'removed while its supervisor was unresponsive', 'force');
       }

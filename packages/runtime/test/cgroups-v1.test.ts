@@ -19,7 +19,8 @@ import { TockerError } from '../src/errors.js';
 const MiB = 1024 * 1024;
 const ROOT = '/sys/fs/cgroup';
 const PARENT = `tocker-test-${process.pid}`;
-const CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
+/** Every container's hierarchies (the freezer: for pause). */
+const CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids', 'freezer'] as const;
 /** ...and devices, whose cgroup a container gets with its device rules. */
 const HIERARCHIES = [...CONTROLLERS, 'devices'] as const;
 type Controller = (typeof HIERARCHIES)[number];

@@ -307,3 +307,19 @@ test('v2 driver against a temporary directory tree shaped like cgroup2: create()
   );
   assert.equal(readIn(join(root, 'user.slice', 'tocker', 'c1'), 'pids.max'), '5');
 });
+
+test('v2 driver against a temporary directory tree shaped like cgroup2: setFrozen() writes cgroup.freeze and waits until cgroup.events says frozen (as the kernel does once every task stopped), and gives up clearly when it never does', () => {
+  const root = fakeCgroup2('cpu memory pids');
+  const cgroup = fakeDriver(root).create('c1', {});
+  const dir = join(root, 'user.slice', 'tocker', 'c1');
+  writeFileSync(join(dir, 'cgroup.events'), 'populated 1\nfrozen 1\n');
+  cgroup.setFrozen(true);
+  assert.equal(readIn(dir, 'cgroup.freeze'), '1');
+  writeFileSync(join(dir, 'cgroup.events'), 'populated 1\nfrozen 0\n');
+  cgroup.setFrozen(false);
+  assert.equal(readIn(dir, 'cgroup.freeze'), '0');
+  assert.throws(
+    () => cgroup.setFrozen(true),
+    /^TockerError: cgroup "c1" did not freeze within 2 s$/,
+  );
+});

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { TockerError } from '../errors.js';
 import { sleepSync } from '../sleep-sync.js';
-import { describeError, errnoCode, readPids } from './files.js';
+import { describeError, errnoCode, readPids, writeCgroupFile } from './files.js';
 
 /** Naming, creating, emptying and removing cgroup directories: the same for v1 and v2. */
 
@@ -95,6 +95,32 @@ function makeDir(name: string, dir: string): void {
  * killed ones take a moment to leave the cgroup. Gives up after about a second, leaving
  * stragglers (e.g. stuck in uninterruptible sleep) for remove() to report.
  */
+/** How long a freeze or a thaw may take to be complete (every task stopped or let go). */
+const FREEZE_TIMEOUT_MS = 2000;
+
+/**
+ * Freezes or thaws the cgroup by writing `request` to `control`, then waits for `done()`:
+ * a freeze is only complete once every task has stopped (a task in the middle of a system
+ * call takes its time).
+ */
+export function changeFreezer(
+  name: string,
+  control: string,
+  request: string,
+  done: () => boolean,
+  frozen: boolean,
+): void {
+  writeCgroupFile(control, request);
+  const deadline = Date.now() + FREEZE_TIMEOUT_MS;
+  while (!done()) {
+    if (Date.now() >= deadline)
+      throw new TockerError(
+        `cgroup "${name}" did not ${frozen ? 'freeze' : 'thaw'} within ${FREEZE_TIMEOUT_MS / 1000} s`,
+      );
+    sleepSync(1);
+  }
+}
+
 export function killUntilEmpty(listPids: () => number[]): void {
   const deadline = Date.now() + KILL_TIMEOUT_MS;
   for (;;) {

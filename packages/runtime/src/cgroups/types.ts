@@ -35,7 +35,9 @@ export interface ContainerCgroup {
   stats(): CgroupStats;
   /** Host pids currently in the cgroup. */
   pids(): number[];
-  /** SIGKILL everything inside and wait (about 1 s at most) for the cgroup to empty. */
+  /** Stops every task in it (frozen, as `pause`) or lets them go on; returns when done. */
+  setFrozen(frozen: boolean): void;
+  /** SIGKILL everything inside (thawed first) and wait (about 1 s at most) for it to empty. */
   killAll(): void;
   /** rmdir every directory; idempotent; retries EBUSY briefly, then throws a TockerError. */
   remove(): void;

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatBytes } from '@tocker/protocol';
 import { TockerError } from '../errors.js';
@@ -12,6 +12,7 @@ import {
   writeCgroupFile,
 } from './files.js';
 import {
+  changeFreezer,
   checkName,
   createCgroupDirs,
   killUntilEmpty,
@@ -35,8 +36,11 @@ import type { CgroupDriver, CgroupLimits, CgroupStats, ContainerCgroup } from '.
  * until both are filled in.
  */
 const RESOURCE_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
-/** devices is used only by the containers created with device rules. */
-export const V1_CONTROLLERS = [...RESOURCE_CONTROLLERS, 'devices'] as const;
+/**
+ * devices is used only by the containers created with device rules; freezer (pause) by
+ * every container where its hierarchy is mounted.
+ */
+export const V1_CONTROLLERS = [...RESOURCE_CONTROLLERS, 'freezer', 'devices'] as const;
 export type V1Controller = (typeof V1_CONTROLLERS)[number];
 
 export interface V1Hierarchy {
@@ -118,8 +122,11 @@ export class CgroupV1Driver implements CgroupDriver {
 
   open(name: string): ContainerCgroup {
     const dirs = this.#dirs(name);
-    const devicesDir = dirs.get('devices');
-    if (devicesDir !== undefined && !existsSync(devicesDir)) dirs.delete('devices');
+    // Optional hierarchies (and containers made before the freezer was used) may lack them.
+    for (const controller of ['devices', 'freezer'] as const) {
+      const dir = dirs.get(controller);
+      if (dir !== undefined && !existsSync(dir)) dirs.delete(controller);
+    }
     // A partial leftover (some hierarchies only) still opens, so it can be removed.
     if (!uniqueDirs(dirs).some((dir) => existsSync(dir))) {
       throw new TockerError(`no cgroup named "${name}" under ${this.parentDirs.join(', ')}`);
@@ -235,11 +242,30 @@ class V1Cgroup implements ContainerCgroup {
     return [...pids].sort((a, b) => a - b);
   }
 
+  setFrozen(frozen: boolean): void {
+    const dir = this.dirs.get('freezer');
+    if (dir === undefined) throw controllerUnavailable('freezer', MISSING_HIERARCHY);
+    const state = join(dir, 'freezer.state');
+    const wanted = frozen ? 'FROZEN' : 'THAWED';
+    // FREEZING while some task has not stopped yet.
+    changeFreezer(this.name, state, wanted, () => readText(state) === wanted, frozen);
+  }
+
   killAll(): void {
+    // A frozen task does not even die until it is thawed.
+    if (this.dirs.has('freezer')) this.setFrozen(false);
     killUntilEmpty(() => this.pids());
   }
 
   remove(): void {
     removeDirs(this.name, uniqueDirs(this.dirs));
+  }
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return '';
   }
 }

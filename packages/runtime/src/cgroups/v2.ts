@@ -14,6 +14,7 @@ import {
   writeCgroupFile,
 } from './files.js';
 import {
+  changeFreezer,
   checkName,
   createCgroupDirs,
   ensureDir,
@@ -210,7 +211,22 @@ class V2Cgroup implements ContainerCgroup {
     return readPids(this.#file('cgroup.procs'));
   }
 
-  /** cgroup.kill (5.14+) also catches processes forked while killing; the loop waits either way. */
+  /** cgroup.freeze (5.2+); cgroup.events says "frozen 1" once every task has stopped. */
+  setFrozen(frozen: boolean): void {
+    const events = this.#file('cgroup.events');
+    changeFreezer(
+      this.name,
+      this.#file('cgroup.freeze'),
+      frozen ? '1' : '0',
+      () => readKeyedNumber(events, 'frozen') === (frozen ? 1 : 0),
+      frozen,
+    );
+  }
+
+  /**
+   * cgroup.kill (5.14+) also catches processes forked while killing; the loop waits either
+   * way. v2 delivers SIGKILL to frozen tasks too.
+   */
   killAll(): void {
     if (existsSync(this.#file('cgroup.kill'))) writeCgroupFile(this.#file('cgroup.kill'), 1);
     killUntilEmpty(() => this.pids());

@@ -61,6 +61,8 @@ const recordSchema = z
     error: z.string().nullable(),
     // Records written before it existed have none.
     requestedEnd: z.enum(requestedEnds).nullable().default(null),
+    // Records written before pause existed were never paused.
+    paused: z.boolean().default(false),
     process: processIdentity.nullable(),
     supervisor: processIdentity,
     detached: z.boolean(),
@@ -149,6 +151,7 @@ export function viewOf(record: ContainerRecord): ContainerView {
     oomKilled: record.oomKilled,
     error: record.error,
     requestedEnd: record.requestedEnd,
+    paused: record.paused,
     pid: record.status === 'running' ? (record.process?.pid ?? null) : null,
     usage: record.usage,
   };
