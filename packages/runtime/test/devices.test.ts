@@ -323,8 +323,9 @@ test('v1 without device rules: no devices cgroup is made (the container keeps it
   const cgroup = v1Driver().create(name, {});
   try {
     assert.equal(existsSync(join(v1ParentDir('devices'), name)), false);
-    assert.equal(cgroup.procsFiles.length, 4);
-    assert.equal(v1Driver().open(name).procsFiles.length, 4);
+    // cpu, cpuacct, memory, pids and freezer: each its own hierarchy here.
+    assert.equal(cgroup.procsFiles.length, 5);
+    assert.equal(v1Driver().open(name).procsFiles.length, 5);
   } finally {
     cgroup.remove();
   }
