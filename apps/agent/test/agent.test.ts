@@ -266,6 +266,84 @@ describe('the agent: a real process, a real socket.io client, real containers', 
     await ok(client, 'container:remove', { container: container.id, force: true });
   });
 
+  test('pause and unpause: shown in the view, journaled, refused twice in one line; stop thaws a paused one so its trap runs', async () => {
+    const cursor = (await ok(client, 'events:since', { cursor: 0 })).lastSeq;
+    const { container } = await ok(client, 'container:run', {
+      spec: {
+        rootfs: DEFAULT_IMAGE,
+        name: 'pausable',
+        command: [
+          'sh',
+          '-c',
+          'trap "echo bye; exit 3" TERM; while true; do echo tick; sleep 0.1; done',
+        ],
+      },
+    });
+    assert.equal(container.paused, false);
+    const kindsSince = async () =>
+      (await ok(client, 'events:since', { cursor })).events
+        .filter((event) => event.container.id === container.id)
+        .map((event) => event.kind);
+
+    const paused = (await ok(client, 'container:pause', { container: 'pausable' })).container;
+    assert.equal(paused.status, 'running', 'a paused container still runs');
+    assert.equal(paused.paused, true);
+    assert.equal(
+      (await ok(client, 'container:inspect', { container: 'pausable' })).container.paused,
+      true,
+    );
+    assert.deepEqual(await kindsSince(), ['created', 'started', 'paused']);
+    assert.deepEqual(await call(client, 'container:pause', { container: 'pausable' }), {
+      ok: false,
+      error: 'container pausable is already paused',
+    });
+    assert.deepEqual(
+      await call(client, 'container:exec', { container: 'pausable', command: ['true'] }),
+      { ok: false, error: 'container pausable is paused: unpause it first' },
+    );
+    // Frozen: what it printed does not change while it is paused.
+    const frozenLogs = (await ok(client, 'container:logs', { container: 'pausable' })).logs;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal((await ok(client, 'container:logs', { container: 'pausable' })).logs, frozenLogs);
+
+    const unpaused = (await ok(client, 'container:unpause', { container: 'pausable' })).container;
+    assert.equal(unpaused.paused, false);
+    assert.deepEqual(await kindsSince(), ['created', 'started', 'paused', 'unpaused']);
+    assert.deepEqual(await call(client, 'container:unpause', { container: 'pausable' }), {
+      ok: false,
+      error: 'container pausable is not paused',
+    });
+    for (let attempt = 0; ; attempt++) {
+      const { logs } = await ok(client, 'container:logs', { container: 'pausable' });
+      if (logs.length > frozenLogs.length) break;
+      assert.ok(attempt < 100, 'it prints again once unpaused');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    await ok(client, 'container:pause', { container: 'pausable' });
+    const stopped = (
+      await ok(client, 'container:stop', { container: 'pausable', timeoutSeconds: 10 })
+    ).container;
+    assert.equal(stopped.status, 'exited');
+    assert.equal(stopped.paused, false);
+    assert.equal(stopped.exitCode, 3, 'its SIGTERM trap ran: the stop thawed it');
+    assert.match((await ok(client, 'container:logs', { container: 'pausable' })).logs, /bye\n$/);
+    assert.deepEqual(await kindsSince(), [
+      'created',
+      'started',
+      'paused',
+      'unpaused',
+      'paused',
+      'unpaused',
+      'exited',
+    ]);
+    assert.deepEqual(await call(client, 'container:pause', { container: 'pausable' }), {
+      ok: false,
+      error: 'container pausable is not running',
+    });
+    await ok(client, 'container:remove', { container: 'pausable' });
+  });
+
   test('restart: same id and writable layer, stopped and started again, journaled', async () => {
     const { container } = await ok(client, 'container:run', {
       spec: {

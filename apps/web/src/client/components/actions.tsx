@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { useNow } from '../clock';
 import { relay } from '../connection';
 
-type Action = 'stop' | 'kill' | 'restart' | 'remove';
+type Action = 'stop' | 'kill' | 'restart' | 'remove' | 'pause' | 'unpause';
 
 /** How long a stop lets the container end on SIGTERM before SIGKILL (docker's default). */
 const STOP_GRACE_SECONDS = 10;
@@ -18,6 +18,24 @@ function confirmed(action: Action, label: string, running: boolean): boolean {
   return true;
 }
 
+/** The one request to the container's agent that an action is. */
+function request(agent: number, action: Action, container: string): Promise<unknown> {
+  switch (action) {
+    case 'stop':
+      return relay(agent, 'container:stop', { container, timeoutSeconds: STOP_GRACE_SECONDS });
+    case 'kill':
+      return relay(agent, 'container:kill', { container });
+    case 'pause':
+      return relay(agent, 'container:pause', { container });
+    case 'unpause':
+      return relay(agent, 'container:unpause', { container });
+    case 'restart':
+      return relay(agent, 'container:restart', { container });
+    case 'remove':
+      return relay(agent, 'container:remove', { container, force: true });
+  }
+}
+
 /** "Stopping… 7 s": the grace period counting down, then the wait for SIGKILL to land. */
 function StopCountdown({ deadline }: { deadline: number }) {
   const now = useNow() || Date.now();
@@ -26,8 +44,9 @@ function StopCountdown({ deadline }: { deadline: number }) {
 }
 
 /**
- * Stop, kill, restart and remove, each one request to the container's agent; the list
- * itself updates from the agent's events. Errors show next to the buttons.
+ * Stop, kill, pause or unpause, restart and remove, each one request to the container's
+ * agent; the list itself updates from the agent's events. Errors (the agent's refusals
+ * among them) show next to the buttons.
  */
 export function ContainerActions({
   agent,
@@ -48,17 +67,8 @@ export function ContainerActions({
     if (!confirmed(action, label, running)) return;
     setPending(action);
     setError(null);
-    const target = { container: container.id };
     setStopDeadline(Date.now() + STOP_GRACE_SECONDS * 1000);
-    const done =
-      action === 'stop'
-        ? relay(agent, 'container:stop', { ...target, timeoutSeconds: STOP_GRACE_SECONDS })
-        : action === 'kill'
-          ? relay(agent, 'container:kill', target)
-          : action === 'restart'
-            ? relay(agent, 'container:restart', target)
-            : relay(agent, 'container:remove', { ...target, force: true });
-    done
+    request(agent, action, container.id)
       .then(() => {
         if (action === 'remove') onRemoved?.();
       })
@@ -89,6 +99,7 @@ export function ContainerActions({
     <div className="actions">
       {button('stop', 'Stop', running)}
       {button('kill', 'Kill', running)}
+      {container.paused ? button('unpause', 'Unpause', running) : button('pause', 'Pause', running)}
       {button('restart', 'Restart', true)}
       {button('remove', 'Remove', true)}
       {error !== null && (

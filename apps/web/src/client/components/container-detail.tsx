@@ -189,7 +189,12 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
         )}
       </div>
       <div role="tabpanel" id="panel-shell" aria-labelledby="tab-shell" hidden={tab !== 'shell'}>
-        <ExecShell agent={agent} container={container.id} running={running} />
+        <ExecShell
+          agent={agent}
+          container={container.id}
+          running={running}
+          paused={container.paused}
+        />
       </div>
       <div role="tabpanel" id="panel-logs" aria-labelledby="tab-logs" hidden={tab !== 'logs'}>
         {tab === 'logs' && (

@@ -8,9 +8,15 @@ const storageKey = (agent: number, container: string) => `tocker:exec:${agent}:$
 
 /**
  * A new shell in the running container (container:exec with a terminal). Its session is
- * remembered for this tab, so a reload reattaches to the same shell.
+ * remembered for this tab, so a reload reattaches to the same shell. A paused container
+ * refuses exec until it is unpaused: the button waits for that.
  */
-export function ExecShell({ agent, container, running }: ContainerPaneProps) {
+export function ExecShell({
+  agent,
+  container,
+  running,
+  paused,
+}: ContainerPaneProps & { readonly paused: boolean }) {
   const [session, setSession] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -64,7 +70,7 @@ export function ExecShell({ agent, container, running }: ContainerPaneProps) {
             <option value="/bin/ash">/bin/ash</option>
           </select>
         </label>
-        <button type="button" onClick={() => void open()} disabled={busy || !running}>
+        <button type="button" onClick={() => void open()} disabled={busy || !running || paused}>
           {busy ? 'Starting…' : session === null ? 'Exec a new shell' : 'Exec another shell'}
         </button>
         {session !== null && (
@@ -73,6 +79,9 @@ export function ExecShell({ agent, container, running }: ContainerPaneProps) {
           </button>
         )}
         {!running && <span className="muted">The container is not running.</span>}
+        {running && paused && (
+          <span className="muted">The container is paused: unpause it to exec a shell.</span>
+        )}
       </div>
       {error && (
         <p role="alert" className="error-text">

@@ -4,16 +4,23 @@ import { useNow } from '../clock';
 import { describeExit, type Ending, formatDuration } from '../format';
 
 /**
- * A container's or a run's state: running, or how it ended (its detail on hover).
+ * A container's or a run's state: running, paused (running, every process frozen), or how
+ * it ended (its detail on hover).
  * `prefix` ("exited · ") goes before an end nobody asked for; "stopped" says it all.
  */
 export function StatusBadge({
   run,
   prefix = '',
 }: {
-  run: Ending & { status: ContainerView['status'] };
+  run: Ending & { status: ContainerView['status']; paused?: boolean };
   prefix?: string;
 }) {
+  if (run.status === 'running' && run.paused === true)
+    return (
+      <span className="badge warn" title="every process frozen until unpaused">
+        paused
+      </span>
+    );
   if (run.status !== 'exited')
     return (
       <span className={`badge ${run.status === 'running' ? 'ok' : 'idle'}`}>{run.status}</span>
