@@ -130,6 +130,12 @@ export const runFlags: readonly FlagSpec[] = [
     help: 'bridge (default: an address, the outside through NAT), none (only lo), host, container:NAME, or a network of yours',
   },
   {
+    name: 'pid',
+    value: 'string',
+    placeholder: 'container:NAME',
+    help: "Share that running container's processes (its PID namespace)",
+  },
+  {
     name: 'network-alias',
     value: 'list',
     placeholder: 'NAME',
@@ -263,6 +269,7 @@ export function parseRunArgs(
     ...optional(oomScoreAdj(flag(parsed, 'oom-score-adj')), 'oomScoreAdj'),
     ...optional(flag(parsed, 'network'), 'network'),
     networkAliases: listFlag(parsed, 'network-alias'),
+    ...optional(flag(parsed, 'pid'), 'pid'),
     ports: listFlag(parsed, 'publish').map((text) => cliParse(parsePublish, text)),
     publishAll: booleanFlag(parsed, 'publish-all'),
     capAdd: listFlag(parsed, 'cap-add'),

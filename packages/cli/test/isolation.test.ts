@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { after, describe, test } from 'node:test';
-import { CliRoot, lines } from './helpers.js';
+import { CliRoot, lines, waitFor } from './helpers.js';
 
 const world = new CliRoot();
 after(() => world.cleanup());
@@ -20,6 +20,63 @@ describe('what a container gets (real containers, busybox image)', () => {
     assert.equal(table.length, 2, `only sh and ps are visible: ${processes.join(' | ')}`);
     assert.deepEqual(table[0], ['1', 'sh']);
     assert.equal(table[1]?.[1], 'ps');
+  });
+
+  test("--pid container:NAME sees (only) that container's processes and its own, exec included; it ends with that container; one not running is refused", async () => {
+    const main = await world.run(['run', '-d', '--name', 'pidmain', 'busybox', 'sleep', '60']);
+    assert.equal(main.code, 0, main.stderr);
+    const seen = await world.run([
+      'run',
+      '--rm',
+      '--pid',
+      'container:pidmain',
+      'busybox',
+      'ps',
+      '-o',
+      'pid,args',
+    ]);
+    assert.equal(seen.code, 0, seen.stderr);
+    const table = lines(seen.stdout)
+      .slice(1)
+      .map((line) => line.trim().replace(/\s+/, ' '));
+    assert.equal(table[0], '1 sleep 60', seen.stdout);
+    assert.equal(table.length, 2, `only pidmain's sleep and this ps: ${seen.stdout}`);
+    const sidecar = await world.run([
+      'run',
+      '-d',
+      '--pid',
+      'container:pidmain',
+      'busybox',
+      'sleep',
+      '60',
+    ]);
+    assert.equal(sidecar.code, 0, sidecar.stderr);
+    const fromExec = await world.run(['exec', sidecar.stdout.trim(), 'ps', '-o', 'args']);
+    assert.match(fromExec.stdout, /^sleep 60\nsleep 60\nps -o args\n$/m);
+    // Its PID namespace's first process ended: the kernel ends every other one in it.
+    await world.run(['rm', '-f', 'pidmain']);
+    const ended = await waitFor('the sidecar to end with it', async () => {
+      const shown = await world.run(['inspect', sidecar.stdout.trim()]);
+      const [view] = JSON.parse(shown.stdout) as { status: string; signal: number | null }[];
+      return view?.status === 'exited' ? view : undefined;
+    });
+    assert.equal(ended.signal, 9);
+    await world.run(['rm', sidecar.stdout.trim()]);
+    const refused = await world.run([
+      'run',
+      '--rm',
+      '--pid',
+      'container:pidmain',
+      'busybox',
+      'true',
+    ]);
+    assert.equal(refused.code, 125);
+    assert.match(refused.stderr, /^tocker: no such container: pidmain\n$/);
+    const malformed = await world.run(['run', '--rm', '--pid', 'host', 'busybox', 'true']);
+    assert.equal(
+      malformed.stderr,
+      "tocker: pid: container:NAME (another running container's processes)\n",
+    );
   });
 
   test('hostname: the short id by default, --hostname when given, never the host', async () => {

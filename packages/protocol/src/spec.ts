@@ -119,7 +119,7 @@ const tmpfsSize = z.union([z.number(), z.string()]).transform((value, ctx) => {
 });
 
 export const NETWORK_MODES = ['bridge', 'none', 'host'] as const;
-/** Another container's network namespace, by its name or id. */
+/** Another container's namespace (network, pid), by its name or id. */
 const CONTAINER_NETWORK = /^container:[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** A volume's name, as docker's: it becomes a directory name under TOCKER_ROOT/volumes. */
@@ -268,6 +268,11 @@ export const containerSpecFields = z
         `network: ${NETWORK_MODES.join(', ')}, container:NAME or a network's name`,
       )
       .default('bridge'),
+    /** container:NAME: that running container's processes are its own too (docker's --pid). */
+    pid: z
+      .string()
+      .regex(CONTAINER_NETWORK, "pid: container:NAME (another running container's processes)")
+      .optional(),
     /** More names it answers to on its network's DNS (docker's --network-alias). */
     networkAliases: z.array(networkAlias).max(16, 'network alias: at most 16').default([]),
     /** Ports published on the host (docker's -p); only on the bridge network. */

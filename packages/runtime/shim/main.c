@@ -399,10 +399,15 @@ int main(void) {
 
   own_pid_namespace = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
   if (own_pid_namespace < 0) die("open /proc/self/ns/pid: %s", strerror(errno));
-  if (settings.mode == MODE_CREATE) {
+  /* A creation gets a PID namespace of its own unless it is given one (another
+   * container's); an exec joins its container's. */
+  if (settings.pid_namespace >= 0) {
+    if (setns(settings.pid_namespace, CLONE_NEWPID) < 0)
+      die("setns(the container's PID namespace): %s", strerror(errno));
+  } else if (settings.mode == MODE_CREATE) {
     if (unshare(CLONE_NEWPID) < 0) die("unshare(CLONE_NEWPID): %s", strerror(errno));
-  } else if (setns(settings.pid_namespace, CLONE_NEWPID) < 0) {
-    die("setns(the container's PID namespace): %s", strerror(errno));
+  } else {
+    die("plan: an exec without its container's PID namespace");
   }
 
   pid_t child = fork();

@@ -35,7 +35,7 @@ enum {
   SET_FOREGROUND = 11,  /* the runtime going away (control EOF) kills the child */
   SET_CONCLUDER = 12,   /* argv...: exec'd after the child ended if the runtime is gone */
   SET_CONCLUDER_ENV = 13, /* env strings for the concluder */
-  SET_PID_NAMESPACE = 14, /* i64 fd: exec mode: the child is born in this PID namespace */
+  SET_PID_NAMESPACE = 14, /* i64 fd: the child is born in this PID namespace (exec: always) */
   SET_CGROUP = 15,      /* i64 fd: a cgroup.procs the shim moves its child into, before 'g' */
   SET_VETH = 16,        /* host name, peer name, MAC, bridge: a pair the shim makes (veth.c) */
 };

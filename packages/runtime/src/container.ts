@@ -4,9 +4,9 @@ import type { PublishedPort } from '@tocker/protocol';
 import type { CgroupDriver, CgroupStats, ContainerCgroup } from './cgroups/index.js';
 import type { RuntimeConfig } from './config/runtime-config.js';
 import { TockerError } from './errors.js';
+import { type JoinedNamespace, openContainerNamespace } from './namespaces.js';
 import {
   holdPorts,
-  type JoinedNetwork,
   joinContainerNetwork,
   joinNetworks,
   type NetworkInterface,
@@ -177,7 +177,7 @@ export class Container {
     let shim: Shim;
     let interfaces: NetworkInterface[] = [];
     let published: PublishedPort[] = [];
-    let joined: JoinedNetwork | null = null;
+    let joined: JoinedNamespace | null = null;
     const opened: number[] = [];
     try {
       trace('reserved');
@@ -189,6 +189,9 @@ export class Container {
       );
       if (interfaces.length > 0) trace('network leased');
       joined = joinContainerNetwork(config, store, opened);
+      const { pid } = config.linux.namespaces;
+      const pidNamespace =
+        pid === 'own' ? null : openContainerNamespace(store, pid.container, 'pid', 'pid', opened);
       const ports = holdPorts(config, opened);
       published = ports.published;
       cgroup = cgroups.create(id, config.linux.resources.limits, config.linux.resources.devices);
@@ -201,6 +204,7 @@ export class Container {
         networkInterfaces: interfaces,
         heldSockets: ports.held,
         networkNamespace: joined?.fd ?? null,
+        pidNamespace: pidNamespace?.fd ?? null,
         etcFiles: writeEtcFiles(
           store.dir(id),
           config,

@@ -68,6 +68,8 @@ export interface ContainerPlanInputs {
   readonly networkInterfaces: readonly NetworkInterface[];
   /** container:NAME: that container's network namespace, opened. */
   readonly networkNamespace: number | null;
+  /** --pid container:NAME: that container's PID namespace, opened (the shim forks into it). */
+  readonly pidNamespace: number | null;
   /** The files the runtime wrote for the container (/etc/hosts...), opened, by target. */
   readonly etcFiles: readonly { readonly fd: number; readonly target: string }[];
   /** Sockets holding the container's published ports: the shim keeps them while it lives. */
@@ -98,6 +100,9 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
   const stdio = stdioSettings(inputs.stdio, passed);
   const settings = [
     step(Setting.mode, ShimMode.create),
+    ...(inputs.pidNamespace === null
+      ? []
+      : [step(Setting.pidNamespace, passed.pass(inputs.pidNamespace))]),
     ...stdio.steps,
     step(Setting.exitFile, passed.pass(inputs.exitFile)),
     // The shim moves its child into these while the child builds its root.

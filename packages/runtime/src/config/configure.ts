@@ -123,6 +123,9 @@ export function configure(
       readonlyPaths: privileged ? [] : READONLY_PATHS,
       readonlySysfs: !privileged,
       sysctl: checkedSysctls(spec),
+      namespaces: {
+        pid: spec.pid === undefined ? 'own' : { container: spec.pid.slice('container:'.length) },
+      },
     },
     request: spec,
   });

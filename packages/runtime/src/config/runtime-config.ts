@@ -121,6 +121,11 @@ export interface RuntimeConfigShape {
     readonly seccomp: { readonly profile: string } | null;
     readonly maskedPaths: readonly string[];
     readonly readonlyPaths: readonly string[];
+    /**
+     * Namespaces besides the network's (see `network`) that are not the container's own:
+     * its PID namespace, another container's (resolved at each start) or its own.
+     */
+    readonly namespaces: { readonly pid: 'own' | { readonly container: string } };
     /** Kernel parameters of the container's own namespaces (OCI's linux.sysctl), checked. */
     readonly sysctl: Readonly<Record<string, string>>;
     /** /sys read-only (every container but a privileged one). */
@@ -289,6 +294,12 @@ export const runtimeConfigSchema = z
         maskedPaths: z.array(absolute),
         readonlyPaths: z.array(absolute),
         sysctl: z.record(z.string().regex(SYSCTL_KEY), z.string()).default({}),
+        namespaces: z
+          .object({
+            pid: z.union([z.literal('own'), z.object({ container: z.string() }).strict()]),
+          })
+          .strict()
+          .default({ pid: 'own' }),
         readonlySysfs: z.boolean(),
       })
       .strict(),

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { openSync } from 'node:fs';
 import type { ContainerNetwork, NetworkAttachment, PublishedPort } from '@tocker/protocol';
 import type { RuntimeConfig } from '../config/runtime-config.js';
 import { TockerError } from '../errors.js';
-import { isAlive } from '../proc.js';
+import { type JoinedNamespace, openContainerNamespace } from '../namespaces.js';
 import type { StateStore } from '../state/store.js';
 import { errnoOf } from '../sys/fs-at.js';
 import { bindPort, EADDRINUSE, EADDRNOTAVAIL } from '../sys/sockets.js';
@@ -79,7 +78,7 @@ export function networkViewOf(
   config: RuntimeConfig,
   attached: readonly NetworkInterface[],
   ports: readonly PublishedPort[] = [],
-  joined: JoinedNetwork | null = null,
+  joined: JoinedNamespace | null = null,
 ): ContainerNetwork {
   if (joined !== null) return { mode: 'container', container: joined.container };
   if (config.network.mode !== 'bridge')
@@ -87,37 +86,17 @@ export function networkViewOf(
   return { mode: 'bridge', networks: attached.map(attachmentOf), ports: [...ports] };
 }
 
-/** container:NAME: the namespace joined, and whose it is. */
-export interface JoinedNetwork {
-  readonly fd: number;
-  readonly container: string;
-}
-
 /**
- * container:NAME: the network namespace of that container, which must be running, opened
- * through its PID 1 (checked to still be that process after the open, so a reused pid is
- * never joined). Resolved at each start: a restarted sidecar follows its container.
+ * container:NAME: that running container's network namespace (see openContainerNamespace),
+ * at each start.
  */
 export function joinContainerNetwork(
   config: RuntimeConfig,
   store: StateStore,
   opened: number[],
-): JoinedNetwork | null {
+): JoinedNamespace | null {
   if (config.network.mode !== 'container') return null;
-  const reference = config.network.container;
-  const target = store.resolve(reference);
-  const refuse = () =>
-    new TockerError(`network container:${reference}: that container is not running`);
-  if (target.status !== 'running' || target.process === null) throw refuse();
-  let fd: number;
-  try {
-    fd = openSync(`/proc/${target.process.pid}/ns/net`, 'r');
-  } catch {
-    throw refuse();
-  }
-  opened.push(fd);
-  if (!isAlive(target.process)) throw refuse();
-  return { fd, container: target.id };
+  return openContainerNamespace(store, config.network.container, 'net', 'network', opened);
 }
 
 /**
