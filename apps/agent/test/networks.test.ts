@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { primaryAddress } from '@tocker/protocol';
 import type { Socket } from 'socket.io-client';
 import { waitFor } from '../../../packages/runtime/test/helpers.js';
 import { Agent, call, connect, ok, removeEverything, root } from './helpers.js';
@@ -35,7 +36,14 @@ describe("the agent's networks API (a real agent, real bridges)", () => {
     const listed = (await ok(client, 'network:list', {})).networks.find(
       (each) => each.name === 'agent-net',
     );
-    assert.deepEqual(listed?.containers, [{ id: container.id, name: container.name }]);
+    assert.deepEqual(listed?.containers, [
+      {
+        id: container.id,
+        name: container.name,
+        address: primaryAddress(container.network),
+        aliases: [],
+      },
+    ]);
     assert.match(
       (await call(client, 'network:remove', { name: 'agent-net' })).error as string,
       /^network agent-net has container [0-9a-f]{12} on it: remove that first$/,

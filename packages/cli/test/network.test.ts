@@ -466,10 +466,11 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     assert.ok(existsSync(`/sys/class/net/${ownBridge}`));
     assert.equal((await world.run(['network', 'rm', 'named'])).code, 0);
     assert.equal(existsSync(`/sys/class/net/${ownBridge}`), false);
-    const { bridge } = (
+    const { bridge, containers } = (
       JSON.parse((await world.run(['network', 'inspect', 'backend'])).stdout) as NetworkSummary[]
     )[0] as NetworkSummary;
     assert.ok(existsSync(`/sys/class/net/${bridge}`));
+    assert.deepEqual(containers, [{ id: server, name: null, address, aliases: [] }]);
     await world.run(['rm', '-f', server]);
     assert.equal((await world.run(['network', 'rm', 'backend'])).code, 0);
     assert.equal(existsSync(`/sys/class/net/${bridge}`), false);

@@ -11,6 +11,12 @@ export interface ContainerRef {
   readonly name: string | null;
 }
 
+/** A container on a network: its address there and the names it has there besides its own. */
+export interface NetworkMember extends ContainerRef {
+  readonly address: string;
+  readonly aliases: readonly string[];
+}
+
 /** How an image runs, from its configuration (docker's Config, the fields tocker reads). */
 export interface ImageDefaults {
   readonly entrypoint: readonly string[];
@@ -102,6 +108,6 @@ export interface NetworkSummary {
   /** Its bridge device on the agent's host. */
   readonly bridge: string;
   readonly createdAt: string;
-  /** The containers holding an address on it (whatever their state). */
-  readonly containers: readonly ContainerRef[];
+  /** The containers holding an address on it (whatever their state), with that address. */
+  readonly containers: readonly NetworkMember[];
 }

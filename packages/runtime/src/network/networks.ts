@@ -107,9 +107,11 @@ export class NetworkStore {
     else applyFirewall(this.firewallTable, networks, publications(this.containers()));
   }
 
-  /** As clients see it: with the containers holding an address on it. */
+  /** As clients see it: with the containers holding an address on it, and their addresses. */
   describe(network: Network): NetworkSummary {
-    const holders = new Set(this.holders(network));
+    const addresses = new Map(
+      Object.entries(this.leases(network)).map(([address, holder]) => [holder, address]),
+    );
     return {
       id: network.id,
       name: network.name,
@@ -117,9 +119,15 @@ export class NetworkStore {
       gateway: network.subnet.gatewayText,
       bridge: network.bridge,
       createdAt: network.createdAt,
-      containers: this.containers()
-        .filter((record) => holders.has(record.id))
-        .map((record) => ({ id: record.id, name: record.name })),
+      containers: this.containers().flatMap((record) => {
+        const address = addresses.get(record.id);
+        if (address === undefined) return [];
+        const attachment =
+          record.network.mode === 'bridge'
+            ? record.network.networks.find((each) => each.network === network.name)
+            : undefined;
+        return [{ id: record.id, name: record.name, address, aliases: attachment?.aliases ?? [] }];
+      }),
     };
   }
 
