@@ -536,11 +536,6 @@ export class Runtime {
         this.collect(id, null, 'wait');
         continue;
       }
-      // Its shim wrote how it ended: recorded here, not after its concluder's Node start.
-      if (readExitFile(this.store.exitFilePath(id)) !== null) {
-        this.collect(id, null, 'force');
-        if (this.store.read(id)?.status !== 'running') return true;
-      }
       if (Date.now() >= deadline) return false;
       await sleep(20);
     }
