@@ -56,7 +56,13 @@ export function ensureBridge(network: Network): void {
 
 /** A device of the host (a bridge, a veth end: its pair goes with it), if it is there. */
 export function removeDevice(name: string): void {
-  if (deviceExists(name)) run('ip', ['link', 'del', name]);
+  if (!deviceExists(name)) return;
+  try {
+    run('ip', ['link', 'del', name]);
+  } catch (error) {
+    // Another tocker process (a reconciliation of a root that is gone) took it meanwhile.
+    if (deviceExists(name)) throw error;
+  }
 }
 
 /**
