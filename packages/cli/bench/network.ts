@@ -14,11 +14,11 @@
  * Run as root: npm run bench. BENCH_RUNS (start runs), BENCH_TCP_RUNS, BENCH_TCP_MIB,
  * BENCH_CHURN (containers) change the sizes.
  */
+
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
-  openSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -28,11 +28,13 @@ import {
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ContainerView, type NetworkSummary, primaryAddress } from '@tocker/protocol';
-import { parseContainerSpec, Runtime } from '@tocker/runtime';
+import { Runtime } from '@tocker/runtime';
+import { timeLibraryRun, trueConfig } from '../../runtime/bench/library-start.js';
 import { median, RUNS, scratchDir, WARMUP } from '../../runtime/bench/measure.js';
 import { detectCgroupDriver } from '../../runtime/src/cgroups/index.js';
 import { prepareDefaultImage } from '../../runtime/src/image.js';
 import { removeStateRoot } from '../../runtime/test/scratch.js';
+import { pooledOrThrow } from '../src/pool.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const tockerBin = join(here, '..', 'bin', 'tocker.cjs');
@@ -87,21 +89,6 @@ function tockerAsync(args: readonly string[]): Promise<Run> {
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'inherit'] });
-}
-
-/** `work` over `items`, `limit` at a time; the results in order. */
-async function pooled<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>) {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        results[index] = await work(items[index] as T);
-      }
-    }),
-  );
-  return results;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -184,39 +171,15 @@ function startCost(image: string) {
 async function libraryStartCost(image: string) {
   const runtime = Runtime.open({ root, cgroupParent });
   const configs = {
-    none: runtime.configure(
-      parseContainerSpec({
-        rootfs: image,
-        command: ['/bin/true'],
-        autoRemove: true,
-        network: 'none',
-      }),
-      { kind: 'any-directory' },
-    ),
-    bridge: runtime.configure(
-      parseContainerSpec({
-        rootfs: image,
-        command: ['/bin/true'],
-        autoRemove: true,
-        network: 'bridge',
-      }),
-      { kind: 'any-directory' },
-    ),
+    none: trueConfig(runtime, image, 'none'),
+    bridge: trueConfig(runtime, image, 'bridge'),
   };
-  const devNull = openSync('/dev/null', 'r+');
-  const options = {
-    io: { kind: 'relay', stdin: null, stdout: devNull, stderr: devNull },
-    foreground: true,
-  } as const;
   const times = { none: [] as number[], bridge: [] as number[] };
   for (let run = 0; run < WARMUP + RUNS; run++) {
     const order = run % 2 === 0 ? (['none', 'bridge'] as const) : (['bridge', 'none'] as const);
     for (const network of order) {
-      const started = performance.now();
-      const container = await runtime.run(configs[network], options);
-      const exit = await container.wait();
-      if (exit.exitCode !== 0) throw new Error(`/bin/true exited ${exit.exitCode}`);
-      if (run >= WARMUP) times[network].push(performance.now() - started);
+      const ms = await timeLibraryRun(runtime, configs[network]);
+      if (run >= WARMUP) times[network].push(ms);
     }
   }
   await runtime.close();
@@ -402,7 +365,7 @@ function leftovers(ids: readonly string[], addresses: readonly string[]): string
 async function churn(image: string) {
   const indexes = Array.from({ length: CHURN }, (_, index) => index);
   const startedAt = performance.now();
-  const started = await pooled(indexes, CHURN_CONCURRENCY, (index) =>
+  const started = await pooledOrThrow(indexes, CHURN_CONCURRENCY, (index) =>
     tockerAsync([
       'run',
       '-d',

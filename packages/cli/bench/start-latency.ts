@@ -5,10 +5,11 @@
  *
  * Run as root: npm run bench (installs runc, crun and hyperfine from apt first).
  */
-import { openSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_IMAGE, parseContainerSpec, Runtime } from '@tocker/runtime';
+import { DEFAULT_IMAGE, Runtime } from '@tocker/runtime';
+import { timeLibraryRun, trueConfig } from '../../runtime/bench/library-start.js';
 import {
   has,
   hyperfine,
@@ -31,28 +32,12 @@ const env = {
 
 async function libraryWarm(): Promise<number> {
   const runtime = Runtime.open({ root: env.TOCKER_ROOT, cgroupParent: env.TOCKER_CGROUP_PARENT });
-  const config = runtime.configure(
-    // No network, as runc and crun run it here: the bridge's cost has a row of its own.
-    parseContainerSpec({
-      rootfs: DEFAULT_IMAGE,
-      command: ['/bin/true'],
-      autoRemove: true,
-      network: 'none',
-    }),
-    { kind: 'any-directory' },
-  );
-  const devNull = openSync('/dev/null', 'r+');
-  const options = {
-    io: { kind: 'relay', stdin: null, stdout: devNull, stderr: devNull },
-    foreground: true,
-  } as const;
+  // No network, as runc and crun run it here: the bridge's cost has a row of its own.
+  const config = trueConfig(runtime, DEFAULT_IMAGE, 'none');
   const times: number[] = [];
   for (let run = 0; run < WARMUP + RUNS; run++) {
-    const started = performance.now();
-    const container = await runtime.run(config, options);
-    const exit = await container.wait();
-    if (exit.exitCode !== 0) throw new Error(`/bin/true exited ${exit.exitCode}`);
-    if (run >= WARMUP) times.push(performance.now() - started);
+    const ms = await timeLibraryRun(runtime, config);
+    if (run >= WARMUP) times.push(ms);
   }
   return median(times);
 }

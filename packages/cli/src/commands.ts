@@ -8,6 +8,7 @@ import {
 import { parseSignal, TockerError } from '@tocker/runtime';
 import type { Backend } from './backend.js';
 import { booleanFlag, type FlagSpec, flag, formatHelp, help, parseFlags } from './flags.js';
+import { pooled } from './pool.js';
 import { printTable } from './table.js';
 
 interface Command {
@@ -49,28 +50,16 @@ export async function eachNamed(
   // Several at once (a stop waits out its grace period, an rm -f its container's end, each
   // recorded by a process of its own): a few, so that ending many is not one process each
   // at the same moment. Reported in the order given.
-  const failures: unknown[] = references.map(() => null);
-  let next = 0;
-  const worker = async () => {
-    while (next < references.length) {
-      const index = next++;
-      try {
-        await operation(references[index] as string);
-      } catch (error) {
-        failures[index] = error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENT_ENDS, references.length) }, worker));
+  const outcomes = await pooled(references, CONCURRENT_ENDS, operation);
   let status = 0;
   for (const [index, reference] of references.entries()) {
-    const failure = failures[index];
-    if (failure === null) {
+    const outcome = outcomes[index] as PromiseSettledResult<void>;
+    if (outcome.status === 'fulfilled') {
       process.stdout.write(`${reference}\n`);
       continue;
     }
-    if (!(failure instanceof TockerError)) throw failure;
-    process.stderr.write(`tocker: ${failure.message}\n`);
+    if (!(outcome.reason instanceof TockerError)) throw outcome.reason;
+    process.stderr.write(`tocker: ${outcome.reason.message}\n`);
     status = 1;
   }
   return status;

@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { type ContainerView, primaryAddress } from '@tocker/protocol';
+import { pooledOrThrow } from '../src/pool.js';
 import { CliRoot, waitFor } from './helpers.js';
 
 const world = new CliRoot({ name: 'churn' });
@@ -13,25 +14,6 @@ const CONCURRENCY = 4;
 const NETWORK = 'churn';
 
 after(() => world.cleanup());
-
-/** `work` over `items`, `limit` at a time; the results in order. */
-async function pooled<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        results[index] = await work(items[index] as T);
-      }
-    }),
-  );
-  return results;
-}
 
 /** The network's leases: address → container. */
 function leases(): Record<string, string> {
@@ -86,7 +68,7 @@ function processesOf(ids: readonly string[], pids: ReadonlySet<number>): number[
 test(`${COUNT} containers on one user network, started detached and removed: each its own address; afterwards no veth, lease, firewall rule, cgroup or process of theirs`, async () => {
   const created = await world.run(['network', 'create', NETWORK]);
   assert.equal(created.code, 0, created.stderr);
-  const started = await pooled(
+  const started = await pooledOrThrow(
     Array.from({ length: COUNT }, (_, index) => index),
     CONCURRENCY,
     (index) =>
