@@ -69,12 +69,19 @@ async function* unzstd(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Ar
     child.once('close', resolve);
   });
   const feeding = pipeline(Readable.from(input), child.stdin).catch(() => undefined);
+  // Killed only when the reader stops early: at the end of its output zstd may not have
+  // exited yet, and a kill then read as a failed decompression (a fresh-clone run hit it).
+  let readToEnd = false;
   try {
     yield* child.stdout;
+    readToEnd = true;
   } finally {
-    child.kill();
+    if (!readToEnd) child.kill();
   }
   await feeding;
   const code = await exited;
-  if (code !== 0) throw new TockerError(`a zstd layer does not decompress: ${stderr.trim()}`);
+  if (code !== 0)
+    throw new TockerError(
+      `a zstd layer does not decompress: ${stderr.trim() || `zstd exited with ${code}`}`,
+    );
 }
