@@ -37,11 +37,13 @@
 
 #include "shim.h"
 
-#define TREE_SLOTS 48 /* the console, the init, and up to 32 mounts of the request */
+#define TREE_SLOTS 128 /* the console, the init, binds, /etc files and cgroup directories */
 #define COPY_DEPTH 256
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static const struct child_context *context;
+/* What becomes 0, 1 and 2 (OP_STDIO): the context's, or the slave of OP_CONSOLE's pty. */
+static int stdio[3];
 static int trees[TREE_SLOTS];
 
 static void fail(int code, const char *format, ...) __attribute__((noreturn, format(printf, 2, 3)));
@@ -264,17 +266,19 @@ static void open_tree_into(const struct op *op) {
   const char *source = arg_string(op, 1);
   int from_fd = (int)arg_number(op, 2);
   uint64_t attributes = (uint64_t)arg_number(op, 3);
+  int recursive = op->argc > 4 && arg_number(op, 4) != 0;
   if (slot < 0 || slot >= TREE_SLOTS) fail(125, "plan: bad tree slot %lld", (long long)slot);
   /* A descriptor (opened by the runtime, never through a symlink) wins; the path then only
    * names it in errors. */
   int by_path = from_fd < 0;
   int fd = (int)syscall(SYS_open_tree, by_path ? AT_FDCWD : from_fd, by_path ? source : "",
-                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0) |
                             (by_path ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH));
   check(fd, "open_tree", source ? source : "the terminal");
   if (attributes != 0) {
     struct mount_attr attr = {.attr_set = attributes};
-    check((int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof attr),
+    check((int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
+                       &attr, sizeof attr),
           "mount_setattr", source);
   }
   trees[slot] = fd;
@@ -504,13 +508,53 @@ static void exec_command(const struct op *op) {
   fail(126, "%s: cannot run it: %s", program, strerror(errno));
 }
 
-static void wait_for_start(void) {
-  if (write(context->sync_write, "r\n", 2) != 2) _exit(125); /* the shim is gone */
+/* Tells the shim `what` ("r" ready, "n" namespaces made); with `wait`, goes on only once
+ * the shim answers on the go pipe. */
+static void tell_shim(const char *what, bool wait) {
+  char line[4];
+  int length = snprintf(line, sizeof line, "%s\n", what);
+  if (write(context->sync_write, line, (size_t)length) != length) _exit(125); /* the shim is gone */
+  if (!wait) return;
   char go;
   ssize_t got;
   do got = read(context->go_read, &go, 1);
   while (got < 0 && errno == EINTR);
   if (got != 1) _exit(125); /* the runtime gave up on this container */
+}
+
+/* An optional number argument: absent means `otherwise`. */
+static int64_t number_or(const struct op *op, unsigned index, int64_t otherwise) {
+  return op->argc > index ? arg_number(op, index) : otherwise;
+}
+
+/*
+ * The engine's `start`: the fifo is opened for writing through this process's descriptor
+ * (its path is on the host, outside this root); the open blocks until `start` opens it
+ * for reading, and the byte tells it the container goes on.
+ */
+static void await_start(int fifo) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fifo);
+  int fd;
+  do fd = open(path, O_WRONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  check(fd, "open", "the start fifo");
+  if (write(fd, "0", 1) != 1) failed("write", "the start fifo");
+  close(fd);
+  close(fifo);
+}
+
+static void open_console(const struct op *op) {
+  const char *what;
+  unsigned number;
+  int slave = console_create((int)arg_number(op, 0), (unsigned)arg_number(op, 1),
+                             (unsigned)arg_number(op, 2), &number, &what);
+  if (slave < 0) failed(what, NULL);
+  char pts[32];
+  snprintf(pts, sizeof pts, "/dev/pts/%u", number);
+  file_target("/dev/console", 0600, false);
+  check(mount(pts, "/dev/console", NULL, MS_BIND, NULL), "mount", "/dev/console");
+  stdio[0] = stdio[1] = stdio[2] = slave;
 }
 
 static void run(const struct op *op) {
@@ -581,10 +625,10 @@ static void run(const struct op *op) {
       break;
     case OP_STDIO:
       for (int fd = 0; fd < 3; fd++) {
-        if (context->stdio[fd] == fd) {
+        if (stdio[fd] == fd) {
           check(fcntl(fd, F_SETFD, 0), "fcntl", "stdio");
         } else {
-          check(dup2(context->stdio[fd], fd), "dup2", "stdio");
+          check(dup2(stdio[fd], fd), "dup2", "stdio");
         }
       }
       break;
@@ -633,7 +677,18 @@ static void run(const struct op *op) {
       install_seccomp(op);
       break;
     case OP_READY:
-      wait_for_start();
+      tell_shim("r", number_or(op, 0, 1) != 0);
+      break;
+    case OP_AWAIT_START:
+      await_start((int)arg_number(op, 0));
+      break;
+    case OP_SETDOMAINNAME: {
+      const char *name = arg_string(op, 0);
+      check(setdomainname(name, strlen(name)), "setdomainname", name);
+      break;
+    }
+    case OP_CONSOLE:
+      open_console(op);
       break;
     case OP_WRITE_PATH: {
       const char *text = arg_string(op, 1); /* without its NUL: the kernel parses to the end */
@@ -644,7 +699,8 @@ static void run(const struct op *op) {
       break;
     }
     case OP_NAMESPACES_MADE:
-      if (write(context->sync_write, "n\n", 2) != 2) _exit(125); /* the shim is gone */
+      /* "N": the shim answers once it has done its part (an engine's hooks). */
+      tell_shim(number_or(op, 0, 0) != 0 ? "N" : "n", number_or(op, 0, 0) != 0);
       break;
     case OP_CLOSE_FROM:
       check((int)syscall(SYS_close_range, (unsigned)arg_number(op, 0), ~0U, CLOSE_RANGE_CLOEXEC),
@@ -668,6 +724,10 @@ static void run(const struct op *op) {
 
 void child_run(const struct plan *plan, const struct child_context *child) {
   context = child;
+  for (int fd = 0; fd < 3; fd++) stdio[fd] = child->stdio[fd];
+  /* An engine's shim leaves once its container is ready: a failure reported after that
+   * must end this process with its own code, not with SIGPIPE (reset before the exec). */
+  signal(SIGPIPE, SIG_IGN);
   for (int slot = 0; slot < TREE_SLOTS; slot++) trees[slot] = -1;
   for (size_t i = 0; i < plan->count; i++) {
     if (plan->ops[i].code >= OP_UNSHARE) run(&plan->ops[i]);

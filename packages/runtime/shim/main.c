@@ -44,6 +44,8 @@ static struct settings {
   int exit_file;
   int foreground;
   int pid_namespace;
+  int share_pid;
+  int engine;
   int cgroups[8];
   int cgroup_count;
   struct veth veths[8];
@@ -112,6 +114,8 @@ static void read_settings(const struct plan *plan) {
       case SET_CONCLUDER: settings.concluder = strings_from(op, 0); break;
       case SET_CONCLUDER_ENV: settings.concluder_env = strings_from(op, 0); break;
       case SET_PID_NAMESPACE: settings.pid_namespace = (int)arg_number(op, 0); break;
+      case SET_SHARE_PID: settings.share_pid = 1; break;
+      case SET_ENGINE: settings.engine = 1; break;
       case SET_VETH:
         if (settings.veth_count == 8) die("plan: too many interfaces");
         settings.veths[settings.veth_count++] = (struct veth){
@@ -194,11 +198,17 @@ static void on_sync(void) {
     char *newline;
     while ((newline = strchr(state.sync_buffer, '\n')) != NULL) {
       *newline = '\0';
-      if (strcmp(state.sync_buffer, "n") == 0) {
+      if (strcmp(state.sync_buffer, "n") == 0 || strcmp(state.sync_buffer, "N") == 0) {
         attach_interfaces();
+        if (state.sync_buffer[0] == 'N' && state.attach_failure[0] == '\0' &&
+            write(state.go, "n", 1) != 1)
+          kill_child();
       } else if (strcmp(state.sync_buffer, "r") == 0 && state.attach_failure[0] == '\0') {
         state.ready = 1;
         report("ready\n");
+        /* An engine's container is the engine's from here: it waits for `start` on its
+         * fifo, and its end is reaped by the engine's subreaper, not by this process. */
+        if (settings.engine) _exit(0);
         send_go();
       } else if (state.sync_buffer[0] == 'e') {
         state.failed = 1;
@@ -385,7 +395,7 @@ int main(void) {
   make_pipe(sync_pipe, 0);
   make_pipe(go_pipe, 0);
   struct child_context context = {.sync_write = sync_pipe[1], .go_read = go_pipe[0]};
-  int has_pipes = settings.terminal < 0;
+  int has_pipes = settings.terminal < 0 && !settings.engine;
   if (has_pipes) {
     make_pipe(in_pipe, 0);
     make_pipe(out_pipe, O_NONBLOCK);
@@ -393,6 +403,8 @@ int main(void) {
     context.stdio[0] = in_pipe[0];
     context.stdio[1] = out_pipe[1];
     context.stdio[2] = err_pipe[1];
+  } else if (settings.engine) {
+    for (int fd = 0; fd < 3; fd++) context.stdio[fd] = fd; /* the engine's, as create got them */
   } else {
     context.stdio[0] = context.stdio[1] = context.stdio[2] = settings.terminal;
   }
@@ -400,14 +412,15 @@ int main(void) {
   own_pid_namespace = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
   if (own_pid_namespace < 0) die("open /proc/self/ns/pid: %s", strerror(errno));
   /* A creation gets a PID namespace of its own unless it is given one (another
-   * container's); an exec joins its container's. */
+   * container's, or an engine's by path) or shares the host's; an exec joins its
+   * container's. */
   if (settings.pid_namespace >= 0) {
     if (setns(settings.pid_namespace, CLONE_NEWPID) < 0)
       die("setns(the container's PID namespace): %s", strerror(errno));
-  } else if (settings.mode == MODE_CREATE) {
-    if (unshare(CLONE_NEWPID) < 0) die("unshare(CLONE_NEWPID): %s", strerror(errno));
-  } else {
+  } else if (settings.mode == MODE_EXEC) {
     die("plan: an exec without its container's PID namespace");
+  } else if (!settings.share_pid) {
+    if (unshare(CLONE_NEWPID) < 0) die("unshare(CLONE_NEWPID): %s", strerror(errno));
   }
 
   pid_t child = fork();
@@ -452,7 +465,7 @@ int main(void) {
       relay_init(&state.relays[2], -1, -1, 0, 0);
     }
   } else {
-    close(settings.terminal); /* the runtime holds the master; the child has the slave */
+    close_if_open(settings.terminal); /* the runtime holds the master; the child has the slave */
     for (int r = 0; r < 3; r++) relay_init(&state.relays[r], -1, -1, 0, 0);
   }
   report("pid %d\n", child);

@@ -38,6 +38,10 @@ enum {
   SET_PID_NAMESPACE = 14, /* i64 fd: the child is born in this PID namespace (exec: always) */
   SET_CGROUP = 15,      /* i64 fd: a cgroup.procs the shim moves its child into, before 'g' */
   SET_VETH = 16,        /* host name, peer name, MAC, bridge: a pair the shim makes (veth.c) */
+  SET_SHARE_PID = 17,   /* the child stays in the shim's PID namespace (the host's) */
+  SET_ENGINE = 18,      /* an OCI engine's container: the shim's own 0, 1, 2 are the child's
+                         * stdio; once it is ready the shim reports and exits, leaving it to
+                         * the engine's subreaper (no relay, no exit file, no concluder) */
 };
 
 /* Operations of the child, in order. */
@@ -51,7 +55,7 @@ enum {
   OP_FILE_TARGET = 38,    /* path, i64 mode, i64 replace_link: a regular file to mount on; a symlink refused (or replaced) */
   OP_MKNOD = 39,          /* path, i64 mode (with type bits), i64 major, i64 minor */
   OP_SYMLINK = 40,        /* target, path */
-  OP_OPEN_TREE = 41,      /* i64 slot, path, i64 fd (or -1: by path), i64 attributes: a detached bind mount, made before pivot */
+  OP_OPEN_TREE = 41,      /* i64 slot, path, i64 fd (or -1: by path), i64 attributes, i64 recursive: a detached bind mount, made before pivot */
   OP_MOVE_MOUNT = 42,     /* i64 slot, target */
   OP_SETHOSTNAME = 43,    /* name */
   OP_LOOPBACK_UP = 44,
@@ -65,7 +69,7 @@ enum {
   OP_SETRLIMIT = 52,      /* i64 resource, i64 soft, i64 hard (-1: unlimited), subject */
   OP_CAPABILITIES = 53,   /* i64 bounding, effective, permitted, inheritable, ambient (masks) */
   OP_SECCOMP = 54,        /* bytes: struct sock_filter[], i64 flags of seccomp(2) */
-  OP_READY = 55,          /* tell the shim set-up is done, wait for the start */
+  OP_READY = 55,          /* [i64 wait]: tell the shim set-up is done; unless wait is 0, wait for the start */
   OP_CLOSE_FROM = 56,     /* i64 first: every descriptor from there is closed at exec */
   OP_CHECK_EXECUTABLE = 57, /* command, PATH: found and executable in the container, or 127/126 */
   OP_EXEC = 58,           /* i64 argc, argv..., env...: argv[0] searched in env's PATH */
@@ -74,8 +78,14 @@ enum {
   OP_MOUNT_OVERLAY = 61,  /* target, upper, work, lower layers... (top first) */
   OP_COPY_INTO = 62,      /* i64 slot, path: what the container has at path, copied into the tree */
   OP_NET_INTERFACE = 63,  /* from name, to name, address, i64 prefix, gateway: the container's own interface */
-  OP_NAMESPACES_MADE = 64, /* tell the shim its namespaces exist: its veth pairs are made now */
+  OP_NAMESPACES_MADE = 64, /* [i64 wait]: tell the shim its namespaces exist (its veth pairs are
+                            * made now); with wait, go on only once the shim says so */
   OP_WRITE_PATH = 65,     /* path, text, subject: a kernel file written (a sysctl, the OOM score) */
+  OP_AWAIT_START = 66,    /* i64 fd (O_PATH of a fifo): blocks opening it for writing until the
+                           * engine's `start` opens it, then writes one byte */
+  OP_SETDOMAINNAME = 67,  /* name */
+  OP_CONSOLE = 68,        /* i64 socket, i64 rows, i64 columns: a pty of the container's devpts,
+                           * its master sent over the socket, its slave the stdio and /dev/console */
 };
 
 enum { MODE_CREATE = 1, MODE_EXEC = 2 };
@@ -139,6 +149,11 @@ struct veth {
   const char *host, *peer, *mac, *bridge;
 };
 int veth_attach(const struct veth *veth, pid_t pid, char *why, size_t why_size);
+
+/* console.c: the pty of an engine's container (OP_CONSOLE); its slave (and its number in
+ * /dev/pts), or -1 with errno set and `what` naming the step that failed */
+int console_create(int socket, unsigned rows, unsigned columns, unsigned *number,
+                   const char **what);
 
 /* main.c */
 void die(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));

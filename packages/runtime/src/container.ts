@@ -4,7 +4,7 @@ import type { PublishedPort } from '@tocker/protocol';
 import type { CgroupDriver, CgroupStats, ContainerCgroup } from './cgroups/index.js';
 import type { RuntimeConfig } from './config/runtime-config.js';
 import { TockerError } from './errors.js';
-import { type JoinedNamespace, openContainerNamespace } from './namespaces.js';
+import { type JoinedNamespace, openContainerNamespace, openNamespacePaths } from './namespaces.js';
 import {
   holdPorts,
   joinContainerNetwork,
@@ -191,7 +191,10 @@ export class Container {
       joined = joinContainerNetwork(config, store, opened);
       const { pid } = config.linux.namespaces;
       const pidNamespace =
-        pid === 'own' ? null : openContainerNamespace(store, pid.container, 'pid', 'pid', opened);
+        typeof pid === 'object' && 'container' in pid
+          ? openContainerNamespace(store, pid.container, 'pid', 'pid', opened)
+          : null;
+      const byPath = openNamespacePaths(config, opened);
       const ports = holdPorts(config, opened);
       published = ports.published;
       cgroup = cgroups.create(id, config.linux.resources.limits, config.linux.resources.devices);
@@ -203,8 +206,11 @@ export class Container {
         layout: store.rootfsLayout(id, config.root.layers),
         networkInterfaces: interfaces,
         heldSockets: ports.held,
-        networkNamespace: joined?.fd ?? null,
-        pidNamespace: pidNamespace?.fd ?? null,
+        joined: {
+          ...byPath,
+          pid: pidNamespace?.fd ?? byPath.pid,
+          net: joined?.fd ?? byPath.net,
+        },
         etcFiles: writeEtcFiles(
           store.dir(id),
           config,
@@ -212,11 +218,15 @@ export class Container {
           interfaces[0]?.lease ?? null,
         ).map(({ source, target }) => ({ fd: remember(openSync(source, 'r'), opened), target })),
         mountSources: openMountSources(config, opened),
-        stdio: shimStdio(options.io, store.logPath(id), opened),
         cgroupProcs,
-        exitFile: remember(openSync(store.exitFilePath(id), 'r+'), opened),
-        foreground: options.foreground,
-        concluder: concluderFor(id, store.root),
+        cgroupDirs: cgroup.dirs,
+        supervision: {
+          kind: 'tocker',
+          stdio: shimStdio(options.io, store.logPath(id), opened),
+          exitFile: remember(openSync(store.exitFilePath(id), 'r+'), opened),
+          foreground: options.foreground,
+          concluder: concluderFor(id, store.root),
+        },
         initBinary: INIT_BINARY,
         seccomp: config.linux.seccomp && profiles.program(config.linux.seccomp.profile),
       });

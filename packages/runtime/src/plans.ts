@@ -56,9 +56,45 @@ export interface Concluder {
   readonly env: readonly string[];
 }
 
+/**
+ * Who looks after the container once it runs: tocker (its shim relays the output, records
+ * the exit, and the container dies with it), or an OCI engine (conmon, containerd's shim),
+ * whose subreaper the container is left to once it is ready, its stdio the engine's own.
+ */
+export type Supervision =
+  | {
+      readonly kind: 'tocker';
+      readonly stdio: ShimStdio;
+      readonly exitFile: number;
+      /** Dies when its creator does (a CLI run in the foreground). */
+      readonly foreground: boolean;
+      readonly concluder: Concluder;
+    }
+  | {
+      readonly kind: 'engine';
+      /** The engine's `start` opens this fifo (an O_PATH descriptor of it). */
+      readonly startFifo: number;
+      /** --console-socket: where the pty's master goes, and the size it starts with. */
+      readonly console: {
+        readonly socket: number;
+        readonly rows: number;
+        readonly columns: number;
+      } | null;
+    };
+
+/** Opened namespaces the container joins: null where it has its own, or the host's. */
+export interface JoinedNamespaces {
+  readonly pid: number | null;
+  readonly net: number | null;
+  readonly ipc: number | null;
+  readonly uts: number | null;
+  readonly cgroup: number | null;
+}
+
 export interface ContainerPlanInputs {
   readonly config: RuntimeConfig;
-  readonly hostname: string;
+  /** null: the one its UTS namespace has (the host's, when it shares it). */
+  readonly hostname: string | null;
   readonly env: readonly string[];
   readonly layout: RootfsLayout;
   /**
@@ -66,23 +102,18 @@ export interface ContainerPlanInputs {
    * once the child's namespaces exist; the first one carries the default route.
    */
   readonly networkInterfaces: readonly NetworkInterface[];
-  /** container:NAME: that container's network namespace, opened. */
-  readonly networkNamespace: number | null;
-  /** --pid container:NAME: that container's PID namespace, opened (the shim forks into it). */
-  readonly pidNamespace: number | null;
+  readonly joined: JoinedNamespaces;
   /** The files the runtime wrote for the container (/etc/hosts...), opened, by target. */
   readonly etcFiles: readonly { readonly fd: number; readonly target: string }[];
   /** Sockets holding the container's published ports: the shim keeps them while it lives. */
   readonly heldSockets: readonly number[];
   /** Each mount's source, opened by the runtime (openMountSources): null for non-binds. */
   readonly mountSources: readonly (number | null)[];
-  readonly stdio: ShimStdio;
   /** cgroup.procs of each hierarchy, opened on the host. */
   readonly cgroupProcs: readonly number[];
-  readonly exitFile: number;
-  /** Dies when its creator does (a CLI run in the foreground). */
-  readonly foreground: boolean;
-  readonly concluder: Concluder;
+  /** The container's cgroup directories, by hierarchy (for a "cgroup" mount). */
+  readonly cgroupDirs: readonly { readonly name: string; readonly path: string }[];
+  readonly supervision: Supervision;
   readonly initBinary: string;
   readonly seccomp: SeccompProgram | null;
 }
@@ -95,49 +126,76 @@ export interface ContainerPlanInputs {
  * seccomp filter, and execs the command (through tini with --init).
  */
 export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[]; fds: number[] } {
-  const { config } = inputs;
+  const { config, supervision, joined } = inputs;
   const passed = new PassedFds();
-  const stdio = stdioSettings(inputs.stdio, passed);
+  const tocker = supervision.kind === 'tocker' ? supervision : null;
+  const engine = supervision.kind === 'engine' ? supervision : null;
+  const stdio =
+    tocker === null
+      ? {
+          steps: [step(Setting.report, CHANNEL_FD), step(Setting.control, CHANNEL_FD)],
+          terminal: null,
+        }
+      : stdioSettings(tocker.stdio, passed);
   const settings = [
     step(Setting.mode, ShimMode.create),
-    ...(inputs.pidNamespace === null
-      ? []
-      : [step(Setting.pidNamespace, passed.pass(inputs.pidNamespace))]),
+    ...(joined.pid !== null
+      ? [step(Setting.pidNamespace, passed.pass(joined.pid))]
+      : config.linux.namespaces.pid === 'host'
+        ? [step(Setting.sharePid)]
+        : []),
     ...stdio.steps,
-    step(Setting.exitFile, passed.pass(inputs.exitFile)),
     // The shim moves its child into these while the child builds its root.
     ...inputs.cgroupProcs.map((fd) => step(Setting.cgroup, passed.pass(fd))),
     ...inputs.networkInterfaces.map(({ host, peer, lease }) =>
       step(Setting.veth, host, peer, lease.mac, lease.bridge),
     ),
-    step(Setting.concluder, ...inputs.concluder.argv),
-    step(Setting.concluderEnv, ...inputs.concluder.env),
-    ...(inputs.foreground ? [step(Setting.foreground)] : []),
+    ...(tocker === null
+      ? [step(Setting.engine)]
+      : [
+          step(Setting.exitFile, passed.pass(tocker.exitFile)),
+          step(Setting.concluder, ...tocker.concluder.argv),
+          step(Setting.concluderEnv, ...tocker.concluder.env),
+          ...(tocker.foreground ? [step(Setting.foreground)] : []),
+        ]),
   ];
-  const terminal = inputs.stdio.kind === 'terminal';
+  const terminal = stdio.terminal !== null || (engine?.console ?? null) !== null;
   const bound: BoundFiles = {
     console: stdio.terminal,
     init: config.request.init ? inputs.initBinary : null,
     mountSources: inputs.mountSources.map((fd) => (fd === null ? null : passed.pass(fd))),
     etcFiles: inputs.etcFiles.map(({ fd, target }) => ({ fd: passed.pass(fd), target })),
-    networkNamespace:
-      inputs.networkNamespace === null ? null : passed.pass(inputs.networkNamespace),
+    cgroupDirs: inputs.cgroupDirs,
   };
+  const joinedInChild = {
+    net: joined.net === null ? null : passed.pass(joined.net),
+    ipc: joined.ipc === null ? null : passed.pass(joined.ipc),
+    uts: joined.uts === null ? null : passed.pass(joined.uts),
+  };
+  const cgroupNamespace = joined.cgroup === null ? null : passed.pass(joined.cgroup);
+  const startFifo = engine === null ? null : passed.pass(engine.startFifo);
+  const consoleSocket = engine?.console == null ? null : passed.pass(engine.console.socket);
   for (const socket of inputs.heldSockets) passed.pass(socket);
   const command = config.process.args;
   const path = inputs.env.find((entry) => entry.startsWith('PATH='))?.slice(5) ?? null;
   const steps = [
     ...settings,
-    // The shim going away (killed) takes the container with it: nothing then supervises it.
-    step(Op.prctl, PR_SET_PDEATHSIG, constants.signals.SIGKILL),
-    ...rootfsSteps(config, inputs.layout, inputs.hostname, bound),
+    // The shim going away (killed) takes the container with it: nothing then supervises
+    // it. An engine's container outlives the shim by design: the engine supervises it.
+    ...(tocker === null ? [] : [step(Op.prctl, PR_SET_PDEATHSIG, constants.signals.SIGKILL)]),
+    ...rootfsSteps(config, inputs.layout, inputs.hostname, bound, joinedInChild, engine !== null),
+    ...(engine?.console == null
+      ? []
+      : [step(Op.console, consoleSocket, engine.console.rows, engine.console.columns)]),
     step(Op.mkdirTarget, config.process.cwd, 0o755, 1),
     step(Op.chdir, config.process.cwd),
     // "Not found" fails the creation, before anyone hears of the container.
     step(Op.checkExecutable, command[0] ?? '', path),
     ...sessionSteps(terminal),
     step(Op.newKeyring),
-    step(Op.ready),
+    ...(startFifo === null
+      ? [step(Op.ready)]
+      : [step(Op.ready, 0), step(Op.awaitStart, startFifo)]),
     // Its interfaces came in while it built its root: named, addressed, the first routed.
     ...inputs.networkInterfaces.map(({ peer, lease }, index) =>
       step(
@@ -149,7 +207,7 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
         index === 0 ? lease.gateway : '',
       ),
     ),
-    step(Op.unshare, CLONE_NEWCGROUP),
+    ...cgroupNamespaceSteps(config, cgroupNamespace),
     ...finalSteps(
       config,
       inputs.seccomp,
@@ -158,6 +216,12 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
     ),
   ];
   return { steps, fds: passed.fds };
+}
+
+/** Its own cgroup namespace once it is in its cgroups (so its own are its root), or a joined one. */
+function cgroupNamespaceSteps(config: RuntimeConfig, joined: number | null): PlanStep[] {
+  if (joined !== null) return [step(Op.setns, joined, CLONE_NEWCGROUP)];
+  return config.linux.namespaces.cgroup === 'own' ? [step(Op.unshare, CLONE_NEWCGROUP)] : [];
 }
 
 export interface ExecPlanInputs {

@@ -36,10 +36,23 @@ export interface BoundFiles {
   readonly init: string | null;
   /** Descriptors of the shim's child: each bind mount's source (null for other mounts). */
   readonly mountSources: readonly (number | null)[];
-  /** A descriptor of the shim's child: the network namespace it joins (container:NAME). */
-  readonly networkNamespace: number | null;
   /** Descriptors of the shim's child: the files the runtime wrote (/etc/hosts...), by target. */
   readonly etcFiles: readonly { readonly fd: number; readonly target: string }[];
+  /**
+   * The container's cgroup directories on the host, for a "cgroup" mount: by the name of
+   * their hierarchy ("memory", "cpu,cpuacct"; "" for cgroup v2's one).
+   */
+  readonly cgroupDirs: readonly { readonly name: string; readonly path: string }[];
+}
+
+/**
+ * Descriptors of the shim's child: namespaces the container joins (container:NAME, or
+ * an OCI bundle's paths); null where it has its own or the host's.
+ */
+export interface JoinedNamespaceFds {
+  readonly net: number | null;
+  readonly ipc: number | null;
+  readonly uts: number | null;
 }
 
 /**
@@ -70,10 +83,6 @@ export function openMountSources(config: RuntimeConfig, opened: number[]): (numb
 /** Where --init's binary appears in the container: in /dev, so the image is not touched. */
 export const INIT_PATH = '/dev/init';
 
-const CONSOLE_SLOT = 0;
-const INIT_SLOT = 1;
-/** The request's mounts take the slots after these, in their order. */
-const FIRST_MOUNT_SLOT = 2;
 const MOUNT_ATTR_RDONLY = 0x1;
 const MOUNT_ATTR_NOSUID = 0x2;
 const MOUNT_ATTR_NODEV = 0x4;
@@ -82,6 +91,7 @@ const READ_ONLY_FILE = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV 
 
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
+/** The nodes every container has (OCI's default devices) when its /dev is its own. */
 const STANDARD_DEVICES = [
   ['/dev/null', 1, 3],
   ['/dev/zero', 1, 5],
@@ -93,80 +103,141 @@ const STANDARD_DEVICES = [
 
 const KERNEL_FILES = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
+/** The detached trees (OP_OPEN_TREE) a root is built with, each in a slot of its own. */
+class TreeSlots {
+  private next = 0;
+  take(): number {
+    return this.next++;
+  }
+}
+
 /**
- * The steps that give the container its root: fresh mount, UTS, IPC and (unless it has
- * the host's) network namespaces; the image under a private writable layer (overlay) as "/"; then, with every
- * path resolved inside that root, /proc (with the masked and read-only paths of the
- * configuration), /sys, a /dev of its own (standard nodes, the configured devices, a new
- * devpts instance, shm, mqueue, the console), hostname and loopback.
+ * The steps that give the container its root: its namespaces (joined by descriptor, or
+ * new: mount, and UTS, IPC and network unless it shares those); the image under a
+ * private writable layer (overlay) as "/", or the bundle's directory as it is; then, with
+ * every path resolved inside that root, the configured mounts in their order (the kernel
+ * filesystems first), the standard device nodes of a /dev of its own, the configured
+ * devices, the console, sysctls, masked and read-only paths, the runtime's /etc files,
+ * hostname and loopback.
  */
 export function rootfsSteps(
   config: RuntimeConfig,
   layout: RootfsLayout,
-  hostname: string,
+  hostname: string | null,
   bound: BoundFiles,
+  joined: JoinedNamespaceFds,
+  /** Go on once the shim has done its part after the namespaces exist (an engine's hooks). */
+  awaitShimAfterNamespaces: boolean,
 ): PlanStep[] {
-  // On the host's network or another container's: no namespace of its own to make.
-  const ownNetwork = config.network.mode !== 'host' && config.network.mode !== 'container';
+  const { namespaces } = config.linux;
+  const ownNetwork = config.network.mode === 'none' || config.network.mode === 'bridge';
+  const slots = new TreeSlots();
   // Trees of the host are cloned while this is still the host's mount namespace.
   const steps: PlanStep[] = [];
-  if (bound.console !== null) steps.push(step(Op.openTree, CONSOLE_SLOT, null, bound.console, 0));
-  if (bound.init !== null) {
+  const consoleSlot = bound.console === null ? null : slots.take();
+  if (consoleSlot !== null) steps.push(step(Op.openTree, consoleSlot, null, bound.console, 0, 0));
+  const initSlot = bound.init === null ? null : slots.take();
+  if (initSlot !== null) {
     const attributes = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-    steps.push(step(Op.openTree, INIT_SLOT, bound.init, -1, attributes));
+    steps.push(step(Op.openTree, initSlot, bound.init, -1, attributes, 0));
   }
-  for (const [index, mount] of config.mounts.entries()) {
+  const mountSlots = config.mounts.map((mount, index) => {
     const source = bound.mountSources[index];
-    if (mount.kind === 'bind' && source != null)
-      steps.push(
-        step(
-          Op.openTree,
-          FIRST_MOUNT_SLOT + index,
-          mount.source,
-          source,
-          mount.readOnly ? MOUNT_ATTR_RDONLY : 0,
-        ),
-      );
-  }
-  if (bound.networkNamespace !== null)
-    steps.push(step(Op.setns, bound.networkNamespace, CLONE_NEWNET));
-  const firstEtcSlot = FIRST_MOUNT_SLOT + config.mounts.length;
-  for (const [index, file] of bound.etcFiles.entries())
-    steps.push(step(Op.openTree, firstEtcSlot + index, file.target, file.fd, READ_ONLY_FILE));
+    if (mount.kind !== 'bind' || source == null) return null;
+    const slot = slots.take();
+    steps.push(
+      step(Op.openTree, slot, mount.source, source, bindAttributes(mount), mount.recursive ? 1 : 0),
+    );
+    return slot;
+  });
+  const cgroupSlots = config.mounts.some((mount) => mount.kind === 'cgroup')
+    ? bound.cgroupDirs.map(({ name, path }) => {
+        const slot = slots.take();
+        steps.push(step(Op.openTree, slot, path, -1, 0, 0));
+        return { name, slot };
+      })
+    : [];
+  const etcSlots = bound.etcFiles.map((file) => {
+    const slot = slots.take();
+    steps.push(step(Op.openTree, slot, file.target, file.fd, READ_ONLY_FILE, 0));
+    return { slot, target: file.target };
+  });
+  if (joined.net !== null) steps.push(step(Op.setns, joined.net, CLONE_NEWNET));
+  if (joined.ipc !== null) steps.push(step(Op.setns, joined.ipc, CLONE_NEWIPC));
+  if (joined.uts !== null) steps.push(step(Op.setns, joined.uts, CLONE_NEWUTS));
   steps.push(
-    // --network host: the host's own network namespace, and nothing of it hidden.
-    step(Op.unshare, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (ownNetwork ? CLONE_NEWNET : 0)),
+    step(
+      Op.unshare,
+      CLONE_NEWNS |
+        (namespaces.uts === 'own' ? CLONE_NEWUTS : 0) |
+        (namespaces.ipc === 'own' ? CLONE_NEWIPC : 0) |
+        (ownNetwork ? CLONE_NEWNET : 0),
+    ),
     // Its interfaces are attached from the host while it builds its root, not after.
-    step(Op.namespacesMade),
+    step(Op.namespacesMade, awaitShimAfterNamespaces ? 1 : 0),
     // Nothing mounted from here on may propagate back to the host.
     step(Op.mount, null, '/', null, MS_REC | MS_PRIVATE, null),
-    step(Op.mountOverlay, layout.merged, layout.upper, layout.work, ...layout.layers),
+    config.root.inPlace
+      ? step(Op.mount, layout.merged, layout.merged, null, MS_BIND | MS_REC, null)
+      : step(Op.mountOverlay, layout.merged, layout.upper, layout.work, ...layout.layers),
+    step(Op.pivotRoot, layout.merged),
   );
-  steps.push(step(Op.pivotRoot, layout.merged));
-  steps.push(...devSteps(config, bound));
-  steps.push(...procSteps(config));
-  steps.push(...sysSteps(config));
-  steps.push(...config.mounts.flatMap(mountSteps));
-  for (const [index, file] of bound.etcFiles.entries())
-    steps.push(
-      fileTarget(file.target, 0o644, true),
-      step(Op.moveMount, firstEtcSlot + index, file.target),
-    );
+  for (const [index, mount] of config.mounts.entries())
+    steps.push(...mountSteps(mount, mountSlots[index] ?? null, cgroupSlots));
+  steps.push(...devSteps(config, consoleSlot, initSlot));
+  steps.push(
+    // Its own namespaces' parameters (checked by configure), before /proc/sys is read-only.
+    ...Object.entries(config.linux.sysctl).map(([key, value]) =>
+      step(Op.writePath, `/proc/sys/${key.replaceAll('.', '/')}`, value, `sysctl ${key}`),
+    ),
+    ...config.linux.maskedPaths.flatMap(maskSteps),
+    ...config.linux.readonlyPaths.flatMap(readonlySteps),
+  );
+  for (const { slot, target } of etcSlots)
+    steps.push(fileTarget(target, 0o644, true), step(Op.moveMount, slot, target));
   // Last: the mounts above needed their mount points made in it.
   if (config.root.readonly)
     steps.push(step(Op.mount, null, '/', null, MS_REMOUNT | MS_BIND | MS_RDONLY, null));
-  steps.push(step(Op.sethostname, hostname));
+  if (hostname !== null) steps.push(step(Op.sethostname, hostname));
+  if (config.domainname !== null) steps.push(step(Op.setdomainname, config.domainname));
   if (ownNetwork) steps.push(step(Op.loopbackUp));
   return steps;
 }
 
-function devSteps(config: RuntimeConfig, bound: BoundFiles): PlanStep[] {
-  const steps = [
-    mountPoint('/dev'),
-    step(Op.mount, 'tmpfs', '/dev', 'tmpfs', MS_NOSUID, 'mode=755,size=65536k'),
-    ...STANDARD_DEVICES.map(([path, major, minor]) =>
-      step(Op.mknod, path, S_IFCHR | 0o666, major, minor),
-    ),
+function bindAttributes(mount: Extract<RuntimeMount, { kind: 'bind' }>): number {
+  return (
+    (mount.readOnly ? MOUNT_ATTR_RDONLY : 0) |
+    (mount.flags & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0) |
+    (mount.flags & MS_NODEV ? MOUNT_ATTR_NODEV : 0) |
+    (mount.flags & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0)
+  );
+}
+
+/**
+ * A /dev of its own (a filesystem mounted there, not a bind of the host's) gets the
+ * standard nodes and links; every container gets its configured devices, the console
+ * (its pty slave) and --init's binary.
+ */
+function devSteps(config: RuntimeConfig, consoleSlot: number | null, initSlot: number | null) {
+  const ownDev = config.mounts.some(
+    (mount) => mount.target === '/dev' && (mount.kind === 'filesystem' || mount.kind === 'tmpfs'),
+  );
+  const devpts = config.mounts.some(
+    (mount) => mount.target === '/dev/pts' && mount.kind === 'filesystem',
+  );
+  const steps: PlanStep[] = [];
+  if (ownDev)
+    steps.push(
+      ...STANDARD_DEVICES.map(([path, major, minor]) =>
+        step(Op.mknod, path, S_IFCHR | 0o666, major, minor),
+      ),
+      step(Op.symlink, '/proc/self/fd', '/dev/fd'),
+      ...['stdin', 'stdout', 'stderr'].map((name, fd) =>
+        step(Op.symlink, `/proc/self/fd/${fd}`, `/dev/${name}`),
+      ),
+      ...(devpts ? [step(Op.symlink, 'pts/ptmx', '/dev/ptmx')] : []),
+    );
+  steps.push(
     ...config.linux.devices.map((device) =>
       step(
         Op.mknod,
@@ -176,92 +247,92 @@ function devSteps(config: RuntimeConfig, bound: BoundFiles): PlanStep[] {
         device.minor,
       ),
     ),
-    mountPoint('/dev/pts'),
-    step(
-      Op.mount,
-      'devpts',
-      '/dev/pts',
-      'devpts',
-      MS_NOSUID | MS_NOEXEC,
-      'newinstance,ptmxmode=0666,mode=0620,gid=5',
-    ),
-    step(Op.symlink, 'pts/ptmx', '/dev/ptmx'),
-    mountPoint('/dev/shm'),
-    step(Op.mount, 'shm', '/dev/shm', 'tmpfs', KERNEL_FILES, 'mode=1777,size=65536k'),
-    mountPoint('/dev/mqueue'),
-    step(Op.mount, 'mqueue', '/dev/mqueue', 'mqueue', KERNEL_FILES, null),
-    step(Op.symlink, '/proc/self/fd', '/dev/fd'),
-    ...['stdin', 'stdout', 'stderr'].map((name, fd) =>
-      step(Op.symlink, `/proc/self/fd/${fd}`, `/dev/${name}`),
-    ),
-  ];
-  if (bound.console !== null) {
-    steps.push(fileTarget('/dev/console', 0o600), step(Op.moveMount, CONSOLE_SLOT, '/dev/console'));
-  }
-  if (bound.init !== null) {
-    steps.push(fileTarget(INIT_PATH, 0o755), step(Op.moveMount, INIT_SLOT, INIT_PATH));
-  }
+  );
+  if (consoleSlot !== null)
+    steps.push(fileTarget('/dev/console', 0o600), step(Op.moveMount, consoleSlot, '/dev/console'));
+  if (initSlot !== null)
+    steps.push(fileTarget(INIT_PATH, 0o755), step(Op.moveMount, initSlot, INIT_PATH));
   return steps;
 }
 
 /**
- * /proc for the container's own PID namespace (the child that mounts it is PID 1 there),
- * then the kernel interfaces it must not read (masked: an empty read-only tmpfs over a
- * directory, /dev/null over a file) or change (bound read-only onto themselves). Without
- * CAP_SYS_ADMIN none of these can be unmounted or remounted.
+ * A mount of the configuration, once the root is the container's (its target resolved
+ * inside, never through a symlink of the image): a host path or volume moved in from its
+ * slot (a volume still empty gets the image's content there first, as docker fills it), a
+ * kernel filesystem or tmpfs mounted afresh, or the container's cgroups.
  */
-function procSteps(config: RuntimeConfig): PlanStep[] {
-  return [
-    mountPoint('/proc'),
-    step(Op.mount, 'proc', '/proc', 'proc', KERNEL_FILES, null),
-    // Its own namespaces' parameters (checked by configure), before /proc/sys is read-only.
-    ...Object.entries(config.linux.sysctl).map(([key, value]) =>
-      step(Op.writePath, `/proc/sys/${key.replaceAll('.', '/')}`, value, `sysctl ${key}`),
-    ),
-    ...config.linux.maskedPaths.filter((path) => path.startsWith('/proc/')).flatMap(maskSteps),
-    ...config.linux.readonlyPaths.flatMap(readonlySteps),
-  ];
+function mountSteps(
+  mount: RuntimeMount,
+  slot: number | null,
+  cgroupSlots: readonly { readonly name: string; readonly slot: number }[],
+): PlanStep[] {
+  switch (mount.kind) {
+    case 'tmpfs': {
+      const options = [
+        `mode=${(mount.mode ?? 0o1777).toString(8)}`,
+        ...(mount.size === null ? [] : [`size=${mount.size}`]),
+      ].join(',');
+      return [
+        mountPoint(mount.target),
+        step(Op.mount, 'tmpfs', mount.target, 'tmpfs', MS_NOSUID | MS_NODEV, options),
+      ];
+    }
+    case 'filesystem':
+      return [
+        mountPoint(mount.target),
+        step(Op.mount, mount.source, mount.target, mount.type, mount.flags, mount.data),
+        ...propagationSteps(mount.target, mount.propagation),
+      ];
+    case 'cgroup':
+      return cgroupSteps(mount.target, mount.readOnly, cgroupSlots);
+    case 'bind': {
+      if (slot === null) throw new Error(`bind mount ${mount.target}: its source was not opened`);
+      const isFile = !statSync(mount.source).isDirectory();
+      const fill = mount.volume !== null && readdirSync(mount.source).length === 0;
+      return [
+        isFile ? fileTarget(mount.target, 0o644) : mountPoint(mount.target),
+        ...(fill ? [step(Op.copyInto, slot, mount.target)] : []),
+        step(Op.moveMount, slot, mount.target),
+        ...propagationSteps(mount.target, mount.propagation),
+      ];
+    }
+  }
 }
 
-function sysSteps(config: RuntimeConfig): PlanStep[] {
-  return [
-    mountPoint('/sys'),
-    step(
-      Op.mount,
-      'sysfs',
-      '/sys',
-      'sysfs',
-      KERNEL_FILES | (config.linux.readonlySysfs ? MS_RDONLY : 0),
-      null,
-    ),
-    ...config.linux.maskedPaths.filter((path) => path.startsWith('/sys/')).flatMap(maskSteps),
-  ];
+function propagationSteps(target: string, propagation: number): PlanStep[] {
+  return propagation === 0 ? [] : [step(Op.mount, null, target, null, propagation, null)];
 }
 
 /**
- * A mount of the request, once the root is the container's (its target resolved inside,
- * never through a symlink of the image): a host path or volume moved in from its slot
- * (a volume still empty gets the image's content there first, as docker fills it), or a
- * tmpfs.
+ * The container's own cgroups where OCI's "cgroup" mount asks for them: cgroup v2's one
+ * directory bound there, or (v1) a tmpfs with each hierarchy's directory bound under its
+ * name, as runc lays them out. Never the host's tree: only its own directories are there.
  */
-function mountSteps(mount: RuntimeMount, index: number): PlanStep[] {
-  if (mount.kind === 'tmpfs') {
-    const options = [
-      `mode=${(mount.mode ?? 0o1777).toString(8)}`,
-      ...(mount.size === null ? [] : [`size=${mount.size}`]),
-    ].join(',');
-    return [
-      mountPoint(mount.target),
-      step(Op.mount, 'tmpfs', mount.target, 'tmpfs', MS_NOSUID | MS_NODEV, options),
-    ];
+function cgroupSteps(
+  target: string,
+  readOnly: boolean,
+  cgroupSlots: readonly { readonly name: string; readonly slot: number }[],
+): PlanStep[] {
+  const v2 = cgroupSlots.length === 1 && cgroupSlots[0]?.name === '';
+  const readOnlyRemount = (path: string) =>
+    readOnly
+      ? [step(Op.mount, null, path, null, MS_REMOUNT | MS_BIND | MS_RDONLY | KERNEL_FILES, null)]
+      : [];
+  if (v2) {
+    const only = cgroupSlots[0] as { slot: number };
+    return [mountPoint(target), step(Op.moveMount, only.slot, target), ...readOnlyRemount(target)];
   }
-  const slot = FIRST_MOUNT_SLOT + index;
-  const isFile = !statSync(mount.source).isDirectory();
-  const fill = mount.volume !== null && readdirSync(mount.source).length === 0;
   return [
-    isFile ? fileTarget(mount.target, 0o644) : mountPoint(mount.target),
-    ...(fill ? [step(Op.copyInto, slot, mount.target)] : []),
-    step(Op.moveMount, slot, mount.target),
+    mountPoint(target),
+    step(Op.mount, 'tmpfs', target, 'tmpfs', KERNEL_FILES, 'mode=755'),
+    ...cgroupSlots.flatMap(({ name, slot }) => [
+      mountPoint(`${target}/${name}`),
+      step(Op.moveMount, slot, `${target}/${name}`),
+      ...readOnlyRemount(`${target}/${name}`),
+    ]),
+    ...(readOnly
+      ? [step(Op.mount, null, target, null, MS_REMOUNT | MS_RDONLY | KERNEL_FILES, null)]
+      : []),
   ];
 }
 

@@ -30,6 +30,8 @@ export interface ContainerCgroup {
   readonly name: string;
   /** The cgroup.procs files the container's first process writes "0" into to join itself (one per hierarchy). */
   readonly procsFiles: readonly string[];
+  /** Its directory in each hierarchy, by the hierarchy's name ("cpu,cpuacct"; v2's: ""). */
+  readonly dirs: readonly { readonly name: string; readonly path: string }[];
   /** Used at create time and for live updates; only the given fields change. */
   setLimits(limits: CgroupLimits): void;
   stats(): CgroupStats;

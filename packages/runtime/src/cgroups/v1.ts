@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { formatBytes } from '@tocker/protocol';
 import { TockerError } from '../errors.js';
 import { checkDeviceRules, type DeviceRule, formatDeviceRule } from './devices.js';
@@ -82,6 +82,8 @@ export class CgroupV1Driver implements CgroupDriver {
   readonly version = 1;
   readonly parentDirs: readonly string[];
   readonly #parents: Dirs;
+  /** Each controller's hierarchy by the name of its mount point ("cpu,cpuacct"). */
+  readonly #hierarchyNames = new Map<V1Controller, string>();
 
   constructor(options: CgroupV1Options) {
     const parents = new Map<V1Controller, string>();
@@ -90,6 +92,7 @@ export class CgroupV1Driver implements CgroupDriver {
       if (hierarchy) {
         const path = resolveParent(hierarchy.ownCgroup, options.parent);
         parents.set(controller, join(hierarchy.mountPoint, path));
+        this.#hierarchyNames.set(controller, basename(hierarchy.mountPoint));
       }
     }
     this.#parents = parents;
@@ -113,7 +116,7 @@ export class CgroupV1Driver implements CgroupDriver {
       checkDeviceRules(devices);
     }
     return createCgroupDirs(name, uniqueDirs(dirs), () => {
-      const cgroup = new V1Cgroup(name, dirs);
+      const cgroup = new V1Cgroup(name, dirs, this.#hierarchyNames);
       cgroup.setLimits(limits);
       if (devices !== undefined && devicesDir !== undefined) writeDeviceRules(devicesDir, devices);
       return cgroup;
@@ -131,7 +134,7 @@ export class CgroupV1Driver implements CgroupDriver {
     if (!uniqueDirs(dirs).some((dir) => existsSync(dir))) {
       throw new TockerError(`no cgroup named "${name}" under ${this.parentDirs.join(', ')}`);
     }
-    return new V1Cgroup(name, dirs);
+    return new V1Cgroup(name, dirs, this.#hierarchyNames);
   }
 
   list(): string[] {
@@ -148,16 +151,22 @@ const MEMORY_LIMIT_FILES = {
 class V1Cgroup implements ContainerCgroup {
   readonly version = 1;
   readonly procsFiles: readonly string[];
+  readonly dirs: readonly { readonly name: string; readonly path: string }[];
 
   constructor(
     readonly name: string,
-    private readonly dirs: Dirs,
+    private readonly controllerDirs: Dirs,
+    hierarchyNames: ReadonlyMap<V1Controller, string>,
   ) {
-    this.procsFiles = uniqueDirs(dirs).map((dir) => join(dir, 'cgroup.procs'));
+    this.procsFiles = uniqueDirs(controllerDirs).map((dir) => join(dir, 'cgroup.procs'));
+    const byPath = new Map<string, string>();
+    for (const [controller, dir] of controllerDirs)
+      byPath.set(dir, hierarchyNames.get(controller) ?? controller);
+    this.dirs = [...byPath].map(([path, hierarchy]) => ({ name: hierarchy, path }));
   }
 
   #requireDir(controller: LimitController): string {
-    const dir = this.dirs.get(controller);
+    const dir = this.controllerDirs.get(controller);
     if (dir === undefined) throw controllerUnavailable(controller, MISSING_HIERARCHY);
     return dir;
   }
@@ -168,7 +177,7 @@ class V1Cgroup implements ContainerCgroup {
 
   /** The file's path when its hierarchy is mounted; stats read nothing otherwise. */
   #optional(controller: V1Controller, file: string): string | undefined {
-    const dir = this.dirs.get(controller);
+    const dir = this.controllerDirs.get(controller);
     return dir === undefined ? undefined : join(dir, file);
   }
 
@@ -243,7 +252,7 @@ class V1Cgroup implements ContainerCgroup {
   }
 
   setFrozen(frozen: boolean): void {
-    const dir = this.dirs.get('freezer');
+    const dir = this.controllerDirs.get('freezer');
     if (dir === undefined) throw controllerUnavailable('freezer', MISSING_HIERARCHY);
     const state = join(dir, 'freezer.state');
     const wanted = frozen ? 'FROZEN' : 'THAWED';
@@ -253,12 +262,12 @@ class V1Cgroup implements ContainerCgroup {
 
   killAll(): void {
     // A frozen task does not even die until it is thawed.
-    if (this.dirs.has('freezer')) this.setFrozen(false);
+    if (this.controllerDirs.has('freezer')) this.setFrozen(false);
     killUntilEmpty(() => this.pids());
   }
 
   remove(): void {
-    removeDirs(this.name, uniqueDirs(this.dirs));
+    removeDirs(this.name, uniqueDirs(this.controllerDirs));
   }
 }
 

@@ -146,6 +146,7 @@ export class CgroupV2Driver implements CgroupDriver {
 class V2Cgroup implements ContainerCgroup {
   readonly version = 2;
   readonly procsFiles: readonly string[];
+  readonly dirs: readonly { readonly name: string; readonly path: string }[];
 
   constructor(
     readonly name: string,
@@ -153,6 +154,7 @@ class V2Cgroup implements ContainerCgroup {
     private readonly controllers: ReadonlySet<string>,
   ) {
     this.procsFiles = [join(dir, 'cgroup.procs')];
+    this.dirs = [{ name: '', path: dir }];
   }
 
   #file(file: string): string {

@@ -14,6 +14,7 @@ import { resolveCapabilities } from '../security/capabilities.js';
 import { renderProfile, type SeccompProfiles, validateProfile } from '../security/seccomp.js';
 import type { VolumeStore } from '../volumes.js';
 import { type ImageRoot, type ResolvedProcess, resolveProcess } from './image.js';
+import { defaultKernelMounts } from './kernel-mounts.js';
 import { checkedSysctls, rlimitsOf } from './kernel-settings.js';
 import {
   type DeviceNode,
@@ -72,7 +73,10 @@ export function configure(
   volumes: VolumeStore,
 ): RuntimeConfig {
   const root = rootOf(spec, policy, image);
-  const mounts = spec.mounts.map((mount) => resolveMount(mount, policy, volumes));
+  const mounts = [
+    ...defaultKernelMounts(!spec.privileged),
+    ...spec.mounts.map((mount) => resolveMount(mount, policy, volumes)),
+  ];
   const process = resolveProcess(spec, image?.config ?? {}, root.layers);
   checkLimits(spec);
   const privileged = spec.privileged;
@@ -88,6 +92,7 @@ export function configure(
     root: { ...root, readonly: spec.readOnlyRoot },
     mounts,
     hostname: spec.hostname ?? null,
+    domainname: null,
     network: networkOf(spec, image),
     process: {
       terminal: spec.tty,
@@ -121,15 +126,20 @@ export function configure(
       seccomp: seccompFor(spec, capabilities, profiles),
       maskedPaths: privileged ? [] : MASKED_PATHS,
       readonlyPaths: privileged ? [] : READONLY_PATHS,
-      readonlySysfs: !privileged,
       sysctl: checkedSysctls(spec),
       namespaces: {
         pid: spec.pid === undefined ? 'own' : { container: spec.pid.slice('container:'.length) },
+        ipc: 'own',
+        uts: 'own',
+        cgroup: 'own',
       },
     },
     request: spec,
   });
 }
+
+/** docker's -v: the directory alone (not what is mounted below it), as the host mounted it. */
+const PLAIN_BIND = { recursive: false, flags: 0, propagation: 0 } as const;
 
 /**
  * A mount of the request, on this host: a host path by its real path (allowed by the
@@ -151,6 +161,7 @@ function resolveMount(mount: Mount, policy: RootfsPolicy, volumes: VolumeStore):
         target: mount.target,
         readOnly: mount.readOnly,
         volume: mount.source,
+        ...PLAIN_BIND,
       };
     case 'bind': {
       let source: string;
@@ -167,7 +178,14 @@ function resolveMount(mount: Mount, policy: RootfsPolicy, volumes: VolumeStore):
         throw new TockerError(
           `bind source ${mount.source} is not under a directory this agent allows (--allow-bind: ${policy.binds.length === 0 ? 'none' : policy.binds.join(', ')})`,
         );
-      return { kind: 'bind', source, target: mount.target, readOnly: mount.readOnly, volume: null };
+      return {
+        kind: 'bind',
+        source,
+        target: mount.target,
+        readOnly: mount.readOnly,
+        volume: null,
+        ...PLAIN_BIND,
+      };
     }
   }
 }
@@ -225,10 +243,11 @@ function rootOf(
     return {
       layers: [...image.layers].reverse(),
       image: { reference: spec.image, digest: image.digest },
+      inPlace: false,
     };
   }
   if (spec.rootfs === undefined) throw new TockerError(`image ${spec.image}: not resolved`);
-  return { layers: [checkRootfs(spec.rootfs, policy)], image: null };
+  return { layers: [checkRootfs(spec.rootfs, policy)], image: null, inPlace: false };
 }
 
 /**

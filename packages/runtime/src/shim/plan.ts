@@ -21,6 +21,8 @@ export const Setting = {
   pidNamespace: 14,
   cgroup: 15,
   veth: 16,
+  sharePid: 17,
+  engine: 18,
 } as const;
 
 export const Op = {
@@ -58,6 +60,9 @@ export const Op = {
   netInterface: 63,
   namespacesMade: 64,
   writePath: 65,
+  awaitStart: 66,
+  setdomainname: 67,
+  console: 68,
 } as const;
 
 export const ShimMode = { create: 1, exec: 2 } as const;

@@ -75,16 +75,22 @@ export class Shim {
 
   /**
    * Starts a shim with `steps` as its plan; `passed[i]` becomes its descriptor
-   * FIRST_PASSED_FD + i (what the plan refers to). It outlives this process.
+   * FIRST_PASSED_FD + i (what the plan refers to). It outlives this process. An engine's
+   * container (`inheritStdio`) gets this process's 0, 1 and 2: the engine's, as it called.
    */
-  static spawn(name: string, steps: readonly PlanStep[], passed: readonly number[]): Shim {
+  static spawn(
+    name: string,
+    steps: readonly PlanStep[],
+    passed: readonly number[],
+    inheritStdio = false,
+  ): Shim {
     const plan = memfd('tocker-plan');
     const [ours, theirs] = socketPair();
     try {
       const bytes = encodePlan(steps);
       writeSync(plan, bytes, 0, bytes.length, 0);
       // Nothing of this process's environment (a token, say) goes along: the plan has it all.
-      const pid = startShim(name, [plan, theirs, ...passed]);
+      const pid = startShim(name, [plan, theirs, ...passed], inheritStdio);
       reapWhenDone(pid);
       const channel = new Socket({ fd: ours, readable: true, writable: true });
       // One that failed at once is gone already: never alive, its reports say why.
@@ -130,9 +136,9 @@ export class Shim {
   }
 }
 
-function startShim(name: string, fds: readonly number[]): number {
+function startShim(name: string, fds: readonly number[], inheritStdio: boolean): number {
   try {
-    return spawnProcess(SHIM_PATH, ['tocker-shim', name], [], fds);
+    return spawnProcess(SHIM_PATH, ['tocker-shim', name], [], fds, inheritStdio);
   } catch (error) {
     if (error instanceof SyscallError && error.errno === errno.ENOENT)
       throw new TockerError(`${SHIM_PATH} is missing: run the set-up (npm run setup)`);

@@ -209,15 +209,17 @@ export function reapIfExited(pid: number): number {
 /**
  * Starts `path` with posix_spawn: glibc's vfork-like clone copies no page tables, so its
  * cost does not grow with this process's memory (a big Node process takes milliseconds
- * to fork). The child gets /dev/null as stdin, stdout and stderr, `fds[i]` as its
- * descriptor 3 + i and nothing else, no environment but `env`, a session of its own and
- * default signal dispositions, all unblocked.
+ * to fork). The child gets /dev/null as stdin, stdout and stderr (or this process's own
+ * 0, 1 and 2 with `inheritStdio`), `fds[i]` as its descriptor 3 + i and nothing else, no
+ * environment but `env`, a session of its own and default signal dispositions, all
+ * unblocked.
  */
 export function spawnProcess(
   path: string,
   argv: readonly string[],
   env: readonly string[],
   fds: readonly number[],
+  inheritStdio = false,
 ): number {
   const actions = Buffer.alloc(SPAWN_ACTIONS_BYTES);
   const attributes = Buffer.alloc(SPAWN_ATTRIBUTES_BYTES);
@@ -227,9 +229,14 @@ export function spawnProcess(
   check(raw.actionsInit(actions) as number, 'posix_spawn_file_actions_init');
   check(raw.attributesInit(attributes) as number, 'posix_spawnattr_init');
   try {
-    check(raw.actionsOpen(actions, 0, '/dev/null', O_RDWR, 0) as number, 'addopen');
-    check(raw.actionsDup2(actions, 0, 1) as number, 'adddup2');
-    check(raw.actionsDup2(actions, 0, 2) as number, 'adddup2');
+    if (!inheritStdio) {
+      check(raw.actionsOpen(actions, 0, '/dev/null', O_RDWR, 0) as number, 'addopen');
+      check(raw.actionsDup2(actions, 0, 1) as number, 'adddup2');
+      check(raw.actionsDup2(actions, 0, 2) as number, 'adddup2');
+    } else {
+      // Node marks its 0, 1 and 2 close-on-exec; a dup2 onto itself clears that.
+      for (const fd of [0, 1, 2]) check(raw.actionsDup2(actions, fd, fd) as number, 'adddup2');
+    }
     sources.forEach((source, index) => {
       check(raw.actionsDup2(actions, source, 3 + index) as number, 'adddup2');
     });
