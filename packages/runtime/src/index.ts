@@ -2,6 +2,7 @@ export type { ContainerStatus, ContainerTransition } from '@tocker/protocol';
 export type { CgroupStats } from './cgroups/index.js';
 export type { RootfsPolicy } from './config/configure.js';
 export type { ImageRoot, ImageRunConfig } from './config/image.js';
+export { bundleConfig, type OciBundle, type OciHook } from './config/oci-bundle.js';
 export type { RuntimeConfig } from './config/runtime-config.js';
 export {
   Container,
@@ -9,11 +10,12 @@ export {
   type CreateOptions,
   type ExitStatus,
 } from './container.js';
+export { createForEngine, type EngineContainer } from './engine.js';
 export { TockerError } from './errors.js';
 export { NetworkStore, reconcileHostNetworks, Subnet } from './network/index.js';
 export { DEFAULT_IMAGE, IMAGES_DIR, tockerRoot } from './paths.js';
 export { KEPT_TERMINAL_FD } from './plans.js';
-export type { ProcessIdentity } from './proc.js';
+export { identify, type ProcessIdentity } from './proc.js';
 export { openTerminal, type Pty, PtyWriter, resizeTerminal, type TerminalSize } from './pty.js';
 export {
   type ExecIo,
@@ -22,6 +24,7 @@ export {
   Runtime,
   type RuntimeOptions,
 } from './runtime.js';
+export { SeccompProfiles } from './security/seccomp.js';
 export { parseSignal } from './signals.js';
 export {
   type ContainerLimits,
@@ -31,7 +34,7 @@ export {
 } from './spec.js';
 export { DirectoryLock } from './state/lock.js';
 export { type ContainerRecord, type CorruptRecord, viewOf } from './state/record.js';
-export { SyscallError, takeFd } from './sys/libc.js';
+export { makeFifo, SyscallError, takeFd } from './sys/libc.js';
 export { trace } from './trace.js';
 export { type CpuSample, containerUsage } from './usage.js';
 export { type Volume, VolumeStore } from './volumes.js';

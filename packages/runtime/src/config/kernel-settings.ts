@@ -30,12 +30,32 @@ const IPC_PARAMETERS = [
  * kernel for everyone.
  */
 export function checkedSysctls(spec: ContainerSpec): Record<string, string> {
-  for (const key of Object.keys(spec.sysctls)) {
-    if (IPC_PARAMETERS.includes(key) || key.startsWith('fs.mqueue.')) continue;
+  const network = spec.network;
+  const sharedNetwork = network === 'host' || network.startsWith('container:');
+  return checkSysctls(spec.sysctls, {
+    ownIpc: true,
+    sharedNetwork: sharedNetwork ? `the container is on network ${network}` : null,
+  });
+}
+
+/**
+ * The rule itself, for tocker's flags and an OCI bundle's linux.sysctl alike.
+ * `sharedNetwork`: why its network namespace is not its own (null: it is).
+ */
+export function checkSysctls(
+  sysctls: Readonly<Record<string, string>>,
+  namespaces: { readonly ownIpc: boolean; readonly sharedNetwork: string | null },
+): Record<string, string> {
+  for (const key of Object.keys(sysctls)) {
+    if (IPC_PARAMETERS.includes(key) || key.startsWith('fs.mqueue.')) {
+      if (!namespaces.ownIpc)
+        throw new TockerError(`sysctl ${key}: the container shares the host's IPC namespace`);
+      continue;
+    }
     if (key.startsWith('net.')) {
-      if (spec.network === 'host' || spec.network.startsWith('container:'))
+      if (namespaces.sharedNetwork !== null)
         throw new TockerError(
-          `sysctl ${key}: the container is on network ${spec.network}, whose parameters are not its own`,
+          `sysctl ${key}: ${namespaces.sharedNetwork}, whose parameters are not its own`,
         );
       continue;
     }
@@ -43,5 +63,5 @@ export function checkedSysctls(spec: ContainerSpec): Record<string, string> {
       `sysctl ${key}: not a parameter of the container's own namespaces (net.*, fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm*)`,
     );
   }
-  return { ...spec.sysctls };
+  return { ...sysctls };
 }

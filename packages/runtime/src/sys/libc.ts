@@ -1,3 +1,4 @@
+import { chmodSync } from 'node:fs';
 import { koffi } from './koffi.js';
 
 /**
@@ -10,6 +11,7 @@ const libc = koffi.load('libc.so.6');
 
 const raw = {
   kill: libc.func('int kill(int pid, int sig)'),
+  mkfifo: libc.func('int mkfifo(const char *path, unsigned int mode)'),
   syscall3: libc.func('long syscall(long number, long a, long b, long c)'),
   ioctlPtr: libc.func('int ioctl(int fd, unsigned long request, void *arg)'),
   openpty: libc.func(
@@ -214,6 +216,12 @@ export function reapIfExited(pid: number): number {
  * environment but `env`, a session of its own and default signal dispositions, all
  * unblocked.
  */
+/** A fifo at `path` with exactly `mode` (the umask does not narrow it). */
+export function makeFifo(path: string, mode: number): void {
+  if ((raw.mkfifo(path, mode) as number) < 0) throw new SyscallError('mkfifo', koffi.errno(), path);
+  chmodSync(path, mode);
+}
+
 export function spawnProcess(
   path: string,
   argv: readonly string[],

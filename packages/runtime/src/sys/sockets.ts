@@ -16,8 +16,10 @@ const raw = {
     'int getsockname(int fd, _Inout_ void *address, _Inout_ unsigned int *length)',
   ),
   close: libc.func('int close(int fd)'),
+  connect: libc.func('int connect(int fd, const void *address, unsigned int length)'),
 };
 
+const AF_UNIX = 1;
 const AF_INET = 2;
 const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
@@ -52,4 +54,24 @@ export function bindPort(
     raw.close(fd);
     throw error;
   }
+}
+
+/**
+ * A unix stream socket connected to `path` (an engine's console socket): a descriptor a
+ * child process can use, which Node's net module does not hand out.
+ */
+export function connectUnix(path: string): number {
+  const name = Buffer.alloc(110);
+  if (Buffer.byteLength(path) >= name.length - 2)
+    throw new SyscallError('connect', 36 /* ENAMETOOLONG */, path);
+  name.writeUInt16LE(AF_UNIX, 0);
+  name.write(path, 2);
+  const fd = raw.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) as number;
+  if (fd < 0) throw new SyscallError('socket', koffi.errno());
+  if ((raw.connect(fd, name, 2 + Buffer.byteLength(path) + 1) as number) < 0) {
+    const errno = koffi.errno();
+    raw.close(fd);
+    throw new SyscallError('connect', errno, path);
+  }
+  return fd;
 }

@@ -1,0 +1,113 @@
+import { closeSync, openSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { DEFAULT_DEVICE_RULES } from './cgroups/devices.js';
+import { detectCgroupDriver } from './cgroups/index.js';
+import type { ContainerCgroup } from './cgroups/types.js';
+import type { OciBundle } from './config/oci-bundle.js';
+import { TockerError } from './errors.js';
+import { openNamespacePaths } from './namespaces.js';
+import { INIT_BINARY } from './paths.js';
+import { containerPlan } from './plans.js';
+import { openMountSources } from './rootfs.js';
+import type { SeccompProfiles } from './security/seccomp.js';
+import { Shim } from './shim/shim.js';
+import { O_PATH } from './sys/fs-at.js';
+import { connectUnix } from './sys/sockets.js';
+
+/** What an OCI engine's `create` asked for, besides the bundle. */
+export interface EngineCreateRequest {
+  readonly id: string;
+  readonly bundle: OciBundle;
+  /** The fifo the engine's `start` opens: the container waits on it. */
+  readonly startFifo: string;
+  /** --console-socket: where the pty's master goes (the bundle asks for a terminal). */
+  readonly consoleSocket: string | null;
+  readonly profiles: SeccompProfiles;
+}
+
+/** A container an engine created: its init waits for `start`, its parent is the engine's. */
+export interface EngineContainer {
+  readonly pid: number;
+  readonly cgroup: ContainerCgroup;
+}
+
+/**
+ * `create` for an OCI engine: the container's cgroups (at linux.cgroupsPath, runc's
+ * default /<id> without it), then its shim in engine mode, which leaves once the init is
+ * ready and blocked on the start fifo. Nothing of tocker's own state is touched: the
+ * engine owns the container's life. On failure nothing is left behind.
+ */
+export async function createForEngine(request: EngineCreateRequest): Promise<EngineContainer> {
+  const { bundle, id } = request;
+  const { config } = bundle;
+  if (config.process.terminal && request.consoleSocket === null)
+    throw new TockerError('cannot allocate a tty without a console socket (--console-socket)');
+  const cgroupsPath = bundle.cgroupsPath ?? `/${id}`;
+  const cgroups = detectCgroupDriver({ parent: dirname(cgroupsPath) });
+  const opened: number[] = [];
+  const remember = (fd: number) => {
+    opened.push(fd);
+    return fd;
+  };
+  // runc's rule: the spec's device rules, then the nodes every container may use.
+  const devices = [
+    ...config.linux.resources.devices,
+    ...DEFAULT_DEVICE_RULES.filter((rule) => rule.allow),
+  ];
+  const cgroup = cgroups.create(basename(cgroupsPath), config.linux.resources.limits, devices);
+  let shim: Shim;
+  try {
+    const plan = containerPlan({
+      config,
+      hostname: config.hostname,
+      env: config.process.env,
+      layout: {
+        layers: config.root.layers,
+        upper: '',
+        work: '',
+        merged: config.root.layers[0] ?? '/',
+      },
+      networkInterfaces: [],
+      joined: openNamespacePaths(config, opened),
+      etcFiles: [],
+      heldSockets: [],
+      mountSources: openMountSources(config, opened),
+      cgroupProcs: cgroup.procsFiles.map((file) => remember(openSync(file, 'w'))),
+      cgroupDirs: cgroup.dirs,
+      supervision: {
+        kind: 'engine',
+        startFifo: remember(openSync(request.startFifo, O_PATH)),
+        console:
+          request.consoleSocket === null || !config.process.terminal
+            ? null
+            : {
+                socket: remember(connectUnix(request.consoleSocket)),
+                rows: bundle.consoleSize?.rows ?? 0,
+                columns: bundle.consoleSize?.columns ?? 0,
+              },
+      },
+      initBinary: INIT_BINARY,
+      seccomp: config.linux.seccomp && request.profiles.program(config.linux.seccomp.profile),
+    });
+    shim = Shim.spawn(id.slice(0, 12), plan.steps, plan.fds, true);
+  } catch (error) {
+    cgroup.remove();
+    throw error;
+  } finally {
+    for (const fd of opened) closeSync(fd);
+  }
+  const born = await shim.until('pid', 'error');
+  const outcome = await shim.until('ready', 'error');
+  if (born.kind !== 'pid' || outcome.kind !== 'ready') {
+    await shim.until('closed');
+    cgroup.killAll();
+    cgroup.remove();
+    const failure = outcome.kind === 'error' ? outcome : born.kind === 'error' ? born : null;
+    throw new TockerError(
+      failure?.message ?? 'the container process died during set-up',
+      failure?.exitCode ?? 125,
+    );
+  }
+  shim.release();
+  return { pid: born.pid, cgroup };
+}
