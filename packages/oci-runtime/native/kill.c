@@ -19,7 +19,8 @@ int command_kill(int argc, char **argv) {
   struct container container;
   container_load_or_fail(argv[0], &container);
   enum status status = container_status(&container);
-  if (status == STATUS_STOPPED) fail("container not running");
+  /* --all still reaches what outlived a stopped init (runc 1.1 alike). */
+  if (status == STATUS_STOPPED && all == NULL) fail("container not running");
   /* Without a PID namespace of its own, the init's end does not end the rest: SIGKILL goes
    * to every process of the cgroup (as runc). */
   if (all != NULL || (signal == SIGKILL && !container.own_pid_namespace)) {

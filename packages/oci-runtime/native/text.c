@@ -55,6 +55,8 @@ void text_json_string(struct text *text, const char *value) {
     case '\n': text_add(text, "\\n", 2); break;
     case '\r': text_add(text, "\\r", 2); break;
     case '\t': text_add(text, "\\t", 2); break;
+    case '\b': text_add(text, "\\b", 2); break;
+    case '\f': text_add(text, "\\f", 2); break;
     default:
       if (*at < 0x20) text_printf(text, "\\u%04x", *at);
       else text_add(text, (const char *)at, 1);

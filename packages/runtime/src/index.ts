@@ -13,7 +13,7 @@ export { TockerError } from './errors.js';
 export { NetworkStore, reconcileHostNetworks, Subnet } from './network/index.js';
 export { DEFAULT_IMAGE, IMAGES_DIR, tockerRoot } from './paths.js';
 export { KEPT_TERMINAL_FD } from './plans.js';
-export type { ProcessIdentity } from './proc.js';
+export { identify, isAlive, type ProcessIdentity } from './proc.js';
 export { openTerminal, type Pty, PtyWriter, resizeTerminal, type TerminalSize } from './pty.js';
 export {
   type ExecIo,
@@ -22,6 +22,7 @@ export {
   Runtime,
   type RuntimeOptions,
 } from './runtime.js';
+export { encodePlan, type PlanArg, type PlanStep, step } from './shim/plan.js';
 export { parseSignal } from './signals.js';
 export {
   type ContainerLimits,
