@@ -1,81 +1,17 @@
 /**
- * tocker-runtime's C front end against containers made the way create will make them (the
- * fixture below: the state written by src/state.ts, a real exec.fifo, real v1 cgroups of
- * this test, and an init that joins them and blocks opening the fifo for writing, then
- * execs sleep), since the real create is not built yet.
+ * tocker-runtime's C front end against containers made the way create will make them
+ * (test/fixture.ts), since the real create is not built yet.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { identify } from '@tocker/runtime';
-import {
-  FIFO_FILE,
-  type OciHook,
-  type OciStateRecord,
-  readOciStates,
-  stateDirectory,
-  writeStateRecord,
-} from '../src/state.js';
+import { FIFO_FILE, type OciHook, readOciStates, stateDirectory } from '../src/state.js';
+import { type Fixture, FixtureHost, type FixtureOptions, type RuntimeResult } from './fixture.js';
 
-const binary = fileURLToPath(new URL('../dist/tocker-runtime', import.meta.url));
-/** Two v1 hierarchies (this host is hybrid): the freezer for pause, pids for a second one. */
-const CONTROLLERS = ['freezer', 'pids'];
-/** Named so that scripts/sweep-tests.mjs removes it should this process be killed. */
-const CGROUP_PARENT = `tocker-test-${process.pid}-oci`;
+let host: FixtureHost;
 
-/**
- * The init, as the shim's OCI mode will behave: in its cgroups before it reports ready,
- * then blocked in open(exec.fifo, O_WRONLY) until start; one byte, then the user's process.
- * With CHILD set, that process leaves a second one behind in the cgroups. With NOFIFO, it
- * never opens the fifo and ends after a moment (an init that dies before start).
- */
-const INIT = `
-fifo=$1; shift
-for dir in "$@"; do echo $$ > "$dir/cgroup.procs"; done
-echo ready
-if [ -n "$NOFIFO" ]; then sleep 0.3; exit 1; fi
-printf x > "$fifo"
-if [ -n "$CHILD" ]; then sleep 1000 & fi
-exec sleep 1000
-`;
-
-let scratch = '';
-let root = '';
-const inits: ChildProcess[] = [];
-const fixtures: Fixture[] = [];
-
-interface Fixture {
-  readonly id: string;
-  readonly pid: number;
-  readonly cgroups: readonly string[];
-  readonly init: ChildProcess;
-}
-
-interface FixtureOptions {
-  readonly hooks?: OciStateRecord['hooks'];
-  readonly annotations?: Record<string, string>;
-  readonly env?: Record<string, string>;
-  readonly ownPidNamespace?: boolean;
-}
-
-function runtime(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(binary, ['--root', root, ...args], { encoding: 'utf8' });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const runtime = (...args: string[]): RuntimeResult => host.runtime(...args);
 
 function ok(...args: string[]): string {
   const result = runtime(...args);
@@ -112,86 +48,25 @@ function alive(pid: number): boolean {
   }
 }
 
-async function createFixture(id: string, options: FixtureOptions = {}): Promise<Fixture> {
-  const cgroups = CONTROLLERS.map((controller) =>
-    join('/sys/fs/cgroup', controller, CGROUP_PARENT, id),
-  );
-  for (const dir of cgroups) mkdirSync(dir);
-  const dir = stateDirectory(root, id);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  execFileSync('mkfifo', ['-m', '0622', join(dir, FIFO_FILE)]);
-  const init = spawn('sh', ['-c', INIT, 'init', join(dir, FIFO_FILE), ...cgroups], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { PATH: process.env.PATH, ...options.env },
-  });
-  inits.push(init);
-  await new Promise<void>((resolve, reject) => {
-    init.stdout?.once('data', () => resolve());
-    init.once('exit', () => reject(new Error('the fixture init ended before it was ready')));
-  });
-  const identity = identify(init.pid ?? 0);
-  assert.ok(identity, 'the fixture init is alive');
-  writeStateRecord(root, {
-    ociVersion: '1.0.2',
-    id,
-    bundle: scratch,
-    rootfs: join(scratch, 'rootfs'),
-    created: new Date().toISOString(),
-    annotations: options.annotations ?? {},
-    init: identity,
-    cgroups: { version: 1, paths: cgroups, freezer: cgroups[0] ?? null },
-    ownPidNamespace: options.ownPidNamespace ?? false,
-    hooks: options.hooks ?? { poststart: [], poststop: [] },
-  });
-  const fixture = { id, pid: identity.pid, cgroups, init };
-  fixtures.push(fixture);
-  return fixture;
-}
-
-function removeCgroupTree(dir: string): void {
-  for (let attempt = 0; attempt < 100 && existsSync(dir); attempt++) {
-    for (const child of readdirSync(dir, { withFileTypes: true }))
-      if (child.isDirectory()) removeCgroupTree(join(dir, child.name));
-    for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean))
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {}
-    try {
-      rmdirSync(dir);
-    } catch {
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-    }
-  }
-}
+const createFixture = (id: string, options?: FixtureOptions): Promise<Fixture> =>
+  host.create(id, options);
 
 before(() => {
-  scratch = mkdtempSync(join(tmpdir(), `tocker-ocifront-${process.pid}-`));
-  root = join(scratch, 'root');
-  for (const controller of CONTROLLERS)
-    mkdirSync(join('/sys/fs/cgroup', controller, CGROUP_PARENT));
+  host = new FixtureHost('ocifront');
 });
 
 /** A failed test's containers go, so that the next tests see only their own. */
-afterEach(() => {
-  for (const fixture of fixtures.splice(0))
-    if (existsSync(stateDirectory(root, fixture.id))) runtime('delete', '--force', fixture.id);
-});
+afterEach(() => host.deleteLeftovers());
 
-after(() => {
-  for (const init of inits) init.kill('SIGKILL');
-  for (const controller of CONTROLLERS) {
-    const parent = join('/sys/fs/cgroup', controller, CGROUP_PARENT);
-    if (controller === 'freezer' && existsSync(parent))
-      for (const child of readdirSync(parent, { withFileTypes: true }))
-        if (child.isDirectory()) writeFileSync(join(parent, child.name, 'freezer.state'), 'THAWED');
-    removeCgroupTree(parent);
-  }
-  rmSync(scratch, { recursive: true, force: true });
-});
+after(() => host.dispose());
 
 /** Nothing of the container left: no state directory, no cgroup. */
 function assertGone(fixture: Fixture): void {
-  assert.equal(existsSync(stateDirectory(root, fixture.id)), false, 'the state directory is gone');
+  assert.equal(
+    existsSync(stateDirectory(host.root, fixture.id)),
+    false,
+    'the state directory is gone',
+  );
   for (const dir of fixture.cgroups) assert.equal(existsSync(dir), false, `${dir} is gone`);
 }
 
@@ -206,22 +81,22 @@ describe('tocker-runtime front end', () => {
         id: 'h1-life',
         pid: fixture.pid,
         status: 'created',
-        bundle: scratch,
-        rootfs: join(scratch, 'rootfs'),
+        bundle: host.scratch,
+        rootfs: join(host.scratch, 'rootfs'),
         created: undefined,
         owner: '',
         annotations: { 'org.example/a': 'b"c' },
       },
     );
     ok('start', fixture.id);
-    assert.equal(existsSync(join(stateDirectory(root, fixture.id), FIFO_FILE)), false);
+    assert.equal(existsSync(join(stateDirectory(host.root, fixture.id), FIFO_FILE)), false);
     await until('the init to exec sleep', () =>
       readFileSync(`/proc/${fixture.pid}/comm`, 'utf8').startsWith('sleep'),
     );
     assert.equal(state(fixture.id).status, 'running');
     refused('cannot start an already running container', 'start', fixture.id);
     // The TypeScript listing computes the same status.
-    const listed = readOciStates(root).find((entry) => entry.id === fixture.id);
+    const listed = readOciStates(host.root).find((entry) => entry.id === fixture.id);
     assert.equal(listed?.status, 'running');
     assert.equal(listed?.pid, fixture.pid);
     ok('delete', '--force', fixture.id);
@@ -367,7 +242,7 @@ describe('tocker-runtime front end', () => {
   });
 
   test('hooks: poststart on start, poststop on delete, with argv, env and the state on stdin', async () => {
-    const hooks = join(scratch, 'hooks');
+    const hooks = join(host.scratch, 'hooks');
     mkdirSync(hooks);
     const recorder = join(hooks, 'record.sh');
     // No PATH in a hook's environment unless its config gives one: absolute paths only.
@@ -421,8 +296,8 @@ describe('tocker-runtime front end', () => {
       id: 'h1-hooks',
       pid: fixture.pid,
       status: 'running',
-      bundle: scratch,
-      rootfs: join(scratch, 'rootfs'),
+      bundle: host.scratch,
+      rootfs: join(host.scratch, 'rootfs'),
       created: state(fixture.id).created,
       owner: '',
       annotations: { a: 'b' },
@@ -437,14 +312,8 @@ describe('tocker-runtime front end', () => {
   });
 
   test('--log-format json: the error alone in the log file, the bare message on stderr', () => {
-    const log = join(scratch, 'oci-log');
-    const result = spawnSync(
-      binary,
-      ['--root', root, '--log-format=json', '--log', log, 'state', 'h1-none'],
-      {
-        encoding: 'utf8',
-      },
-    );
+    const log = join(host.scratch, 'oci-log');
+    const result = runtime('--log-format=json', '--log', log, 'state', 'h1-none');
     assert.equal(result.status, 1);
     assert.equal(result.stderr, 'container does not exist\n');
     // podman parses the whole file as one object.
@@ -452,8 +321,8 @@ describe('tocker-runtime front end', () => {
     assert.deepEqual(Object.keys(entry), ['level', 'msg', 'time']);
     assert.equal(entry.level, 'error');
     assert.equal(entry.msg, 'container does not exist');
-    const text = join(scratch, 'text-log');
-    spawnSync(binary, ['--root', root, '--log', text, 'kill', 'h1-none', '9']);
+    const text = join(host.scratch, 'text-log');
+    runtime('--log', text, 'kill', 'h1-none', '9');
     assert.match(
       readFileSync(text, 'utf8'),
       /^time=".*" level=error msg="container does not exist"\n$/,
@@ -478,7 +347,7 @@ describe('tocker-runtime front end', () => {
     const features = JSON.parse(ok('features'));
     assert.equal(features.linux.cgroup.systemd, false);
     assert.deepEqual(features.hooks.length, 6);
-    const bundle = join(scratch, 'bundle');
+    const bundle = join(host.scratch, 'bundle');
     mkdirSync(bundle);
     ok('spec', '--bundle', bundle);
     const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
