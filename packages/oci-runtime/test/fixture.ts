@@ -32,7 +32,7 @@ const CONTROLLERS = ['freezer', 'pids'];
  * With CHILD set, that process leaves a second one behind in the cgroups. With NOFIFO, it
  * never opens the fifo and ends after a moment (an init that dies before start).
  */
-const INIT = `
+export const INIT = `
 fifo=$1; shift
 for dir in "$@"; do echo $$ > "$dir/cgroup.procs"; done
 echo ready
@@ -46,7 +46,6 @@ export interface Fixture {
   readonly id: string;
   readonly pid: number;
   readonly cgroups: readonly string[];
-  readonly init: ChildProcess;
 }
 
 export interface FixtureOptions {
@@ -99,24 +98,27 @@ export class FixtureHost {
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   }
 
-  async create(id: string, options: FixtureOptions = {}): Promise<Fixture> {
+  /** What create makes before its init: the cgroups, the state directory and exec.fifo. */
+  prepare(id: string): { cgroups: string[]; fifo: string } {
     const cgroups = CONTROLLERS.map((controller) =>
       join('/sys/fs/cgroup', controller, this.#cgroupParent, id),
     );
     for (const dir of cgroups) mkdirSync(dir);
     const dir = stateDirectory(this.root, id);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    execFileSync('mkfifo', ['-m', '0622', join(dir, FIFO_FILE)]);
-    const init = spawn('sh', ['-c', INIT, 'init', join(dir, FIFO_FILE), ...cgroups], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { PATH: process.env.PATH, ...options.env },
-    });
-    this.#inits.push(init);
-    await new Promise<void>((resolve, reject) => {
-      init.stdout?.once('data', () => resolve());
-      init.once('exit', () => reject(new Error('the fixture init ended before it was ready')));
-    });
-    const identity = identify(init.pid ?? 0);
+    const fifo = join(dir, FIFO_FILE);
+    execFileSync('mkfifo', ['-m', '0622', fifo]);
+    return { cgroups, fifo };
+  }
+
+  /** What create writes once its init is in its cgroups. */
+  record(
+    id: string,
+    pid: number,
+    cgroups: readonly string[],
+    options: FixtureOptions = {},
+  ): Fixture {
+    const identity = identify(pid);
     if (identity === null) throw new Error('the fixture init is gone');
     writeStateRecord(this.root, {
       ociVersion: '1.0.2',
@@ -130,9 +132,23 @@ export class FixtureHost {
       ownPidNamespace: options.ownPidNamespace ?? false,
       hooks: options.hooks ?? { poststart: [], poststop: [] },
     });
-    const fixture = { id, pid: identity.pid, cgroups, init };
+    const fixture = { id, pid: identity.pid, cgroups };
     this.#fixtures.push(fixture);
     return fixture;
+  }
+
+  async create(id: string, options: FixtureOptions = {}): Promise<Fixture> {
+    const { cgroups, fifo } = this.prepare(id);
+    const init = spawn('sh', ['-c', INIT, 'init', fifo, ...cgroups], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { PATH: process.env.PATH, ...options.env },
+    });
+    this.#inits.push(init);
+    await new Promise<void>((resolve, reject) => {
+      init.stdout?.once('data', () => resolve());
+      init.once('exit', () => reject(new Error('the fixture init ended before it was ready')));
+    });
+    return this.record(id, init.pid ?? 0, cgroups, options);
   }
 
   /** The containers made since the last call, deleted where a failure left them. */

@@ -3,11 +3,26 @@
  * (test/fixture.ts), since the real create is not built yet.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { FIFO_FILE, type OciHook, readOciStates, stateDirectory } from '../src/state.js';
-import { type Fixture, FixtureHost, type FixtureOptions, type RuntimeResult } from './fixture.js';
+import {
+  type Fixture,
+  FixtureHost,
+  type FixtureOptions,
+  INIT,
+  type RuntimeResult,
+} from './fixture.js';
 
 let host: FixtureHost;
 
@@ -374,5 +389,100 @@ describe('tocker-runtime front end', () => {
     assert.match(ok('list'), /^ID +PID +STATUS +BUNDLE +CREATED +OWNER\nh1-list +\d+ +created /);
     ok('delete', fixture.id);
     assert.equal(ok('list', '--format=json'), '[]\n');
+  });
+
+  /**
+   * run, with a stand-in for the Node half (a front end built with /bin/sh as its "node"):
+   * it records its argv, starts the fixture's init in the background and ends once the
+   * record is written, so the init is reparented to run, the subreaper, as with the real one.
+   */
+  test('run: create through the Node half, start, wait as the subreaper, forward signals, delete', async () => {
+    const dir = join(host.scratch, 'run');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'init.sh'), INIT);
+    const create = join(dir, 'create.sh');
+    writeFileSync(
+      create,
+      [
+        'printf "%s\\n" "$@" > "$FAKE_DIR/create.args"',
+        'sh "$FAKE_DIR/init.sh" "$FAKE_FIFO" $FAKE_CGROUPS > "$FAKE_DIR/init.out" &',
+        'echo $! > "$FAKE_DIR/init.pid"',
+        'while [ ! -e "$FAKE_RECORD" ]; do sleep 0.01; done',
+        '',
+      ].join('\n'),
+    );
+    const native = fileURLToPath(new URL('../native/', import.meta.url));
+    const shim = fileURLToPath(new URL('../../runtime/shim/', import.meta.url));
+    const binary = join(dir, 'tocker-runtime');
+    execFileSync('cc', [
+      '-std=gnu11',
+      '-O2',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-I',
+      shim,
+      '-DTOCKER_NODE="/bin/sh"',
+      `-DTOCKER_COMPILE_SCRIPT="${create}"`,
+      '-o',
+      binary,
+      ...readdirSync(native)
+        .filter((file) => file.endsWith('.c'))
+        .map((file) => join(native, file)),
+      join(shim, 'plan.c'),
+      join(shim, 'hooks.c'),
+    ]);
+
+    const runOnce = async (id: string, detach: boolean) => {
+      const { cgroups, fifo } = host.prepare(id);
+      for (const file of ['init.out', 'init.pid']) writeFileSync(join(dir, file), '');
+      const run = spawn(
+        binary,
+        ['--root', host.root, 'run', ...(detach ? ['-d'] : []), '--bundle', host.scratch, id],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+          env: {
+            PATH: process.env.PATH,
+            FAKE_DIR: dir,
+            FAKE_FIFO: fifo,
+            FAKE_CGROUPS: cgroups.join(' '),
+            FAKE_RECORD: join(stateDirectory(host.root, id), 'record.plan'),
+          },
+        },
+      );
+      let stderr = '';
+      run.stderr?.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      const exited = new Promise<number | null>((resolve) => run.once('exit', resolve));
+      await until('the init to be ready', () =>
+        readFileSync(join(dir, 'init.out'), 'utf8').startsWith('ready'),
+      );
+      const fixture = host.record(id, Number(readFileSync(join(dir, 'init.pid'), 'utf8')), cgroups);
+      return { run, exited, fixture, stderr: () => stderr };
+    };
+
+    const foreground = await runOnce('h1-run', false);
+    await until('the container to run', () => state('h1-run').status === 'running');
+    assert.deepEqual(readFileSync(join(dir, 'create.args'), 'utf8').split('\n'), [
+      '--root',
+      host.root,
+      '--log-format',
+      'text',
+      'create',
+      '--bundle',
+      host.scratch,
+      'h1-run',
+      '',
+    ]);
+    foreground.run.kill('SIGTERM'); // passed on to the init (sleep), which it ends
+    assert.equal(await foreground.exited, 128 + 15, foreground.stderr());
+    assertGone(foreground.fixture);
+
+    const detached = await runOnce('h1-run-detached', true);
+    assert.equal(await detached.exited, 0, detached.stderr());
+    assert.equal(state('h1-run-detached').status, 'running');
+    ok('delete', '--force', 'h1-run-detached');
+    assertGone(detached.fixture);
   });
 });
