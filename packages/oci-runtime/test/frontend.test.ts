@@ -15,6 +15,7 @@ import {
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { RuntimeLog } from '../src/log.js';
 import { FIFO_FILE, type OciHook, readOciStates, stateDirectory } from '../src/state.js';
 import {
   type Fixture,
@@ -342,6 +343,20 @@ describe('tocker-runtime front end', () => {
       readFileSync(text, 'utf8'),
       /^time=".*" level=error msg="container does not exist"\n$/,
     );
+  });
+
+  test('src/log.ts writes what the C front end writes (text and JSON, with escapes)', () => {
+    const id = 'a"b\\c\nd\te\u0001é';
+    for (const format of ['text', 'json'] as const) {
+      const fromC = join(host.scratch, `c.${format}`);
+      const fromTs = join(host.scratch, `ts.${format}`);
+      const result = runtime('--log', fromC, '--log-format', format, 'state', id);
+      assert.equal(result.status, 1);
+      new RuntimeLog({ file: fromTs, format, debug: false }).error(`invalid container id: ${id}`);
+      const withoutTime = (file: string) =>
+        readFileSync(file, 'utf8').replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/, 'TIME');
+      assert.equal(withoutTime(fromTs), withoutTime(fromC));
+    }
   });
 
   test('global flags and informational commands', () => {
