@@ -41,6 +41,7 @@ if (sources.length > 0)
       'dist/tocker-runtime',
       ...sources,
       '../runtime/shim/plan.c',
+      '../runtime/shim/hooks.c',
     ],
     { stdio: 'inherit' },
   );

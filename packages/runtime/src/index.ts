@@ -15,7 +15,7 @@ export { TockerError } from './errors.js';
 export { NetworkStore, reconcileHostNetworks, Subnet } from './network/index.js';
 export { DEFAULT_IMAGE, IMAGES_DIR, tockerRoot } from './paths.js';
 export { KEPT_TERMINAL_FD } from './plans.js';
-export { identify, type ProcessIdentity } from './proc.js';
+export { identify, isAlive, type ProcessIdentity } from './proc.js';
 export { openTerminal, type Pty, PtyWriter, resizeTerminal, type TerminalSize } from './pty.js';
 export {
   type ExecIo,
@@ -25,6 +25,7 @@ export {
   type RuntimeOptions,
 } from './runtime.js';
 export { SeccompProfiles } from './security/seccomp.js';
+export { encodePlan, type PlanArg, type PlanStep, step } from './shim/plan.js';
 export { parseSignal } from './signals.js';
 export {
   type ContainerLimits,
