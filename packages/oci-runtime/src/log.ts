@@ -4,7 +4,17 @@
  * that file (text or JSON lines) and then the bare message on stderr too. A JSON log holds
  * only the error (and debug lines with --debug): podman parses the file as one object.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeSync } from 'node:fs';
+
+/**
+ * Straight to descriptor 2: process.stderr would make the pipe behind it non-blocking, and
+ * that pipe is the container's stderr too (create's stdio are the container's).
+ */
+function toStderr(text: string): void {
+  try {
+    writeSync(2, text);
+  } catch {}
+}
 
 export type LogFormat = 'text' | 'json';
 
@@ -30,13 +40,12 @@ export class RuntimeLog {
 
   error(message: string): void {
     this.#write('error', message);
-    if (this.#options.file !== null) process.stderr.write(`${message}\n`);
+    if (this.#options.file !== null) toStderr(`${message}\n`);
   }
 
   warning(message: string): void {
     // The JSON log must hold one object on failure: warnings go to stderr only.
-    if (this.#options.format === 'json' && !this.#options.debug)
-      process.stderr.write(`warning: ${message}\n`);
+    if (this.#options.format === 'json' && !this.#options.debug) toStderr(`warning: ${message}\n`);
     else this.#write('warning', message);
   }
 
@@ -50,7 +59,7 @@ export class RuntimeLog {
       this.#options.format === 'json'
         ? `${JSON.stringify({ level, msg: message, time })}\n`
         : `time="${time}" level=${level} msg=${JSON.stringify(message)}\n`;
-    if (this.#options.file === null) process.stderr.write(line);
+    if (this.#options.file === null) toStderr(line);
     else appendFileSync(this.#options.file, line, { mode: 0o644 });
   }
 }

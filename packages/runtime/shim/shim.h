@@ -150,12 +150,11 @@ struct veth {
 };
 int veth_attach(const struct veth *veth, pid_t pid, char *why, size_t why_size);
 
-<<<<<<< HEAD
 /* console.c: the pty of an engine's container (OP_CONSOLE); its slave (and its number in
  * /dev/pts), or -1 with errno set and `what` naming the step that failed */
 int console_create(int socket, unsigned rows, unsigned columns, unsigned *number,
                    const char **what);
-=======
+
 /* hooks.c: one OCI hook (runtime-spec config.md "POSIX-platform Hooks"), run with the
  * container's state on its stdin. In a plan, a hook's arguments are: path, i64 timeout in
  * seconds (0: none), i64 argc, argc strings (argv, argv[0] included), then the environment's
@@ -170,7 +169,6 @@ struct hook {
 void hook_from_op(const struct op *op, unsigned index, struct hook *hook);
 /* Runs it to its end: 0, or -1 with why it failed ("exit status 1, stdout: ..., stderr: ..."). */
 int hook_run(const struct hook *hook, const char *state, size_t length, char *why, size_t why_size);
->>>>>>> h1
 
 /* main.c */
 void die(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
