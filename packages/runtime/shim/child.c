@@ -57,8 +57,15 @@ static void fail(int code, const char *format, ...) {
   va_end(args);
   size_t size = strlen(message);
   if (size < sizeof message - 1) message[size++] = '\n';
-  ssize_t ignored = write(context->sync_write, message, size);
-  (void)ignored;
+  /* An engine's shim is gone once the container is ready: what fails after that (after
+   * `start`) is said on the container's stderr, where the engine's logs take it. */
+  if (write(context->sync_write, message, size) < 0) {
+    size_t prefix = (size_t)snprintf(NULL, 0, "e%d ", code);
+    static const char name[] = "tocker-runtime: ";
+    ssize_t ignored = write(2, name, sizeof name - 1);
+    ignored = write(2, message + prefix, size - prefix);
+    (void)ignored;
+  }
   _exit(code);
 }
 
@@ -385,7 +392,9 @@ static void set_capabilities(const struct op *op) {
   effective &= available;
   permitted &= available;
   inheritable &= available;
-  ambient &= available;
+  /* The kernel keeps an ambient capability only while it is permitted and inheritable;
+   * one that is not (runc's own `spec` asks for such) is left out, as runc does. */
+  ambient &= available & permitted & inheritable;
   for (int cap = 0; cap < 64; cap++) {
     if (bounding & (1ULL << cap)) continue;
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
