@@ -32,7 +32,7 @@ const FIELD = '\x1f';
  * `dir`/runtime-calls.log and execs the real binary (same pid, same fds): the tests see what
  * the engine asked for, and a failure can show it. A shell script, not Node: it must cost
  * about a millisecond, as it sits on every call's path. With TOCKER_TEST_RUNTIME_CALLS set,
- * the calls are appended to that file instead, where they outlive the test (for debugging).
+ * the calls are appended to that file as well, where they outlive the test (for debugging).
  */
 export class LoggedRuntime {
   readonly path: string;
@@ -44,8 +44,9 @@ export class LoggedRuntime {
   ) {
     mkdirSync(join(dir, 'bin'), { recursive: true });
     this.path = join(dir, 'bin', runtime.name);
-    this.log = process.env.TOCKER_TEST_RUNTIME_CALLS ?? join(dir, 'runtime-calls.log');
-    for (const path of [this.path, this.log, runtime.path])
+    this.log = join(dir, 'runtime-calls.log');
+    const logs = [this.log, process.env.TOCKER_TEST_RUNTIME_CALLS ?? ''].filter(Boolean);
+    for (const path of [this.path, ...logs, runtime.path])
       if (path.includes("'")) throw new Error(`cannot quote ${path} for the runtime front`);
     // One printf of the whole record: one write(2) to the O_APPEND file, so concurrent
     // calls (conmon's create and podman's start) cannot interleave.
@@ -53,8 +54,9 @@ export class LoggedRuntime {
       this.path,
       [
         '#!/bin/sh',
-        `read -r caller < /proc/$PPID/comm`,
-        `printf '%s\\n' "$(printf '%s${FIELD}' "$caller" "$@")" >> '${this.log}'`,
+        'read -r caller < /proc/$PPID/comm',
+        `call="$(printf '%s${FIELD}' "$caller" "$@")"`,
+        ...logs.map((log) => `printf '%s\\n' "$call" >> '${log}'`),
         `exec '${runtime.path}' "$@"`,
         '',
       ].join('\n'),
