@@ -57,11 +57,15 @@ function mounts() {
   return parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'));
 }
 
-/** Every cgroup hierarchy's mount point (v1 controllers, the v2 tree). */
+/**
+ * Every cgroup hierarchy's mount point (v1 controllers, the v2 tree) that is not covered by
+ * a later mount on the same point (the benchmark hides /sys/fs/cgroup/unified under a tmpfs).
+ */
 export function cgroupHierarchies(): string[] {
-  return mounts()
-    .filter((mount) => mount.fsType === 'cgroup' || mount.fsType === 'cgroup2')
-    .map((mount) => mount.mountPoint);
+  const topmost = new Map(mounts().map((mount) => [mount.mountPoint, mount.fsType]));
+  return [...topmost]
+    .filter(([, fsType]) => fsType === 'cgroup' || fsType === 'cgroup2')
+    .map(([point]) => point);
 }
 
 /** `path` (absolute from each hierarchy's root) in every hierarchy where it exists. */

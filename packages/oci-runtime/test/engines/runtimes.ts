@@ -1,6 +1,7 @@
 // The OCI runtimes the engine tests and the benchmark drive, and a logging front for them.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface OciRuntime {
   /** The basename the engines see: podman passes JSON logging flags only to known names. */
@@ -12,10 +13,18 @@ export interface OciRuntime {
 
 export const runc: OciRuntime = { name: 'runc', path: '/usr/sbin/runc', defaultRoot: '/run/runc' };
 
+/** crun 1.8 refuses this VM's hybrid cgroups unless /sys/fs/cgroup/unified is hidden. */
+export const crun: OciRuntime = { name: 'crun', path: '/usr/bin/crun', defaultRoot: '/run/crun' };
+
+export const tockerRuntime: OciRuntime = {
+  name: 'tocker-runtime',
+  path: fileURLToPath(new URL('../../dist/tocker-runtime', import.meta.url)),
+  defaultRoot: '/run/tocker-runtime',
+};
+
 /**
- * The runtimes every engine test runs with. runc is the yardstick the harness is proved
- * with; tocker-runtime joins as
- * `{ name: 'tocker-runtime', path: <packages/oci-runtime/dist/tocker-runtime>, defaultRoot: '/run/tocker-runtime' }`.
+ * The runtimes every engine test runs with: runc, the yardstick the harness is proved with;
+ * tockerRuntime joins once it can run containers.
  */
 export const engineTestRuntimes: readonly OciRuntime[] = [runc];
 
