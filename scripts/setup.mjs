@@ -35,8 +35,19 @@ const aptPackages = ['busybox-static', 'iproute2', 'nftables', 'gcc', 'libc6-dev
 const benchAptPackages = ['runc', 'crun', 'hyperfine', 'skopeo', 'podman', 'docker-registry'];
 const browserAptPackages = ['chromium'];
 // The image tests check tocker's archives against other tools, read xattrs back, and
-// start registries of their own (docker-registry, htpasswd from apache2-utils).
-const testAptPackages = ['attr', 'skopeo', 'umoci', 'docker-registry', 'apache2-utils'];
+// start registries of their own (docker-registry, htpasswd from apache2-utils). The OCI
+// runtime's tests drive it with the engines people run (podman with conmon, containerd and
+// ctr) and prove their harness with runc.
+const testAptPackages = [
+  'attr',
+  'skopeo',
+  'umoci',
+  'docker-registry',
+  'apache2-utils',
+  'podman',
+  'containerd',
+  'runc',
+];
 
 function run(file, args, options = {}) {
   execFileSync(file, args, { stdio: 'inherit', cwd: repo, ...options });
@@ -61,12 +72,13 @@ function installDebianPackages(packages) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   run('apt-get', ['update', '-qq'], { env });
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
-  // Debian starts the registry it installs (on every address, port 5000): the tests start
-  // their own on loopback, and a VM should not serve one because its tests ran.
-  if (missing.includes('docker-registry')) {
+  // Debian starts the services it installs: the registry (on every address, port 5000) and
+  // containerd. The tests start their own (on loopback, in their own directories), and a VM
+  // should not serve either because its tests ran.
+  for (const service of ['docker-registry', 'containerd'].filter((pkg) => missing.includes(pkg))) {
     for (const [command, args] of [
-      ['systemctl', ['disable', '--now', 'docker-registry']],
-      ['service', ['docker-registry', 'stop']],
+      ['systemctl', ['disable', '--now', service]],
+      ['service', [service, 'stop']],
     ]) {
       try {
         execFileSync(command, args, { stdio: 'ignore' });

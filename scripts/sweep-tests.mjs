@@ -5,7 +5,7 @@
 // and firewall tables go through the built runtime (reconcileHostNetworks).
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,10 @@ const TEST_TMPFS = /^tocker-test-(\d+)$/;
 const TEST_TABLE = /^table inet (fwtest(\d+))$/;
 /** The tests' temporary directories (scratchDir in packages/runtime/test/scratch.ts). */
 const TEST_SCRATCH = /^tocker-[a-z0-9-]+-(\d+)-[A-Za-z0-9]{6}$/;
+/** Where OCI runtimes keep containers' state when an engine gives no --root (podman gives none). */
+const OCI_STATE_ROOTS = ['/run/runc', '/run/crun', '/run/tocker-runtime'];
+/** A container's cgroup below a test's parent, as its runtime's state records it. */
+const TEST_CGROUP_IN_STATE = /\/tocker-test-(\d+)-[a-z]+\//;
 
 function alive(pid) {
   try {
@@ -81,6 +85,19 @@ function removeCgroupTree(dir) {
   remove(dir);
 }
 
+/** A frozen (paused) process cannot die: thaw the tree first (v1 freezer, v2 cgroup.freeze). */
+function thawCgroupTree(dir) {
+  for (const [file, value] of [
+    ['freezer.state', 'THAWED'],
+    ['cgroup.freeze', '0'],
+  ]) {
+    try {
+      writeFileSync(join(dir, file), value);
+    } catch {}
+  }
+  for (const child of subdirectories(dir)) thawCgroupTree(child);
+}
+
 function findTestCgroups(dir, found) {
   for (const child of subdirectories(dir)) {
     const owner = TEST_CGROUP.exec(child.split('/').pop() ?? '')?.[1];
@@ -92,11 +109,49 @@ function findTestCgroups(dir, found) {
   }
 }
 
+/**
+ * Processes started with a test's directory on their command line: the engine tests'
+ * containerd daemon and its shims, podman's conmons. They live outside the test's cgroups.
+ */
+function killProcessesMentioning(dir) {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`${dir}/`))
+        process.kill(Number(entry), 'SIGKILL');
+    } catch {}
+  }
+}
+
+/** The state an OCI runtime kept for containers of podman tests that were killed. */
+function removeStaleRuntimeState() {
+  let removed = 0;
+  for (const root of OCI_STATE_ROOTS) {
+    for (const dir of subdirectories(root)) {
+      const owners = readdirSync(dir, { withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => {
+          try {
+            return TEST_CGROUP_IN_STATE.exec(readFileSync(join(dir, entry.name), 'utf8'))?.[1];
+          } catch {
+            return undefined;
+          }
+        })
+        .filter((owner) => owner !== undefined);
+      if (owners.length === 0 || owners.some((owner) => alive(Number(owner)))) continue;
+      rmSync(dir, { recursive: true, force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
 export async function sweepTestLeftovers() {
   const stale = [];
   for (const { point, type } of mounts()) {
     if (type === 'cgroup' || type === 'cgroup2') findTestCgroups(point, stale);
   }
+  for (const dir of stale) thawCgroupTree(dir);
   for (const dir of stale) removeCgroupTree(dir);
   let unmounted = 0;
   for (const { point, type, source } of mounts()) {
@@ -114,6 +169,7 @@ export async function sweepTestLeftovers() {
     const owner = TEST_SCRATCH.exec(entry)?.[1];
     if (owner === undefined || alive(Number(owner))) continue;
     const dir = join(tmpdir(), entry);
+    killProcessesMentioning(dir);
     // Whatever is still mounted below it first (deepest first), so nothing is followed.
     const below = mounts()
       .map(({ point }) => point)
@@ -125,6 +181,7 @@ export async function sweepTestLeftovers() {
       scratch++;
     } catch {}
   }
+  const runtimeStates = removeStaleRuntimeState();
   let tables = 0;
   for (const line of execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }).split('\n')) {
     const [, table, owner] = TEST_TABLE.exec(line) ?? [];
@@ -135,8 +192,8 @@ export async function sweepTestLeftovers() {
   // With their roots gone, their bridges and firewall tables are the runtime's to take away.
   const { reconcileHostNetworks } = await import(join(repo, 'packages/runtime/dist/index.js'));
   const bridges = reconcileHostNetworks();
-  if (stale.length + unmounted + scratch + tables + bridges > 0)
+  if (stale.length + unmounted + scratch + runtimeStates + tables + bridges > 0)
     console.log(
-      `test: removed ${stale.length} cgroup(s), ${unmounted} tmpfs, ${scratch} temporary directories, ${tables} nftables table(s) and ${bridges} bridge(s) of killed test runs`,
+      `test: removed ${stale.length} cgroup(s), ${unmounted} tmpfs, ${scratch} temporary directories, ${runtimeStates} OCI runtime state(s), ${tables} nftables table(s) and ${bridges} bridge(s) of killed test runs`,
     );
 }
