@@ -6,19 +6,27 @@ import {
   type OciHook as BundleHook,
   bundleConfig,
   createForEngine,
+  execForEngine,
   identify,
+  isAlive,
   makeFifo,
   SeccompProfiles,
   TockerError,
+  withExecProcess,
 } from '@tocker/runtime';
 import { type LogFormat, RuntimeLog } from './log.js';
 import {
   DEFAULT_ROOT,
   FIFO_FILE,
   type OciHook,
+  type OciStateRecord,
+  STATE_FILE,
   stateDirectory,
   writeStateRecord,
 } from './state.js';
+
+/** The bundle's config.json as create read it, kept for exec (the container's own rules). */
+const CONFIG_COPY = 'config.json';
 
 interface Globals {
   readonly root: string;
@@ -113,12 +121,15 @@ async function create(globals: Globals, args: readonly string[]): Promise<void> 
     throw error;
   }
   try {
+    let text: string;
     let json: unknown;
     try {
-      json = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+      text = readFileSync(join(bundle, 'config.json'), 'utf8');
+      json = JSON.parse(text);
     } catch (error) {
       throw new TockerError(`cannot read the bundle's config.json: ${(error as Error).message}`);
     }
+    writeFileSync(join(dir, CONFIG_COPY), text, { mode: 0o600 });
     const oci = bundleConfig(bundle, json, new SeccompProfiles(join(root, '.seccomp')));
     for (const field of oci.notApplied) log.debug(`config.json: ${field} is not applied`);
     const { prestart, createRuntime, createContainer, startContainer } = oci.hooks;
@@ -166,6 +177,80 @@ async function create(globals: Globals, args: readonly string[]): Promise<void> 
   }
 }
 
+/** The record of a container that exists, or runc's "does not exist". */
+function readRecord(root: string, id: string): OciStateRecord {
+  try {
+    return JSON.parse(readFileSync(join(stateDirectory(root, id), STATE_FILE), 'utf8'));
+  } catch {
+    throw new TockerError(`container does not exist`);
+  }
+}
+
+/**
+ * exec: a process in a running container, as `--process FILE` describes it (what engines
+ * pass) or as the command line's arguments on the container's own process settings.
+ */
+async function exec(globals: Globals, args: readonly string[]): Promise<number> {
+  const { flags, rest } = parseFlags(
+    args,
+    {
+      '--process': 'process',
+      '-p': 'process',
+      '--pid-file': 'pidFile',
+      '--console-socket': 'consoleSocket',
+      '--cwd': 'cwd',
+      '--preserve-fds': 'preserveFds',
+    },
+    { '--detach': 'detach', '-d': 'detach', '--tty': 'tty', '-t': 'tty' },
+  );
+  const id = checkedId(rest, 'exec');
+  const { root } = globals;
+  if ((flags.get('preserveFds') ?? '0') !== '0')
+    throw new TockerError('--preserve-fds is not supported');
+  const record = readRecord(root, id);
+  if (!isAlive(record.init)) throw new TockerError('cannot exec in a stopped container');
+  const dir = stateDirectory(root, id);
+  const profiles = new SeccompProfiles(join(root, '.seccomp'));
+  const container = bundleConfig(
+    record.bundle,
+    JSON.parse(readFileSync(join(dir, CONFIG_COPY), 'utf8')),
+    profiles,
+  ).config;
+  const processFile = flags.get('process');
+  let processJson: unknown;
+  if (processFile !== undefined) {
+    try {
+      processJson = JSON.parse(readFileSync(processFile, 'utf8'));
+    } catch (error) {
+      throw new TockerError(`cannot read the process file: ${(error as Error).message}`);
+    }
+  } else {
+    const command = rest.slice(1);
+    if (command.length === 0) throw new TockerError('exec: a command (or --process) is needed');
+    const own = JSON.parse(readFileSync(join(dir, CONFIG_COPY), 'utf8')).process;
+    processJson = {
+      ...own,
+      args: command,
+      terminal: flags.has('tty'),
+      cwd: flags.get('cwd') ?? own.cwd,
+    };
+  }
+  const { config, consoleSize } = withExecProcess(container, processJson);
+  const detach = flags.has('detach');
+  const { pid, exitCode } = await execForEngine({
+    config,
+    init: record.init,
+    cgroupDirs: record.cgroups.paths,
+    consoleSocket: flags.get('consoleSocket') ?? null,
+    consoleSize,
+    detach,
+    profiles,
+  });
+  const pidFile = flags.get('pidFile');
+  if (pidFile !== undefined) writeWhole(resolve(pidFile), String(pid));
+  return detach ? 0 : await exitCode;
+}
+
 function globalsFrom(argv: string[]): { globals: Globals; command: string; args: string[] } {
   const { flags, rest } = parseFlags(
     argv,
@@ -192,6 +277,8 @@ async function main(): Promise<number> {
       case 'create':
         await create(globals, args);
         return 0;
+      case 'exec':
+        return await exec(globals, args);
       default:
         throw new TockerError(`${command}: not a command of the Node half`);
     }

@@ -457,7 +457,7 @@ static void set_user(const struct op *op) {
 static const char *resolve(const char *command, const char *search_path, char *found, size_t size) {
   if (strchr(command, '/') != NULL) {
     struct stat status;
-    if (stat(command, &status) < 0) fail(127, "%s: no such file in the container", command);
+    if (stat(command, &status) < 0) fail(127, "%s: no such file or directory in the container", command);
     if (!S_ISREG(status.st_mode) || access(command, X_OK) < 0)
       fail(126, "%s: permission denied (not an executable file)", command);
     return command;
@@ -513,7 +513,7 @@ static void exec_command(const struct op *op) {
   const char *program = resolve(argv[0], path_of(env), found, sizeof found);
   reset_signals();
   execve(program, argv, env);
-  if (errno == ENOENT) fail(127, "%s: no such file in the container", program);
+  if (errno == ENOENT) fail(127, "%s: no such file or directory in the container", program);
   fail(126, "%s: cannot run it: %s", program, strerror(errno));
 }
 
@@ -559,10 +559,13 @@ static void open_console(const struct op *op) {
   int slave = console_create((int)arg_number(op, 0), (unsigned)arg_number(op, 1),
                              (unsigned)arg_number(op, 2), &number, &what);
   if (slave < 0) failed(what, NULL);
-  char pts[32];
-  snprintf(pts, sizeof pts, "/dev/pts/%u", number);
-  file_target("/dev/console", 0600, false);
-  check(mount(pts, "/dev/console", NULL, MS_BIND, NULL), "mount", "/dev/console");
+  /* The container's first process: its pty is /dev/console too (an exec's is not). */
+  if (arg_number(op, 3) != 0) {
+    char pts[32];
+    snprintf(pts, sizeof pts, "/dev/pts/%u", number);
+    file_target("/dev/console", 0600, false);
+    check(mount(pts, "/dev/console", NULL, MS_BIND, NULL), "mount", "/dev/console");
+  }
   stdio[0] = stdio[1] = stdio[2] = slave;
 }
 

@@ -45,7 +45,7 @@ static struct settings {
   int foreground;
   int pid_namespace;
   int share_pid;
-  int engine;
+  int engine, engine_leaves;
   int cgroups[8];
   int cgroup_count;
   struct veth veths[8];
@@ -115,7 +115,10 @@ static void read_settings(const struct plan *plan) {
       case SET_CONCLUDER_ENV: settings.concluder_env = strings_from(op, 0); break;
       case SET_PID_NAMESPACE: settings.pid_namespace = (int)arg_number(op, 0); break;
       case SET_SHARE_PID: settings.share_pid = 1; break;
-      case SET_ENGINE: settings.engine = 1; break;
+      case SET_ENGINE:
+        settings.engine = 1;
+        settings.engine_leaves = op->argc == 0 || arg_number(op, 0) != 0;
+        break;
       case SET_VETH:
         if (settings.veth_count == 8) die("plan: too many interfaces");
         settings.veths[settings.veth_count++] = (struct veth){
@@ -208,7 +211,7 @@ static void on_sync(void) {
         report("ready\n");
         /* An engine's container is the engine's from here: it waits for `start` on its
          * fifo, and its end is reaped by the engine's subreaper, not by this process. */
-        if (settings.engine) _exit(0);
+        if (settings.engine_leaves) _exit(0);
         send_go();
       } else if (state.sync_buffer[0] == 'e') {
         state.failed = 1;
@@ -225,6 +228,8 @@ static void on_sync(void) {
    * execs only after its "ready". */
   close(state.sync);
   state.sync = -1;
+  /* An engine's child that failed its set-up is the engine's to reap, as one that runs. */
+  if (state.failed && settings.engine_leaves) _exit(0);
   if (state.failed) return;
   if (settings.mode == MODE_CREATE && !state.ready) {
     state.failed = 1;
@@ -235,6 +240,7 @@ static void on_sync(void) {
   } else {
     state.started = 1;
     report("started\n");
+    if (settings.engine_leaves) _exit(0); /* an engine's detached exec: its subreaper's now */
   }
 }
 
@@ -268,6 +274,9 @@ static void on_signal(void) {
   struct signalfd_siginfo info;
   while (read(state.signals, &info, sizeof info) == sizeof info) {
     if (info.ssi_signo == SIGCHLD) {
+      /* Never reap an engine's child: its exit status is the engine's (conmon's or
+       * containerd's shim's), which gets it once this shim is gone and it is reparented. */
+      if (settings.engine_leaves) continue;
       int status;
       pid_t pid;
       while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {

@@ -39,9 +39,10 @@ enum {
   SET_CGROUP = 15,      /* i64 fd: a cgroup.procs the shim moves its child into, before 'g' */
   SET_VETH = 16,        /* host name, peer name, MAC, bridge: a pair the shim makes (veth.c) */
   SET_SHARE_PID = 17,   /* the child stays in the shim's PID namespace (the host's) */
-  SET_ENGINE = 18,      /* an OCI engine's container: the shim's own 0, 1, 2 are the child's
-                         * stdio; once it is ready the shim reports and exits, leaving it to
-                         * the engine's subreaper (no relay, no exit file, no concluder) */
+  SET_ENGINE = 18,      /* i64 leave: an OCI engine's container or exec: the shim's own 0, 1, 2
+                         * are the child's stdio (no relay, no exit file, no concluder); with
+                         * leave, the shim exits once the child is ready (or exec'd), leaving
+                         * it to the engine's subreaper; without, it waits for its end */
 };
 
 /* Operations of the child, in order. */
@@ -84,8 +85,9 @@ enum {
   OP_AWAIT_START = 66,    /* i64 fd (O_PATH of a fifo): blocks opening it for writing until the
                            * engine's `start` opens it, then writes one byte */
   OP_SETDOMAINNAME = 67,  /* name */
-  OP_CONSOLE = 68,        /* i64 socket, i64 rows, i64 columns: a pty of the container's devpts,
-                           * its master sent over the socket, its slave the stdio and /dev/console */
+  OP_CONSOLE = 68,        /* i64 socket, i64 rows, i64 columns, i64 is_console: a pty of the
+                           * container's devpts, its master sent over the socket, its slave the
+                           * stdio (and, with is_console, /dev/console) */
 };
 
 enum { MODE_CREATE = 1, MODE_EXEC = 2 };

@@ -1,17 +1,20 @@
 import { closeSync, openSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { DEFAULT_DEVICE_RULES } from './cgroups/devices.js';
 import { detectCgroupDriver } from './cgroups/index.js';
 import type { ContainerCgroup } from './cgroups/types.js';
 import type { OciBundle } from './config/oci-bundle.js';
+import type { RuntimeConfig } from './config/runtime-config.js';
 import { TockerError } from './errors.js';
 import { openNamespacePaths } from './namespaces.js';
 import { INIT_BINARY } from './paths.js';
-import { containerPlan } from './plans.js';
+import { containerPlan, execPlan } from './plans.js';
+import { isAlive, type ProcessIdentity } from './proc.js';
 import { openMountSources } from './rootfs.js';
 import type { SeccompProfiles } from './security/seccomp.js';
 import { Shim } from './shim/shim.js';
 import { O_PATH } from './sys/fs-at.js';
+import { decodeWaitStatus, errno, pidfdOpen, SyscallError } from './sys/libc.js';
 import { connectUnix } from './sys/sockets.js';
 
 /** What an OCI engine's `create` asked for, besides the bundle. */
@@ -110,4 +113,86 @@ export async function createForEngine(request: EngineCreateRequest): Promise<Eng
   }
   shim.release();
   return { pid: born.pid, cgroup };
+}
+
+/** What an OCI engine's `exec` asked for. */
+export interface EngineExecRequest {
+  /** The container's configuration, its process the exec's (withExecProcess). */
+  readonly config: RuntimeConfig;
+  readonly init: ProcessIdentity;
+  /** The container's cgroup directories. */
+  readonly cgroupDirs: readonly string[];
+  readonly consoleSocket: string | null;
+  readonly consoleSize: { readonly rows: number; readonly columns: number } | null;
+  /** Left to the engine's subreaper once it runs; otherwise the caller waits for its end. */
+  readonly detach: boolean;
+  readonly profiles: SeccompProfiles;
+}
+
+/**
+ * `exec` for an OCI engine: a process born in the container's PID namespace, joining its
+ * cgroups and namespaces through a pidfd of its init (checked to still be that init), made
+ * like the container's own process. Its pid, and (not detached) its exit code to come.
+ */
+export async function execForEngine(
+  request: EngineExecRequest,
+): Promise<{ pid: number; exitCode: Promise<number> }> {
+  const { config } = request;
+  if (config.process.terminal && request.consoleSocket === null)
+    throw new TockerError('cannot allocate a tty without a console socket (--console-socket)');
+  const opened: number[] = [];
+  const remember = (fd: number) => {
+    opened.push(fd);
+    return fd;
+  };
+  let shim: Shim;
+  try {
+    const pidfd = remember(pidfdOpen(request.init.pid));
+    if (!isAlive(request.init)) throw new TockerError('container not running');
+    const plan = execPlan({
+      config,
+      args: config.process.args,
+      env: config.process.env,
+      cwd: config.process.cwd,
+      pidfd,
+      stdio: {
+        kind: 'engine',
+        detach: request.detach,
+        console:
+          request.consoleSocket === null || !config.process.terminal
+            ? null
+            : {
+                socket: remember(connectUnix(request.consoleSocket)),
+                rows: request.consoleSize?.rows ?? 0,
+                columns: request.consoleSize?.columns ?? 0,
+              },
+      },
+      cgroupProcs: request.cgroupDirs.map((dir) =>
+        remember(openSync(join(dir, 'cgroup.procs'), 'w')),
+      ),
+      seccomp: config.linux.seccomp && request.profiles.program(config.linux.seccomp.profile),
+    });
+    shim = Shim.spawn('exec', plan.steps, plan.fds, true);
+  } catch (error) {
+    if (error instanceof SyscallError && error.errno === errno.ESRCH)
+      throw new TockerError('container not running');
+    throw error;
+  } finally {
+    for (const fd of opened) closeSync(fd);
+  }
+  const born = await shim.until('pid', 'error');
+  const started = await shim.until('started', 'error');
+  if (born.kind !== 'pid' || started.kind !== 'started') {
+    await shim.until('closed');
+    const failure = started.kind === 'error' ? started : born.kind === 'error' ? born : null;
+    throw new TockerError(
+      failure?.message ?? 'the process died before it ran',
+      failure?.exitCode ?? 125,
+    );
+  }
+  const exitCode = shim
+    .until('exit')
+    .then((report) => (report.kind === 'exit' ? decodeWaitStatus(report.status).exitCode : 255));
+  if (request.detach) shim.release();
+  return { pid: born.pid, exitCode };
 }

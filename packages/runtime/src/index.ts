@@ -2,7 +2,12 @@ export type { ContainerStatus, ContainerTransition } from '@tocker/protocol';
 export type { CgroupStats } from './cgroups/index.js';
 export type { RootfsPolicy } from './config/configure.js';
 export type { ImageRoot, ImageRunConfig } from './config/image.js';
-export { bundleConfig, type OciBundle, type OciHook } from './config/oci-bundle.js';
+export {
+  bundleConfig,
+  type OciBundle,
+  type OciHook,
+  withExecProcess,
+} from './config/oci-bundle.js';
 export type { RuntimeConfig } from './config/runtime-config.js';
 export {
   Container,
@@ -10,7 +15,7 @@ export {
   type CreateOptions,
   type ExitStatus,
 } from './container.js';
-export { createForEngine, type EngineContainer } from './engine.js';
+export { createForEngine, type EngineContainer, execForEngine } from './engine.js';
 export { TockerError } from './errors.js';
 export { NetworkStore, reconcileHostNetworks, Subnet } from './network/index.js';
 export { DEFAULT_IMAGE, IMAGES_DIR, tockerRoot } from './paths.js';

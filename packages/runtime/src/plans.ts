@@ -151,7 +151,7 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
       step(Setting.veth, host, peer, lease.mac, lease.bridge),
     ),
     ...(tocker === null
-      ? [step(Setting.engine)]
+      ? [step(Setting.engine, 1)]
       : [
           step(Setting.exitFile, passed.pass(tocker.exitFile)),
           step(Setting.concluder, ...tocker.concluder.argv),
@@ -186,7 +186,7 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
     ...rootfsSteps(config, inputs.layout, inputs.hostname, bound, joinedInChild, engine !== null),
     ...(engine?.console == null
       ? []
-      : [step(Op.console, consoleSocket, engine.console.rows, engine.console.columns)]),
+      : [step(Op.console, consoleSocket, engine.console.rows, engine.console.columns, 1)]),
     step(Op.mkdirTarget, config.process.cwd, 0o755, 1),
     step(Op.chdir, config.process.cwd),
     // "Not found" fails the creation, before anyone hears of the container.
@@ -224,6 +224,20 @@ function cgroupNamespaceSteps(config: RuntimeConfig, joined: number | null): Pla
   return config.linux.namespaces.cgroup === 'own' ? [step(Op.unshare, CLONE_NEWCGROUP)] : [];
 }
 
+/**
+ * An OCI engine's exec: the engine's stdio (or a pty sent over its console socket); a
+ * detached one is left to the engine's subreaper once it runs, another ends with its caller.
+ */
+export interface EngineExecIo {
+  readonly kind: 'engine';
+  readonly console: {
+    readonly socket: number;
+    readonly rows: number;
+    readonly columns: number;
+  } | null;
+  readonly detach: boolean;
+}
+
 export interface ExecPlanInputs {
   readonly config: RuntimeConfig;
   readonly args: readonly string[];
@@ -231,7 +245,7 @@ export interface ExecPlanInputs {
   readonly cwd: string;
   /** A pidfd of the container's PID 1: its namespaces are joined through it. */
   readonly pidfd: number;
-  readonly stdio: ShimStdio;
+  readonly stdio: ShimStdio | EngineExecIo;
   readonly cgroupProcs: readonly number[];
   readonly seccomp: SeccompProgram | null;
 }
@@ -244,20 +258,35 @@ export interface ExecPlanInputs {
 export function execPlan(inputs: ExecPlanInputs): { steps: PlanStep[]; fds: number[] } {
   const passed = new PassedFds();
   const pidfd = passed.pass(inputs.pidfd);
+  const { stdio } = inputs;
+  const engine = stdio.kind === 'engine' ? stdio : null;
+  const consoleSocket = engine?.console == null ? null : passed.pass(engine.console.socket);
   const steps = [
     step(Setting.mode, ShimMode.exec),
-    ...stdioSettings(inputs.stdio, passed).steps,
+    ...(stdio.kind === 'engine'
+      ? [
+          step(Setting.report, CHANNEL_FD),
+          step(Setting.control, CHANNEL_FD),
+          step(Setting.engine, stdio.detach ? 1 : 0),
+        ]
+      : stdioSettings(stdio, passed).steps),
     step(Setting.pidNamespace, pidfd),
-    step(Setting.foreground), // an exec'd process ends with its client, as docker exec's
-    step(Op.prctl, PR_SET_PDEATHSIG, constants.signals.SIGKILL),
+    // An exec'd process ends with its client, as docker exec's (an engine's detached one
+    // is the engine's to end).
+    ...(engine?.detach
+      ? []
+      : [step(Setting.foreground), step(Op.prctl, PR_SET_PDEATHSIG, constants.signals.SIGKILL)]),
     ...inputs.cgroupProcs.map((fd) => step(Op.writeClose, passed.pass(fd), JOIN, 'cgroup.procs')),
     step(
       Op.setns,
       pidfd,
       CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP,
     ),
+    ...(engine?.console == null
+      ? []
+      : [step(Op.console, consoleSocket, engine.console.rows, engine.console.columns, 0)]),
     step(Op.chdir, inputs.cwd),
-    ...sessionSteps(inputs.stdio.kind === 'terminal'),
+    ...sessionSteps(stdio.kind === 'terminal' || engine?.console != null),
     step(Op.newKeyring),
     ...finalSteps(inputs.config, inputs.seccomp, inputs.args, inputs.env),
   ];

@@ -26,7 +26,7 @@ export const tockerRuntime: OciRuntime = {
  * The runtimes every engine test runs with: runc, the yardstick the harness is proved with;
  * tockerRuntime joins once it can run containers.
  */
-export const engineTestRuntimes: readonly OciRuntime[] = [runc];
+export const engineTestRuntimes: readonly OciRuntime[] = [runc, tockerRuntime];
 
 /** One call an engine made to the runtime: who called (its parent's comm) and the argv. */
 export interface RuntimeCall {

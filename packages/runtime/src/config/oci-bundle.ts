@@ -45,50 +45,53 @@ const idMappingSchema = z.object({
   size: z.number().int().positive(),
 });
 
+/** process: the container's, or an exec's (runc exec --process). */
+const processSchema = z
+  .object({
+    terminal: z.boolean().default(false),
+    consoleSize: z
+      .object({ height: z.number().int().nonnegative(), width: z.number().int().nonnegative() })
+      .optional(),
+    user: z
+      .object({
+        uid: z.number().int().nonnegative(),
+        gid: z.number().int().nonnegative(),
+        umask: z.number().int().nonnegative().optional(),
+        additionalGids: z.array(z.number().int().nonnegative()).default([]),
+      })
+      .passthrough(),
+    args: z.array(z.string()).min(1, 'process.args: a command is needed'),
+    env: z.array(z.string()).default([]),
+    cwd: z.string().startsWith('/', 'process.cwd: an absolute path'),
+    capabilities: z
+      .object({
+        bounding: z.array(z.string()).default([]),
+        effective: z.array(z.string()).default([]),
+        inheritable: z.array(z.string()).default([]),
+        permitted: z.array(z.string()).default([]),
+        ambient: z.array(z.string()).default([]),
+      })
+      .default({}),
+    rlimits: z
+      .array(
+        z.object({
+          type: z.string(),
+          soft: z.number().int().nonnegative(),
+          hard: z.number().int().nonnegative(),
+        }),
+      )
+      .default([]),
+    noNewPrivileges: z.boolean().default(false),
+    oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
+    apparmorProfile: z.string().optional(),
+    selinuxLabel: z.string().optional(),
+  })
+  .passthrough();
+
 const ociConfigSchema = z
   .object({
     ociVersion: z.string().regex(/^1\.\d+\.\d+/, 'ociVersion: a 1.x version'),
-    process: z
-      .object({
-        terminal: z.boolean().default(false),
-        consoleSize: z
-          .object({ height: z.number().int().nonnegative(), width: z.number().int().nonnegative() })
-          .optional(),
-        user: z
-          .object({
-            uid: z.number().int().nonnegative(),
-            gid: z.number().int().nonnegative(),
-            umask: z.number().int().nonnegative().optional(),
-            additionalGids: z.array(z.number().int().nonnegative()).default([]),
-          })
-          .passthrough(),
-        args: z.array(z.string()).min(1, 'process.args: a command is needed'),
-        env: z.array(z.string()).default([]),
-        cwd: z.string().startsWith('/', 'process.cwd: an absolute path'),
-        capabilities: z
-          .object({
-            bounding: z.array(z.string()).default([]),
-            effective: z.array(z.string()).default([]),
-            inheritable: z.array(z.string()).default([]),
-            permitted: z.array(z.string()).default([]),
-            ambient: z.array(z.string()).default([]),
-          })
-          .default({}),
-        rlimits: z
-          .array(
-            z.object({
-              type: z.string(),
-              soft: z.number().int().nonnegative(),
-              hard: z.number().int().nonnegative(),
-            }),
-          )
-          .default([]),
-        noNewPrivileges: z.boolean().default(false),
-        oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
-        apparmorProfile: z.string().optional(),
-        selinuxLabel: z.string().optional(),
-      })
-      .passthrough(),
+    process: processSchema,
     root: z.object({ path: z.string().min(1), readonly: z.boolean().default(false) }),
     hostname: z.string().optional(),
     domainname: z.string().optional(),
@@ -251,22 +254,14 @@ export function bundleConfig(bundle: string, json: unknown, profiles: SeccompPro
   const oci = parsed.data;
   const notApplied: string[] = [];
   const namespaces = namespacesOf(oci);
+  const process = processOf(oci.process);
+  const { capabilities } = process;
   const rootfs = oci.root.path;
   const rootPath = realDirectory(isAbsolute(rootfs) ? rootfs : join(bundle, rootfs), 'root.path');
   if ((oci.hostname !== undefined || oci.domainname !== undefined) && namespaces.uts !== 'own')
     throw new TockerError(
       "config.json: hostname and domainname need a UTS namespace of the container's own",
     );
-  const capabilities = {
-    bounding: checkedCapabilities(oci.process.capabilities.bounding),
-    effective: checkedCapabilities(oci.process.capabilities.effective),
-    inheritable: checkedCapabilities(oci.process.capabilities.inheritable),
-    permitted: checkedCapabilities(oci.process.capabilities.permitted),
-    ambient: checkedCapabilities(oci.process.capabilities.ambient),
-  };
-  for (const entry of oci.process.env)
-    if (!entry.includes('='))
-      throw new TockerError(`config.json: process.env: ${JSON.stringify(entry)} is not KEY=VALUE`);
   if (oci.process.user.umask !== undefined && oci.process.user.umask !== 0o022)
     notApplied.push('process.user.umask');
   if (oci.process.apparmorProfile) notApplied.push('process.apparmorProfile (no AppArmor here)');
@@ -284,21 +279,7 @@ export function bundleConfig(bundle: string, json: unknown, profiles: SeccompPro
     hostname: oci.hostname ?? null,
     domainname: oci.domainname ?? null,
     network: namespaces.network,
-    process: {
-      terminal: oci.process.terminal,
-      args: oci.process.args,
-      env: oci.process.env,
-      cwd: oci.process.cwd,
-      user: {
-        uid: oci.process.user.uid,
-        gid: oci.process.user.gid,
-        additionalGids: oci.process.user.additionalGids,
-      },
-      capabilities,
-      noNewPrivileges: oci.process.noNewPrivileges,
-      rlimits: oci.process.rlimits.map(rlimitOf),
-      oomScoreAdj: oci.process.oomScoreAdj ?? 0,
-    },
+    process,
     linux: {
       resources: {
         limits: limitsOf(oci, notApplied),
@@ -370,6 +351,53 @@ export function bundleConfig(bundle: string, json: unknown, profiles: SeccompPro
     consoleSize: size === undefined ? null : { rows: size.height, columns: size.width },
     rootfs,
     notApplied,
+  };
+}
+
+function processOf(oci: z.output<typeof processSchema>): RuntimeConfig['process'] {
+  const capabilities = {
+    bounding: checkedCapabilities(oci.capabilities.bounding),
+    effective: checkedCapabilities(oci.capabilities.effective),
+    inheritable: checkedCapabilities(oci.capabilities.inheritable),
+    permitted: checkedCapabilities(oci.capabilities.permitted),
+    ambient: checkedCapabilities(oci.capabilities.ambient),
+  };
+  for (const entry of oci.env)
+    if (!entry.includes('='))
+      throw new TockerError(`process.env: ${JSON.stringify(entry)} is not KEY=VALUE`);
+  return {
+    terminal: oci.terminal,
+    args: oci.args,
+    env: oci.env,
+    cwd: oci.cwd,
+    user: { uid: oci.user.uid, gid: oci.user.gid, additionalGids: oci.user.additionalGids },
+    capabilities,
+    noNewPrivileges: oci.noNewPrivileges,
+    rlimits: oci.rlimits.map(rlimitOf),
+    oomScoreAdj: oci.oomScoreAdj ?? 0,
+  };
+}
+
+/**
+ * An exec's process (runc exec --process FILE) in a container made from `config`: the
+ * same validation as the bundle's own process; the container's seccomp filter, cgroups
+ * and namespaces stay the container's.
+ */
+export function withExecProcess(
+  config: RuntimeConfig,
+  json: unknown,
+): { config: RuntimeConfig; consoleSize: { rows: number; columns: number } | null } {
+  const parsed = processSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TockerError(
+      `process: ${issue?.path.join('.') || 'the document'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  const size = parsed.data.consoleSize;
+  return {
+    config: sealConfig({ ...config, process: processOf(parsed.data) }),
+    consoleSize: size === undefined ? null : { rows: size.height, columns: size.width },
   };
 }
 

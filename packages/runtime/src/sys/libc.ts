@@ -89,6 +89,7 @@ function check(result: number, call: string, subject?: string): number {
 
 export const errno = {
   ENOENT: 2,
+  ESRCH: 3,
   EINTR: 4,
   EAGAIN: 11,
   EINVAL: 22,
