@@ -132,16 +132,12 @@ async function create(globals: Globals, args: readonly string[]): Promise<void> 
     writeFileSync(join(dir, CONFIG_COPY), text, { mode: 0o600 });
     const oci = bundleConfig(bundle, json, new SeccompProfiles(join(root, '.seccomp')));
     for (const field of oci.notApplied) log.debug(`config.json: ${field} is not applied`);
-    const { prestart, createRuntime, createContainer, startContainer } = oci.hooks;
-    if ([prestart, createRuntime, createContainer, startContainer].some((list) => list.length > 0))
-      throw new TockerError(
-        'hooks run during create and start (prestart, createRuntime, createContainer, startContainer) are not supported yet',
-      );
     const fifo = join(dir, FIFO_FILE);
     makeFifo(fifo, 0o622);
     const container = await createForEngine({
       id,
       bundle: oci,
+      bundleDir: bundle,
       startFifo: fifo,
       consoleSocket: flags.get('consoleSocket') ?? null,
       profiles: new SeccompProfiles(join(root, '.seccomp')),

@@ -553,6 +553,18 @@ static void await_start(int fifo) {
   close(fifo);
 }
 
+/* An engine's hook where the child is: its state names this process by its own pid. */
+static void run_hook(const struct op *op) {
+  struct hook hook;
+  hook_from_op(op, 3, &hook);
+  char state[16384], why[600];
+  int length = snprintf(state, sizeof state, "%s%d%s", arg_string(op, 1), (int)getpid(),
+                        arg_string(op, 2));
+  if (length < 0 || (size_t)length >= sizeof state) fail(125, "plan: a hook's state is too long");
+  if (hook_run(&hook, state, (size_t)length, why, sizeof why) < 0)
+    fail(125, "error running %s: %s", arg_string(op, 0), why);
+}
+
 static void open_console(const struct op *op) {
   const char *what;
   unsigned number;
@@ -701,6 +713,9 @@ static void run(const struct op *op) {
     }
     case OP_CONSOLE:
       open_console(op);
+      break;
+    case OP_HOOK:
+      run_hook(op);
       break;
     case OP_WRITE_PATH: {
       const char *text = arg_string(op, 1); /* without its NUL: the kernel parses to the end */

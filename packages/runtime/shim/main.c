@@ -50,6 +50,8 @@ static struct settings {
   int cgroup_count;
   struct veth veths[8];
   int veth_count;
+  const struct op *hooks[32];
+  int hook_count;
   char **concluder;
   char **concluder_env;
 } settings = {
@@ -115,6 +117,10 @@ static void read_settings(const struct plan *plan) {
       case SET_CONCLUDER_ENV: settings.concluder_env = strings_from(op, 0); break;
       case SET_PID_NAMESPACE: settings.pid_namespace = (int)arg_number(op, 0); break;
       case SET_SHARE_PID: settings.share_pid = 1; break;
+      case SET_HOOK:
+        if (settings.hook_count == 32) die("plan: too many hooks");
+        settings.hooks[settings.hook_count++] = op;
+        break;
       case SET_ENGINE:
         settings.engine = 1;
         settings.engine_leaves = op->argc == 0 || arg_number(op, 0) != 0;
@@ -191,6 +197,27 @@ static void attach_interfaces(void) {
   }
 }
 
+/* The engine's prestart and createRuntime hooks, once the child's namespaces exist; the
+ * first failure ends the creation with its reason. 0 when all ran. */
+static int run_runtime_hooks(void) {
+  for (int i = 0; i < settings.hook_count; i++) {
+    const struct op *op = settings.hooks[i];
+    struct hook hook;
+    hook_from_op(op, 3, &hook);
+    char state_text[16384], why[400];
+    int length = snprintf(state_text, sizeof state_text, "%s%d%s", arg_string(op, 1), state.child,
+                          arg_string(op, 2));
+    if (length < 0 || (size_t)length >= sizeof state_text) die("plan: a hook's state is too long");
+    if (hook_run(&hook, state_text, (size_t)length, why, sizeof why) < 0) {
+      snprintf(state.attach_failure, sizeof state.attach_failure, "error running %.60s: %s",
+               arg_string(op, 0), why);
+      kill_child();
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static void on_sync(void) {
   ssize_t got = read(state.sync, state.sync_buffer + state.sync_length,
                      sizeof state.sync_buffer - 1 - state.sync_length);
@@ -203,8 +230,8 @@ static void on_sync(void) {
       *newline = '\0';
       if (strcmp(state.sync_buffer, "n") == 0 || strcmp(state.sync_buffer, "N") == 0) {
         attach_interfaces();
-        if (state.sync_buffer[0] == 'N' && state.attach_failure[0] == '\0' &&
-            write(state.go, "n", 1) != 1)
+        if (state.attach_failure[0] == '\0' && run_runtime_hooks() == 0 &&
+            state.sync_buffer[0] == 'N' && write(state.go, "n", 1) != 1)
           kill_child();
       } else if (strcmp(state.sync_buffer, "r") == 0 && state.attach_failure[0] == '\0') {
         state.ready = 1;
@@ -237,6 +264,7 @@ static void on_sync(void) {
       report("error 125 %s\n", state.attach_failure);
     else
       report("error 125 the container process died during set-up\n");
+    if (settings.engine_leaves) _exit(0);
   } else {
     state.started = 1;
     report("started\n");

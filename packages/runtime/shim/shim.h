@@ -43,6 +43,9 @@ enum {
                          * are the child's stdio (no relay, no exit file, no concluder); with
                          * leave, the shim exits once the child is ready (or exec'd), leaving
                          * it to the engine's subreaper; without, it waits for its end */
+  SET_HOOK = 19,        /* name, state before the pid, state after it, hook (hooks.c): run by
+                         * the shim in the runtime's namespaces once the child's exist
+                         * (OCI's prestart and createRuntime), with the child's host pid */
 };
 
 /* Operations of the child, in order. */
@@ -85,6 +88,8 @@ enum {
   OP_AWAIT_START = 66,    /* i64 fd (O_PATH of a fifo): blocks opening it for writing until the
                            * engine's `start` opens it, then writes one byte */
   OP_SETDOMAINNAME = 67,  /* name */
+  OP_HOOK = 69,           /* name, state before the pid, state after it, hook (hooks.c): run by
+                           * the child where it is (OCI's createContainer, startContainer) */
   OP_CONSOLE = 68,        /* i64 socket, i64 rows, i64 columns, i64 is_console: a pty of the
                            * container's devpts, its master sent over the socket, its slave the
                            * stdio (and, with is_console, /dev/console) */

@@ -3,12 +3,12 @@ import { basename, dirname, join } from 'node:path';
 import { DEFAULT_DEVICE_RULES } from './cgroups/devices.js';
 import { detectCgroupDriver } from './cgroups/index.js';
 import type { ContainerCgroup } from './cgroups/types.js';
-import type { OciBundle } from './config/oci-bundle.js';
+import type { OciBundle, OciHook } from './config/oci-bundle.js';
 import type { RuntimeConfig } from './config/runtime-config.js';
 import { TockerError } from './errors.js';
 import { openNamespacePaths } from './namespaces.js';
 import { INIT_BINARY } from './paths.js';
-import { containerPlan, execPlan } from './plans.js';
+import { containerPlan, type EngineHooks, execPlan } from './plans.js';
 import { isAlive, type ProcessIdentity } from './proc.js';
 import { openMountSources } from './rootfs.js';
 import type { SeccompProfiles } from './security/seccomp.js';
@@ -21,6 +21,8 @@ import { connectUnix } from './sys/sockets.js';
 export interface EngineCreateRequest {
   readonly id: string;
   readonly bundle: OciBundle;
+  /** The bundle's directory, as the hooks' state names it. */
+  readonly bundleDir: string;
   /** The fifo the engine's `start` opens: the container waits on it. */
   readonly startFifo: string;
   /** --console-socket: where the pty's master goes (the bundle asks for a terminal). */
@@ -80,6 +82,7 @@ export async function createForEngine(request: EngineCreateRequest): Promise<Eng
       supervision: {
         kind: 'engine',
         startFifo: remember(openSync(request.startFifo, O_PATH)),
+        hooks: plannedHooks(request),
         console:
           request.consoleSocket === null || !config.process.terminal
             ? null
@@ -113,6 +116,46 @@ export async function createForEngine(request: EngineCreateRequest): Promise<Eng
   }
   shim.release();
   return { pid: born.pid, cgroup };
+}
+
+/**
+ * The bundle's hooks as the plan runs them, each with the state the spec gives it on
+ * stdin ("creating" until the start, then "created"), the pid filled in where it runs.
+ */
+function plannedHooks({ id, bundle, bundleDir }: EngineCreateRequest): EngineHooks {
+  const state = (status: string): [string, string] => {
+    const text = JSON.stringify({
+      ociVersion: bundle.config.ociVersion,
+      id,
+      status,
+      pid: 0,
+      bundle: bundleDir,
+      annotations: bundle.annotations,
+    });
+    const at = text.indexOf('"pid":0') + '"pid":'.length;
+    return [text.slice(0, at), text.slice(at + 1)];
+  };
+  const planned = (kind: string, status: string) => (hook: OciHook, index: number) => {
+    const [stateBefore, stateAfter] = state(status);
+    return {
+      name: `${kind} hook #${index}`,
+      stateBefore,
+      stateAfter,
+      path: hook.path,
+      args: hook.args ?? [hook.path],
+      env: hook.env ?? [],
+      timeout: hook.timeout ?? 0,
+    };
+  };
+  const { hooks } = bundle;
+  return {
+    runtime: [
+      ...hooks.prestart.map(planned('prestart', 'creating')),
+      ...hooks.createRuntime.map(planned('createRuntime', 'creating')),
+    ],
+    createContainer: hooks.createContainer.map(planned('createContainer', 'creating')),
+    startContainer: hooks.startContainer.map(planned('startContainer', 'created')),
+  };
 }
 
 /** What an OCI engine's `exec` asked for. */

@@ -74,6 +74,7 @@ export type Supervision =
       readonly kind: 'engine';
       /** The engine's `start` opens this fifo (an O_PATH descriptor of it). */
       readonly startFifo: number;
+      readonly hooks: EngineHooks;
       /** --console-socket: where the pty's master goes, and the size it starts with. */
       readonly console: {
         readonly socket: number;
@@ -81,6 +82,40 @@ export type Supervision =
         readonly columns: number;
       } | null;
     };
+
+/** An OCI hook as a plan carries it: the state it gets on stdin is `before` + a pid + `after`. */
+export interface PlannedHook {
+  /** For errors: "createContainer hook #0". */
+  readonly name: string;
+  readonly stateBefore: string;
+  readonly stateAfter: string;
+  readonly path: string;
+  readonly args: readonly string[];
+  readonly env: readonly string[];
+  /** Seconds; 0: none. */
+  readonly timeout: number;
+}
+
+/** An engine's hooks by where they run (the spec's order). */
+export interface EngineHooks {
+  /** prestart then createRuntime: by the shim, in the runtime's namespaces. */
+  readonly runtime: readonly PlannedHook[];
+  /** In the container's namespaces, before its root changes. */
+  readonly createContainer: readonly PlannedHook[];
+  /** In the container, after `start`, before the user's program. */
+  readonly startContainer: readonly PlannedHook[];
+}
+
+const hookArgs = (hook: PlannedHook) => [
+  hook.name,
+  hook.stateBefore,
+  hook.stateAfter,
+  hook.path,
+  hook.timeout,
+  hook.args.length,
+  ...hook.args,
+  ...hook.env,
+];
 
 /** Opened namespaces the container joins: null where it has its own, or the host's. */
 export interface JoinedNamespaces {
@@ -150,6 +185,9 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
     ...inputs.networkInterfaces.map(({ host, peer, lease }) =>
       step(Setting.veth, host, peer, lease.mac, lease.bridge),
     ),
+    ...(engine === null
+      ? []
+      : engine.hooks.runtime.map((hook) => step(Setting.hook, ...hookArgs(hook)))),
     ...(tocker === null
       ? [step(Setting.engine, 1)]
       : [
@@ -183,7 +221,15 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
     // The shim going away (killed) takes the container with it: nothing then supervises
     // it. An engine's container outlives the shim by design: the engine supervises it.
     ...(tocker === null ? [] : [step(Op.prctl, PR_SET_PDEATHSIG, constants.signals.SIGKILL)]),
-    ...rootfsSteps(config, inputs.layout, inputs.hostname, bound, joinedInChild, engine !== null),
+    ...rootfsSteps(
+      config,
+      inputs.layout,
+      inputs.hostname,
+      bound,
+      joinedInChild,
+      engine !== null,
+      (engine?.hooks.createContainer ?? []).map((hook) => step(Op.hook, ...hookArgs(hook))),
+    ),
     ...(engine?.console == null
       ? []
       : [step(Op.console, consoleSocket, engine.console.rows, engine.console.columns, 1)]),
@@ -195,7 +241,11 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
     step(Op.newKeyring),
     ...(startFifo === null
       ? [step(Op.ready)]
-      : [step(Op.ready, 0), step(Op.awaitStart, startFifo)]),
+      : [
+          step(Op.ready, 0),
+          step(Op.awaitStart, startFifo),
+          ...(engine?.hooks.startContainer ?? []).map((hook) => step(Op.hook, ...hookArgs(hook))),
+        ]),
     // Its interfaces came in while it built its root: named, addressed, the first routed.
     ...inputs.networkInterfaces.map(({ peer, lease }, index) =>
       step(

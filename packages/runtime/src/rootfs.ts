@@ -128,6 +128,8 @@ export function rootfsSteps(
   joined: JoinedNamespaceFds,
   /** Go on once the shim has done its part after the namespaces exist (an engine's hooks). */
   awaitShimAfterNamespaces: boolean,
+  /** Run in its namespaces with its root mounted, before the root changes (OCI createContainer). */
+  beforePivot: readonly PlanStep[],
 ): PlanStep[] {
   const { namespaces } = config.linux;
   const ownNetwork = config.network.mode === 'none' || config.network.mode === 'bridge';
@@ -180,6 +182,7 @@ export function rootfsSteps(
     config.root.inPlace
       ? step(Op.mount, layout.merged, layout.merged, null, MS_BIND | MS_REC, null)
       : step(Op.mountOverlay, layout.merged, layout.upper, layout.work, ...layout.layers),
+    ...beforePivot,
     step(Op.pivotRoot, layout.merged),
   );
   for (const [index, mount] of config.mounts.entries())

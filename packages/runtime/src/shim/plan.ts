@@ -23,6 +23,7 @@ export const Setting = {
   veth: 16,
   sharePid: 17,
   engine: 18,
+  hook: 19,
 } as const;
 
 export const Op = {
@@ -63,6 +64,7 @@ export const Op = {
   awaitStart: 66,
   setdomainname: 67,
   console: 68,
+  hook: 69,
 } as const;
 
 export const ShimMode = { create: 1, exec: 2 } as const;
