@@ -138,7 +138,10 @@ async function main(): Promise<void> {
   const runtimes = [runc, crun, tockerRuntime].filter((runtime) => existsSync(runtime.path));
   const scratch = scratchDir();
   try {
-    const bundle = busyboxBundle(runc, scratch, ['/bin/true'], `/tocker-test-${process.pid}-bench`);
+    const bundle = busyboxBundle(runc, join(scratch, 'bundle'), {
+      args: ['/bin/true'],
+      cgroupsPath: `/tocker-test-${process.pid}-bench`,
+    });
     const lifecycles = new Map(
       runtimes.map((runtime) => [runtime.name, lifecycle(runtime, scratch, bundle)]),
     );
