@@ -1,81 +1,42 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Socket } from 'socket.io-client';
-import { busyboxBundle } from '../../../packages/oci-runtime/test/engines/bundle.js';
-import { tockerRuntime } from '../../../packages/oci-runtime/test/engines/runtimes.js';
-import { scratchDir } from '../../../packages/runtime/test/scratch.js';
+import { EngineRoot } from './engine-root.js';
 import { Agent, call, connect, ok, removeEverything } from './helpers.js';
 
-const scratch = scratchDir('agent-engines');
-/** tocker-runtime's state root, as podman and containerd would use it. */
-const engineRoot = join(scratch, 'engine-root');
-const runtimeLog = join(scratch, 'runtime.log');
+const engines = new EngineRoot();
 const podmanId = `tocker-test-${process.pid}-podman`;
 const containerdId = `tocker-test-${process.pid}-containerd`;
 
 let agent: Agent;
 let client: Socket;
 
-/**
- * tocker-runtime as an engine calls it. No pipes: the container's init inherits the
- * caller's stdio and would hold them open; what went wrong is in the --log file.
- */
-function runtime(...args: string[]): void {
-  const result = spawnSync(
-    tockerRuntime.path,
-    ['--root', engineRoot, '--log', runtimeLog, ...args],
-    { stdio: 'ignore' },
-  );
-  if (result.status !== 0)
-    throw new Error(
-      `tocker-runtime ${args.join(' ')} exited ${result.status}: ${existsSync(runtimeLog) ? readFileSync(runtimeLog, 'utf8').slice(-1000) : ''}`,
-    );
-}
-
 before(async () => {
-  agent = await new Agent('127.0.0.1:0', ['--engine-root', engineRoot]).started();
+  agent = await new Agent('127.0.0.1:0', ['--engine-root', engines.root]).started();
   client = await connect(agent.url);
 });
 
 after(async () => {
   client?.close();
   await agent?.stop();
-  for (const id of [podmanId, containerdId])
-    if (existsSync(join(engineRoot, id))) runtime('delete', '--force', id);
-  rmSync(scratch, { recursive: true, force: true });
+  engines.remove();
   await removeEverything();
 });
 
 describe("the agent's read-only list of engine containers (real tocker-runtime containers)", () => {
-  test('a podman and a containerd container listed with their engine and live status, never with tocker own; gone once deleted', async () => {
+  test("a podman and a containerd container listed with their engine and live status, never with tocker's own; gone once deleted", async () => {
     assert.deepEqual(await ok(client, 'engine:list', {}), { containers: [] }, 'no root yet');
 
-    const podmanBundle = busyboxBundle(tockerRuntime, join(scratch, 'podman', podmanId), {
-      args: ['sleep', '100'],
-      cgroupsPath: `/${podmanId}`,
-      annotations: {
-        'io.container.manager': 'libpod',
-        'io.podman.annotations.autoremove': 'FALSE',
-      },
-    });
-    // containerd's shim makes the bundle under its state directory, named by namespace and id.
-    const containerdBundle = busyboxBundle(
-      tockerRuntime,
-      join(scratch, 'io.containerd.runtime.v2.task', 'default', containerdId),
-      { args: ['sleep', '100'], cgroupsPath: `/${containerdId}` },
-    );
-    runtime('create', '--bundle', podmanBundle, podmanId);
-    runtime('create', '--bundle', containerdBundle, containerdId);
+    const podman = engines.create(podmanId, 'podman');
+    const containerd = engines.create(containerdId, 'containerd');
 
     const { containers } = await ok(client, 'engine:list', {});
     assert.deepEqual(
       containers.map(({ id, engine, status, bundle }) => ({ id, engine, status, bundle })),
       [
-        { id: containerdId, engine: 'containerd', status: 'created', bundle: containerdBundle },
-        { id: podmanId, engine: 'podman', status: 'created', bundle: podmanBundle },
+        { id: containerdId, engine: 'containerd', status: 'created', bundle: containerd.bundle },
+        { id: podmanId, engine: 'podman', status: 'created', bundle: podman.bundle },
       ],
     );
     for (const container of containers) {
@@ -88,7 +49,7 @@ describe("the agent's read-only list of engine containers (real tocker-runtime c
     const own = await ok(client, 'container:list', { all: true });
     assert.equal(own.containers.length, 0, "the engines' containers are not tocker's");
 
-    runtime('start', podmanId);
+    engines.call('start', podmanId);
     const started = (await ok(client, 'engine:list', {})).containers;
     assert.deepEqual(
       started.map(({ id, status }) => ({ id, status })),
@@ -98,8 +59,8 @@ describe("the agent's read-only list of engine containers (real tocker-runtime c
       ],
     );
 
-    runtime('delete', '--force', podmanId);
-    runtime('delete', '--force', containerdId);
+    engines.call('delete', '--force', podmanId);
+    engines.call('delete', '--force', containerdId);
     assert.deepEqual(await ok(client, 'engine:list', {}), { containers: [] });
   });
 
