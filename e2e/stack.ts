@@ -40,9 +40,12 @@ export class Stack {
   private readonly dir = scratchDir('e2e');
   private readonly tmpBefore = new Set(readdirSync(tmpdir()));
 
+  /** `agentOptions`: the agent's command line options (e.g. --engine-root). */
+  constructor(private readonly agentOptions: readonly string[] = []) {}
+
   async start(): Promise<this> {
     mkdirSync(ARTIFACTS, { recursive: true });
-    this.agent = await new Agent().started();
+    this.agent = await new Agent('127.0.0.1:0', this.agentOptions).started();
     this.dashboard = await new Dashboard(this.dir, this.agent.url).started();
     this.browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -57,7 +60,7 @@ export class Stack {
     const address = new URL(this.agent.url).host;
     await this.agent.stop();
     await whileAway();
-    this.agent = await new Agent(address).started();
+    this.agent = await new Agent(address, this.agentOptions).started();
   }
 
   /** A browser context whose pages report what the policy refused and what was missing. */

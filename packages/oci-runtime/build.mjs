@@ -1,11 +1,15 @@
-// tocker-runtime's build: the C front end (native/*.c, sharing the shim's plan reader) and
-// the bundle that compiles create and exec (src/main.ts).
+// tocker-runtime's build: the C front end (native/*.c, sharing the shim's plan reader),
+// the bundle that compiles create and exec (src/main.ts), and the state reader as a
+// library (src/state.ts), for the agent's read-only listing of engine containers.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 
 rmSync('dist', { recursive: true, force: true });
 mkdirSync('dist', { recursive: true });
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 
 await build({
   entryPoints: ['src/main.ts'],

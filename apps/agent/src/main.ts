@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { listenAddress, loadToken, readToken } from '@tocker/guard';
 import { ImageStore } from '@tocker/images';
+import { DEFAULT_ROOT as ENGINE_ROOT } from '@tocker/oci-runtime/state';
 import { DirectoryLock, IMAGES_DIR, Runtime, tockerRoot } from '@tocker/runtime';
 import { ContainerHost } from './containers.js';
 import { TransitionFollower } from './follower.js';
@@ -13,7 +14,7 @@ import { startAgentServer } from './server.js';
 import { StatsSampler } from './stats.js';
 
 const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token-file FILE] [--allow-rootfs DIR]... [--allow-bind DIR]...
-                    [--insecure-registry HOST]...
+                    [--insecure-registry HOST]... [--engine-root DIR]
 
   --listen        address to listen on (default 127.0.0.1:7070; another address
                   only when asked for, and with a warning: the agent runs as root)
@@ -25,6 +26,8 @@ const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token-file FILE] [--a
   --allow-bind    a host directory whose content containers may bind-mount (-v); none
                   by default: a bind mount of the host is the host's business
   --insecure-registry  a registry pulled from over plain HTTP (loopback ones always are)
+  --engine-root   tocker-runtime's state root, whose podman and containerd containers are
+                  listed read-only (default: TOCKER_ENGINE_ROOT, or ${ENGINE_ROOT})
 `;
 
 /** Seconds between two collections of leftovers. */
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
       'allow-rootfs': { type: 'string', multiple: true },
       'allow-bind': { type: 'string', multiple: true },
       'insecure-registry': { type: 'string', multiple: true },
+      'engine-root': { type: 'string', default: process.env.TOCKER_ENGINE_ROOT ?? ENGINE_ROOT },
       help: { type: 'boolean' },
     },
   });
@@ -99,6 +103,7 @@ async function main(): Promise<void> {
     networks: runtime.networks,
     journal,
     stats,
+    engineRoot: values['engine-root'],
     info: () => agentInfo(runtime, journal.skipped + follower.skipped),
   });
   process.stdout.write(`tocker-agent: listening on ${server.url}\n`);

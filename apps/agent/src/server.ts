@@ -21,6 +21,7 @@ import { type NetworkStore, Subnet, type VolumeStore } from '@tocker/runtime';
 import { Server, type Socket } from 'socket.io';
 import type { z } from 'zod';
 import type { ContainerHost } from './containers.js';
+import { listEngineContainers } from './engines.js';
 import type { ImageHost } from './images.js';
 import type { EventJournal } from './journal.js';
 import type { StatsSampler } from './stats.js';
@@ -35,6 +36,8 @@ export interface AgentServerOptions {
   readonly networks: NetworkStore;
   readonly journal: EventJournal;
   readonly stats: StatsSampler;
+  /** tocker-runtime's state root, whose engine containers `engine:list` shows. */
+  readonly engineRoot: string;
   /** The reply of `agent:info`. */
   readonly info: () => AgentInfo;
 }
@@ -175,6 +178,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       return {};
     },
     'volume:prune': () => ({ removed: volumes.prune() }),
+    'engine:list': () => ({ containers: listEngineContainers(options.engineRoot) }),
     'network:list': () => ({
       networks: networks.list().map((network) => networks.describe(network)),
     }),

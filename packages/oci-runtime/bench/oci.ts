@@ -12,13 +12,13 @@
  * Run as root: npm run bench (installs runc, crun and podman from apt first).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
 import { median, scratchDir, timed, timedAsync } from '../../runtime/bench/measure.js';
-import { prepareDefaultImage } from '../../runtime/src/image.js';
 import { decodeWaitStatus, spawnProcess } from '../../runtime/src/sys/libc.js';
+import { busyboxBundle } from '../test/engines/bundle.js';
 import { Podman } from '../test/engines/podman.js';
 import { crun, type OciRuntime, runc, tockerRuntime } from '../test/engines/runtimes.js';
 
@@ -51,21 +51,6 @@ function reenterHidingUnified(): never {
     { stdio: 'inherit', env: { ...process.env, [INSIDE]: '1' } },
   );
   process.exit(result.status ?? 1);
-}
-
-/** The busybox tree copied into a bundle whose config runs /bin/true, as `runc spec` writes it. */
-function trueBundle(scratch: string): string {
-  const bundle = join(scratch, 'bundle');
-  mkdirSync(bundle);
-  execFileSync('cp', ['-a', prepareDefaultImage(), join(bundle, 'rootfs')], { stdio: 'inherit' });
-  execFileSync(runc.path, ['spec', '--bundle', bundle]);
-  const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
-  config.process.terminal = false;
-  config.process.args = ['/bin/true'];
-  // runc and crun would both take /<id>; a parent the sweep of a killed run recognises.
-  config.linux.cgroupsPath = `/tocker-test-${process.pid}-bench`;
-  writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
-  return bundle;
 }
 
 interface LifecycleTimes {
@@ -153,7 +138,10 @@ async function main(): Promise<void> {
   const runtimes = [runc, crun, tockerRuntime].filter((runtime) => existsSync(runtime.path));
   const scratch = scratchDir();
   try {
-    const bundle = trueBundle(scratch);
+    const bundle = busyboxBundle(runc, join(scratch, 'bundle'), {
+      args: ['/bin/true'],
+      cgroupsPath: `/tocker-test-${process.pid}-bench`,
+    });
     const lifecycles = new Map(
       runtimes.map((runtime) => [runtime.name, lifecycle(runtime, scratch, bundle)]),
     );

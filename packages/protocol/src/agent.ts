@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type ContainerView, type CorruptContainer, requestedEnds } from './container.js';
+import type { EngineContainer } from './engines.js';
 import type { ImageSummary, NetworkSummary, PullState, VolumeSummary } from './images.js';
 import {
   argv,
@@ -124,6 +125,8 @@ export const requests = {
   /** Removes what no named image and no container needs. */
   'image:prune': z.object({}).strict(),
   'volume:list': z.object({}).strict(),
+  /** The containers OCI engines made through tocker-runtime: listed, never acted on. */
+  'engine:list': z.object({}).strict(),
   /** Creates a named volume (an existing one is answered as it is, as docker does). */
   'volume:create': z.object({ name: volumeName }).strict(),
   /** Refused while a container (whatever its state) mounts it. */
@@ -201,6 +204,7 @@ export interface Replies {
   'image:remove': { untagged: string[]; deleted: string[] };
   'image:prune': { layers: number; blobs: number };
   'volume:list': { volumes: VolumeSummary[] };
+  'engine:list': { containers: EngineContainer[] };
   'volume:create': { volume: VolumeSummary };
   'volume:remove': Record<string, never>;
   'volume:prune': { removed: string[] };

@@ -3,6 +3,7 @@ export * from './answer.js';
 export * from './call.js';
 export * from './container.js';
 export * from './dashboard.js';
+export * from './engines.js';
 export * from './images.js';
 export * from './jsonl.js';
 export * from './ports.js';

@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { memo, useMemo, useState } from 'react';
 import { ContainerActions } from '../../../client/components/actions';
 import { CommandLine } from '../../../client/components/command-line';
+import { EngineContainers } from '../../../client/components/engine-containers';
 import { Cell, ListTable } from '../../../client/components/list-table';
 import { RootSource } from '../../../client/components/root-source';
 import { PrivilegedBadge, StatusBadge, Uptime } from '../../../client/components/status';
@@ -152,6 +153,7 @@ export default function ContainersPage() {
           ))}
         </ListTable>
       )}
+      <EngineContainers agents={online} />
     </section>
   );
 }
