@@ -37,7 +37,6 @@
 
 #include "shim.h"
 
-#define TREE_SLOTS 48 /* the console, the init, and up to 32 mounts of the request */
 #define COPY_DEPTH 256
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -129,7 +128,8 @@ static void mount_overlay(const struct op *op) {
 static void make_directories(const char *path, mode_t mode) {
   char partial[4096];
   size_t length = strlen(path);
-  if (length == 0 || length >= sizeof partial || path[0] != '/') {
+  /* "./x": below the working directory (a user namespace's root, entered before pivot_root). */
+  if (length == 0 || length >= sizeof partial || (path[0] != '/' && strncmp(path, "./", 2) != 0)) {
     errno = EINVAL;
     failed("mount point", path);
   }
@@ -265,18 +265,8 @@ static void open_tree_into(const struct op *op) {
   int from_fd = (int)arg_number(op, 2);
   uint64_t attributes = (uint64_t)arg_number(op, 3);
   if (slot < 0 || slot >= TREE_SLOTS) fail(125, "plan: bad tree slot %lld", (long long)slot);
-  /* A descriptor (opened by the runtime, never through a symlink) wins; the path then only
-   * names it in errors. */
-  int by_path = from_fd < 0;
-  int fd = (int)syscall(SYS_open_tree, by_path ? AT_FDCWD : from_fd, by_path ? source : "",
-                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-                            (by_path ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH));
+  int fd = tree_clone(source, from_fd, attributes);
   check(fd, "open_tree", source ? source : "the terminal");
-  if (attributes != 0) {
-    struct mount_attr attr = {.attr_set = attributes};
-    check((int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof attr),
-          "mount_setattr", source);
-  }
   trees[slot] = fd;
 }
 
@@ -643,6 +633,24 @@ static void run(const struct op *op) {
       close(fd);
       break;
     }
+    case OP_RECEIVE_ROOT: {
+      int64_t slot = arg_number(op, 0);
+      if (slot < 0 || slot >= TREE_SLOTS) fail(125, "plan: bad tree slot %lld", (long long)slot);
+      trees[slot] = userns_receive_root(context->root_socket);
+      if (trees[slot] < 0) _exit(125); /* the shim could not make it, and says why */
+      close(context->root_socket);
+      break;
+    }
+    case OP_ENTER_TREE: {
+      int64_t slot = arg_number(op, 0);
+      if (slot < 0 || slot >= TREE_SLOTS || trees[slot] < 0) fail(125, "plan: empty tree slot");
+      check((int)syscall(SYS_move_mount, trees[slot], "", AT_FDCWD, ".", MOVE_MOUNT_F_EMPTY_PATH),
+            "move_mount", "the root");
+      check(fchdir(trees[slot]), "fchdir", "the root");
+      close(trees[slot]);
+      trees[slot] = -1;
+      break;
+    }
     case OP_NAMESPACES_MADE:
       if (write(context->sync_write, "n\n", 2) != 2) _exit(125); /* the shim is gone */
       break;
@@ -668,7 +676,7 @@ static void run(const struct op *op) {
 
 void child_run(const struct plan *plan, const struct child_context *child) {
   context = child;
-  for (int slot = 0; slot < TREE_SLOTS; slot++) trees[slot] = -1;
+  for (int slot = 0; slot < TREE_SLOTS; slot++) trees[slot] = child->trees[slot];
   for (size_t i = 0; i < plan->count; i++) {
     if (plan->ops[i].code >= OP_UNSHARE) run(&plan->ops[i]);
   }

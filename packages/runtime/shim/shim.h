@@ -38,6 +38,13 @@ enum {
   SET_PID_NAMESPACE = 14, /* i64 fd: the child is born in this PID namespace (exec: always) */
   SET_CGROUP = 15,      /* i64 fd: a cgroup.procs the shim moves its child into, before 'g' */
   SET_VETH = 16,        /* host name, peer name, MAC, bridge: a pair the shim makes (veth.c) */
+  SET_USER_NAMESPACE = 17, /* uid_map text, gid_map text: the child is cloned into a user
+                            * namespace of its own (userns.c) */
+  SET_IDMAPPED_ROOT = 18,  /* upper, work, lower layers... (top first): the overlay the shim
+                            * makes over idmapped layers, handed to the child (userns.c) */
+  SET_TREE = 19,           /* i64 slot, path, i64 fd, i64 attributes: OP_OPEN_TREE's clone, made
+                            * by the shim on the host before the child exists (a child in a
+                            * user namespace may not clone the host's mounts) */
 };
 
 /* Operations of the child, in order. */
@@ -76,6 +83,8 @@ enum {
   OP_NET_INTERFACE = 63,  /* from name, to name, address, i64 prefix, gateway: the container's own interface */
   OP_NAMESPACES_MADE = 64, /* tell the shim its namespaces exist: its veth pairs are made now */
   OP_WRITE_PATH = 65,     /* path, text, subject: a kernel file written (a sysctl, the OOM score) */
+  OP_RECEIVE_ROOT = 66,   /* i64 slot: waits for the shim's idmapped root (its maps are written then) */
+  OP_ENTER_TREE = 67,     /* i64 slot: that tree mounted on the working directory, and entered */
 };
 
 enum { MODE_CREATE = 1, MODE_EXEC = 2 };
@@ -104,9 +113,13 @@ int64_t arg_number(const struct op *op, unsigned index);
 const char *arg_string(const struct op *op, unsigned index);
 const struct arg *arg_at(const struct op *op, unsigned index);
 
+#define TREE_SLOTS 64 /* the console, the init, up to 32 mounts, the runtime's files, devices */
+
 /* The child's half of the set-up: its stdio and the pipes to the shim. */
 struct child_context {
   int stdio[3];   /* become 0, 1, 2 */
+  int trees[TREE_SLOTS]; /* detached mounts the shim made for it (SET_TREE), or -1 */
+  int root_socket; /* shim -> child: the idmapped root (SCM_RIGHTS), or -1 */
   int sync_write; /* child -> shim: "r" when ready, "e<code> <message>" on failure (cloexec) */
   int go_read;    /* shim -> child: one byte to go on */
 };
@@ -139,6 +152,20 @@ struct veth {
   const char *host, *peer, *mac, *bridge;
 };
 int veth_attach(const struct veth *veth, pid_t pid, char *why, size_t why_size);
+
+/* tree.c: a detached clone of `source` (by `from_fd` unless it is -1) with mount attributes
+ * set; the descriptor, or -1 with errno. */
+int tree_clone(const char *source, int from_fd, uint64_t attributes);
+
+/* userns.c: the host's half of a container in a user namespace of its own. */
+struct user_namespace {
+  const char *uid_map, *gid_map;
+  const struct op *root; /* SET_IDMAPPED_ROOT */
+};
+pid_t userns_clone(void);
+int userns_prepare(const struct user_namespace *userns, pid_t child, int root_socket, char *why,
+                   size_t why_size);
+int userns_receive_root(int root_socket);
 
 /* main.c */
 void die(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
