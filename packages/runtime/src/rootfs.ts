@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import type { RuntimeConfig, RuntimeMount } from './config/runtime-config.js';
 import { TockerError } from './errors.js';
-import { Op, type PlanStep, step } from './shim/plan.js';
+import { Op, type PlanStep, Setting, step } from './shim/plan.js';
 import { ELOOP, ENOENT, errnoOf, O_PATH, openWithoutSymlinks } from './sys/fs-at.js';
 import {
   CLONE_NEWIPC,
@@ -17,6 +17,7 @@ import {
   MS_REC,
   MS_REMOUNT,
 } from './sys/libc.js';
+import { mapText } from './userns/ranges.js';
 
 /** Where a container's root filesystem comes from and where its writable layer lives. */
 export interface RootfsLayout {
@@ -80,6 +81,7 @@ const MOUNT_ATTR_NODEV = 0x4;
 const MOUNT_ATTR_NOEXEC = 0x8;
 const READ_ONLY_FILE = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
 
+const PR_SET_DUMPABLE = 4;
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 const STANDARD_DEVICES = [
@@ -108,19 +110,22 @@ export function rootfsSteps(
 ): PlanStep[] {
   // On the host's network or another container's: no namespace of its own to make.
   const ownNetwork = config.network.mode !== 'host' && config.network.mode !== 'container';
-  // Trees of the host are cloned while this is still the host's mount namespace.
+  const userNamespace = config.linux.namespaces.user === 'own';
+  // Trees of the host are cloned while this is still the host's mount namespace; in a user
+  // namespace of its own the child may not clone them: the shim does, before it exists.
+  const openTree = userNamespace ? Setting.tree : Op.openTree;
   const steps: PlanStep[] = [];
-  if (bound.console !== null) steps.push(step(Op.openTree, CONSOLE_SLOT, null, bound.console, 0));
+  if (bound.console !== null) steps.push(step(openTree, CONSOLE_SLOT, null, bound.console, 0));
   if (bound.init !== null) {
     const attributes = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-    steps.push(step(Op.openTree, INIT_SLOT, bound.init, -1, attributes));
+    steps.push(step(openTree, INIT_SLOT, bound.init, -1, attributes));
   }
   for (const [index, mount] of config.mounts.entries()) {
     const source = bound.mountSources[index];
     if (mount.kind === 'bind' && source != null)
       steps.push(
         step(
-          Op.openTree,
+          openTree,
           FIRST_MOUNT_SLOT + index,
           mount.source,
           source,
@@ -132,7 +137,10 @@ export function rootfsSteps(
     steps.push(step(Op.setns, bound.networkNamespace, CLONE_NEWNET));
   const firstEtcSlot = FIRST_MOUNT_SLOT + config.mounts.length;
   for (const [index, file] of bound.etcFiles.entries())
-    steps.push(step(Op.openTree, firstEtcSlot + index, file.target, file.fd, READ_ONLY_FILE));
+    steps.push(step(openTree, firstEtcSlot + index, file.target, file.fd, READ_ONLY_FILE));
+  // The slots after the runtime's files: the root and the device nodes of a user namespace.
+  const rootSlot = firstEtcSlot + bound.etcFiles.length;
+  if (userNamespace) steps.push(...userNamespaceSteps(config, layout, rootSlot));
   steps.push(
     // --network host: the host's own network namespace, and nothing of it hidden.
     step(Op.unshare, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (ownNetwork ? CLONE_NEWNET : 0)),
@@ -140,12 +148,16 @@ export function rootfsSteps(
     step(Op.namespacesMade),
     // Nothing mounted from here on may propagate back to the host.
     step(Op.mount, null, '/', null, MS_REC | MS_PRIVATE, null),
-    step(Op.mountOverlay, layout.merged, layout.upper, layout.work, ...layout.layers),
   );
-  steps.push(step(Op.pivotRoot, layout.merged));
-  steps.push(...devSteps(config, bound));
-  steps.push(...procSteps(config));
-  steps.push(...sysSteps(config));
+  if (userNamespace) steps.push(...idmappedRootSteps(config, rootSlot));
+  else
+    steps.push(
+      step(Op.mountOverlay, layout.merged, layout.upper, layout.work, ...layout.layers),
+      step(Op.pivotRoot, layout.merged),
+    );
+  steps.push(...devSteps(config, bound, userNamespace ? rootSlot + 1 : null));
+  steps.push(...procSteps(config, !userNamespace));
+  steps.push(...sysSteps(config, !userNamespace));
   steps.push(...config.mounts.flatMap(mountSteps));
   for (const [index, file] of bound.etcFiles.entries())
     steps.push(
@@ -160,13 +172,79 @@ export function rootfsSteps(
   return steps;
 }
 
-function devSteps(config: RuntimeConfig, bound: BoundFiles): PlanStep[] {
+/**
+ * In a user namespace of its own (--userns=auto, see shim/userns.c): the shim writes the
+ * child's id maps and hands it its root, an overlay of idmapped image layers. The child
+ * waits for it before anything else, and takes its namespaces as the host's uid 0 it still
+ * is (its user namespace's caps are its own either way).
+ */
+function userNamespaceSteps(
+  config: RuntimeConfig,
+  layout: RootfsLayout,
+  rootSlot: number,
+): PlanStep[] {
+  return [
+    step(
+      Setting.userNamespace,
+      mapText(config.linux.uidMappings),
+      mapText(config.linux.gidMappings),
+    ),
+    step(Setting.idmappedRoot, layout.upper, layout.work, ...layout.layers),
+    step(Op.receiveRoot, rootSlot),
+    // The state root's directories are the host root's (0700): the child reaches `merged`
+    // while it is still the host's uid 0, and goes on from there by its working directory.
+    step(Op.chdir, layout.merged),
+    // The container's root from here: its namespaces (the IPC one's mqueue, say) are made
+    // by its own root, not by an id it does not map.
+    step(Op.setuser, 0, 0, 0),
+    // The switch from the host's uid made it undumpable, which gives its /proc/self to the
+    // host's root (nobody here): its own again, for the OOM score and the sysctls.
+    step(Op.prctl, PR_SET_DUMPABLE, 1),
+  ];
+}
+
+/**
+ * The root in a user namespace: the shim's overlay mounted on `merged` (the working
+ * directory) and entered, /proc and /sys mounted in it before pivot_root (the kernel mounts
+ * them in a user namespace only while a full view of each is still visible in the mount
+ * namespace: the host's, under the old root), then the pivot.
+ */
+function idmappedRootSteps(config: RuntimeConfig, rootSlot: number): PlanStep[] {
+  return [
+    step(Op.enterTree, rootSlot),
+    mountPoint('./proc'),
+    step(Op.mount, 'proc', './proc', 'proc', KERNEL_FILES, null),
+    mountPoint('./sys'),
+    step(Op.mount, 'sysfs', './sys', 'sysfs', sysfsFlags(config), null),
+    step(Op.pivotRoot, '.'),
+  ];
+}
+
+/**
+ * /dev's standard nodes: made (mknod), or, in a user namespace where mknod is refused, the
+ * host's own nodes bound in from `firstBoundSlot` on (as runc does for such containers).
+ */
+function standardDeviceSteps(firstBoundSlot: number | null): PlanStep[] {
+  if (firstBoundSlot === null)
+    return STANDARD_DEVICES.map(([path, major, minor]) =>
+      step(Op.mknod, path, S_IFCHR | 0o666, major, minor),
+    );
+  return STANDARD_DEVICES.flatMap(([path], index) => [
+    step(Setting.tree, firstBoundSlot + index, path, -1, 0),
+    fileTarget(path, 0o666),
+    step(Op.moveMount, firstBoundSlot + index, path),
+  ]);
+}
+
+function devSteps(
+  config: RuntimeConfig,
+  bound: BoundFiles,
+  firstBoundSlot: number | null,
+): PlanStep[] {
   const steps = [
     mountPoint('/dev'),
     step(Op.mount, 'tmpfs', '/dev', 'tmpfs', MS_NOSUID, 'mode=755,size=65536k'),
-    ...STANDARD_DEVICES.map(([path, major, minor]) =>
-      step(Op.mknod, path, S_IFCHR | 0o666, major, minor),
-    ),
+    ...standardDeviceSteps(firstBoundSlot),
     ...config.linux.devices.map((device) =>
       step(
         Op.mknod,
@@ -210,10 +288,11 @@ function devSteps(config: RuntimeConfig, bound: BoundFiles): PlanStep[] {
  * directory, /dev/null over a file) or change (bound read-only onto themselves). Without
  * CAP_SYS_ADMIN none of these can be unmounted or remounted.
  */
-function procSteps(config: RuntimeConfig): PlanStep[] {
+function procSteps(config: RuntimeConfig, mount: boolean): PlanStep[] {
   return [
-    mountPoint('/proc'),
-    step(Op.mount, 'proc', '/proc', 'proc', KERNEL_FILES, null),
+    ...(mount
+      ? [mountPoint('/proc'), step(Op.mount, 'proc', '/proc', 'proc', KERNEL_FILES, null)]
+      : []),
     // Its own namespaces' parameters (checked by configure), before /proc/sys is read-only.
     ...Object.entries(config.linux.sysctl).map(([key, value]) =>
       step(Op.writePath, `/proc/sys/${key.replaceAll('.', '/')}`, value, `sysctl ${key}`),
@@ -223,17 +302,15 @@ function procSteps(config: RuntimeConfig): PlanStep[] {
   ];
 }
 
-function sysSteps(config: RuntimeConfig): PlanStep[] {
+function sysfsFlags(config: RuntimeConfig): number {
+  return KERNEL_FILES | (config.linux.readonlySysfs ? MS_RDONLY : 0);
+}
+
+function sysSteps(config: RuntimeConfig, mount: boolean): PlanStep[] {
   return [
-    mountPoint('/sys'),
-    step(
-      Op.mount,
-      'sysfs',
-      '/sys',
-      'sysfs',
-      KERNEL_FILES | (config.linux.readonlySysfs ? MS_RDONLY : 0),
-      null,
-    ),
+    ...(mount
+      ? [mountPoint('/sys'), step(Op.mount, 'sysfs', '/sys', 'sysfs', sysfsFlags(config), null)]
+      : []),
     ...config.linux.maskedPaths.filter((path) => path.startsWith('/sys/')).flatMap(maskSteps),
   ];
 }

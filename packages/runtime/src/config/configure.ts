@@ -21,6 +21,7 @@ import {
   type RuntimeMount,
   sealConfig,
 } from './runtime-config.js';
+import { userNamespaceOf } from './user-namespace.js';
 
 /**
  * Which root filesystems a container may have. The local CLI runs as root for root, so
@@ -125,7 +126,11 @@ export function configure(
       sysctl: checkedSysctls(spec),
       namespaces: {
         pid: spec.pid === undefined ? 'own' : { container: spec.pid.slice('container:'.length) },
+        user: userNamespaceOf(spec),
       },
+      // Leased when the container is created (its id is not known yet).
+      uidMappings: [],
+      gidMappings: [],
     },
     request: spec,
   });

@@ -10,6 +10,7 @@ import {
 import { z } from 'zod';
 import type { DeviceRule } from '../cgroups/devices.js';
 import type { CgroupLimits } from '../cgroups/types.js';
+import type { IdMapping, UserNamespaceMappings } from '../userns/ranges.js';
 
 /**
  * What the runtime runs: a container's whole configuration, shaped after the OCI runtime
@@ -125,7 +126,17 @@ export interface RuntimeConfigShape {
      * Namespaces besides the network's (see `network`) that are not the container's own:
      * its PID namespace, another container's (resolved at each start) or its own.
      */
-    readonly namespaces: { readonly pid: 'own' | { readonly container: string } };
+    readonly namespaces: {
+      readonly pid: 'own' | { readonly container: string };
+      /** 'own': a user namespace of its own (--userns=auto), mapped by uid/gidMappings. */
+      readonly user: 'host' | 'own';
+    };
+    /**
+     * OCI's linux.uidMappings / gidMappings: the container's range of host ids, leased when
+     * it is created (empty until then, and with the host's user namespace).
+     */
+    readonly uidMappings: readonly IdMapping[];
+    readonly gidMappings: readonly IdMapping[];
     /** Kernel parameters of the container's own namespaces (OCI's linux.sysctl), checked. */
     readonly sysctl: Readonly<Record<string, string>>;
     /** /sys read-only (every container but a privileged one). */
@@ -158,6 +169,18 @@ const deviceRule = z
     access: z.string().regex(/^[rwm]{0,3}$/),
   })
   .strict();
+
+const idMappings = z
+  .array(
+    z
+      .object({
+        containerID: z.number().int().nonnegative(),
+        hostID: z.number().int().nonnegative(),
+        size: z.number().int().positive(),
+      })
+      .strict(),
+  )
+  .default([]);
 
 /** How a stored configuration is checked when a record is read back. */
 export const runtimeConfigSchema = z
@@ -297,9 +320,13 @@ export const runtimeConfigSchema = z
         namespaces: z
           .object({
             pid: z.union([z.literal('own'), z.object({ container: z.string() }).strict()]),
+            // Records written before user namespaces had the host's.
+            user: z.enum(['host', 'own']).default('host'),
           })
           .strict()
-          .default({ pid: 'own' }),
+          .default({ pid: 'own', user: 'host' }),
+        uidMappings: idMappings,
+        gidMappings: idMappings,
         readonlySysfs: z.boolean(),
       })
       .strict(),
@@ -324,5 +351,20 @@ export function withLimits(config: RuntimeConfig, limits: CgroupLimits): Runtime
       },
     },
     request: { ...config.request, limits: { ...config.request.limits, ...limits } },
+  });
+}
+
+/** The same configuration with the user-namespace range leased for the container. */
+export function withUserNamespaceMappings(
+  config: RuntimeConfig,
+  mappings: UserNamespaceMappings,
+): RuntimeConfig {
+  return sealConfig({
+    ...config,
+    linux: {
+      ...config.linux,
+      uidMappings: [...mappings.uidMappings],
+      gidMappings: [...mappings.gidMappings],
+    },
   });
 }

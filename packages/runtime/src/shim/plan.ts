@@ -21,6 +21,9 @@ export const Setting = {
   pidNamespace: 14,
   cgroup: 15,
   veth: 16,
+  userNamespace: 17,
+  idmappedRoot: 18,
+  tree: 19,
 } as const;
 
 export const Op = {
@@ -58,6 +61,8 @@ export const Op = {
   netInterface: 63,
   namespacesMade: 64,
   writePath: 65,
+  receiveRoot: 66,
+  enterTree: 67,
 } as const;
 
 export const ShimMode = { create: 1, exec: 2 } as const;
