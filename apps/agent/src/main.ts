@@ -13,7 +13,7 @@ import { startAgentServer } from './server.js';
 import { StatsSampler } from './stats.js';
 
 const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token-file FILE] [--allow-rootfs DIR]... [--allow-bind DIR]...
-                    [--insecure-registry HOST]...
+                    [--insecure-registry HOST]... [--userns auto|host]
 
   --listen        address to listen on (default 127.0.0.1:7070; another address
                   only when asked for, and with a warning: the agent runs as root)
@@ -25,6 +25,9 @@ const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token-file FILE] [--a
   --allow-bind    a host directory whose content containers may bind-mount (-v); none
                   by default: a bind mount of the host is the host's business
   --insecure-registry  a registry pulled from over plain HTTP (loopback ones always are)
+  --userns        what containers get when their request does not say: auto (a user
+                  namespace of its own each, its root an unprivileged range of host ids)
+                  or host (default: TOCKER_USERNS, or host)
 `;
 
 /** Seconds between two collections of leftovers. */
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
       'allow-rootfs': { type: 'string', multiple: true },
       'allow-bind': { type: 'string', multiple: true },
       'insecure-registry': { type: 'string', multiple: true },
+      userns: { type: 'string', default: process.env.TOCKER_USERNS || 'host' },
       help: { type: 'boolean' },
     },
   });
@@ -50,6 +54,9 @@ async function main(): Promise<void> {
     'tocker-agent',
     'anyone who can reach it and has the token controls root on this machine',
   );
+  const defaultUserns = values.userns;
+  if (defaultUserns !== 'auto' && defaultUserns !== 'host')
+    throw new Error(`--userns: auto or host, not ${JSON.stringify(defaultUserns)}`);
   const root = tockerRoot();
   const { token, generated } = loadToken(
     values['token-file'] === undefined ? process.env.TOCKER_TOKEN : readToken(values['token-file']),
@@ -74,11 +81,17 @@ async function main(): Promise<void> {
     runtime,
     values['insecure-registry'] ?? [],
   );
-  const containers = new ContainerHost(runtime, images.store, () => follower.poll(), {
-    kind: 'images',
-    allowed: [IMAGES_DIR, join(root, 'images'), ...(values['allow-rootfs'] ?? [])],
-    binds: values['allow-bind'] ?? [],
-  });
+  const containers = new ContainerHost(
+    runtime,
+    images.store,
+    () => follower.poll(),
+    {
+      kind: 'images',
+      allowed: [IMAGES_DIR, join(root, 'images'), ...(values['allow-rootfs'] ?? [])],
+      binds: values['allow-bind'] ?? [],
+    },
+    defaultUserns,
+  );
   const watched = containers.watchDetached();
   follower.start(250);
   // What CLI processes left (killed ones) is collected here too; what a full disk kept
