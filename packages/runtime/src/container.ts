@@ -25,7 +25,7 @@ import type { ContainerRecord } from './state/record.js';
 import type { Change, StateStore } from './state/store.js';
 import { decodeWaitStatus, kill } from './sys/libc.js';
 import { trace } from './trace.js';
-import { prepareUserNamespace } from './userns/container.js';
+import { giveToContainerRoot, prepareUserNamespace } from './userns/container.js';
 import type { UserNamespaceRanges } from './userns/ranges.js';
 
 /** Where a container's stdin, stdout and stderr go. A container never gets a host file or a caller's terminal. */
@@ -206,6 +206,16 @@ export class Container {
       published = ports.published;
       cgroup = cgroups.create(id, config.linux.resources.limits, config.linux.resources.devices);
       const cgroupProcs = cgroup.procsFiles.map((file) => remember(openSync(file, 'w'), opened));
+      const etcFiles = writeEtcFiles(
+        store.dir(id),
+        config,
+        record.hostname,
+        interfaces[0]?.lease ?? null,
+      );
+      giveToContainerRoot(
+        config,
+        etcFiles.map(({ source }) => source),
+      );
       const plan = containerPlan({
         config,
         hostname: record.hostname,
@@ -215,12 +225,10 @@ export class Container {
         heldSockets: ports.held,
         networkNamespace: joined?.fd ?? null,
         pidNamespace: pidNamespace?.fd ?? null,
-        etcFiles: writeEtcFiles(
-          store.dir(id),
-          config,
-          record.hostname,
-          interfaces[0]?.lease ?? null,
-        ).map(({ source, target }) => ({ fd: remember(openSync(source, 'r'), opened), target })),
+        etcFiles: etcFiles.map(({ source, target }) => ({
+          fd: remember(openSync(source, 'r'), opened),
+          target,
+        })),
         mountSources: openMountSources(config, opened),
         stdio: shimStdio(options.io, store.logPath(id), opened),
         cgroupProcs,

@@ -16,8 +16,17 @@ export function prepareUserNamespace(
 ): RuntimeConfig {
   if (config.linux.namespaces.user !== 'own') return config;
   const leased = withUserNamespaceMappings(config, ranges.lease(id));
-  const [uid, gid] = [leased.linux.uidMappings[0], leased.linux.gidMappings[0]];
-  if (uid === undefined || gid === undefined) throw new Error('a lease without a mapping');
-  chownSync(upper, uid.hostID, gid.hostID);
+  giveToContainerRoot(leased, [upper]);
   return leased;
+}
+
+/**
+ * Files the runtime makes for the container (its /etc/hosts...) are its root's, as the
+ * image's are: the host root's would be nobody's inside.
+ */
+export function giveToContainerRoot(config: RuntimeConfig, paths: readonly string[]): void {
+  const [uid, gid] = [config.linux.uidMappings[0], config.linux.gidMappings[0]];
+  if (config.linux.namespaces.user !== 'own') return;
+  if (uid === undefined || gid === undefined) throw new Error('a user namespace without its range');
+  for (const path of paths) chownSync(path, uid.hostID, gid.hostID);
 }
