@@ -112,9 +112,11 @@ describe('user namespaces: --userns=auto (real containers, a static C probe insi
         ...USERNS,
         '-v',
         `${shared}:/shared`,
+        '-v',
+        'fresh:/fresh',
         'sh',
         '-c',
-        'echo layer > /made-here && echo volume > /shared/made-there && ls -ln /made-here /shared/made-there',
+        'echo layer > /made-here && echo bind > /shared/made-there && echo volume > /fresh/made && ls -ln /made-here /shared/made-there /fresh/made',
       ])
     ).stdout.trim();
     await waitFor('it to end', async () =>
@@ -123,14 +125,33 @@ describe('user namespaces: --userns=auto (real containers, a static C probe insi
     assert.equal((await inspect(id)).exitCode, 0, (await world.run(['logs', id])).stdout);
     const first = await rangeOf(id);
     const inLayer = statSync(join(world.root, 'containers', id, 'upper', 'made-here'));
-    const inVolume = statSync(join(shared, 'made-there'));
-    for (const made of [inLayer, inVolume]) {
+    const inBind = statSync(join(shared, 'made-there'));
+    // A named volume nobody used before is given to its first user's root (as podman's).
+    const inVolume = statSync(join(world.root, 'volumes', 'fresh', '_data', 'made'));
+    for (const made of [inLayer, inBind, inVolume]) {
       assert.equal(made.uid, first);
       assert.equal(made.gid, first);
     }
-    // Inside, both are root's.
-    assert.match((await world.run(['logs', id])).stdout, /^-\S+\s+\d+\s+0\s+0\s+\d+ .*made-here$/m);
+    // Inside, they are root's.
+    const listed = (await world.run(['logs', id])).stdout;
+    for (const name of ['made-here', 'made-there', 'made'])
+      assert.match(listed, new RegExp(`^-\\S+\\s+\\d+\\s+0\\s+0\\s+\\d+ .*/${name}$`, 'm'));
+    // A later container of another range (the first one still holds its own) finds it as
+    // its owner left it: not its own.
+    const other = await world.run([
+      'run',
+      '--rm',
+      '--rootfs',
+      image,
+      ...USERNS,
+      '-v',
+      'fresh:/fresh',
+      'touch',
+      '/fresh/again',
+    ]);
+    assert.match(other.stderr, /Permission denied/);
     assert.equal((await world.run(['rm', id])).code, 0);
+    assert.equal((await world.run(['volume', 'rm', 'fresh'])).code, 0);
   });
 
   test("two containers get distinct ranges; a removed one's is handed out again only once it is given back, also after a SIGKILLed CLI", async () => {

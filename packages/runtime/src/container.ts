@@ -215,6 +215,7 @@ export class Container {
       giveToContainerRoot(
         config,
         etcFiles.map(({ source }) => source),
+        options.io.kind === 'terminal' ? [options.io.slave] : [],
       );
       const plan = containerPlan({
         config,

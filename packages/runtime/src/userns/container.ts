@@ -1,4 +1,4 @@
-import { chownSync } from 'node:fs';
+import { chownSync, fchownSync, readdirSync, statSync } from 'node:fs';
 import { type RuntimeConfig, withUserNamespaceMappings } from '../config/runtime-config.js';
 import type { UserNamespaceRanges } from './ranges.js';
 
@@ -16,17 +16,36 @@ export function prepareUserNamespace(
 ): RuntimeConfig {
   if (config.linux.namespaces.user !== 'own') return config;
   const leased = withUserNamespaceMappings(config, ranges.lease(id));
-  giveToContainerRoot(leased, [upper]);
+  giveToContainerRoot(leased, [upper, ...freshVolumes(leased)]);
   return leased;
 }
 
 /**
- * Files the runtime makes for the container (its /etc/hosts...) are its root's, as the
- * image's are: the host root's would be nobody's inside.
+ * Named volumes nobody has used yet (empty, still the host root's), which this container's
+ * root is given as podman does on a first use: the host root's, it could not write them.
+ * Containers of other ranges that mount them later find them as their owner left them.
  */
-export function giveToContainerRoot(config: RuntimeConfig, paths: readonly string[]): void {
+function freshVolumes(config: RuntimeConfig): string[] {
+  return config.mounts.flatMap((mount) => {
+    if (mount.kind !== 'bind' || mount.volume === null) return [];
+    const found = statSync(mount.source);
+    const untouched = found.uid === 0 && found.gid === 0 && readdirSync(mount.source).length === 0;
+    return untouched ? [mount.source] : [];
+  });
+}
+
+/**
+ * Files the runtime makes for the container (its /etc/hosts..., its terminal) are its
+ * root's, as the image's are: the host root's would be nobody's inside.
+ */
+export function giveToContainerRoot(
+  config: RuntimeConfig,
+  paths: readonly string[],
+  fds: readonly number[] = [],
+): void {
   const [uid, gid] = [config.linux.uidMappings[0], config.linux.gidMappings[0]];
   if (config.linux.namespaces.user !== 'own') return;
   if (uid === undefined || gid === undefined) throw new Error('a user namespace without its range');
   for (const path of paths) chownSync(path, uid.hostID, gid.hostID);
+  for (const fd of fds) fchownSync(fd, uid.hostID, gid.hostID);
 }
