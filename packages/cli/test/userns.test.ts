@@ -99,6 +99,40 @@ describe('user namespaces: --userns=auto (real containers, a static C probe insi
     assert.equal(statSync(join(image, 'bin', 'busybox')).uid, 0, 'the image itself is unchanged');
   });
 
+  test("an image of several layers: whiteouts and opaque directories hold, a layer's other owners map into the range", async () => {
+    const file = (path: string, text: string) =>
+      ({ path, type: 'file', body: Buffer.from(text) }) as const;
+    await world.loadImage(
+      'layered:1',
+      [
+        [file('etc/motd', 'from the base\n'), file('var/cache/old', 'stale')],
+        [
+          { path: 'etc/.wh.motd', type: 'file' },
+          { path: 'var/cache/.wh..wh..opq', type: 'file' },
+          file('var/cache/new', 'fresh'),
+          { path: 'home/app/', type: 'directory', mode: 0o755, uid: 1000, gid: 1000 },
+        ],
+      ],
+      {},
+    );
+    const result = await world.run([
+      'run',
+      '--rm',
+      ...USERNS,
+      'layered:1',
+      'sh',
+      '-c',
+      'ls /etc/motd 2>&1; ls /var/cache; stat -c "%u:%g" /home/app /bin/busybox; cat /proc/self/uid_map',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const [motd, cache, app, busybox, map] = result.stdout.trim().split('\n');
+    assert.match(motd ?? '', /No such file/);
+    assert.equal(cache, 'new', 'the opaque directory hides the lower one');
+    assert.equal(app, '1000:1000');
+    assert.equal(busybox, '0:0');
+    assert.match(map ?? '', /^\s*0\s+\d{6,}\s+65536$/);
+  });
+
   test("what it creates is its range's on the host: in its writable layer and in a host directory it is given", async () => {
     const shared = join(world.root, 'shared');
     mkdirSync(shared);

@@ -1,6 +1,6 @@
 import { chownSync, fchownSync, readdirSync, statSync } from 'node:fs';
 import { type RuntimeConfig, withUserNamespaceMappings } from '../config/runtime-config.js';
-import type { UserNamespaceRanges } from './ranges.js';
+import type { IdMapping, UserNamespaceRanges } from './ranges.js';
 
 /**
  * A container with a user namespace of its own, once it has an id: its range leased (the
@@ -15,9 +15,14 @@ export function prepareUserNamespace(
   upper: string,
 ): RuntimeConfig {
   if (config.linux.namespaces.user !== 'own') return config;
-  const leased = withUserNamespaceMappings(config, ranges.lease(id));
-  giveToContainerRoot(leased, [upper, ...freshVolumes(leased)]);
-  return leased;
+  // Mapped already: restarted (its lease is still its own), or mapped by whoever configured
+  // it (an OCI bundle's linux.uidMappings).
+  const mapped =
+    config.linux.uidMappings.length > 0
+      ? config
+      : withUserNamespaceMappings(config, ranges.lease(id));
+  giveToContainerRoot(mapped, [upper, ...freshVolumes(mapped)]);
+  return mapped;
 }
 
 /**
@@ -43,8 +48,10 @@ export function giveToContainerRoot(
   paths: readonly string[],
   fds: readonly number[] = [],
 ): void {
-  const [uid, gid] = [config.linux.uidMappings[0], config.linux.gidMappings[0]];
   if (config.linux.namespaces.user !== 'own') return;
+  const rootOf = (mappings: readonly IdMapping[]) =>
+    mappings.find(({ containerID, size }) => containerID === 0 && size > 0);
+  const [uid, gid] = [rootOf(config.linux.uidMappings), rootOf(config.linux.gidMappings)];
   if (uid === undefined || gid === undefined) throw new Error('a user namespace without its range');
   for (const path of paths) chownSync(path, uid.hostID, gid.hostID);
   for (const fd of fds) fchownSync(fd, uid.hostID, gid.hostID);
