@@ -245,6 +245,10 @@ describe('user namespaces: --userns=auto (real containers, a static C probe insi
       shadow,
       shadowRo,
       byHandle,
+      unmask,
+      timerList,
+      corePattern,
+      dropCaches,
     ] = await attacks(
       [
         ['mknod-open', 'b', disk],
@@ -257,6 +261,12 @@ describe('user namespaces: --userns=auto (real containers, a static C probe insi
         ['read', '/hostetc/shadow'],
         ['read', '/proc/1/root/../../../etc/shadow'],
         ['open-by-handle'],
+        // Its own mounts are its to undo, masks included; the files behind are the host's.
+        ['umount', '/proc/timer_list'],
+        ['read', '/proc/timer_list'],
+        // The fresh, unmasked proc: the host's kernel settings are still the host root's.
+        ['write', '/tmp/proc/sys/kernel/core_pattern'],
+        ['write', '/tmp/proc/sys/vm/drop_caches'],
       ],
       [
         '--cap-add',
@@ -285,6 +295,10 @@ describe('user namespaces: --userns=auto (real containers, a static C probe insi
     assert.equal(shadow, 'EACCES', "the host's /etc/shadow through a bind of /etc");
     assert.match(shadowRo ?? '', /^(ENOENT|EACCES)$/, 'nor through its own root');
     assert.equal(byHandle, 'EPERM');
+    assert.match(unmask ?? '', /^(ok|EPERM)$/);
+    assert.equal(timerList, 'EACCES');
+    assert.equal(corePattern, 'EACCES');
+    assert.equal(dropCaches, 'EACCES');
     assert.equal(readFileSync(join(hostDir, 'file'), 'utf8'), "the host root's\n");
   });
 
