@@ -278,6 +278,30 @@ test('a privileged container is shown as such, in the list and on its page; the 
   await screenshot(page, '10-isolation');
 });
 
+test('a user namespace of its own is chosen in the form and shown on its page; what cannot go with one is refused at its field', async () => {
+  await page.getByRole('link', { name: 'Launch', exact: true }).click();
+  await page.getByLabel('Name', { exact: true }).fill('e2e-userns');
+  await page.getByLabel('Command').fill('sleep 30');
+  await page.getByLabel('Terminal (tty), for a console').uncheck();
+  await page.getByLabel('User namespace').selectOption('auto');
+  await page.getByLabel(/Privileged/).check();
+  await page.getByRole('button', { name: 'Launch', exact: true }).click();
+  await page.getByText(/--userns=auto cannot be combined with --privileged/).waitFor();
+  assert.equal(
+    await page.getByLabel('User namespace').getAttribute('aria-invalid'),
+    'true',
+    'the refusal sits at the user-namespace field',
+  );
+  await page.getByLabel(/Privileged/).uncheck();
+  await page.getByRole('button', { name: 'Launch', exact: true }).click();
+  await page.waitForURL(/\/containers\/\d+\/[0-9a-f]{64}$/);
+  await page
+    .getByTestId('isolation')
+    .getByText(/own user namespace: root is host uid \d{6,} \(65536 ids\)/)
+    .waitFor();
+  await screenshot(page, '10b-userns');
+});
+
 test('a published port: the container page shows its address and links the port, which serves what the container serves; a malformed one is refused at its field', async () => {
   const port = await freePort();
   await page.getByRole('link', { name: 'Launch', exact: true }).click();

@@ -149,6 +149,25 @@ function installNpmDependencies() {
   writeFileSync(stamp, hash);
 }
 
+// The host ids of --userns=auto containers: a `tocker` entry in /etc/subuid and
+// /etc/subgid, 1000 ranges of 65536 above the ids people and packages use. An entry the
+// administrator already made (any range) is kept as it is.
+const subordinateEntry = 'tocker:1000000:65536000';
+function addSubordinateIds() {
+  for (const file of ['/etc/subuid', '/etc/subgid']) {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    if (text.split('\n').some((line) => line.startsWith('tocker:'))) continue;
+    const partial = `${file}.${process.pid}.tmp`;
+    writeFileSync(
+      partial,
+      `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${subordinateEntry}\n`,
+    );
+    chmodSync(partial, 0o644);
+    renameSync(partial, file);
+    console.log(`setup: ${file} gives tocker's user namespaces ${subordinateEntry}`);
+  }
+}
+
 if (process.getuid?.() !== 0) {
   console.error('setup: must run as root (apt packages, cgroups and the default image need it)');
   process.exit(1);
@@ -164,6 +183,7 @@ installDebianPackages([
   ...(process.argv.includes('--test') ? testAptPackages : []),
 ]);
 installDefaultSeccompProfile();
+addSubordinateIds();
 installNpmDependencies();
 run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only']);
 

@@ -50,6 +50,8 @@ export class ContainerHost {
     private readonly changed: () => void,
     /** Which root filesystems requests may name: the images this agent knows. */
     private readonly rootfs: RootfsPolicy,
+    /** What a request that does not say gets: a user namespace of its own, or the host's. */
+    private readonly defaultUserns: 'auto' | 'host' = 'host',
   ) {}
 
   /**
@@ -81,7 +83,12 @@ export class ContainerHost {
     }
     // Images come from the store of the agent's own root: pulled before (image:pull), not here.
     const image = spec.image === undefined ? null : this.images.rootOf(spec.image);
-    const config = this.runtime.configure(spec, this.rootfs, image);
+    // Decided here and kept in the request: inspect says which it got.
+    const config = this.runtime.configure(
+      { ...spec, userns: spec.userns ?? this.defaultUserns },
+      this.rootfs,
+      image,
+    );
     return this.launch(spec.tty, size, (options) => this.runtime.run(config, options));
   }
 

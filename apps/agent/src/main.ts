@@ -14,7 +14,7 @@ import { startAgentServer } from './server.js';
 import { StatsSampler } from './stats.js';
 
 const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token-file FILE] [--allow-rootfs DIR]... [--allow-bind DIR]...
-                    [--insecure-registry HOST]... [--engine-root DIR]
+                    [--insecure-registry HOST]... [--engine-root DIR] [--userns auto|host]
 
   --listen        address to listen on (default 127.0.0.1:7070; another address
                   only when asked for, and with a warning: the agent runs as root)
@@ -28,6 +28,9 @@ const usage = `Usage: tocker-agent [--listen HOST:PORT] [--token-file FILE] [--a
   --insecure-registry  a registry pulled from over plain HTTP (loopback ones always are)
   --engine-root   tocker-runtime's state root, whose podman and containerd containers are
                   listed read-only (default: TOCKER_ENGINE_ROOT, or ${ENGINE_ROOT})
+  --userns        what containers get when their request does not say: auto (a user
+                  namespace of its own each, its root an unprivileged range of host ids)
+                  or host (default: TOCKER_USERNS, or host)
 `;
 
 /** Seconds between two collections of leftovers. */
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
       'allow-bind': { type: 'string', multiple: true },
       'insecure-registry': { type: 'string', multiple: true },
       'engine-root': { type: 'string', default: process.env.TOCKER_ENGINE_ROOT ?? ENGINE_ROOT },
+      userns: { type: 'string', default: process.env.TOCKER_USERNS || 'host' },
       help: { type: 'boolean' },
     },
   });
@@ -54,6 +58,9 @@ async function main(): Promise<void> {
     'tocker-agent',
     'anyone who can reach it and has the token controls root on this machine',
   );
+  const defaultUserns = values.userns;
+  if (defaultUserns !== 'auto' && defaultUserns !== 'host')
+    throw new Error(`--userns: auto or host, not ${JSON.stringify(defaultUserns)}`);
   const root = tockerRoot();
   const { token, generated } = loadToken(
     values['token-file'] === undefined ? process.env.TOCKER_TOKEN : readToken(values['token-file']),
@@ -78,11 +85,17 @@ async function main(): Promise<void> {
     runtime,
     values['insecure-registry'] ?? [],
   );
-  const containers = new ContainerHost(runtime, images.store, () => follower.poll(), {
-    kind: 'images',
-    allowed: [IMAGES_DIR, join(root, 'images'), ...(values['allow-rootfs'] ?? [])],
-    binds: values['allow-bind'] ?? [],
-  });
+  const containers = new ContainerHost(
+    runtime,
+    images.store,
+    () => follower.poll(),
+    {
+      kind: 'images',
+      allowed: [IMAGES_DIR, join(root, 'images'), ...(values['allow-rootfs'] ?? [])],
+      binds: values['allow-bind'] ?? [],
+    },
+    defaultUserns,
+  );
   const watched = containers.watchDetached();
   follower.start(250);
   // What CLI processes left (killed ones) is collected here too; what a full disk kept

@@ -323,7 +323,10 @@ async function printLog(backend: Backend, record: ContainerView, follow: boolean
 
 function describeStatus(record: ContainerView): string {
   const status = statusText(record);
-  return record.spec.privileged ? `${status} (privileged)` : status;
+  if (record.spec.privileged) return `${status} (privileged)`;
+  // Its root is not the host's: a range of host ids, the first one shown.
+  const root = record.userNamespace?.uidMappings[0];
+  return root === undefined ? status : `${status} (userns ${root.hostID})`;
 }
 
 function statusText(record: ContainerView): string {

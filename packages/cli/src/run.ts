@@ -136,6 +136,12 @@ export const runFlags: readonly FlagSpec[] = [
     help: "Share that running container's processes (its PID namespace)",
   },
   {
+    name: 'userns',
+    value: 'string',
+    placeholder: 'auto|host',
+    help: "auto: a user namespace of its own, its root an unprivileged range of host ids; host: the host's (default)",
+  },
+  {
     name: 'network-alias',
     value: 'list',
     placeholder: 'NAME',
@@ -270,6 +276,7 @@ export function parseRunArgs(
     ...optional(flag(parsed, 'network'), 'network'),
     networkAliases: listFlag(parsed, 'network-alias'),
     ...optional(flag(parsed, 'pid'), 'pid'),
+    ...optional(flag(parsed, 'userns'), 'userns'),
     ports: listFlag(parsed, 'publish').map((text) => cliParse(parsePublish, text)),
     publishAll: booleanFlag(parsed, 'publish-all'),
     capAdd: listFlag(parsed, 'cap-add'),

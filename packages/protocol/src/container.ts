@@ -16,6 +16,13 @@ export interface ImageOrigin {
   readonly digest: string;
 }
 
+/** `size` ids from containerID inside are hostID's on the host (OCI's linux.uidMappings). */
+export interface IdMapping {
+  readonly containerID: number;
+  readonly hostID: number;
+  readonly size: number;
+}
+
 /** A container's place on one network: its address there, held until it is removed. */
 export const networkAttachmentSchema = z
   .object({
@@ -96,6 +103,14 @@ export interface ContainerView {
   /** Running, but every process of it frozen (`pause`) until `unpause`. */
   readonly paused: boolean;
   readonly network: ContainerNetwork;
+  /**
+   * Its user namespace (--userns=auto): the host ids its own map to (OCI's uidMappings and
+   * gidMappings); null: the host's ids.
+   */
+  readonly userNamespace: {
+    readonly uidMappings: readonly IdMapping[];
+    readonly gidMappings: readonly IdMapping[];
+  } | null;
   /** Its PID 1 as the host sees it, while it runs (as docker's State.Pid). */
   readonly pid: number | null;
   /** What it used, read from its cgroup when it ended. */

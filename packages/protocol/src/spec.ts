@@ -197,6 +197,9 @@ export const argv = (what: string) =>
   );
 
 /** The fields of a container spec, each checked on its own (containerSpecSchema adds the rules between them). */
+/** docker's --userns values: a user namespace of its own (auto), or the host's. */
+export const USERNS_MODES = ['auto', 'host'] as const;
+
 export const containerSpecFields = z
   .object({
     name: z
@@ -273,6 +276,12 @@ export const containerSpecFields = z
       .string()
       .regex(CONTAINER_NETWORK, "pid: container:NAME (another running container's processes)")
       .optional(),
+    /**
+     * `auto`: a user namespace of its own, its root an unprivileged range of host ids;
+     * `host`: the host's ids (docker's default). Unset: whoever runs it decides (the CLI:
+     * host; the agent: its --userns default).
+     */
+    userns: z.enum(USERNS_MODES, { message: `userns: ${USERNS_MODES.join(' or ')}` }).optional(),
     /** More names it answers to on its network's DNS (docker's --network-alias). */
     networkAliases: z.array(networkAlias).max(16, 'network alias: at most 16').default([]),
     /** Ports published on the host (docker's -p); only on the bridge network. */

@@ -37,7 +37,6 @@
 
 #include "shim.h"
 
-#define TREE_SLOTS 128 /* the console, the init, binds, /etc files and cgroup directories */
 #define COPY_DEPTH 256
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -138,7 +137,8 @@ static void mount_overlay(const struct op *op) {
 static void make_directories(const char *path, mode_t mode) {
   char partial[4096];
   size_t length = strlen(path);
-  if (length == 0 || length >= sizeof partial || path[0] != '/') {
+  /* "./x": below the working directory (a user namespace's root, entered before pivot_root). */
+  if (length == 0 || length >= sizeof partial || (path[0] != '/' && strncmp(path, "./", 2) != 0)) {
     errno = EINVAL;
     failed("mount point", path);
   }
@@ -275,19 +275,8 @@ static void open_tree_into(const struct op *op) {
   uint64_t attributes = (uint64_t)arg_number(op, 3);
   int recursive = op->argc > 4 && arg_number(op, 4) != 0;
   if (slot < 0 || slot >= TREE_SLOTS) fail(125, "plan: bad tree slot %lld", (long long)slot);
-  /* A descriptor (opened by the runtime, never through a symlink) wins; the path then only
-   * names it in errors. */
-  int by_path = from_fd < 0;
-  int fd = (int)syscall(SYS_open_tree, by_path ? AT_FDCWD : from_fd, by_path ? source : "",
-                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0) |
-                            (by_path ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH));
+  int fd = tree_clone(source, from_fd, attributes, recursive);
   check(fd, "open_tree", source ? source : "the terminal");
-  if (attributes != 0) {
-    struct mount_attr attr = {.attr_set = attributes};
-    check((int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
-                       &attr, sizeof attr),
-          "mount_setattr", source);
-  }
   trees[slot] = fd;
 }
 
@@ -725,6 +714,24 @@ static void run(const struct op *op) {
       close(fd);
       break;
     }
+    case OP_RECEIVE_ROOT: {
+      int64_t slot = arg_number(op, 0);
+      if (slot < 0 || slot >= TREE_SLOTS) fail(125, "plan: bad tree slot %lld", (long long)slot);
+      trees[slot] = userns_receive_root(context->root_socket);
+      if (trees[slot] < 0) _exit(125); /* the shim could not make it, and says why */
+      close(context->root_socket);
+      break;
+    }
+    case OP_ENTER_TREE: {
+      int64_t slot = arg_number(op, 0);
+      if (slot < 0 || slot >= TREE_SLOTS || trees[slot] < 0) fail(125, "plan: empty tree slot");
+      check((int)syscall(SYS_move_mount, trees[slot], "", AT_FDCWD, ".", MOVE_MOUNT_F_EMPTY_PATH),
+            "move_mount", "the root");
+      check(fchdir(trees[slot]), "fchdir", "the root");
+      close(trees[slot]);
+      trees[slot] = -1;
+      break;
+    }
     case OP_NAMESPACES_MADE:
       /* "N": the shim answers once it has done its part (an engine's hooks). */
       tell_shim(number_or(op, 0, 0) != 0 ? "N" : "n", number_or(op, 0, 0) != 0);
@@ -755,7 +762,7 @@ void child_run(const struct plan *plan, const struct child_context *child) {
   /* An engine's shim leaves once its container is ready: a failure reported after that
    * must end this process with its own code, not with SIGPIPE (reset before the exec). */
   signal(SIGPIPE, SIG_IGN);
-  for (int slot = 0; slot < TREE_SLOTS; slot++) trees[slot] = -1;
+  for (int slot = 0; slot < TREE_SLOTS; slot++) trees[slot] = child->trees[slot];
   for (size_t i = 0; i < plan->count; i++) {
     if (plan->ops[i].code >= OP_UNSHARE) run(&plan->ops[i]);
   }

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +55,8 @@ static struct settings {
   int hook_count;
   char **concluder;
   char **concluder_env;
+  struct user_namespace userns; /* uid_map NULL: the host's */
+  const struct op *trees[TREE_SLOTS]; /* SET_TREE, by slot */
 } settings = {
     .report = -1,
     .control = -1,
@@ -130,6 +133,20 @@ static void read_settings(const struct plan *plan) {
         settings.veths[settings.veth_count++] = (struct veth){
             arg_string(op, 0), arg_string(op, 1), arg_string(op, 2), arg_string(op, 3)};
         break;
+      case SET_USER_NAMESPACE:
+        settings.userns.uid_map = arg_string(op, 0);
+        settings.userns.gid_map = arg_string(op, 1);
+        break;
+      case SET_IDMAPPED_ROOT:
+        if (op->argc < 3) die("plan: an idmapped root without layers");
+        settings.userns.root = op;
+        break;
+      case SET_TREE: {
+        int64_t slot = arg_number(op, 0);
+        if (slot < 0 || slot >= TREE_SLOTS) die("plan: bad tree slot %lld", (long long)slot);
+        settings.trees[slot] = op;
+        break;
+      }
       case SET_CGROUP:
         if (settings.cgroup_count == 8) die("plan: too many cgroups");
         settings.cgroups[settings.cgroup_count++] = (int)arg_number(op, 0);
@@ -139,6 +156,23 @@ static void read_settings(const struct plan *plan) {
     }
   }
   if (settings.mode != MODE_CREATE && settings.mode != MODE_EXEC) die("plan: no mode");
+  if (settings.userns.uid_map != NULL &&
+      (settings.mode != MODE_CREATE || settings.pid_namespace >= 0 || settings.userns.root == NULL))
+    die("plan: a user namespace is made only by a creation with its own PID namespace and root");
+}
+
+/* The trees the child cannot clone itself (SET_TREE), made on the host before it exists. */
+static void clone_trees(struct child_context *context) {
+  for (int slot = 0; slot < TREE_SLOTS; slot++) {
+    context->trees[slot] = -1;
+    const struct op *op = settings.trees[slot];
+    if (op == NULL) continue;
+    const char *source = arg_string(op, 1);
+    context->trees[slot] = tree_clone(source, (int)arg_number(op, 2), (uint64_t)arg_number(op, 3),
+                                      op->argc > 4 && arg_number(op, 4) != 0);
+    if (context->trees[slot] < 0)
+      die("open_tree %s: %s", source ? source : "the terminal", strerror(errno));
+  }
 }
 
 static void make_pipe(int fds[2], int flags) {
@@ -431,7 +465,16 @@ int main(void) {
   int sync_pipe[2], go_pipe[2], in_pipe[2], out_pipe[2], err_pipe[2];
   make_pipe(sync_pipe, 0);
   make_pipe(go_pipe, 0);
-  struct child_context context = {.sync_write = sync_pipe[1], .go_read = go_pipe[0]};
+  struct child_context context = {.sync_write = sync_pipe[1], .go_read = go_pipe[0],
+                                  .root_socket = -1};
+  clone_trees(&context);
+  int root_sockets[2] = {-1, -1};
+  int own_user_namespace = settings.userns.uid_map != NULL;
+  if (own_user_namespace) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, root_sockets) < 0)
+      die("socketpair: %s", strerror(errno));
+    context.root_socket = root_sockets[1];
+  }
   int has_pipes = settings.terminal < 0 && !settings.engine;
   if (has_pipes) {
     make_pipe(in_pipe, 0);
@@ -456,11 +499,13 @@ int main(void) {
       die("setns(the container's PID namespace): %s", strerror(errno));
   } else if (settings.mode == MODE_EXEC) {
     die("plan: an exec without its container's PID namespace");
+  } else if (own_user_namespace) {
+    /* cloned below, into a PID namespace its user namespace owns (userns.c) */
   } else if (!settings.share_pid) {
     if (unshare(CLONE_NEWPID) < 0) die("unshare(CLONE_NEWPID): %s", strerror(errno));
   }
 
-  pid_t child = fork();
+  pid_t child = own_user_namespace ? userns_clone() : fork();
   if (child < 0) die("fork: %s", strerror(errno));
   if (child == 0) {
     /* Nothing of the shim's side may reach the container. */
@@ -476,6 +521,7 @@ int main(void) {
     close(own_pid_namespace);
     close(sync_pipe[0]);
     close(go_pipe[1]);
+    close_if_open(root_sockets[0]);
     if (has_pipes) {
       close(in_pipe[1]);
       close(out_pipe[0]);
@@ -485,6 +531,17 @@ int main(void) {
   }
 
   state.child = child;
+  for (int slot = 0; slot < TREE_SLOTS; slot++) close_if_open(context.trees[slot]);
+  close_if_open(root_sockets[1]);
+  if (own_user_namespace) {
+    char why[512];
+    if (userns_prepare(&settings.userns, child, root_sockets[0], why, sizeof why) < 0) {
+      report("error 125 %s\n", why);
+      state.failed = 1;
+      kill(child, SIGKILL);
+    }
+    close(root_sockets[0]); /* a child still waiting for its root then gives up */
+  }
   state.sync = sync_pipe[0];
   state.go = go_pipe[1];
   close(sync_pipe[1]);

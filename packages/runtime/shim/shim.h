@@ -46,6 +46,13 @@ enum {
   SET_HOOK = 19,        /* name, state before the pid, state after it, hook (hooks.c): run by
                          * the shim in the runtime's namespaces once the child's exist
                          * (OCI's prestart and createRuntime), with the child's host pid */
+  SET_USER_NAMESPACE = 20, /* uid_map text, gid_map text: the child is cloned into a user
+                            * namespace of its own (userns.c) */
+  SET_IDMAPPED_ROOT = 21,  /* upper, work, lower layers... (top first): the overlay the shim
+                            * makes over idmapped layers, handed to the child (userns.c) */
+  SET_TREE = 22,           /* i64 slot, path, i64 fd, i64 attributes, i64 recursive: OP_OPEN_TREE's clone, made
+                            * by the shim on the host before the child exists (a child in a
+                            * user namespace may not clone the host's mounts) */
 };
 
 /* Operations of the child, in order. */
@@ -93,6 +100,8 @@ enum {
   OP_CONSOLE = 68,        /* i64 socket, i64 rows, i64 columns, i64 is_console: a pty of the
                            * container's devpts, its master sent over the socket, its slave the
                            * stdio (and, with is_console, /dev/console) */
+  OP_RECEIVE_ROOT = 70,   /* i64 slot: waits for the shim's idmapped root (its maps are written then) */
+  OP_ENTER_TREE = 71,     /* i64 slot: that tree mounted on the working directory, and entered */
 };
 
 enum { MODE_CREATE = 1, MODE_EXEC = 2 };
@@ -121,9 +130,13 @@ int64_t arg_number(const struct op *op, unsigned index);
 const char *arg_string(const struct op *op, unsigned index);
 const struct arg *arg_at(const struct op *op, unsigned index);
 
+#define TREE_SLOTS 128 /* the console, the init, binds, /etc files, devices, cgroup directories */
+
 /* The child's half of the set-up: its stdio and the pipes to the shim. */
 struct child_context {
   int stdio[3];   /* become 0, 1, 2 */
+  int trees[TREE_SLOTS]; /* detached mounts the shim made for it (SET_TREE), or -1 */
+  int root_socket; /* shim -> child: the idmapped root (SCM_RIGHTS), or -1 */
   int sync_write; /* child -> shim: "r" when ready, "e<code> <message>" on failure (cloexec) */
   int go_read;    /* shim -> child: one byte to go on */
 };
@@ -176,6 +189,20 @@ struct hook {
 void hook_from_op(const struct op *op, unsigned index, struct hook *hook);
 /* Runs it to its end: 0, or -1 with why it failed ("exit status 1, stdout: ..., stderr: ..."). */
 int hook_run(const struct hook *hook, const char *state, size_t length, char *why, size_t why_size);
+
+/* tree.c: a detached clone of `source` (by `from_fd` unless it is -1; with what is mounted
+ * below it when `recursive`) with mount attributes set; the descriptor, or -1 with errno. */
+int tree_clone(const char *source, int from_fd, uint64_t attributes, int recursive);
+
+/* userns.c: the host's half of a container in a user namespace of its own. */
+struct user_namespace {
+  const char *uid_map, *gid_map;
+  const struct op *root; /* SET_IDMAPPED_ROOT */
+};
+pid_t userns_clone(void);
+int userns_prepare(const struct user_namespace *userns, pid_t child, int root_socket, char *why,
+                   size_t why_size);
+int userns_receive_root(int root_socket);
 
 /* main.c */
 void die(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));

@@ -25,6 +25,8 @@ import type { ContainerRecord } from './state/record.js';
 import type { Change, StateStore } from './state/store.js';
 import { decodeWaitStatus, kill } from './sys/libc.js';
 import { trace } from './trace.js';
+import { giveToContainerRoot, prepareUserNamespace } from './userns/container.js';
+import type { UserNamespaceRanges } from './userns/ranges.js';
 
 /** Where a container's stdin, stdout and stderr go. A container never gets a host file or a caller's terminal. */
 export type ContainerIo =
@@ -49,6 +51,7 @@ export interface ContainerDeps {
   readonly cgroups: CgroupDriver;
   readonly profiles: SeccompProfiles;
   readonly networks: NetworkStore;
+  readonly userRanges: UserNamespaceRanges;
 }
 
 export interface CreateOptions {
@@ -116,7 +119,7 @@ export class Container {
    * start() then only waits for the command to run.
    */
   static async create(
-    config: RuntimeConfig,
+    requested: RuntimeConfig,
     options: CreateOptions,
     deps: ContainerDeps,
     how: {
@@ -128,6 +131,8 @@ export class Container {
     const reuse = how.reuse ?? null;
     const startAtOnce = how.startAtOnce ?? false;
     const id = reuse?.id ?? randomId();
+    // With a user namespace of its own, its range once it is reserved (below).
+    let config = requested;
     const creator = identify(process.pid);
     if (creator === null) throw new Error('cannot read this process in /proc');
     const record: ContainerRecord = {
@@ -153,7 +158,7 @@ export class Container {
       // Its address once its interface is in (below).
       network: networkViewOf(config, []),
     };
-    const { store, cgroups, profiles, networks } = deps;
+    const { store, cgroups, profiles, networks, userRanges } = deps;
     trace('create');
     if (reuse === null) store.reserve(record);
     else if (store.update(id, (current) => restartable(current, record)) === null)
@@ -167,7 +172,10 @@ export class Container {
             ? { record: current, transitions: [], removal: 'discard-log' }
             : { record: { ...reuse, error: why }, transitions: [] },
         );
-        if (reuse === null) networks.release(id);
+        if (reuse === null) {
+          networks.release(id);
+          userRanges.release(id);
+        }
       } catch {
         // The next collection finds it abandoned (its creator is this process, soon gone).
       }
@@ -181,6 +189,8 @@ export class Container {
     const opened: number[] = [];
     try {
       trace('reserved');
+      const layout = store.rootfsLayout(id, config.root.layers);
+      config = prepareUserNamespace(config, id, userRanges, layout.upper);
       interfaces = joinNetworks(
         config,
         id,
@@ -199,11 +209,22 @@ export class Container {
       published = ports.published;
       cgroup = cgroups.create(id, config.linux.resources.limits, config.linux.resources.devices);
       const cgroupProcs = cgroup.procsFiles.map((file) => remember(openSync(file, 'w'), opened));
+      const etcFiles = writeEtcFiles(
+        store.dir(id),
+        config,
+        record.hostname,
+        interfaces[0]?.lease ?? null,
+      );
+      giveToContainerRoot(
+        config,
+        etcFiles.map(({ source }) => source),
+        options.io.kind === 'terminal' ? [options.io.slave] : [],
+      );
       const plan = containerPlan({
         config,
         hostname: record.hostname,
         env: [...config.process.env, `HOSTNAME=${record.hostname}`],
-        layout: store.rootfsLayout(id, config.root.layers),
+        layout,
         networkInterfaces: interfaces,
         heldSockets: ports.held,
         joined: {
@@ -211,12 +232,10 @@ export class Container {
           pid: pidNamespace?.fd ?? byPath.pid,
           net: joined?.fd ?? byPath.net,
         },
-        etcFiles: writeEtcFiles(
-          store.dir(id),
-          config,
-          record.hostname,
-          interfaces[0]?.lease ?? null,
-        ).map(({ source, target }) => ({ fd: remember(openSync(source, 'r'), opened), target })),
+        etcFiles: etcFiles.map(({ source, target }) => ({
+          fd: remember(openSync(source, 'r'), opened),
+          target,
+        })),
         mountSources: openMountSources(config, opened),
         cgroupProcs,
         cgroupDirs: cgroup.dirs,
@@ -259,6 +278,7 @@ export class Container {
         ? {
             record: {
               ...current,
+              config,
               process: pid1,
               supervisor: shim.identity,
               network: networkViewOf(config, interfaces, published, joined),

@@ -11,6 +11,7 @@ import {
   CLONE_NEWIPC,
   CLONE_NEWNET,
   CLONE_NEWNS,
+  CLONE_NEWUSER,
   CLONE_NEWUTS,
   PR_SET_PDEATHSIG,
 } from './sys/libc.js';
@@ -330,7 +331,13 @@ export function execPlan(inputs: ExecPlanInputs): { steps: PlanStep[]; fds: numb
     step(
       Op.setns,
       pidfd,
-      CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP,
+      CLONE_NEWNS |
+        CLONE_NEWUTS |
+        CLONE_NEWIPC |
+        CLONE_NEWNET |
+        CLONE_NEWCGROUP |
+        // Its user namespace first (the kernel orders them): the others belong to it.
+        (inputs.config.linux.namespaces.user === 'own' ? CLONE_NEWUSER : 0),
     ),
     ...(engine?.console == null
       ? []

@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import type { RuntimeConfig, RuntimeMount } from './config/runtime-config.js';
 import { TockerError } from './errors.js';
-import { Op, type PlanStep, step } from './shim/plan.js';
+import { Op, type PlanStep, Setting, step } from './shim/plan.js';
 import { ELOOP, ENOENT, errnoOf, O_PATH, openWithoutSymlinks } from './sys/fs-at.js';
 import {
   CLONE_NEWIPC,
@@ -17,6 +17,7 @@ import {
   MS_REC,
   MS_REMOUNT,
 } from './sys/libc.js';
+import { mapText } from './userns/ranges.js';
 
 /** Where a container's root filesystem comes from and where its writable layer lives. */
 export interface RootfsLayout {
@@ -102,6 +103,7 @@ const STANDARD_DEVICES = [
 ] as const;
 
 const KERNEL_FILES = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+const PR_SET_DUMPABLE = 4;
 
 /** The detached trees (OP_OPEN_TREE) a root is built with, each in a slot of its own. */
 class TreeSlots {
@@ -133,40 +135,55 @@ export function rootfsSteps(
 ): PlanStep[] {
   const { namespaces } = config.linux;
   const ownNetwork = config.network.mode === 'none' || config.network.mode === 'bridge';
+  const userNamespace = namespaces.user === 'own';
   const slots = new TreeSlots();
-  // Trees of the host are cloned while this is still the host's mount namespace.
+  // Trees of the host are cloned while this is still the host's mount namespace; in a user
+  // namespace of its own the child may not clone them: the shim does, before it exists.
+  const openTree = userNamespace ? Setting.tree : Op.openTree;
   const steps: PlanStep[] = [];
   const consoleSlot = bound.console === null ? null : slots.take();
-  if (consoleSlot !== null) steps.push(step(Op.openTree, consoleSlot, null, bound.console, 0, 0));
+  if (consoleSlot !== null) steps.push(step(openTree, consoleSlot, null, bound.console, 0, 0));
   const initSlot = bound.init === null ? null : slots.take();
   if (initSlot !== null) {
     const attributes = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-    steps.push(step(Op.openTree, initSlot, bound.init, -1, attributes, 0));
+    steps.push(step(openTree, initSlot, bound.init, -1, attributes, 0));
   }
   const mountSlots = config.mounts.map((mount, index) => {
     const source = bound.mountSources[index];
     if (mount.kind !== 'bind' || source == null) return null;
     const slot = slots.take();
     steps.push(
-      step(Op.openTree, slot, mount.source, source, bindAttributes(mount), mount.recursive ? 1 : 0),
+      step(openTree, slot, mount.source, source, bindAttributes(mount), mount.recursive ? 1 : 0),
     );
     return slot;
   });
   const cgroupSlots = config.mounts.some((mount) => mount.kind === 'cgroup')
     ? bound.cgroupDirs.map(({ name, path }) => {
         const slot = slots.take();
-        steps.push(step(Op.openTree, slot, path, -1, 0, 0));
+        steps.push(step(openTree, slot, path, -1, 0, 0));
         return { name, slot };
       })
     : [];
   const etcSlots = bound.etcFiles.map((file) => {
     const slot = slots.take();
-    steps.push(step(Op.openTree, slot, file.target, file.fd, READ_ONLY_FILE, 0));
+    steps.push(step(openTree, slot, file.target, file.fd, READ_ONLY_FILE, 0));
     return { slot, target: file.target };
   });
   if (joined.net !== null) steps.push(step(Op.setns, joined.net, CLONE_NEWNET));
   if (joined.ipc !== null) steps.push(step(Op.setns, joined.ipc, CLONE_NEWIPC));
   if (joined.uts !== null) steps.push(step(Op.setns, joined.uts, CLONE_NEWUTS));
+  // In a user namespace, /dev's standard nodes are the host's, bound in (mknod is refused).
+  const deviceSlots = userNamespace
+    ? STANDARD_DEVICES.map(([path]) => {
+        const slot = slots.take();
+        steps.push(step(Setting.tree, slot, path, -1, 0, 0));
+        return slot;
+      })
+    : null;
+  const rootSlot = userNamespace ? slots.take() : null;
+  if (rootSlot !== null) steps.push(...userNamespaceSteps(config, layout, rootSlot));
+  // Mounted before pivot_root in a user namespace (see idmappedRootSteps), not after.
+  const early = userNamespace ? config.mounts.filter(mountedBeforePivot) : [];
   steps.push(
     step(
       Op.unshare,
@@ -179,15 +196,20 @@ export function rootfsSteps(
     step(Op.namespacesMade, awaitShimAfterNamespaces ? 1 : 0),
     // Nothing mounted from here on may propagate back to the host.
     step(Op.mount, null, '/', null, MS_REC | MS_PRIVATE, null),
-    config.root.inPlace
-      ? step(Op.mount, layout.merged, layout.merged, null, MS_BIND | MS_REC, null)
-      : step(Op.mountOverlay, layout.merged, layout.upper, layout.work, ...layout.layers),
-    ...beforePivot,
-    step(Op.pivotRoot, layout.merged),
   );
+  if (rootSlot !== null) steps.push(...idmappedRootSteps(rootSlot, early, beforePivot));
+  else
+    steps.push(
+      config.root.inPlace
+        ? step(Op.mount, layout.merged, layout.merged, null, MS_BIND | MS_REC, null)
+        : step(Op.mountOverlay, layout.merged, layout.upper, layout.work, ...layout.layers),
+      ...beforePivot,
+      step(Op.pivotRoot, layout.merged),
+    );
   for (const [index, mount] of config.mounts.entries())
-    steps.push(...mountSteps(mount, mountSlots[index] ?? null, cgroupSlots));
-  steps.push(...devSteps(config, consoleSlot, initSlot));
+    if (!early.includes(mount))
+      steps.push(...mountSteps(mount, mountSlots[index] ?? null, cgroupSlots));
+  steps.push(...devSteps(config, consoleSlot, initSlot, deviceSlots));
   steps.push(
     // Its own namespaces' parameters (checked by configure), before /proc/sys is read-only.
     ...Object.entries(config.linux.sysctl).map(([key, value]) =>
@@ -207,6 +229,70 @@ export function rootfsSteps(
   return steps;
 }
 
+/** proc at /proc and sysfs at /sys: in a user namespace, mounted while the old root is visible. */
+function mountedBeforePivot(mount: RuntimeMount): boolean {
+  return (
+    mount.kind === 'filesystem' &&
+    ((mount.type === 'proc' && mount.target === '/proc') ||
+      (mount.type === 'sysfs' && mount.target === '/sys'))
+  );
+}
+
+/**
+ * The first steps of a child in a user namespace of its own: the shim clones it there,
+ * writes its maps and makes its root (an overlay over idmapped layers, userns.c), which it
+ * receives; it reaches `merged` while still the host's uid 0 (the state root's directories
+ * are 0700 and root's) and goes on from there by its working directory.
+ */
+function userNamespaceSteps(
+  config: RuntimeConfig,
+  layout: RootfsLayout,
+  rootSlot: number,
+): PlanStep[] {
+  return [
+    step(
+      Setting.userNamespace,
+      mapText(config.linux.uidMappings),
+      mapText(config.linux.gidMappings),
+    ),
+    step(Setting.idmappedRoot, layout.upper, layout.work, ...layout.layers),
+    step(Op.receiveRoot, rootSlot),
+    step(Op.chdir, layout.merged),
+    // The container's root from here: its namespaces (the IPC one's mqueue, say) are made
+    // by its own root, not by an id it does not map.
+    step(Op.setuser, 0, 0, 0),
+    // The switch from the host's uid made it undumpable, which gives its /proc/self to the
+    // host's root (nobody here): its own again, for the OOM score and the sysctls.
+    step(Op.prctl, PR_SET_DUMPABLE, 1),
+  ];
+}
+
+/**
+ * The root in a user namespace: the shim's overlay mounted on the working directory and
+ * entered, /proc and /sys mounted in it before pivot_root (the kernel mounts them in a user
+ * namespace only while a full view of each is still visible in the mount namespace: the
+ * host's, under the old root), then the pivot.
+ */
+function idmappedRootSteps(
+  rootSlot: number,
+  early: readonly RuntimeMount[],
+  beforePivot: readonly PlanStep[],
+): PlanStep[] {
+  return [
+    step(Op.enterTree, rootSlot),
+    ...early.flatMap((mount) =>
+      mount.kind === 'filesystem'
+        ? [
+            mountPoint(`.${mount.target}`),
+            step(Op.mount, mount.source, `.${mount.target}`, mount.type, mount.flags, mount.data),
+          ]
+        : [],
+    ),
+    ...beforePivot,
+    step(Op.pivotRoot, '.'),
+  ];
+}
+
 function bindAttributes(mount: Extract<RuntimeMount, { kind: 'bind' }>): number {
   return (
     (mount.readOnly ? MOUNT_ATTR_RDONLY : 0) |
@@ -221,7 +307,13 @@ function bindAttributes(mount: Extract<RuntimeMount, { kind: 'bind' }>): number 
  * standard nodes and links; every container gets its configured devices, the console
  * (its pty slave) and --init's binary.
  */
-function devSteps(config: RuntimeConfig, consoleSlot: number | null, initSlot: number | null) {
+function devSteps(
+  config: RuntimeConfig,
+  consoleSlot: number | null,
+  initSlot: number | null,
+  /** In a user namespace: the host's standard nodes, cloned by the shim, by slot. */
+  deviceSlots: readonly number[] | null,
+) {
   const ownDev = config.mounts.some(
     (mount) => mount.target === '/dev' && (mount.kind === 'filesystem' || mount.kind === 'tmpfs'),
   );
@@ -231,9 +323,12 @@ function devSteps(config: RuntimeConfig, consoleSlot: number | null, initSlot: n
   const steps: PlanStep[] = [];
   if (ownDev)
     steps.push(
-      ...STANDARD_DEVICES.map(([path, major, minor]) =>
-        step(Op.mknod, path, S_IFCHR | 0o666, major, minor),
-      ),
+      ...STANDARD_DEVICES.flatMap(([path, major, minor], index) => {
+        const slot = deviceSlots?.[index];
+        return slot === undefined
+          ? [step(Op.mknod, path, S_IFCHR | 0o666, major, minor)]
+          : [fileTarget(path, 0o666), step(Op.moveMount, slot, path)];
+      }),
       step(Op.symlink, '/proc/self/fd', '/dev/fd'),
       ...['stdin', 'stdout', 'stderr'].map((name, fd) =>
         step(Op.symlink, `/proc/self/fd/${fd}`, `/dev/${name}`),

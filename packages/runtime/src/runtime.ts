@@ -33,6 +33,7 @@ import type { ContainerRecord, CorruptRecord } from './state/record.js';
 import { writingTo } from './state/storage.js';
 import { type Change, StateStore } from './state/store.js';
 import { close, decodeWaitStatus, kill, pidfdOpen } from './sys/libc.js';
+import { UserNamespaceRanges } from './userns/ranges.js';
 import { VolumeStore } from './volumes.js';
 
 export interface ExecOptions {
@@ -81,6 +82,8 @@ export class Runtime {
   readonly volumes: VolumeStore;
   /** The networks of this state root, their address leases. */
   readonly networks: NetworkStore;
+  /** The user-namespace ranges of this state root's containers (--userns=auto). */
+  readonly userRanges: UserNamespaceRanges;
 
   private constructor(
     readonly store: StateStore,
@@ -89,6 +92,7 @@ export class Runtime {
     this.profiles = new SeccompProfiles(join(store.root, 'seccomp'));
     this.volumes = new VolumeStore(join(store.root, 'volumes'), () => this.list());
     this.networks = new NetworkStore(join(store.root, 'networks'), store.root, () => this.list());
+    this.userRanges = new UserNamespaceRanges(join(store.root, 'userns'));
   }
 
   /**
@@ -112,6 +116,7 @@ export class Runtime {
       cgroups: this.cgroups,
       profiles: this.profiles,
       networks: this.networks,
+      userRanges: this.userRanges,
     };
   }
 
@@ -393,6 +398,7 @@ export class Runtime {
     if (removed === null) throw new TockerError(`no such container: ${reference}`);
     // Best effort (a full disk): the next collection gives back what a removed container held.
     attempt(() => this.networks.release(record.id));
+    attempt(() => this.userRanges.release(record.id));
   }
 
   /** Puts the container on one more network (`network connect`), with `aliases` there. */
@@ -466,6 +472,8 @@ export class Runtime {
     attempt(() => this.store.removeAbandonedStaging((pid) => processStartTime(pid) !== null));
     // Addresses of containers removed by a process that died before it gave them back.
     attempt(() => this.networks.releaseUnless((id) => this.store.exists(id)));
+    // ...and their user-namespace ranges.
+    attempt(() => this.userRanges.releaseUnless((id) => this.store.exists(id)));
     attempt(() => reconcileHostNetworks());
   }
 

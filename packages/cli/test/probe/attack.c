@@ -137,6 +137,21 @@ static int try_mount(const char *source, const char *target, const char *type, c
   return report(mount(source, target, type, 0, data));
 }
 
+/* A fresh proc mounted at `target`: refused, or how many processes it shows (a host view
+ * would show the host's hundreds; the container's own PID namespace shows its own few). */
+static int proc_pids(const char *target) {
+  mkdir(target, 0755);
+  if (mount("proc", target, "proc", 0, NULL) < 0) return report(-1);
+  DIR *dir = opendir(target);
+  if (dir == NULL) return report(-1);
+  int count = 0;
+  struct dirent *entry;
+  while ((entry = readdir(dir)) != NULL) count += entry->d_name[0] >= '1' && entry->d_name[0] <= '9';
+  closedir(dir);
+  printf("pids %d\n", count);
+  return 0;
+}
+
 static int try_remount_rw(const char *target) {
   return report(mount(NULL, target, NULL, MS_REMOUNT | MS_BIND, NULL));
 }
@@ -575,6 +590,7 @@ int main(int argc, char **argv) {
   if (!strcmp(what, "read")) return try_read(a);
   if (!strcmp(what, "mount")) return try_mount(a, b, argc > 4 ? argv[4] : NULL, argc > 5 ? argv[5] : NULL);
   if (!strcmp(what, "remount-rw")) return try_remount_rw(a);
+  if (!strcmp(what, "proc-pids")) return proc_pids(a);
   if (!strcmp(what, "umount")) return try_umount(a);
   if (!strcmp(what, "mknod-open")) return try_mknod_open(a, b);
   if (!strcmp(what, "tiocsti")) return try_tiocsti(a);

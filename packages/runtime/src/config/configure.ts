@@ -22,6 +22,7 @@ import {
   type RuntimeMount,
   sealConfig,
 } from './runtime-config.js';
+import { userNamespaceOf } from './user-namespace.js';
 
 /**
  * Which root filesystems a container may have. The local CLI runs as root for root, so
@@ -132,7 +133,11 @@ export function configure(
         ipc: 'own',
         uts: 'own',
         cgroup: 'own',
+        user: userNamespaceOf(spec),
       },
+      // Leased when the container is created (its id is not known yet).
+      uidMappings: [],
+      gidMappings: [],
     },
     request: spec,
   });

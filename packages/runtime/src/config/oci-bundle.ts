@@ -327,7 +327,10 @@ export function bundleConfig(bundle: string, json: unknown, profiles: SeccompPro
         ipc: namespaces.ipc,
         uts: namespaces.uts,
         cgroup: namespaces.cgroup,
+        user: 'host',
       },
+      uidMappings: [],
+      gidMappings: [],
       sysctl: checkSysctls(oci.linux.sysctl, {
         ownIpc: namespaces.ipc === 'own',
         sharedNetwork:

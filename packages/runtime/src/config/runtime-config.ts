@@ -10,6 +10,7 @@ import {
 import { z } from 'zod';
 import type { DeviceRule } from '../cgroups/devices.js';
 import type { CgroupLimits } from '../cgroups/types.js';
+import type { IdMapping, UserNamespaceMappings } from '../userns/ranges.js';
 import { defaultKernelMounts } from './kernel-mounts.js';
 
 /**
@@ -173,7 +174,15 @@ export interface RuntimeConfigShape {
       readonly ipc: NamespaceSource;
       readonly uts: NamespaceSource;
       readonly cgroup: NamespaceSource;
+      /** 'own': a user namespace of its own (--userns=auto), mapped by uid/gidMappings. */
+      readonly user: 'host' | 'own';
     };
+    /**
+     * OCI's linux.uidMappings / gidMappings: the container's range of host ids, leased when
+     * it is created (empty until then, and with the host's user namespace).
+     */
+    readonly uidMappings: readonly IdMapping[];
+    readonly gidMappings: readonly IdMapping[];
     /** Kernel parameters of the container's own namespaces (OCI's linux.sysctl), checked. */
     readonly sysctl: Readonly<Record<string, string>>;
   };
@@ -222,6 +231,18 @@ function withKernelMounts(raw: unknown): unknown {
     linux,
   };
 }
+
+const idMappings = z
+  .array(
+    z
+      .object({
+        containerID: z.number().int().nonnegative(),
+        hostID: z.number().int().nonnegative(),
+        size: z.number().int().positive(),
+      })
+      .strict(),
+  )
+  .default([]);
 
 /** How a stored configuration is checked when a record is read back. */
 export const runtimeConfigSchema = z.preprocess(
@@ -391,9 +412,13 @@ export const runtimeConfigSchema = z.preprocess(
               ipc: namespaceSource.default('own'),
               uts: namespaceSource.default('own'),
               cgroup: namespaceSource.default('own'),
+              // Records written before user namespaces had the host's.
+              user: z.enum(['host', 'own']).default('host'),
             })
             .strict()
             .default({ pid: 'own' }),
+          uidMappings: idMappings,
+          gidMappings: idMappings,
         })
         .strict(),
       request: containerSpecSchema,
@@ -418,5 +443,20 @@ export function withLimits(config: RuntimeConfig, limits: CgroupLimits): Runtime
       },
     },
     request: { ...config.request, limits: { ...config.request.limits, ...limits } },
+  });
+}
+
+/** The same configuration with the user-namespace range leased for the container. */
+export function withUserNamespaceMappings(
+  config: RuntimeConfig,
+  mappings: UserNamespaceMappings,
+): RuntimeConfig {
+  return sealConfig({
+    ...config,
+    linux: {
+      ...config.linux,
+      uidMappings: [...mappings.uidMappings],
+      gidMappings: [...mappings.gidMappings],
+    },
   });
 }

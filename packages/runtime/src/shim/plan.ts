@@ -24,6 +24,9 @@ export const Setting = {
   sharePid: 17,
   engine: 18,
   hook: 19,
+  userNamespace: 20,
+  idmappedRoot: 21,
+  tree: 22,
 } as const;
 
 export const Op = {
@@ -65,6 +68,8 @@ export const Op = {
   setdomainname: 67,
   console: 68,
   hook: 69,
+  receiveRoot: 70,
+  enterTree: 71,
 } as const;
 
 export const ShimMode = { create: 1, exec: 2 } as const;

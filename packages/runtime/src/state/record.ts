@@ -21,7 +21,8 @@ export const FULL_ID = /^[0-9a-f]{64}$/;
  * What every tocker process knows about a container: the part clients see (ContainerView)
  * plus the host-side bookkeeping.
  */
-export interface ContainerRecord extends Omit<ContainerView, 'spec' | 'image' | 'pid'> {
+export interface ContainerRecord
+  extends Omit<ContainerView, 'spec' | 'image' | 'pid' | 'userNamespace'> {
   /** What runs (the request it was made from is its `request`: a client's `spec`). */
   readonly config: RuntimeConfig;
   /** PID 1 of the container, as seen from the host. */
@@ -142,6 +143,13 @@ export function viewOf(record: ContainerRecord): ContainerView {
     spec: record.config.request,
     image: record.config.root.image,
     network: record.network,
+    userNamespace:
+      record.config.linux.namespaces.user === 'own'
+        ? {
+            uidMappings: record.config.linux.uidMappings,
+            gidMappings: record.config.linux.gidMappings,
+          }
+        : null,
     status: record.status,
     createdAt: record.createdAt,
     startedAt: record.startedAt,

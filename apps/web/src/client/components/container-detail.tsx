@@ -127,7 +127,7 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
         <dt>Limits</dt>
         <dd data-testid="limits">{formatLimits(limits)}</dd>
         <dt>Isolation</dt>
-        <dd data-testid="isolation">{describeIsolation(container.spec)}</dd>
+        <dd data-testid="isolation">{describeIsolation(container)}</dd>
         <dt>Created</dt>
         <dd>{formatDate(container.createdAt)}</dd>
         <dt>Uptime</dt>
@@ -220,8 +220,9 @@ export function ContainerDetail({ agent, id }: { agent: number; id: string }) {
 }
 
 /** What a container gave up or added to docker's defaults, in a line. */
-function describeIsolation(spec: ContainerView['spec']): string {
+function describeIsolation({ spec, userNamespace }: ContainerView): string {
   if (spec.privileged) return 'privileged: every capability and device, no seccomp filter';
+  const root = userNamespace?.uidMappings.find((mapping) => mapping.containerID === 0);
   const changes = [...spec.capAdd.map((cap) => `+${cap}`), ...spec.capDrop.map((cap) => `-${cap}`)];
   return [
     changes.length === 0 ? "docker's default capabilities" : `capabilities ${changes.join(' ')}`,
@@ -231,5 +232,8 @@ function describeIsolation(spec: ContainerView['spec']): string {
         ? 'no seccomp filter'
         : 'a custom seccomp profile',
     ...(spec.noNewPrivileges ? ['no new privileges'] : []),
+    ...(root === undefined
+      ? []
+      : [`own user namespace: root is host uid ${root.hostID} (${root.size} ids)`]),
   ].join(' · ');
 }

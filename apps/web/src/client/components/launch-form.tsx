@@ -39,6 +39,7 @@ const FIELDS = [
   'network',
   'networkAliases',
   'ports',
+  'userns',
 ] as const;
 /** A mount row's input: `mounts.2.target`. */
 type MountField = `mounts.${number}.${MountPart}`;
@@ -122,6 +123,8 @@ function toSpec(
     init: form.get('init') === 'on',
     privileged: form.get('privileged') === 'on',
     readOnlyRoot: form.get('readOnlyRoot') === 'on',
+    // Unset: the agent's default (its --userns).
+    userns: optional('userns') as ContainerSpecInput['userns'],
     mounts: mountsOf(mounts),
     network: optional('network') ?? 'bridge',
     networkAliases: words(text('networkAliases')),
@@ -200,6 +203,8 @@ export function LaunchForm() {
   // source /srv is not under a directory this agent allows") is shown at that row.
   const locate = (message: string): LaunchField | 'form' => {
     if (aboutAliases(message)) return 'networkAliases';
+    // The runtime's refusals of what cannot go with a user namespace of its own.
+    if (message.startsWith('--userns')) return 'userns';
     const field = fieldOf(message, FIELDS);
     if (field !== 'form') return field;
     for (const [index, row] of mounts.entries()) {
@@ -337,6 +342,19 @@ export function LaunchForm() {
                 {choice}
               </option>
             ))}
+          </select>
+        )}
+      </Field>
+      <Field
+        label="User namespace"
+        hint="Its own: its root is an unprivileged range of the host's ids (not with privileged, host network, or another container's); the host's: as docker by default."
+        error={errors.userns}
+      >
+        {(props) => (
+          <select {...props} name="userns" defaultValue="">
+            <option value="">the agent's default</option>
+            <option value="auto">its own (userns auto)</option>
+            <option value="host">the host's</option>
           </select>
         )}
       </Field>
