@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import {
+  chownSync,
   closeSync,
   cpSync,
   existsSync,
@@ -12,6 +13,7 @@ import {
   openSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,7 +84,7 @@ before(() => {
 });
 
 after(() => {
-  for (const id of ['hooks', 'blocked', 'joined', 'owner', 'console', 'badhook'])
+  for (const id of ['hooks', 'blocked', 'joined', 'owner', 'console', 'badhook', 'userns'])
     runtime('delete', '--force', id);
   for (const hierarchy of spawnSync('ls', ['/sys/fs/cgroup'], { encoding: 'utf8' }).stdout.split(
     '\n',
@@ -267,6 +269,47 @@ print(out.decode(errors='replace'),flush=True)`,
     assert.match(output, /33 101/);
     await waitForStatus('console', 'stopped');
     assert.equal(runtime('delete', 'console').status, 0);
+  });
+
+  test("linux.uidMappings: a user namespace of its own; what its root makes is the mapped host id's", () => {
+    const shared = join(scratch, 'mapped');
+    mkdirSync(shared);
+    // The engine prepares what the mapped root may write (podman chowns its storage).
+    chownSync(shared, 300_000, 300_000);
+    mkdirSync(join(rootfs, 'mapped'), { recursive: true });
+    const dir = bundle('userns', (config) => {
+      config.process.args = [
+        'sh',
+        '-c',
+        'cat /proc/self/uid_map; touch /mapped/made; stat -c %u /bin',
+      ];
+      config.linux.namespaces.push({ type: 'user' });
+      config.linux.uidMappings = [{ containerID: 0, hostID: 300_000, size: 65_536 }];
+      config.linux.gidMappings = [{ containerID: 0, hostID: 300_000, size: 65_536 }];
+      config.mounts.push({
+        destination: '/mapped',
+        type: 'bind',
+        source: shared,
+        options: ['rbind'],
+      });
+    });
+    const run = runtime('run', '--bundle', dir, 'userns');
+    assert.equal(run.status, 0, run.stderr);
+    const [map, owner] = run.stdout.trim().split('\n');
+    assert.deepEqual(map?.trim().split(/\s+/), ['0', '300000', '65536']);
+    // The host's root owns the image here, and is no one inside.
+    assert.equal(owner, '65534');
+    assert.equal(statSync(join(shared, 'made')).uid, 300_000);
+    rmSync(join(rootfs, 'mapped'), { recursive: true });
+  });
+
+  test('a user namespace without mappings, or mappings without one, is refused', () => {
+    const dir = bundle('userns', (config) => {
+      config.linux.uidMappings = [{ containerID: 0, hostID: 300_000, size: 65_536 }];
+    });
+    const created = runtime('create', '--bundle', dir, 'userns');
+    assert.equal(created.status, 1);
+    assert.match(created.stderr, /uidMappings need a user namespace/);
   });
 
   test('a terminal without a console socket is refused clearly', () => {

@@ -49,10 +49,11 @@ enum {
   SET_USER_NAMESPACE = 20, /* uid_map text, gid_map text: the child is cloned into a user
                             * namespace of its own (userns.c) */
   SET_IDMAPPED_ROOT = 21,  /* upper, work, lower layers... (top first): the overlay the shim
-                            * makes over idmapped layers, handed to the child (userns.c) */
-  SET_TREE = 22,           /* i64 slot, path, i64 fd, i64 attributes, i64 recursive: OP_OPEN_TREE's clone, made
-                            * by the shim on the host before the child exists (a child in a
-                            * user namespace may not clone the host's mounts) */
+                            * makes over idmapped layers (no upper: the one directory as it is),
+                            * handed to the child (userns.c) */
+  SET_TREE = 22,           /* i64 slot, path, i64 fd, i64 attributes, i64 recursive: OP_OPEN_TREE's
+                            * clone, made by the shim on the host before the child exists (a
+                            * child in a user namespace may not clone the host's mounts) */
 };
 
 /* Operations of the child, in order. */

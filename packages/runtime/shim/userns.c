@@ -59,6 +59,14 @@ static int write_map(pid_t child, const char *file, const char *map) {
 
 /* The overlay of SET_IDMAPPED_ROOT over idmapped clones of its layers, detached. */
 static int idmapped_root(const struct op *root, int userns, char *why, size_t why_size) {
+  /* No upper layer: an OCI bundle's root, which its engine made for the ids it maps, is
+   * the container's root as it is. */
+  const char *upper = arg_string(root, 0);
+  if (upper == NULL || upper[0] == '\0') {
+    int tree = tree_clone(arg_string(root, 2), -1, 0, 1);
+    if (tree < 0) snprintf(why, why_size, "the root %s: %s", arg_string(root, 2), strerror(errno));
+    return tree;
+  }
   int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
   if (fs < 0) {
     snprintf(why, why_size, "fsopen overlay: %s", strerror(errno));

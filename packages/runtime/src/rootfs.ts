@@ -255,7 +255,11 @@ function userNamespaceSteps(
       mapText(config.linux.uidMappings),
       mapText(config.linux.gidMappings),
     ),
-    step(Setting.idmappedRoot, layout.upper, layout.work, ...layout.layers),
+    // tocker's own root is an overlay the shim makes over idmapped layers; a bundle's (its
+    // engine made it, owned by the ids it maps) is the directory as it is, cloned by the shim.
+    config.root.inPlace
+      ? step(Setting.idmappedRoot, '', '', layout.merged)
+      : step(Setting.idmappedRoot, layout.upper, layout.work, ...layout.layers),
     step(Op.receiveRoot, rootSlot),
     step(Op.chdir, layout.merged),
     // The container's root from here: its namespaces (the IPC one's mqueue, say) are made

@@ -270,8 +270,15 @@ export function bundleConfig(bundle: string, json: unknown, profiles: SeccompPro
   if (oci.linux.intelRdt !== undefined) notApplied.push('linux.intelRdt');
   if (oci.linux.personality !== undefined) notApplied.push('linux.personality');
   if (oci.linux.rootfsPropagation !== undefined) notApplied.push('linux.rootfsPropagation');
-  if (oci.linux.uidMappings.length > 0 || oci.linux.gidMappings.length > 0)
-    throw new TockerError('config.json: linux.uidMappings: user namespaces are not supported yet');
+  const mapped = oci.linux.uidMappings.length > 0 || oci.linux.gidMappings.length > 0;
+  if (namespaces.user !== mapped)
+    throw new TockerError(
+      mapped
+        ? 'config.json: linux.uidMappings need a user namespace in linux.namespaces'
+        : 'config.json: a user namespace needs linux.uidMappings and linux.gidMappings',
+    );
+  if (mapped && (oci.linux.uidMappings.length === 0 || oci.linux.gidMappings.length === 0))
+    throw new TockerError('config.json: a user namespace needs both uidMappings and gidMappings');
   const config = sealConfig({
     ociVersion: oci.ociVersion,
     root: { layers: [rootPath], image: null, readonly: oci.root.readonly, inPlace: true },
@@ -327,10 +334,10 @@ export function bundleConfig(bundle: string, json: unknown, profiles: SeccompPro
         ipc: namespaces.ipc,
         uts: namespaces.uts,
         cgroup: namespaces.cgroup,
-        user: 'host',
+        user: namespaces.user ? 'own' : 'host',
       },
-      uidMappings: [],
-      gidMappings: [],
+      uidMappings: oci.linux.uidMappings,
+      gidMappings: oci.linux.gidMappings,
       sysctl: checkSysctls(oci.linux.sysctl, {
         ownIpc: namespaces.ipc === 'own',
         sharedNetwork:
@@ -431,6 +438,8 @@ function rlimitOf(limit: { type: string; soft: number; hard: number }): Rlimit {
  * out is the host's. The mount namespace is always its own: it is how its root is made.
  */
 function namespacesOf(oci: OciConfig): {
+  /** A user namespace of its own, mapped by linux.uidMappings and gidMappings. */
+  user: boolean;
   pid: NamespaceSource;
   ipc: NamespaceSource;
   uts: NamespaceSource;
@@ -453,8 +462,8 @@ function namespacesOf(oci: OciConfig): {
     throw new TockerError(
       'config.json: linux.namespaces: joining a mount namespace is not supported',
     );
-  if (listed.has('user'))
-    throw new TockerError('config.json: linux.namespaces: user namespaces are not supported yet');
+  if (listed.get('user') !== undefined)
+    throw new TockerError('config.json: linux.namespaces: joining a user namespace is not supported');
   if (listed.has('time'))
     throw new TockerError('config.json: linux.namespaces: time namespaces are not supported');
   const source = (type: string): NamespaceSource => {
@@ -464,6 +473,7 @@ function namespacesOf(oci: OciConfig): {
   };
   const network = source('network');
   return {
+    user: listed.has('user'),
     pid: source('pid'),
     ipc: source('ipc'),
     uts: source('uts'),
