@@ -13,8 +13,10 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   renameSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -186,11 +188,27 @@ installDefaultSeccompProfile();
 addSubordinateIds();
 installNpmDependencies();
 run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only']);
+installRuntimeCommand();
 
 const { prepareDefaultImage } = await import(join(repo, 'packages/runtime/dist/image.js'));
 const image = prepareDefaultImage();
 console.log(`setup: default image ready at ${image}`);
 await importDefaultImage(image);
+
+/**
+ * tocker-runtime where engines are pointed at it (podman --runtime, containerd's
+ * BinaryName): a link to this checkout's build, replaced if it pointed elsewhere.
+ */
+function installRuntimeCommand() {
+  const link = '/usr/local/bin/tocker-runtime';
+  const target = join(repo, 'packages/oci-runtime/dist/tocker-runtime');
+  try {
+    if (readlinkSync(link) === target) return;
+  } catch {}
+  rmSync(link, { force: true });
+  symlinkSync(target, link);
+  console.log(`setup: ${link} -> ${target}`);
+}
 
 /**
  * The same busybox tree as `busybox:latest` in the image store (offline: no registry

@@ -20,7 +20,7 @@ import {
   FIFO_FILE,
   type OciHook,
   type OciStateRecord,
-  STATE_FILE,
+  readStateRecord,
   stateDirectory,
   writeStateRecord,
 } from './state.js';
@@ -175,11 +175,9 @@ async function create(globals: Globals, args: readonly string[]): Promise<void> 
 
 /** The record of a container that exists, or runc's "does not exist". */
 function readRecord(root: string, id: string): OciStateRecord {
-  try {
-    return JSON.parse(readFileSync(join(stateDirectory(root, id), STATE_FILE), 'utf8'));
-  } catch {
-    throw new TockerError(`container does not exist`);
-  }
+  const record = readStateRecord(root, id);
+  if (record === null) throw new TockerError('container does not exist');
+  return record;
 }
 
 /**

@@ -152,6 +152,15 @@ export function statusOf(root: string, record: OciStateRecord): OciStatus {
 }
 
 /** Every container under root with its status now, for the agent's read-only listing. */
+/** One container's record, or null: none by that id (or a create still in progress). */
+export function readStateRecord(root: string, id: string): OciStateRecord | null {
+  try {
+    return JSON.parse(readFileSync(join(stateDirectory(root, id), STATE_FILE), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
 export function readOciStates(root: string): OciState[] {
   let ids: string[];
   try {
@@ -161,12 +170,9 @@ export function readOciStates(root: string): OciState[] {
     throw error;
   }
   return ids.sort().flatMap((id) => {
-    let record: OciStateRecord;
-    try {
-      record = JSON.parse(readFileSync(join(stateDirectory(root, id), STATE_FILE), 'utf8'));
-    } catch {
-      return []; // a create in progress, or a directory that is not a container's
-    }
+    const record = readStateRecord(root, id);
+    // A create in progress, or a directory that is not a container's.
+    if (record === null) return [];
     const status = statusOf(root, record);
     return [{ ...record, status, pid: status === 'stopped' ? 0 : record.init.pid }];
   });

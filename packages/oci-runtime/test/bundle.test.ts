@@ -52,7 +52,22 @@ function runtime(...args: string[]): { status: number | null; stdout: string; st
 }
 
 /** A bundle of the busybox tree with `runc spec`'s shape, changed by `edit`. */
-function bundle(name: string, edit: (config: Record<string, any>) => void): string {
+/** config.json as the tests edit it: runc spec's shape, loosely typed. */
+interface ConfigJson {
+  process: { args: string[]; terminal: boolean; consoleSize?: { height: number; width: number } };
+  linux: {
+    namespaces: { type: string; path?: string }[];
+    cgroupsPath?: string;
+    uidMappings?: unknown[];
+    gidMappings?: unknown[];
+  };
+  mounts: { destination: string; type: string; source: string; options: string[] }[];
+  root: { path: string; readonly: boolean };
+  hostname?: string;
+  hooks?: unknown;
+}
+
+function bundle(name: string, edit: (config: ConfigJson) => void): string {
   const dir = join(scratch, name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir);
