@@ -1,63 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type IPty, spawn } from 'node-pty';
-import { CliRoot, tockerBin, waitFor } from './helpers.js';
+import { Terminal } from '../../runtime/test/terminal.js';
+import { CliRoot, tockerBin } from './helpers.js';
 
 const world = new CliRoot();
 before(() => world.ready());
 after(() => world.cleanup());
 
 /** The CLI on a real pty, as a user's terminal would run it. */
-class Terminal {
-  output = '';
-  readonly exited: Promise<number>;
-  private readonly pty: IPty;
-
-  constructor(args: string[], size = { cols: 80, rows: 24 }) {
-    this.pty = spawn(tockerBin, args, {
-      ...size,
-      env: world.env as Record<string, string>,
-      name: 'xterm',
-    });
-    this.pty.onData((data) => {
-      this.output += data;
-    });
-    this.exited = new Promise((resolve) => this.pty.onExit(({ exitCode }) => resolve(exitCode)));
-  }
-
-  type(text: string): void {
-    this.pty.write(text);
-  }
-
-  resize(cols: number, rows: number): void {
-    this.pty.resize(cols, rows);
-  }
-
-  /** Waits until the output (from `from` on) matches. */
-  async expect(pattern: RegExp, from = 0): Promise<RegExpMatchArray> {
-    try {
-      return await waitFor(
-        String(pattern),
-        () => this.output.slice(from).match(pattern) ?? undefined,
-      );
-    } catch (error) {
-      throw new Error(
-        `${(error as Error).message}; the terminal shows ${JSON.stringify(this.output.slice(from))}`,
-      );
-    }
-  }
-
-  /** busybox sh prints "/ # " (and then asks for the cursor position). */
-  prompt(from = 0): Promise<RegExpMatchArray> {
-    return this.expect(/\/ # /, from);
-  }
-}
+const cliTerminal = (args: string[], size?: { cols: number; rows: number }) =>
+  new Terminal(tockerBin, args, world.env, size);
 
 describe('-it: a real terminal through a pty (node-pty plays the user)', {
   timeout: 30_000,
 }, () => {
   test('the window size is passed in and follows resizes', async () => {
-    const terminal = new Terminal(['run', '-it', '--rm', 'busybox', 'sh'], { cols: 91, rows: 27 });
+    const terminal = cliTerminal(['run', '-it', '--rm', 'busybox', 'sh'], { cols: 91, rows: 27 });
     await terminal.prompt();
     terminal.type('stty size\r');
     await terminal.expect(/^27 91\r?$/m);
@@ -71,7 +29,7 @@ describe('-it: a real terminal through a pty (node-pty plays the user)', {
   });
 
   test('^C reaches the foreground process, not the shell; job control works', async () => {
-    const terminal = new Terminal(['run', '-it', '--rm', 'busybox', 'sh']);
+    const terminal = cliTerminal(['run', '-it', '--rm', 'busybox', 'sh']);
     await terminal.prompt();
     terminal.type('tty; sleep 30\r');
     await terminal.expect(/\/dev\/(console|pts\/\d+)/);
@@ -94,7 +52,7 @@ describe('-it: a real terminal through a pty (node-pty plays the user)', {
   });
 
   test('Unicode passes through unharmed', async () => {
-    const terminal = new Terminal(['run', '-it', '--rm', 'busybox', 'sh']);
+    const terminal = cliTerminal(['run', '-it', '--rm', 'busybox', 'sh']);
     await terminal.prompt();
     terminal.type('echo "héllo wörld ✓ 日本"\r');
     await terminal.expect(/^héllo wörld ✓ 日本\r?$/m);

@@ -17,6 +17,7 @@ import {
 import { join } from 'node:path';
 import { waitFor } from '../../../runtime/test/helpers.js';
 import { scratchDir } from '../../../runtime/test/scratch.js';
+import { Terminal } from '../../../runtime/test/terminal.js';
 import {
   type CommandResult,
   cgroupChildren,
@@ -28,7 +29,6 @@ import {
 } from './host.js';
 import { BUSYBOX, busyboxArchive } from './image.js';
 import type { LoggedRuntime } from './runtimes.js';
-import { Terminal } from './terminal.js';
 
 /** Where containerd 1.6 puts its shims' sockets, whatever its configuration says. */
 const SHIM_SOCKETS = '/run/containerd/s';

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from '../../../runtime/test/helpers.js';
 import { scratchDir } from '../../../runtime/test/scratch.js';
+import { Terminal } from '../../../runtime/test/terminal.js';
 import {
   type CommandResult,
   cgroupChildren,
@@ -19,7 +20,6 @@ import {
 } from './host.js';
 import { BUSYBOX, busyboxArchive } from './image.js';
 import { LoggedRuntime, type OciRuntime } from './runtimes.js';
-import { Terminal } from './terminal.js';
 
 /** What podman left of its containers on the host (all empty when it cleaned up). */
 export interface PodmanLeftovers {

@@ -463,7 +463,9 @@ function namespacesOf(oci: OciConfig): {
       'config.json: linux.namespaces: joining a mount namespace is not supported',
     );
   if (listed.get('user') !== undefined)
-    throw new TockerError('config.json: linux.namespaces: joining a user namespace is not supported');
+    throw new TockerError(
+      'config.json: linux.namespaces: joining a user namespace is not supported',
+    );
   if (listed.has('time'))
     throw new TockerError('config.json: linux.namespaces: time namespaces are not supported');
   const source = (type: string): NamespaceSource => {

@@ -1,19 +1,14 @@
 import { type IPty, spawn } from 'node-pty';
-import { waitFor } from '../../../runtime/test/helpers.js';
+import { waitFor } from './helpers.js';
 
-/** A client on a real pty, typed at as a user would (node-pty plays the terminal). */
+/** A program on a real pty, typed at as a user would (node-pty plays the terminal). */
 export class Terminal {
   output = '';
   readonly exited: Promise<number>;
   private readonly pty: IPty;
 
-  constructor(file: string, args: string[], env: NodeJS.ProcessEnv) {
-    this.pty = spawn(file, args, {
-      cols: 80,
-      rows: 24,
-      env: env as Record<string, string>,
-      name: 'xterm',
-    });
+  constructor(file: string, args: string[], env: NodeJS.ProcessEnv, size = { cols: 80, rows: 24 }) {
+    this.pty = spawn(file, args, { ...size, env: env as Record<string, string>, name: 'xterm' });
     this.pty.onData((data) => {
       this.output += data;
     });
@@ -22,6 +17,10 @@ export class Terminal {
 
   type(text: string): void {
     this.pty.write(text);
+  }
+
+  resize(cols: number, rows: number): void {
+    this.pty.resize(cols, rows);
   }
 
   /** Waits until the output (from `from` on) matches. */
@@ -36,6 +35,11 @@ export class Terminal {
         `${(error as Error).message}; the terminal shows ${JSON.stringify(this.output.slice(from))}`,
       );
     }
+  }
+
+  /** busybox sh prints "/ # " (and then asks for the cursor position). */
+  prompt(from = 0): Promise<RegExpMatchArray> {
+    return this.expect(/\/ # /, from);
   }
 
   kill(): void {
