@@ -1,5 +1,6 @@
 /* `start ID`: the init of a created container is blocked opening exec.fifo for writing;
- * opening it for reading lets it go, and its byte says it went. */
+ * opening it for reading lets it go, its byte says it went, and the fifo's end says it
+ * exec'd the user's program. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +52,16 @@ int start_container(const char *id) {
     if (got < 0 && errno != EAGAIN && errno != EINTR) failure = "reading exec.fifo failed";
     /* No byte: the init is gone (EOF after its open, or its pidfd says so). */
     else if (got == 0 || fds[1].revents) failure = "cannot start a container that has stopped";
+  }
+  /* The init keeps its end open (close-on-exec) through its startContainer hooks: the end
+   * of the fifo is its execve of the user's program (or its end), and poststart must come
+   * after that. */
+  while (failure == NULL) {
+    struct pollfd end = {.fd = fifo, .events = POLLIN};
+    if (poll(&end, 1, -1) < 0 && errno != EINTR) break;
+    char rest[16];
+    ssize_t got = read(fifo, rest, sizeof rest);
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) break;
   }
   close(fifo);
   close(pidfd);

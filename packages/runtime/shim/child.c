@@ -538,7 +538,8 @@ static void await_start(int fifo) {
   while (fd < 0 && errno == EINTR);
   check(fd, "open", "the start fifo");
   if (write(fd, "0", 1) != 1) failed("write", "the start fifo");
-  close(fd);
+  /* Kept open (close-on-exec): `start` waits for its end, which is the execve of the
+   * user's program, to run the poststart hooks after it as the spec says. */
   close(fifo);
 }
 

@@ -94,7 +94,8 @@ enum {
                             * made now); with wait, go on only once the shim says so */
   OP_WRITE_PATH = 65,     /* path, text, subject: a kernel file written (a sysctl, the OOM score) */
   OP_AWAIT_START = 66,    /* i64 fd (O_PATH of a fifo): blocks opening it for writing until the
-                           * engine's `start` opens it, then writes one byte */
+                           * engine's `start` opens it, then writes one byte and keeps it open
+                           * until its execve (close-on-exec): that end is what `start` awaits */
   OP_SETDOMAINNAME = 67,  /* name */
   OP_HOOK = 69,           /* name, state before the pid, state after it, hook (hooks.c): run by
                            * the child where it is (OCI's createContainer, startContainer) */
