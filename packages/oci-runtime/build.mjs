@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { SHIM_PATH } from '@tocker/runtime/paths';
 import { build } from 'esbuild';
 
 rmSync('dist', { recursive: true, force: true });
@@ -41,6 +42,8 @@ if (sources.length > 0)
       '../runtime/shim',
       `-DTOCKER_NODE="${process.execPath}"`,
       `-DTOCKER_COMPILE_SCRIPT="${new URL('dist/compile.cjs', import.meta.url).pathname}"`,
+      // A warm create runs the shim itself (native/warm.c).
+      `-DTOCKER_SHIM="${SHIM_PATH}"`,
       '-o',
       'dist/tocker-runtime',
       ...sources,

@@ -19,8 +19,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_IMAGE } from '@tocker/runtime';
 import { RUNTIME_BINARY } from './fixture.js';
+
+const COMPILE_SCRIPT = fileURLToPath(new URL('../dist/compile.cjs', import.meta.url));
 
 const scratch = mkdtempSync(join(tmpdir(), 'tocker-oci-bundle-'));
 const root = join(scratch, 'root');
@@ -99,7 +102,7 @@ before(() => {
 });
 
 after(() => {
-  for (const id of ['hooks', 'blocked', 'joined', 'owner', 'console', 'badhook', 'userns'])
+  for (const id of ['hooks', 'blocked', 'joined', 'owner', 'console', 'badhook', 'userns', 'warm'])
     runtime('delete', '--force', id);
   for (const hierarchy of spawnSync('ls', ['/sys/fs/cgroup'], { encoding: 'utf8' }).stdout.split(
     '\n',
@@ -325,6 +328,53 @@ print(out.decode(errors='replace'),flush=True)`,
     const created = runtime('create', '--bundle', dir, 'userns');
     assert.equal(created.status, 1);
     assert.match(created.stderr, /uidMappings need a user namespace/);
+  });
+
+  test("the warm compiler: creates go through it (same record, the init in the caller's tree), its errors come back, and without it creates are cold again", async () => {
+    const compiler = spawn(process.execPath, [COMPILE_SCRIPT, '--root', root, 'compiler'], {
+      stdio: 'ignore',
+    });
+    try {
+      const socket = join(root, '.compiler.sock');
+      for (let tries = 0; tries < 100 && !existsSync(socket); tries++)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(existsSync(socket), 'the compiler listens');
+      const dir = bundle('warm', (config) => {
+        config.process.args = ['sh', '-c', 'exit 7'];
+      });
+      // run is a subreaper: the container's exit code reaches it only if the init was
+      // reparented to it, i.e. the shim ran under run's create, not under the compiler.
+      const run = runtime('run', '--bundle', dir, 'warm');
+      assert.equal(run.status, 7, run.stderr);
+      assert.equal(existsSync(join(root, 'warm')), false);
+      const created = runtime(
+        'create',
+        '--bundle',
+        dir,
+        '--pid-file',
+        join(scratch, 'warm.pid'),
+        'warm',
+      );
+      assert.equal(created.status, 0, created.stderr);
+      assert.equal(state('warm').status, 'created');
+      assert.equal(readFileSync(join(scratch, 'warm.pid'), 'utf8'), String(state('warm').pid));
+      assert.equal(runtime('delete', 'warm').status, 0);
+      const broken = bundle('warm', (config) => {
+        config.process.args = [];
+      });
+      const refused = runtime('create', '--bundle', broken, 'warm');
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /process\.args: a command is needed/);
+      assert.equal(existsSync(join(root, 'warm')), false);
+    } finally {
+      compiler.kill('SIGTERM');
+      await new Promise((resolve) => compiler.once('exit', resolve));
+    }
+    assert.equal(existsSync(join(root, '.compiler.sock')), false);
+    const dir = bundle('warm', (config) => {
+      config.process.args = ['true'];
+    });
+    assert.equal(runtime('run', '--bundle', dir, 'warm').status, 0);
   });
 
   test('a terminal without a console socket is refused clearly', () => {

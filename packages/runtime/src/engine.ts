@@ -12,7 +12,8 @@ import { containerPlan, type EngineHooks, execPlan } from './plans.js';
 import { isAlive, type ProcessIdentity } from './proc.js';
 import { openMountSources } from './rootfs.js';
 import type { SeccompProfiles } from './security/seccomp.js';
-import { Shim } from './shim/shim.js';
+import type { PlanStep } from './shim/plan.js';
+import { Shim, type ShimReport } from './shim/shim.js';
 import { O_PATH } from './sys/fs-at.js';
 import { decodeWaitStatus, errno, pidfdOpen, SyscallError } from './sys/libc.js';
 import { connectUnix } from './sys/sockets.js';
@@ -37,12 +38,19 @@ export interface EngineContainer {
 }
 
 /**
- * `create` for an OCI engine: the container's cgroups (at linux.cgroupsPath, runc's
- * default /<id> without it), then its shim in engine mode, which leaves once the init is
- * ready and blocked on the start fifo. Nothing of tocker's own state is touched: the
- * engine owns the container's life. On failure nothing is left behind.
+ * An engine's container prepared up to its shim: its cgroups made (at linux.cgroupsPath,
+ * runc's default /<id> without it), and the plan with the descriptors it is given.
  */
-export async function createForEngine(request: EngineCreateRequest): Promise<EngineContainer> {
+export interface PreparedEngineContainer {
+  readonly steps: readonly PlanStep[];
+  /** The plan's passed descriptors, in order (the shim's FIRST_PASSED_FD on). */
+  readonly fds: readonly number[];
+  readonly cgroup: ContainerCgroup;
+  /** Closes this process's copies of the descriptors, once the shim has its own. */
+  release(): void;
+}
+
+export function prepareForEngine(request: EngineCreateRequest): PreparedEngineContainer {
   const { bundle, id } = request;
   const { config } = bundle;
   if (config.process.terminal && request.consoleSocket === null)
@@ -54,13 +62,15 @@ export async function createForEngine(request: EngineCreateRequest): Promise<Eng
     opened.push(fd);
     return fd;
   };
+  const release = () => {
+    for (const fd of opened.splice(0)) closeSync(fd);
+  };
   // runc's rule: the spec's device rules, then the nodes every container may use.
   const devices = [
     ...config.linux.resources.devices,
     ...DEFAULT_DEVICE_RULES.filter((rule) => rule.allow),
   ];
   const cgroup = cgroups.create(basename(cgroupsPath), config.linux.resources.limits, devices);
-  let shim: Shim;
   try {
     const plan = containerPlan({
       config,
@@ -95,27 +105,56 @@ export async function createForEngine(request: EngineCreateRequest): Promise<Eng
       initBinary: INIT_BINARY,
       seccomp: config.linux.seccomp && request.profiles.program(config.linux.seccomp.profile),
     });
-    shim = Shim.spawn(id.slice(0, 12), plan.steps, plan.fds, true);
+    return { steps: plan.steps, fds: plan.fds, cgroup, release };
   } catch (error) {
+    release();
     cgroup.remove();
     throw error;
+  }
+}
+
+/**
+ * What became of a prepared container, from its shim's reports: the init's pid once it is
+ * ready and blocked on the start fifo, or the reason it is not (its cgroups then removed).
+ */
+export function concludeEngineCreate(
+  prepared: PreparedEngineContainer,
+  born: ShimReport,
+  outcome: ShimReport,
+): EngineContainer {
+  if (born.kind === 'pid' && outcome.kind === 'ready')
+    return { pid: born.pid, cgroup: prepared.cgroup };
+  prepared.cgroup.killAll();
+  prepared.cgroup.remove();
+  const failure = outcome.kind === 'error' ? outcome : born.kind === 'error' ? born : null;
+  throw new TockerError(
+    failure?.message ?? 'the container process died during set-up',
+    failure?.exitCode ?? 125,
+  );
+}
+
+/**
+ * `create` for an OCI engine, run by this process: the prepared container's shim in
+ * engine mode, which leaves once the init is ready and blocked on the start fifo. Nothing
+ * of tocker's own state is touched: the engine owns the container's life. On failure
+ * nothing is left behind.
+ */
+export async function createForEngine(request: EngineCreateRequest): Promise<EngineContainer> {
+  const prepared = prepareForEngine(request);
+  let shim: Shim;
+  try {
+    shim = Shim.spawn(request.id.slice(0, 12), prepared.steps, prepared.fds, true);
+  } catch (error) {
+    prepared.cgroup.remove();
+    throw error;
   } finally {
-    for (const fd of opened) closeSync(fd);
+    prepared.release();
   }
   const born = await shim.until('pid', 'error');
   const outcome = await shim.until('ready', 'error');
-  if (born.kind !== 'pid' || outcome.kind !== 'ready') {
-    await shim.until('closed');
-    cgroup.killAll();
-    cgroup.remove();
-    const failure = outcome.kind === 'error' ? outcome : born.kind === 'error' ? born : null;
-    throw new TockerError(
-      failure?.message ?? 'the container process died during set-up',
-      failure?.exitCode ?? 125,
-    );
-  }
+  if (outcome.kind !== 'ready') await shim.until('closed');
   shim.release();
-  return { pid: born.pid, cgroup };
+  return concludeEngineCreate(prepared, born, outcome);
 }
 
 /**

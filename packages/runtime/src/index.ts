@@ -15,7 +15,14 @@ export {
   type CreateOptions,
   type ExitStatus,
 } from './container.js';
-export { createForEngine, type EngineContainer, execForEngine } from './engine.js';
+export {
+  concludeEngineCreate,
+  createForEngine,
+  type EngineContainer,
+  execForEngine,
+  type PreparedEngineContainer,
+  prepareForEngine,
+} from './engine.js';
 export { TockerError } from './errors.js';
 export { NetworkStore, reconcileHostNetworks, Subnet } from './network/index.js';
 export { DEFAULT_IMAGE, IMAGES_DIR, tockerRoot } from './paths.js';
@@ -31,6 +38,7 @@ export {
 } from './runtime.js';
 export { SeccompProfiles } from './security/seccomp.js';
 export { encodePlan, type PlanArg, type PlanStep, step } from './shim/plan.js';
+export { parseReport as parseShimReport, type ShimReport } from './shim/shim.js';
 export { parseSignal } from './signals.js';
 export {
   type ContainerLimits,

@@ -146,7 +146,7 @@ function startShim(name: string, fds: readonly number[], inheritStdio: boolean):
   }
 }
 
-function parseReport(line: string): ShimReport {
+export function parseReport(line: string): ShimReport {
   const [kind, ...rest] = line.split(' ');
   switch (kind) {
     case 'pid':
