@@ -103,7 +103,7 @@ function planFrame(prepared: PreparedEngineContainer): Buffer {
   planLength.writeUInt32LE(plan.length, 0);
   const fds = Buffer.alloc(4 + 4 * prepared.fds.length);
   fds.writeUInt32LE(prepared.fds.length, 0);
-  prepared.fds.forEach((fd, index) => fds.writeInt32LE(fd, 4 + 4 * index));
+  for (const [index, fd] of prepared.fds.entries()) fds.writeInt32LE(fd, 4 + 4 * index);
   return frame('P', planLength, plan, fds);
 }
 
