@@ -11,7 +11,7 @@
  *
  * Run as root: npm run bench (installs runc, crun and podman from apt first).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,7 @@ const prctl = libc.func(
 const waitpid = libc.func('int waitpid(int pid, _Out_ int *status, int options)');
 const PR_SET_CHILD_SUBREAPER = 36;
 const WNOHANG = 1;
+const COMPILE_SCRIPT = fileURLToPath(new URL('../dist/compile.cjs', import.meta.url));
 
 /** Once, from outside: this file again, in a mount namespace of its own with cgroup2 hidden. */
 function reenterHidingUnified(): never {
@@ -66,8 +67,12 @@ interface LifecycleTimes {
  * Each call is a posix_spawn, as Node's fork of its whole self would cost more than crun's
  * calls themselves; the runtimes' errors go to their --log.
  */
-function lifecycle(runtime: OciRuntime, scratch: string, bundle: string): LifecycleTimes {
-  const root = join(scratch, `state-${runtime.name}`);
+function lifecycle(
+  runtime: OciRuntime,
+  scratch: string,
+  bundle: string,
+  root = join(scratch, `state-${runtime.name}`),
+): LifecycleTimes {
   const log = join(scratch, `${runtime.name}.log`);
   const call = (args: string[]) =>
     timed(() => {
@@ -123,6 +128,24 @@ async function podmanRun(runtime: OciRuntime): Promise<number> {
   }
 }
 
+/**
+ * `fn` with `tocker-runtime compiler` serving `root`: tocker-runtime's creates there are
+ * warm (compiler.ts), as on a host that keeps one running.
+ */
+async function withCompiler<T>(root: string, fn: () => Promise<T>): Promise<T> {
+  const compiler = spawn(process.execPath, [COMPILE_SCRIPT, '--root', root, 'compiler'], {
+    stdio: 'ignore',
+  });
+  try {
+    for (let tries = 0; tries < 200 && !existsSync(join(root, '.compiler.sock')); tries++)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    return await fn();
+  } finally {
+    compiler.kill('SIGTERM');
+    await new Promise((resolve) => compiler.once('exit', resolve));
+  }
+}
+
 const ratio = (ms: number, reference: number | undefined) =>
   reference === undefined ? '' : `${(ms / reference).toFixed(2)}x crun`;
 const ms = (value: number) => value.toFixed(1).padStart(7);
@@ -145,8 +168,18 @@ async function main(): Promise<void> {
     const lifecycles = new Map(
       runtimes.map((runtime) => [runtime.name, lifecycle(runtime, scratch, bundle)]),
     );
+    const warmRoot = join(scratch, 'state-tocker-runtime-warm');
+    lifecycles.set(
+      `${tockerRuntime.name} (warm)`,
+      await withCompiler(warmRoot, async () => lifecycle(tockerRuntime, scratch, bundle, warmRoot)),
+    );
     const podmanRuns = new Map<string, number>();
     for (const runtime of runtimes) podmanRuns.set(runtime.name, await podmanRun(runtime));
+    // podman gives the runtime no --root: the compiler serves the default one.
+    podmanRuns.set(
+      `${tockerRuntime.name} (warm)`,
+      await withCompiler(tockerRuntime.defaultRoot, () => podmanRun(tockerRuntime)),
+    );
 
     const crunTotal = lifecycles.get(crun.name)?.total;
     console.log(`\nOCI runtimes: create + start + delete of /bin/true, median of ${RUNS} (ms)\n`);
