@@ -64,6 +64,15 @@ const [, agentUrl] = await waitFor(agent, /listening on (\S+)/);
 const agentToken =
   process.env.TOCKER_TOKEN ?? readFileSync(join(tockerRoot(), 'agent', 'token'), 'utf8').trim();
 
+// tocker-runtime's warm compiler, so that podman and containerd pointed at tocker-runtime
+// create containers without a Node start each (packages/oci-runtime/src/compiler.ts).
+start('tocker-runtime compiler', [
+  join(repo, 'packages/oci-runtime/dist/compile.cjs'),
+  '--root',
+  '/run/tocker-runtime',
+  'compiler',
+]);
+
 const dashboard = start(
   'dashboard',
   [join(repo, 'apps/web/dist/server/main.js'), '--listen', dashboardListen, '--agent', agentUrl],
