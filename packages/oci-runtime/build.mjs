@@ -2,10 +2,11 @@
 // the bundle that compiles create and exec (src/main.ts), and the state reader as a
 // library (src/state.ts), for the agent's read-only listing of engine containers.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { SHIM_PATH } from '@tocker/runtime/paths';
 import { build } from 'esbuild';
+import { compileFrontEnd } from './front-end.mjs';
 
 rmSync('dist', { recursive: true, force: true });
 mkdirSync('dist', { recursive: true });
@@ -26,29 +27,9 @@ await build({
   logLevel: 'warning',
 });
 
-const sources = readdirSync('native')
-  .filter((file) => file.endsWith('.c'))
-  .map((file) => `native/${file}`);
-if (sources.length > 0)
-  execFileSync(
-    'cc',
-    [
-      '-std=gnu11',
-      '-O2',
-      '-Wall',
-      '-Wextra',
-      '-Werror',
-      '-I',
-      '../runtime/shim',
-      `-DTOCKER_NODE="${process.execPath}"`,
-      `-DTOCKER_COMPILE_SCRIPT="${new URL('dist/compile.cjs', import.meta.url).pathname}"`,
-      // A warm create runs the shim itself (native/warm.c).
-      `-DTOCKER_SHIM="${SHIM_PATH}"`,
-      '-o',
-      'dist/tocker-runtime',
-      ...sources,
-      '../runtime/shim/plan.c',
-      '../runtime/shim/hooks.c',
-    ],
-    { stdio: 'inherit' },
-  );
+compileFrontEnd({
+  output: 'dist/tocker-runtime',
+  node: process.execPath,
+  compileScript: new URL('dist/compile.cjs', import.meta.url).pathname,
+  shimPath: SHIM_PATH,
+});

@@ -3,18 +3,12 @@
  * (test/fixture.ts), since the real create is not built yet.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { SHIM_PATH } from '../../runtime/src/paths.js';
+import { compileFrontEnd } from '../front-end.mjs';
 import { RuntimeLog } from '../src/log.js';
 import { FIFO_FILE, type OciHook, readOciStates, stateDirectory } from '../src/state.js';
 import {
@@ -426,27 +420,13 @@ describe('tocker-runtime front end', () => {
         '',
       ].join('\n'),
     );
-    const native = fileURLToPath(new URL('../native/', import.meta.url));
-    const shim = fileURLToPath(new URL('../../runtime/shim/', import.meta.url));
     const binary = join(dir, 'tocker-runtime');
-    execFileSync('cc', [
-      '-std=gnu11',
-      '-O2',
-      '-Wall',
-      '-Wextra',
-      '-Werror',
-      '-I',
-      shim,
-      '-DTOCKER_NODE="/bin/sh"',
-      `-DTOCKER_COMPILE_SCRIPT="${create}"`,
-      '-o',
-      binary,
-      ...readdirSync(native)
-        .filter((file) => file.endsWith('.c'))
-        .map((file) => join(native, file)),
-      join(shim, 'plan.c'),
-      join(shim, 'hooks.c'),
-    ]);
+    compileFrontEnd({
+      output: binary,
+      node: '/bin/sh',
+      compileScript: create,
+      shimPath: SHIM_PATH,
+    });
 
     const runOnce = async (id: string, detach: boolean) => {
       const { cgroups, fifo } = host.prepare(id);
