@@ -184,16 +184,16 @@ async function main(): Promise<void> {
     const crunTotal = lifecycles.get(crun.name)?.total;
     console.log(`\nOCI runtimes: create + start + delete of /bin/true, median of ${RUNS} (ms)\n`);
     console.log(
-      `  ${'runtime'.padEnd(16)} ${'create'.padStart(7)} ${'start'.padStart(7)} ${'delete'.padStart(7)} ${'total'.padStart(7)}`,
+      `  ${'runtime'.padEnd(22)} ${'create'.padStart(7)} ${'start'.padStart(7)} ${'delete'.padStart(7)} ${'total'.padStart(7)}`,
     );
     for (const [name, times] of lifecycles)
       console.log(
-        `  ${name.padEnd(16)} ${ms(times.create)} ${ms(times.start)} ${ms(times.delete)} ${ms(times.total)}   ${ratio(times.total, crunTotal)}`,
+        `  ${name.padEnd(22)} ${ms(times.create)} ${ms(times.start)} ${ms(times.delete)} ${ms(times.total)}   ${ratio(times.total, crunTotal)}`,
       );
     const crunPodman = podmanRuns.get(crun.name);
     console.log(`\npodman run --rm /bin/true with each runtime, median of ${PODMAN_RUNS} (ms)\n`);
     for (const [name, median] of podmanRuns)
-      console.log(`  ${name.padEnd(16)} ${ms(median)}   ${ratio(median, crunPodman)}`);
+      console.log(`  ${name.padEnd(22)} ${ms(median)}   ${ratio(median, crunPodman)}`);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
