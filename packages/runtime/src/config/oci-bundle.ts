@@ -60,9 +60,9 @@ const processSchema = z
         additionalGids: z.array(z.number().int().nonnegative()).default([]),
       })
       .passthrough(),
-    args: z.array(z.string()).min(1, 'process.args: a command is needed'),
+    args: z.array(z.string()).min(1, 'a command is needed'),
     env: z.array(z.string()).default([]),
-    cwd: z.string().startsWith('/', 'process.cwd: an absolute path'),
+    cwd: z.string().startsWith('/', 'an absolute path'),
     capabilities: z
       .object({
         bounding: z.array(z.string()).default([]),
@@ -224,6 +224,10 @@ const FLAG_OPTIONS: Record<string, { set: number } | { clear: number }> = {
   norelatime: { clear: 0x200000 },
   strictatime: { set: 0x1000000 },
   nostrictatime: { clear: 0x1000000 },
+  nosymfollow: { set: 0x100 },
+  symfollow: { clear: 0x100 },
+  remount: { set: 0x20 },
+  defaults: { set: 0 },
 };
 const MS_SHARED = 0x100000;
 const MS_SLAVE = 0x80000;
