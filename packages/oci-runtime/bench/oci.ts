@@ -11,7 +11,7 @@
  *
  * Run as root: npm run bench (installs runc, crun and podman from apt first).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import koffi from 'koffi';
 import { median, scratchDir, timed, timedAsync } from '../../runtime/bench/measure.js';
 import { decodeWaitStatus, spawnProcess } from '../../runtime/src/sys/libc.js';
 import { busyboxBundle } from '../test/engines/bundle.js';
+import { Compiler } from '../test/engines/compiler.js';
 import { Podman } from '../test/engines/podman.js';
 import { crun, type OciRuntime, runc, tockerRuntime } from '../test/engines/runtimes.js';
 
@@ -35,7 +36,6 @@ const prctl = libc.func(
 const waitpid = libc.func('int waitpid(int pid, _Out_ int *status, int options)');
 const PR_SET_CHILD_SUBREAPER = 36;
 const WNOHANG = 1;
-const COMPILE_SCRIPT = fileURLToPath(new URL('../dist/compile.cjs', import.meta.url));
 
 /** Once, from outside: this file again, in a mount namespace of its own with cgroup2 hidden. */
 function reenterHidingUnified(): never {
@@ -133,16 +133,11 @@ async function podmanRun(runtime: OciRuntime): Promise<number> {
  * warm (compiler.ts), as on a host that keeps one running.
  */
 async function withCompiler<T>(root: string, fn: () => Promise<T>): Promise<T> {
-  const compiler = spawn(process.execPath, [COMPILE_SCRIPT, '--root', root, 'compiler'], {
-    stdio: 'ignore',
-  });
+  const compiler = await Compiler.start(root);
   try {
-    for (let tries = 0; tries < 200 && !existsSync(join(root, '.compiler.sock')); tries++)
-      await new Promise((resolve) => setTimeout(resolve, 25));
     return await fn();
   } finally {
-    compiler.kill('SIGTERM');
-    await new Promise((resolve) => compiler.once('exit', resolve));
+    await compiler.stop();
   }
 }
 

@@ -19,11 +19,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { DEFAULT_IMAGE } from '@tocker/runtime';
+import { Compiler } from './engines/compiler.js';
 import { RUNTIME_BINARY } from './fixture.js';
-
-const COMPILE_SCRIPT = fileURLToPath(new URL('../dist/compile.cjs', import.meta.url));
 
 const scratch = mkdtempSync(join(tmpdir(), 'tocker-oci-bundle-'));
 const root = join(scratch, 'root');
@@ -331,14 +329,8 @@ print(out.decode(errors='replace'),flush=True)`,
   });
 
   test("the warm compiler: creates go through it (same record, the init in the caller's tree), its errors come back, and without it creates are cold again", async () => {
-    const compiler = spawn(process.execPath, [COMPILE_SCRIPT, '--root', root, 'compiler'], {
-      stdio: 'ignore',
-    });
+    const compiler = await Compiler.start(root);
     try {
-      const socket = join(root, '.compiler.sock');
-      for (let tries = 0; tries < 100 && !existsSync(socket); tries++)
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.ok(existsSync(socket), 'the compiler listens');
       const dir = bundle('warm', (config) => {
         config.process.args = ['sh', '-c', 'exit 7'];
       });
@@ -367,10 +359,9 @@ print(out.decode(errors='replace'),flush=True)`,
       assert.match(refused.stderr, /process\.args: a command is needed/);
       assert.equal(existsSync(join(root, 'warm')), false);
     } finally {
-      compiler.kill('SIGTERM');
-      await new Promise((resolve) => compiler.once('exit', resolve));
+      await compiler.stop();
     }
-    assert.equal(existsSync(join(root, '.compiler.sock')), false);
+    assert.equal(existsSync(compiler.socket), false);
     const dir = bundle('warm', (config) => {
       config.process.args = ['true'];
     });

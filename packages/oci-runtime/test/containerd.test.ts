@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '../../runtime/test/helpers.js';
+import { Compiler } from './engines/compiler.js';
 import { Containerd } from './engines/containerd.js';
 import { engineTestRuntimes, LoggedRuntime } from './engines/runtimes.js';
 
@@ -16,31 +17,37 @@ const COUNTER = [
 ];
 
 for (const runtime of engineTestRuntimes) {
-  describe(`containerd with ${runtime.name}`, { timeout: 120_000 }, () => {
+  const title = runtime.label ?? runtime.name;
+  describe(`containerd with ${title}`, { timeout: 120_000 }, () => {
     let containerd: Containerd;
     let logged: LoggedRuntime;
+    let compiler: Compiler | null = null;
     before(async () => {
       containerd = await Containerd.start();
       logged = new LoggedRuntime(runtime, containerd.dir);
+      if (runtime.warm) compiler = await Compiler.start(containerd.runtimeStateRoot);
     });
-    after(() => containerd?.close());
+    after(async () => {
+      await compiler?.stop();
+      await containerd?.close();
+    });
 
     const fifos = () => ['--fifo-dir', join(containerd.dir, 'fifo')];
     const status = async (id: string) => (await containerd.tasks()).get(id)?.status;
 
-    test(`containerd with ${runtime.name}: ctr run --rm echo hi`, async () => {
+    test(`containerd with ${title}: ctr run --rm echo hi`, async () => {
       const result = await containerd.run(logged, ['--rm'], 'echo', ['echo', 'hi']);
       assert.equal(result.stderr, '');
       assert.equal(result.stdout, 'hi\n');
       assert.equal(result.code, 0);
     });
 
-    test(`containerd with ${runtime.name}: the exit code of sh -c 'exit 3'`, async () => {
+    test(`containerd with ${title}: the exit code of sh -c 'exit 3'`, async () => {
       const result = await containerd.run(logged, ['--rm'], 'exit3', ['sh', '-c', 'exit 3']);
       assert.equal(result.code, 3, result.stderr);
     });
 
-    test(`containerd with ${runtime.name}: a missing command is the runtime's error`, async () => {
+    test(`containerd with ${title}: a missing command is the runtime's error`, async () => {
       const result = await containerd.run(logged, ['--rm'], 'missing', ['/nonexistent']);
       assert.notEqual(result.code, 0);
       // The shim quotes the last error line of the runtime's JSON log.
@@ -51,7 +58,7 @@ for (const runtime of engineTestRuntimes) {
       await containerd.ctr(['containers', 'rm', 'missing']);
     });
 
-    test(`containerd with ${runtime.name}: run -d, task exec, ps, pause/resume, kill, kill -a, rm`, async () => {
+    test(`containerd with ${title}: run -d, task exec, ps, pause/resume, kill, kill -a, rm`, async () => {
       const id = 'detached';
       await containerd.checked([
         'run',
@@ -146,7 +153,7 @@ for (const runtime of engineTestRuntimes) {
       ]);
     });
 
-    test(`containerd with ${runtime.name}: run -t and task exec -t on a pty`, async () => {
+    test(`containerd with ${title}: run -t and task exec -t on a pty`, async () => {
       const id = 'tty';
       const terminal = containerd.terminal([
         'run',
@@ -184,7 +191,7 @@ for (const runtime of engineTestRuntimes) {
       assert.ok(logged.calls().filter(({ argv }) => argv.includes('--console-socket')).length >= 2);
     });
 
-    test(`containerd with ${runtime.name}: nothing of the containers is left`, async () => {
+    test(`containerd with ${title}: nothing of the containers is left`, async () => {
       assert.deepEqual(await containerd.leftovers(), {
         tasks: [],
         containers: [],
@@ -209,10 +216,7 @@ for (const runtime of engineTestRuntimes) {
         'kill',
         'delete',
       ])
-        assert.ok(
-          subcommands.has(subcommand),
-          `containerd never called ${runtime.name} ${subcommand}`,
-        );
+        assert.ok(subcommands.has(subcommand), `containerd never called ${title} ${subcommand}`);
     });
   });
 }

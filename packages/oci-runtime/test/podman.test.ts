@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '../../runtime/test/helpers.js';
+import { Compiler } from './engines/compiler.js';
 import { Podman } from './engines/podman.js';
 import { engineTestRuntimes, LoggedRuntime } from './engines/runtimes.js';
 
@@ -11,30 +12,37 @@ import { engineTestRuntimes, LoggedRuntime } from './engines/runtimes.js';
 const IDLE = ['sleep', '1000'];
 
 for (const runtime of engineTestRuntimes) {
-  describe(`podman with ${runtime.name}`, { timeout: 120_000 }, () => {
+  const title = runtime.label ?? runtime.name;
+  describe(`podman with ${title}`, { timeout: 120_000 }, () => {
     let podman: Podman;
+    let compiler: Compiler | null = null;
     before(async () => {
       podman = await Podman.open(runtime);
+      // podman gives the runtime no --root: the compiler serves the default one.
+      if (runtime.warm) compiler = await Compiler.start(runtime.defaultRoot);
     });
-    after(() => podman?.close());
+    after(async () => {
+      await compiler?.stop();
+      await podman?.close();
+    });
 
     const inspect = async (id: string, format: string) =>
       (await podman.checked(['inspect', '--format', format, id])).trim();
     const logs = async (id: string) => podman.checked(['logs', id]);
 
-    test(`podman with ${runtime.name}: run --rm echo hi`, async () => {
+    test(`podman with ${title}: run --rm echo hi`, async () => {
       const result = await podman.run(['--rm'], ['echo', 'hi']);
       assert.equal(result.stderr, '');
       assert.equal(result.stdout, 'hi\n');
       assert.equal(result.code, 0);
     });
 
-    test(`podman with ${runtime.name}: the exit code of sh -c 'exit 3'`, async () => {
+    test(`podman with ${title}: the exit code of sh -c 'exit 3'`, async () => {
       const result = await podman.run(['--rm'], ['sh', '-c', 'exit 3']);
       assert.equal(result.code, 3, result.stderr);
     });
 
-    test(`podman with ${runtime.name}: a missing command gives 127 and podman's error`, async () => {
+    test(`podman with ${title}: a missing command gives 127 and podman's error`, async () => {
       const result = await podman.run(['--rm'], ['/nonexistent']);
       assert.equal(result.code, 127, result.stderr);
       assert.match(result.stderr, /\/nonexistent/);
@@ -43,7 +51,7 @@ for (const runtime of engineTestRuntimes) {
       assert.match(result.stderr, /OCI runtime attempted to invoke a command that was not found/);
     });
 
-    test(`podman with ${runtime.name}: run -d, exec, exec -it`, async () => {
+    test(`podman with ${title}: run -d, exec, exec -it`, async () => {
       const id = await podman.detached([], IDLE);
       assert.equal(await inspect(id, '{{.State.Status}}'), 'running');
       const exec = await podman.podman([
@@ -66,7 +74,7 @@ for (const runtime of engineTestRuntimes) {
       await podman.checked(['rm', '--force', '--time', '0', id]);
     });
 
-    test(`podman with ${runtime.name}: logs of stdout and stderr`, async () => {
+    test(`podman with ${title}: logs of stdout and stderr`, async () => {
       const id = await podman.detached([], ['sh', '-c', 'echo to-stdout; echo to-stderr >&2']);
       assert.equal((await podman.checked(['wait', id])).trim(), '0');
       const result = await podman.podman(['logs', id]);
@@ -75,7 +83,7 @@ for (const runtime of engineTestRuntimes) {
       await podman.checked(['rm', id]);
     });
 
-    test(`podman with ${runtime.name}: pause freezes the container, unpause thaws it`, async () => {
+    test(`podman with ${title}: pause freezes the container, unpause thaws it`, async () => {
       const id = await podman.detached(
         [],
         ['sh', '-c', 'i=0; while true; do i=$((i + 1)); echo $i > /tmp/count; usleep 10000; done'],
@@ -94,7 +102,7 @@ for (const runtime of engineTestRuntimes) {
       await podman.checked(['rm', '--force', '--time', '0', id]);
     });
 
-    test(`podman with ${runtime.name}: stop of a PID 1 that ignores TERM ends in SIGKILL`, async () => {
+    test(`podman with ${title}: stop of a PID 1 that ignores TERM ends in SIGKILL`, async () => {
       const id = await podman.detached([], IDLE);
       await podman.checked(['stop', '--time', '1', id]);
       assert.equal(await inspect(id, '{{.State.Status}}'), 'exited');
@@ -107,7 +115,7 @@ for (const runtime of engineTestRuntimes) {
       await podman.checked(['rm', id]);
     });
 
-    test(`podman with ${runtime.name}: kill -s USR1 reaches the container's trap`, async () => {
+    test(`podman with ${title}: kill -s USR1 reaches the container's trap`, async () => {
       const id = await podman.detached(
         [],
         ['sh', '-c', 'trap "echo got-usr1" USR1; echo ready; while true; do sleep 0.1; done'],
@@ -123,7 +131,7 @@ for (const runtime of engineTestRuntimes) {
       await podman.checked(['rm', '--force', '--time', '0', id]);
     });
 
-    test(`podman with ${runtime.name}: rm -f of a running container`, async () => {
+    test(`podman with ${title}: rm -f of a running container`, async () => {
       const id = await podman.detached([], IDLE);
       const pid = Number(await inspect(id, '{{.State.Pid}}'));
       assert.ok(pid > 0);
@@ -142,7 +150,7 @@ for (const runtime of engineTestRuntimes) {
       });
     });
 
-    test(`podman with ${runtime.name}: run -it on a pty echoes what is typed`, async () => {
+    test(`podman with ${title}: run -it on a pty echoes what is typed`, async () => {
       const terminal = podman.terminalRun(['-it', '--rm'], ['sh']);
       await terminal.expect(/\/ # /);
       terminal.type('tty\r');
@@ -160,7 +168,7 @@ for (const runtime of engineTestRuntimes) {
       assert.ok(consoleSockets.length >= 2, 'run -it and exec -it pass a console socket');
     });
 
-    test(`podman with ${runtime.name}: nothing of the containers is left`, async () => {
+    test(`podman with ${title}: nothing of the containers is left`, async () => {
       await waitFor('conmon to exit', () => (podman.conmons().length === 0 ? true : undefined));
       assert.deepEqual(await podman.leftovers(), {
         containers: [],
@@ -174,7 +182,7 @@ for (const runtime of engineTestRuntimes) {
         podman.runtime.calls().map(({ argv }) => LoggedRuntime.subcommand(argv)),
       );
       for (const subcommand of ['create', 'start', 'exec', 'kill', 'pause', 'resume', 'delete'])
-        assert.ok(subcommands.has(subcommand), `podman never called ${runtime.name} ${subcommand}`);
+        assert.ok(subcommands.has(subcommand), `podman never called ${title} ${subcommand}`);
     });
   });
 }

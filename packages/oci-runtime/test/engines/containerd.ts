@@ -47,6 +47,10 @@ export class Containerd {
   readonly namespace = `tocker-test-${process.pid}-ctd`;
   private readonly address = join(this.dir, 'containerd.sock');
   private readonly runtimeRoot = join(this.dir, 'runtime-root');
+  /** The runtime's --root as the runc-v2 shim gives it: the Root option, then the namespace. */
+  get runtimeStateRoot(): string {
+    return join(this.runtimeRoot, this.namespace);
+  }
   private daemon: ChildProcess | undefined;
 
   /** A running daemon with the busybox image imported. */
@@ -160,8 +164,9 @@ export class Containerd {
       containers: (await this.checked(['containers', 'ls', '--quiet'])).split('\n').filter(Boolean),
       mounts: mountsBelow(this.dir),
       cgroups: cgroupChildren(`/${this.namespace}`),
-      runtimeState: existsSync(join(this.runtimeRoot, this.namespace))
-        ? readdirSync(join(this.runtimeRoot, this.namespace))
+      // Containers' state (a compiler's socket, dotted, is not one).
+      runtimeState: existsSync(this.runtimeStateRoot)
+        ? readdirSync(this.runtimeStateRoot).filter((name) => !name.startsWith('.'))
         : [],
     };
   }

@@ -9,6 +9,10 @@ export interface OciRuntime {
   readonly path: string;
   /** Its state root when no --root is given (podman gives none). */
   readonly defaultRoot: string;
+  /** How tests name it; default: its name. */
+  readonly label?: string;
+  /** tocker-runtime with its warm compiler serving the engine's root (src/compiler.ts). */
+  readonly warm?: boolean;
 }
 
 export const runc: OciRuntime = { name: 'runc', path: '/usr/sbin/runc', defaultRoot: '/run/runc' };
@@ -22,11 +26,17 @@ export const tockerRuntime: OciRuntime = {
   defaultRoot: '/run/tocker-runtime',
 };
 
+export const warmTockerRuntime: OciRuntime = {
+  ...tockerRuntime,
+  label: 'tocker-runtime (warm)',
+  warm: true,
+};
+
 /**
- * The runtimes every engine test runs with: runc, the yardstick the harness is proved with;
- * tockerRuntime joins once it can run containers.
+ * The runtimes every engine test runs with: runc, the yardstick the harness is proved with,
+ * and tocker-runtime with and without its compiler (two ways to create).
  */
-export const engineTestRuntimes: readonly OciRuntime[] = [runc, tockerRuntime];
+export const engineTestRuntimes: readonly OciRuntime[] = [runc, tockerRuntime, warmTockerRuntime];
 
 /** One call an engine made to the runtime: who called (its parent's comm) and the argv. */
 export interface RuntimeCall {
