@@ -26,13 +26,7 @@ import {
   type ShimReport,
   TockerError,
 } from '@tocker/runtime';
-import {
-  abandonCreate,
-  beginCreate,
-  engineRequest,
-  finishCreate,
-  type PendingCreate,
-} from './create.js';
+import { abandonCreate, beginCreate, finishCreate, type PendingCreate } from './create.js';
 import type { RuntimeLog } from './log.js';
 
 export const COMPILER_SOCKET = '.compiler.sock';
@@ -120,7 +114,7 @@ async function serveCreate(root: string, socket: Socket, frames: Frames): Promis
   let prepared: PreparedEngineContainer | null = null;
   try {
     pending = beginCreate(root, args, cwd);
-    prepared = prepareForEngine(engineRequest(pending));
+    prepared = prepareForEngine(pending);
     socket.write(planFrame(prepared));
     const reports = (await frames.linesUntilEnd()).map(parseShimReport);
     prepared.release();

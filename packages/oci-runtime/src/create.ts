@@ -8,9 +8,9 @@ import {
   bundleConfig,
   createForEngine,
   type EngineContainer,
+  type EngineCreateRequest,
   identify,
   makeFifo,
-  type OciBundle,
   SeccompProfiles,
   TockerError,
 } from '@tocker/runtime';
@@ -23,17 +23,14 @@ export const CONFIG_COPY = 'config.json';
 /** The seccomp programs of the root's containers, compiled once per profile. */
 export const seccompProfiles = (root: string) => new SeccompProfiles(join(root, '.seccomp'));
 
-/** A create under way: its state directory exists, its container not yet. */
-export interface PendingCreate {
+/**
+ * A create under way: its state directory exists, its container not yet; what it asks of
+ * the runtime library, and where its record and pid file go.
+ */
+export interface PendingCreate extends EngineCreateRequest {
   readonly root: string;
-  readonly id: string;
   readonly dir: string;
-  readonly bundleDir: string;
-  readonly bundle: OciBundle;
-  readonly startFifo: string;
-  readonly consoleSocket: string | null;
   readonly pidFile: string | null;
-  readonly profiles: SeccompProfiles;
 }
 
 const recordHook = (hook: BundleHook): OciHook => ({
@@ -106,18 +103,6 @@ export function beginCreate(root: string, args: readonly string[], cwd: string):
   }
 }
 
-/** What the engine's create asked of the runtime library. */
-export function engineRequest(pending: PendingCreate) {
-  return {
-    id: pending.id,
-    bundle: pending.bundle,
-    bundleDir: pending.bundleDir,
-    startFifo: pending.startFifo,
-    consoleSocket: pending.consoleSocket,
-    profiles: pending.profiles,
-  };
-}
-
 /** The container exists: the record `start`, `state`, `kill` and `delete` read, then the pid file. */
 export function finishCreate(pending: PendingCreate, container: EngineContainer): void {
   const { bundle } = pending;
@@ -156,7 +141,7 @@ export function abandonCreate(pending: PendingCreate): void {
 export async function create(root: string, args: readonly string[]): Promise<void> {
   const pending = beginCreate(root, args, process.cwd());
   try {
-    finishCreate(pending, await createForEngine(engineRequest(pending)));
+    finishCreate(pending, await createForEngine(pending));
   } catch (error) {
     abandonCreate(pending);
     throw error;

@@ -19,6 +19,7 @@ export {
   concludeEngineCreate,
   createForEngine,
   type EngineContainer,
+  type EngineCreateRequest,
   execForEngine,
   type PreparedEngineContainer,
   prepareForEngine,
