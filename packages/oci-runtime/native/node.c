@@ -10,10 +10,8 @@
 #include "runtime.h"
 
 void node_exec(const char *command, int argc, char **argv) {
-  if (strcmp(command, "create") == 0) {
-    int code = warm_create(argc, argv);
-    if (code >= 0) exit(code);
-  }
+  int code = warm_run(command, argc, argv);
+  if (code >= 0) exit(code);
   const char **args = calloc((size_t)argc + 16, sizeof *args);
   if (args == NULL) fail("out of memory");
   size_t at = 0;

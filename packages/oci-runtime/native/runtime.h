@@ -125,9 +125,9 @@ int command_run(int argc, char **argv);
 int start_container(const char *id);
 /* delete.c: shared with run */
 void delete_container(const char *id, int force);
-/* warm.c: create through `tocker-runtime compiler` when it serves this root: the exit code,
- * or -1 when none does (the Node half then compiles it). */
-int warm_create(int argc, char **argv);
+/* warm.c: create or exec through `tocker-runtime compiler` when it serves this root: the
+ * exit code, or -1 when none does (the Node half then compiles it). */
+int warm_run(const char *command, int argc, char **argv);
 /* node.c: create and exec go to the Node half; node_run forks it and waits (its exit code). */
 void node_exec(const char *command, int argc, char **argv) __attribute__((noreturn));
 int node_run(const char *command, int argc, char **argv, const sigset_t *child_mask);

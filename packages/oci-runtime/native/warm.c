@@ -1,7 +1,8 @@
-/* create through the warm compiler (src/compiler.ts, whose comment has the protocol): when
- * `tocker-runtime compiler` serves this root, it turns the bundle into a plan and this
- * process runs the shim itself, so the container stays in the engine's process tree.
- * Without one, create goes to a Node process of its own (node.c). */
+/* create and exec through the warm compiler (src/compiler.ts, whose comment has the
+ * protocol): when `tocker-runtime compiler` serves this root, it turns the request into a
+ * plan and this process runs the shim itself, so the container (or the exec'd process)
+ * stays in the engine's process tree. Without one, they go to a Node process of their own
+ * (node.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -83,7 +84,8 @@ static pid_t spawn_shim(const char *name, int plan, int channel, const int *pass
   _exit(125);
 }
 
-/* The shim's reports up to its verdict on the creation ("ready" or "error ..."), or its end. */
+/* The shim's reports up to its verdict ("ready" for a creation, "started" for an exec, or
+ * "error ..."), or its end. */
 static void relay_reports(int from, int compiler) {
   struct text lines = {0};
   char buffer[1024];
@@ -92,7 +94,8 @@ static void relay_reports(int from, int compiler) {
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) break;
     text_add(&lines, buffer, (size_t)got);
-    if (strstr(lines.data, "ready\n") != NULL || strstr(lines.data, "error ") != NULL) {
+    if (strstr(lines.data, "ready\n") != NULL || strstr(lines.data, "started\n") != NULL ||
+        strstr(lines.data, "error ") != NULL) {
       if (lines.data[lines.length - 1] == '\n') break;
     }
   }
@@ -101,7 +104,7 @@ static void relay_reports(int from, int compiler) {
   text_free(&lines);
 }
 
-int warm_create(int argc, char **argv) {
+int warm_run(const char *command, int argc, char **argv) {
   int compiler = connect_compiler();
   if (compiler < 0) return -1;
   struct ucred peer;
@@ -119,6 +122,8 @@ int warm_create(int argc, char **argv) {
   char cwd[4096];
   if (getcwd(cwd, sizeof cwd) == NULL) fail("getcwd: %s", strerror(errno));
   text_add(&request, cwd, strlen(cwd));
+  text_add(&request, "", 1);
+  text_add(&request, command, strlen(command));
   for (int i = 0; i < argc; i++) {
     text_add(&request, "", 1);
     text_add(&request, argv[i], strlen(argv[i]));
@@ -155,19 +160,26 @@ int warm_create(int argc, char **argv) {
   int channel[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel) < 0)
     fail("socketpair: %s", strerror(errno));
-  pid_t shim = spawn_shim(argc > 0 ? argv[argc - 1] : "create", plan, channel[1], passed, count);
+  pid_t shim = spawn_shim(command, plan, channel[1], passed, count);
   if (shim < 0) fail("fork: %s", strerror(errno));
   close(channel[1]);
   close(plan);
   for (uint32_t i = 0; i < count; i++) close(passed[i]);
   relay_reports(channel[0], compiler);
-  close(channel[0]);
-  /* An engine's shim leaves as soon as its container is ready (or failed). */
-  while (waitpid(shim, NULL, 0) < 0 && errno == EINTR) continue;
   kind = read_reply(compiler, &body, &length);
+  /* The shim's exit is the answer: 0 once a creation is ready or a detached exec runs, an
+   * attached exec's own exit code. Its channel stays open until then: its end would tell
+   * the shim its caller is gone (and end an attached exec). */
+  int status = 0;
+  while (waitpid(shim, &status, 0) < 0 && errno == EINTR) continue;
+  close(channel[0]);
   if (kind == 'E') {
     log_error("%s", body);
     return 1;
   }
-  return kind == 'O' ? 0 : (log_error("the compiler's answer is malformed"), 1);
+  if (kind != 'O') {
+    log_error("the compiler's answer is malformed");
+    return 1;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

@@ -1,32 +1,36 @@
 // The warm compiler: `tocker-runtime compiler` keeps one Node process, its code compiled and
-// hot, that turns creates into plans, so that a create pays about a millisecond of IPC
+// hot, that turns creates and execs into plans, so that they pay about a millisecond of IPC
 // instead of a Node start (75 ms here, five times crun's whole create+start+delete).
 //
 // It never starts a container itself: the container's shim must be a child of the engine's
 // own `create` process (its init is reparented to the engine's subreaper when the shim
 // leaves), so the C front end (native/warm.c) runs it. One connection per create:
 //   front end -> compiler   u32 length, then NUL-separated strings: the caller's working
-//                           directory, then create's arguments
+//                           directory, the command (create or exec), then its arguments
 //   compiler -> front end   'P' u32 length, the plan, u32 count, count i32 descriptors of
 //                           this process (the front end takes them with pidfd_getfd: it is
 //                           root, as this process is), or 'E' u32 length, the error
-//   front end -> compiler   the shim's report lines ("pid N", then "ready" or "error ..."),
-//                           then "end"
+//   front end -> compiler   the shim's report lines ("pid N", then "ready" (create),
+//                           "started" (exec) or "error ..."), then "end"
 //   compiler -> front end   'O' u32 0 once the record and pid file are written, or 'E' as
-//                           above (the container's cgroups and state are gone then)
+//                           above (a failed create's cgroups and state are gone then)
 import { rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import {
   concludeEngineCreate,
+  concludeEngineExec,
   encodePlan,
+  type PlanStep,
   type PreparedEngineContainer,
   parseShimReport,
+  prepareExecForEngine,
   prepareForEngine,
   type ShimReport,
   TockerError,
 } from '@tocker/runtime';
-import { abandonCreate, beginCreate, finishCreate, type PendingCreate } from './create.js';
+import { abandonCreate, beginCreate, finishCreate } from './create.js';
+import { beginExec, finishExec } from './exec.js';
 import type { RuntimeLog } from './log.js';
 
 export const COMPILER_SOCKET = '.compiler.sock';
@@ -91,7 +95,7 @@ function frame(kind: 'P' | 'E' | 'O', ...parts: Buffer[]): Buffer {
   return Buffer.concat([header, body]);
 }
 
-function planFrame(prepared: PreparedEngineContainer): Buffer {
+function planFrame(prepared: { steps: readonly PlanStep[]; fds: readonly number[] }): Buffer {
   const plan = encodePlan(prepared.steps);
   const planLength = Buffer.alloc(4);
   planLength.writeUInt32LE(plan.length, 0);
@@ -107,27 +111,75 @@ const errorFrame = (error: unknown) =>
     Buffer.from(error instanceof TockerError ? error.message : String((error as Error).stack)),
   );
 
-/** One create, from its request to its verdict. */
-async function serveCreate(root: string, socket: Socket, frames: Frames): Promise<void> {
-  const [cwd = '/', ...args] = (await frames.message()).toString('utf8').split('\0');
-  let pending: PendingCreate | null = null;
-  let prepared: PreparedEngineContainer | null = null;
+/**
+ * Prepares a plan and sends it; the shim's reports (the front end ran it) conclude it.
+ * On any failure, `abandon` undoes what was made and the error is the verdict.
+ */
+async function serveRequest(
+  socket: Socket,
+  frames: Frames,
+  prepare: () => { steps: readonly PlanStep[]; fds: readonly number[]; release(): void },
+  conclude: (report: (...kinds: ShimReport['kind'][]) => ShimReport) => void,
+  abandon: () => void,
+): Promise<void> {
+  let release: () => void = () => undefined;
   try {
-    pending = beginCreate(root, args, cwd);
-    prepared = prepareForEngine(pending);
+    const prepared = prepare();
+    release = prepared.release;
     socket.write(planFrame(prepared));
     const reports = (await frames.linesUntilEnd()).map(parseShimReport);
-    prepared.release();
-    const find = (...kinds: ShimReport['kind'][]): ShimReport =>
-      reports.find((report) => kinds.includes(report.kind)) ?? { kind: 'closed' };
-    finishCreate(
-      pending,
-      concludeEngineCreate(prepared, find('pid', 'error'), find('ready', 'error')),
+    release();
+    conclude(
+      (...kinds) => reports.find((report) => kinds.includes(report.kind)) ?? { kind: 'closed' },
     );
     socket.end(frame('O'));
   } catch (error) {
-    prepared?.release();
-    if (pending !== null) abandonCreate(pending);
+    release();
+    abandon();
+    socket.end(errorFrame(error));
+  }
+}
+
+/** One create or exec, from its request to its verdict. */
+async function serve(root: string, socket: Socket, frames: Frames): Promise<void> {
+  const [cwd = '/', command, ...args] = (await frames.message()).toString('utf8').split('\0');
+  try {
+    if (command === 'create') {
+      const pending = beginCreate(root, args, cwd);
+      let prepared: PreparedEngineContainer | null = null;
+      await serveRequest(
+        socket,
+        frames,
+        () => {
+          prepared = prepareForEngine(pending);
+          return prepared;
+        },
+        (report) => {
+          if (prepared === null) throw new Error('no container was prepared');
+          finishCreate(
+            pending,
+            concludeEngineCreate(prepared, report('pid', 'error'), report('ready', 'error')),
+          );
+        },
+        () => abandonCreate(pending),
+      );
+    } else if (command === 'exec') {
+      const pending = beginExec(root, args, cwd);
+      await serveRequest(
+        socket,
+        frames,
+        () => prepareExecForEngine(pending.request),
+        (report) =>
+          finishExec(
+            pending,
+            concludeEngineExec(report('pid', 'error'), report('started', 'error')),
+          ),
+        () => undefined,
+      );
+    } else {
+      throw new TockerError(`${command}: not a command of the compiler`);
+    }
+  } catch (error) {
     socket.end(errorFrame(error));
   }
 }
@@ -137,7 +189,7 @@ export async function serveCompiler(root: string, log: RuntimeLog): Promise<void
   const path = join(root, COMPILER_SOCKET);
   rmSync(path, { force: true });
   const server = createServer((socket) => {
-    serveCreate(root, socket, new Frames(socket)).catch((error) =>
+    serve(root, socket, new Frames(socket)).catch((error) =>
       log.warning(`compiler: ${(error as Error).message}`),
     );
   });

@@ -328,7 +328,7 @@ print(out.decode(errors='replace'),flush=True)`,
     assert.match(created.stderr, /uidMappings need a user namespace/);
   });
 
-  test("the warm compiler: creates go through it (same record, the init in the caller's tree), its errors come back, and without it creates are cold again", async () => {
+  test("the warm compiler: creates and execs go through it (same record, the init in the caller's tree), its errors come back, and without it they are cold again", async () => {
     const compiler = await Compiler.start(root);
     try {
       const dir = bundle('warm', (config) => {
@@ -351,6 +351,19 @@ print(out.decode(errors='replace'),flush=True)`,
       assert.equal(state('warm').status, 'created');
       assert.equal(readFileSync(join(scratch, 'warm.pid'), 'utf8'), String(state('warm').pid));
       assert.equal(runtime('delete', 'warm').status, 0);
+      // exec through it: an attached one ends with its process's code, a detached one runs on.
+      const idle = bundle('warm', (config) => {
+        config.process.args = ['sleep', '100'];
+      });
+      assert.equal(runtime('create', '--bundle', idle, 'warm').status, 0);
+      assert.equal(runtime('start', 'warm').status, 0);
+      assert.equal(runtime('exec', 'warm', 'sh', '-c', 'exit 4').status, 4);
+      const execPid = join(scratch, 'exec.pid');
+      const detached = runtime('exec', '-d', '--pid-file', execPid, 'warm', 'sleep', '100');
+      assert.equal(detached.status, 0, detached.stderr);
+      const pid = Number(readFileSync(execPid, 'utf8'));
+      assert.equal(readFileSync(`/proc/${pid}/comm`, 'utf8'), 'sleep\n');
+      assert.equal(runtime('delete', '--force', 'warm').status, 0);
       const broken = bundle('warm', (config) => {
         config.process.args = [];
       });

@@ -211,14 +211,20 @@ export interface EngineExecRequest {
   readonly profiles: SeccompProfiles;
 }
 
+/** An engine's exec prepared up to its shim: the plan and the descriptors it is given. */
+export interface PreparedEngineExec {
+  readonly steps: readonly PlanStep[];
+  readonly fds: readonly number[];
+  /** Closes this process's copies of the descriptors, once the shim has its own. */
+  release(): void;
+}
+
 /**
- * `exec` for an OCI engine: a process born in the container's PID namespace, joining its
- * cgroups and namespaces through a pidfd of its init (checked to still be that init), made
- * like the container's own process. Its pid, and (not detached) its exit code to come.
+ * `exec` for an OCI engine, up to its shim: a process to be born in the container's PID
+ * namespace, joining its cgroups and namespaces through a pidfd of its init (checked to
+ * still be that init), made like the container's own process.
  */
-export async function execForEngine(
-  request: EngineExecRequest,
-): Promise<{ pid: number; exitCode: Promise<number> }> {
+export function prepareExecForEngine(request: EngineExecRequest): PreparedEngineExec {
   const { config } = request;
   if (config.process.terminal && request.consoleSocket === null)
     throw new TockerError('cannot allocate a tty without a console socket (--console-socket)');
@@ -227,7 +233,9 @@ export async function execForEngine(
     opened.push(fd);
     return fd;
   };
-  let shim: Shim;
+  const release = () => {
+    for (const fd of opened.splice(0)) closeSync(fd);
+  };
   try {
     const pidfd = remember(pidfdOpen(request.init.pid));
     if (!isAlive(request.init)) throw new TockerError('container not running');
@@ -254,27 +262,46 @@ export async function execForEngine(
       ),
       seccomp: config.linux.seccomp && request.profiles.program(config.linux.seccomp.profile),
     });
-    shim = Shim.spawn('exec', plan.steps, plan.fds, true);
+    return { steps: plan.steps, fds: plan.fds, release };
   } catch (error) {
+    release();
     if (error instanceof SyscallError && error.errno === errno.ESRCH)
       throw new TockerError('container not running');
     throw error;
+  }
+}
+
+/** The exec'd process's pid from its shim's reports, or the reason it did not run. */
+export function concludeEngineExec(born: ShimReport, started: ShimReport): number {
+  if (born.kind === 'pid' && started.kind === 'started') return born.pid;
+  const failure = started.kind === 'error' ? started : born.kind === 'error' ? born : null;
+  throw new TockerError(
+    failure?.message ?? 'the process died before it ran',
+    failure?.exitCode ?? 125,
+  );
+}
+
+/**
+ * `exec` for an OCI engine, run by this process: its pid, and (not detached) its exit
+ * code to come.
+ */
+export async function execForEngine(
+  request: EngineExecRequest,
+): Promise<{ pid: number; exitCode: Promise<number> }> {
+  const prepared = prepareExecForEngine(request);
+  let shim: Shim;
+  try {
+    shim = Shim.spawn('exec', prepared.steps, prepared.fds, true);
   } finally {
-    for (const fd of opened) closeSync(fd);
+    prepared.release();
   }
   const born = await shim.until('pid', 'error');
   const started = await shim.until('started', 'error');
-  if (born.kind !== 'pid' || started.kind !== 'started') {
-    await shim.until('closed');
-    const failure = started.kind === 'error' ? started : born.kind === 'error' ? born : null;
-    throw new TockerError(
-      failure?.message ?? 'the process died before it ran',
-      failure?.exitCode ?? 125,
-    );
-  }
+  if (started.kind !== 'started') await shim.until('closed');
+  const pid = concludeEngineExec(born, started);
   const exitCode = shim
     .until('exit')
     .then((report) => (report.kind === 'exit' ? decodeWaitStatus(report.status).exitCode : 255));
   if (request.detach) shim.release();
-  return { pid: born.pid, exitCode };
+  return { pid, exitCode };
 }

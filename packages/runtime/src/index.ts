@@ -17,11 +17,14 @@ export {
 } from './container.js';
 export {
   concludeEngineCreate,
+  concludeEngineExec,
   createForEngine,
   type EngineContainer,
   type EngineCreateRequest,
+  type EngineExecRequest,
   execForEngine,
   type PreparedEngineContainer,
+  prepareExecForEngine,
   prepareForEngine,
 } from './engine.js';
 export { TockerError } from './errors.js';
