@@ -21,8 +21,8 @@ import {
   concludeEngineCreate,
   concludeEngineExec,
   encodePlan,
-  type PlanStep,
   type PreparedEngineContainer,
+  type PreparedPlan,
   parseShimReport,
   prepareExecForEngine,
   prepareForEngine,
@@ -95,7 +95,7 @@ function frame(kind: 'P' | 'E' | 'O', ...parts: Buffer[]): Buffer {
   return Buffer.concat([header, body]);
 }
 
-function planFrame(prepared: { steps: readonly PlanStep[]; fds: readonly number[] }): Buffer {
+function planFrame(prepared: PreparedPlan): Buffer {
   const plan = encodePlan(prepared.steps);
   const planLength = Buffer.alloc(4);
   planLength.writeUInt32LE(plan.length, 0);
@@ -118,7 +118,7 @@ const errorFrame = (error: unknown) =>
 async function serveRequest(
   socket: Socket,
   frames: Frames,
-  prepare: () => { steps: readonly PlanStep[]; fds: readonly number[]; release(): void },
+  prepare: () => PreparedPlan,
   conclude: (report: (...kinds: ShimReport['kind'][]) => ShimReport) => void,
   abandon: () => void,
 ): Promise<void> {

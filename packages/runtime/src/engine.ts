@@ -37,17 +37,38 @@ export interface EngineContainer {
   readonly cgroup: ContainerCgroup;
 }
 
-/**
- * An engine's container prepared up to its shim: its cgroups made (at linux.cgroupsPath,
- * runc's default /<id> without it), and the plan with the descriptors it is given.
- */
-export interface PreparedEngineContainer {
+/** A plan for an engine's shim, whoever runs it (this process, or the warm front end). */
+export interface PreparedPlan {
   readonly steps: readonly PlanStep[];
   /** The plan's passed descriptors, in order (the shim's FIRST_PASSED_FD on). */
   readonly fds: readonly number[];
-  readonly cgroup: ContainerCgroup;
   /** Closes this process's copies of the descriptors, once the shim has its own. */
   release(): void;
+}
+
+/** An engine's container prepared up to its shim: its cgroups made, and its plan. */
+export interface PreparedEngineContainer extends PreparedPlan {
+  readonly cgroup: ContainerCgroup;
+}
+
+/** The descriptors a plan is built with, kept until the shim has its own copies. */
+class OpenedFds {
+  private readonly fds: number[] = [];
+
+  /** `fd`, kept to be closed by release(). */
+  keep(fd: number): number {
+    this.fds.push(fd);
+    return fd;
+  }
+
+  /** For helpers that push what they open (openNamespacePaths, openMountSources). */
+  get list(): number[] {
+    return this.fds;
+  }
+
+  release = (): void => {
+    for (const fd of this.fds.splice(0)) closeSync(fd);
+  };
 }
 
 export function prepareForEngine(request: EngineCreateRequest): PreparedEngineContainer {
@@ -57,14 +78,7 @@ export function prepareForEngine(request: EngineCreateRequest): PreparedEngineCo
     throw new TockerError('cannot allocate a tty without a console socket (--console-socket)');
   const cgroupsPath = bundle.cgroupsPath ?? `/${id}`;
   const cgroups = detectCgroupDriver({ parent: dirname(cgroupsPath) });
-  const opened: number[] = [];
-  const remember = (fd: number) => {
-    opened.push(fd);
-    return fd;
-  };
-  const release = () => {
-    for (const fd of opened.splice(0)) closeSync(fd);
-  };
+  const opened = new OpenedFds();
   // runc's rule: the spec's device rules, then the nodes every container may use.
   const devices = [
     ...config.linux.resources.devices,
@@ -83,21 +97,21 @@ export function prepareForEngine(request: EngineCreateRequest): PreparedEngineCo
         merged: config.root.layers[0] ?? '/',
       },
       networkInterfaces: [],
-      joined: openNamespacePaths(config, opened),
+      joined: openNamespacePaths(config, opened.list),
       etcFiles: [],
       heldSockets: [],
-      mountSources: openMountSources(config, opened),
-      cgroupProcs: cgroup.procsFiles.map((file) => remember(openSync(file, 'w'))),
+      mountSources: openMountSources(config, opened.list),
+      cgroupProcs: cgroup.procsFiles.map((file) => opened.keep(openSync(file, 'w'))),
       cgroupDirs: cgroup.dirs,
       supervision: {
         kind: 'engine',
-        startFifo: remember(openSync(request.startFifo, O_PATH)),
+        startFifo: opened.keep(openSync(request.startFifo, O_PATH)),
         hooks: plannedHooks(request),
         console:
           request.consoleSocket === null || !config.process.terminal
             ? null
             : {
-                socket: remember(connectUnix(request.consoleSocket)),
+                socket: opened.keep(connectUnix(request.consoleSocket)),
                 rows: bundle.consoleSize?.rows ?? 0,
                 columns: bundle.consoleSize?.columns ?? 0,
               },
@@ -105,9 +119,9 @@ export function prepareForEngine(request: EngineCreateRequest): PreparedEngineCo
       initBinary: INIT_BINARY,
       seccomp: config.linux.seccomp && request.profiles.program(config.linux.seccomp.profile),
     });
-    return { steps: plan.steps, fds: plan.fds, cgroup, release };
+    return { steps: plan.steps, fds: plan.fds, cgroup, release: opened.release };
   } catch (error) {
-    release();
+    opened.release();
     cgroup.remove();
     throw error;
   }
@@ -211,33 +225,18 @@ export interface EngineExecRequest {
   readonly profiles: SeccompProfiles;
 }
 
-/** An engine's exec prepared up to its shim: the plan and the descriptors it is given. */
-export interface PreparedEngineExec {
-  readonly steps: readonly PlanStep[];
-  readonly fds: readonly number[];
-  /** Closes this process's copies of the descriptors, once the shim has its own. */
-  release(): void;
-}
-
 /**
  * `exec` for an OCI engine, up to its shim: a process to be born in the container's PID
  * namespace, joining its cgroups and namespaces through a pidfd of its init (checked to
  * still be that init), made like the container's own process.
  */
-export function prepareExecForEngine(request: EngineExecRequest): PreparedEngineExec {
+export function prepareExecForEngine(request: EngineExecRequest): PreparedPlan {
   const { config } = request;
   if (config.process.terminal && request.consoleSocket === null)
     throw new TockerError('cannot allocate a tty without a console socket (--console-socket)');
-  const opened: number[] = [];
-  const remember = (fd: number) => {
-    opened.push(fd);
-    return fd;
-  };
-  const release = () => {
-    for (const fd of opened.splice(0)) closeSync(fd);
-  };
+  const opened = new OpenedFds();
   try {
-    const pidfd = remember(pidfdOpen(request.init.pid));
+    const pidfd = opened.keep(pidfdOpen(request.init.pid));
     if (!isAlive(request.init)) throw new TockerError('container not running');
     const plan = execPlan({
       config,
@@ -252,19 +251,19 @@ export function prepareExecForEngine(request: EngineExecRequest): PreparedEngine
           request.consoleSocket === null || !config.process.terminal
             ? null
             : {
-                socket: remember(connectUnix(request.consoleSocket)),
+                socket: opened.keep(connectUnix(request.consoleSocket)),
                 rows: request.consoleSize?.rows ?? 0,
                 columns: request.consoleSize?.columns ?? 0,
               },
       },
       cgroupProcs: request.cgroupDirs.map((dir) =>
-        remember(openSync(join(dir, 'cgroup.procs'), 'w')),
+        opened.keep(openSync(join(dir, 'cgroup.procs'), 'w')),
       ),
       seccomp: config.linux.seccomp && request.profiles.program(config.linux.seccomp.profile),
     });
-    return { steps: plan.steps, fds: plan.fds, release };
+    return { steps: plan.steps, fds: plan.fds, release: opened.release };
   } catch (error) {
-    release();
+    opened.release();
     if (error instanceof SyscallError && error.errno === errno.ESRCH)
       throw new TockerError('container not running');
     throw error;

@@ -24,6 +24,7 @@ export {
   type EngineExecRequest,
   execForEngine,
   type PreparedEngineContainer,
+  type PreparedPlan,
   prepareExecForEngine,
   prepareForEngine,
 } from './engine.js';
