@@ -14,7 +14,7 @@
 //                           "started" (exec) or "error ..."), then "end"
 //   compiler -> front end   'O' u32 0 once the record and pid file are written, or 'E' as
 //                           above (a failed create's cgroups and state are gone then)
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -197,6 +197,8 @@ export async function serveCompiler(root: string, log: RuntimeLog): Promise<void
     server.once('error', reject);
     server.listen(path, resolve);
   });
+  // Only root may ask for plans (and take their descriptors), whatever the umask made it.
+  chmodSync(path, 0o600);
   await new Promise<void>((resolve) => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());
   });

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   chownSync,
   closeSync,
   cpSync,
@@ -331,6 +332,22 @@ print(out.decode(errors='replace'),flush=True)`,
   test("the warm compiler: creates and execs go through it (same record, the init in the caller's tree), its errors come back, and without it they are cold again", async () => {
     const compiler = await Compiler.start(root);
     try {
+      // An unprivileged client, even given a way to the socket, is refused: the compiler
+      // hands out plans and the descriptors behind them.
+      chmodSync(scratch, 0o755);
+      chmodSync(root, 0o755);
+      const stranger = spawnSync(
+        process.execPath,
+        [
+          '-e',
+          "require('node:net').connect(process.argv[1]).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (error) => { console.log(error.code); process.exit(0); })",
+          compiler.socket,
+        ],
+        { uid: 65534, gid: 65534, encoding: 'utf8' },
+      );
+      chmodSync(root, 0o700);
+      chmodSync(scratch, 0o700);
+      assert.equal(stranger.stdout.trim(), 'EACCES');
       const dir = bundle('warm', (config) => {
         config.process.args = ['sh', '-c', 'exit 7'];
       });
