@@ -23,6 +23,7 @@ import type { SeccompProfiles } from './security/seccomp.js';
 import { Shim, type ShimReport } from './shim/shim.js';
 import type { ContainerRecord } from './state/record.js';
 import type { Change, StateStore } from './state/store.js';
+import { randomHex } from './sys/builtins.js';
 import { decodeWaitStatus, kill } from './sys/libc.js';
 import { trace } from './trace.js';
 import { giveToContainerRoot, prepareUserNamespace } from './userns/container.js';
@@ -130,7 +131,7 @@ export class Container {
   ): Promise<Container> {
     const reuse = how.reuse ?? null;
     const startAtOnce = how.startAtOnce ?? false;
-    const id = reuse?.id ?? randomId();
+    const id = reuse?.id ?? randomHex(32); // 64 hex digits, as docker's ids
     // With a user namespace of its own, its range once it is reserved (below).
     let config = requested;
     const creator = identify(process.pid);
@@ -548,19 +549,4 @@ function restartable(current: ContainerRecord, fresh: ContainerRecord): Change {
   if (current.status !== 'exited')
     throw new TockerError(`container ${current.id.slice(0, 12)} is ${current.status}`);
   return { record: fresh, transitions: [] };
-}
-
-/**
- * 64 hex digits, as docker's ids. Read from /dev/urandom rather than node:crypto, whose
- * loading alone costs the CLI ~10 ms on every start.
- */
-function randomId(): string {
-  const bytes = Buffer.alloc(32);
-  const fd = openSync('/dev/urandom', 'r');
-  try {
-    readSync(fd, bytes);
-  } finally {
-    closeSync(fd);
-  }
-  return bytes.toString('hex');
 }

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
@@ -12,6 +11,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DEFAULT_IMAGE } from './paths.js';
+import { nodeChildProcess } from './sys/builtins.js';
 
 const BUSYBOX = '/bin/busybox';
 const MARKER = '.tocker-image';
@@ -23,7 +23,7 @@ const MARKER = '.tocker-image';
  */
 export function prepareDefaultImage(target = DEFAULT_IMAGE): string {
   const busybox = readFileSync(BUSYBOX);
-  const version = `${busybox.length}:${execFileSync(BUSYBOX, ['--help']).toString().split('\n')[0]}`;
+  const version = `${busybox.length}:${nodeChildProcess().execFileSync(BUSYBOX, ['--help']).toString().split('\n')[0]}`;
   if (existsSync(join(target, MARKER)) && readFileSync(join(target, MARKER), 'utf8') === version)
     return target;
 
@@ -51,7 +51,10 @@ export function prepareDefaultImage(target = DEFAULT_IMAGE): string {
   chmodSync(join(staging, 'root'), 0o700);
   copyFileSync(BUSYBOX, join(staging, 'bin/busybox'));
   chmodSync(join(staging, 'bin/busybox'), 0o755);
-  for (const applet of execFileSync(BUSYBOX, ['--list-full']).toString().split('\n')) {
+  for (const applet of nodeChildProcess()
+    .execFileSync(BUSYBOX, ['--list-full'])
+    .toString()
+    .split('\n')) {
     const link = join(staging, applet);
     if (applet === '' || applet === 'bin/busybox' || existsSync(link)) continue;
     mkdirSync(dirname(link), { recursive: true });

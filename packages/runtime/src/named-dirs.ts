@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomHex } from './sys/builtins.js';
 
 /**
  * Stores kept as one directory per name (volumes, networks): entries are made beside (a
@@ -15,7 +15,7 @@ export function namesIn(dir: string): string[] {
 
 /** Deletes `dir/name`, renamed away first. */
 export function discardNamed(dir: string, name: string): void {
-  const doomed = join(dir, `.removed-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const doomed = join(dir, `.removed-${process.pid}-${randomHex(6)}`);
   renameSync(join(dir, name), doomed);
   rmSync(doomed, { recursive: true, force: true });
 }

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ContainerRef, VOLUME_NAME, type VolumeSummary } from '@tocker/protocol';
 import { TockerError } from './errors.js';
 import { discardNamed, namesIn } from './named-dirs.js';
 import type { ContainerRecord } from './state/record.js';
+import { randomHex } from './sys/builtins.js';
 
 export interface Volume {
   readonly name: string;
@@ -58,7 +58,7 @@ export class VolumeStore {
     const found = this.get(name);
     if (found !== null) return found;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const staging = join(this.dir, `.new-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const staging = join(this.dir, `.new-${process.pid}-${randomHex(6)}`);
     mkdirSync(join(staging, '_data'), { recursive: true, mode: 0o755 });
     writeFileSync(
       join(staging, 'volume.json'),

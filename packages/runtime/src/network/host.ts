@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import type { PublishedPort } from '@tocker/protocol';
 import { z } from 'zod';
 import { TockerError } from '../errors.js';
+import { nodeChildProcess } from '../sys/builtins.js';
 import { formatIpv4 } from './cidr.js';
 import type { Lease, Network } from './networks.js';
 
@@ -20,7 +20,7 @@ const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
 function run(command: string, args: readonly string[], input?: string): void {
   try {
-    execFileSync(command, args, {
+    nodeChildProcess().execFileSync(command, args, {
       input,
       stdio: ['pipe', 'ignore', 'pipe'],
       env: { ...process.env, PATH: SYSTEM_PATH, LC_ALL: 'C' },
@@ -216,7 +216,7 @@ export function forwardBlockers(isOwnTable: (table: string) => boolean, bridge: 
   try {
     listed = listingSchema.parse(
       JSON.parse(
-        execFileSync('nft', ['-j', 'list', 'chains'], {
+        nodeChildProcess().execFileSync('nft', ['-j', 'list', 'chains'], {
           encoding: 'utf8',
           stdio: ['ignore', 'pipe', 'ignore'],
           env: { ...process.env, PATH: SYSTEM_PATH, LC_ALL: 'C' },

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { ContainerNetwork, NetworkAttachment, PublishedPort } from '@tocker/protocol';
 import type { RuntimeConfig } from '../config/runtime-config.js';
 import { TockerError } from '../errors.js';
 import { type JoinedNamespace, openContainerNamespace } from '../namespaces.js';
 import type { StateStore } from '../state/store.js';
+import { randomHex } from '../sys/builtins.js';
 import { errnoOf } from '../sys/fs-at.js';
 import { bindPort, EADDRINUSE, EADDRNOTAVAIL } from '../sys/sockets.js';
 import type { Lease, NetworkStore } from './networks.js';
@@ -61,7 +61,7 @@ export function joinNetworks(
  * may still be going away with its namespace). Within 15 characters.
  */
 export function hostEnd(container: string): string {
-  return `${hostEndPrefix(container)}${randomBytes(2).toString('hex')}`;
+  return `${hostEndPrefix(container)}${randomHex(2)}`;
 }
 
 /** What every host end of the container's is named from. */

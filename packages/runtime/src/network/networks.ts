@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { interfaceName, type NetworkSummary } from '@tocker/protocol';
@@ -7,6 +6,7 @@ import { TockerError } from '../errors.js';
 import { discardNamed, namesIn } from '../named-dirs.js';
 import { DirectoryLock } from '../state/lock.js';
 import type { ContainerRecord } from '../state/record.js';
+import { nodeCrypto, randomHex } from '../sys/builtins.js';
 import { formatIpv4, type Ipv4, parseIpv4, Subnet } from './cidr.js';
 import { ensureResolver, stopResolver } from './dns/daemon.js';
 import {
@@ -135,7 +135,7 @@ export class NetworkStore {
   get firewallTable(): string {
     return this.root === SYSTEM_ROOT
       ? 'tocker'
-      : `tocker_${createHash('sha256').update(this.root).digest('hex').slice(0, 12)}`;
+      : `tocker_${nodeCrypto().createHash('sha256').update(this.root).digest('hex').slice(0, 12)}`;
   }
 
   get(name: string): Network | null {
@@ -231,7 +231,7 @@ export class NetworkStore {
         throw new TockerError(
           `subnet ${chosen} overlaps ${clash.subnet} (the host's route on ${clash.device})`,
         );
-      const id = randomBytes(32).toString('hex');
+      const id = randomHex(32);
       const record = {
         id,
         name,

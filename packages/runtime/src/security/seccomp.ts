@@ -7,11 +7,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { TockerError } from '../errors.js';
+import { nodeCrypto } from '../sys/builtins.js';
 import { SyscallError } from '../sys/libc.js';
 import {
   type ArgComparison,
@@ -237,8 +237,6 @@ export function readProfileText(path: string = DEFAULT_SECCOMP_PROFILE): string 
   }
 }
 
-const requireBuiltin = createRequire(import.meta.url);
-
 /** Docker's default profile, parsed once per process (the agent renders it per container). */
 let dockerDefault: SeccompProfile | undefined;
 
@@ -462,10 +460,8 @@ export class SeccompProfiles {
   /** Keeps a rendered profile; returns its digest. */
   keep(oci: OciSeccomp): string {
     const text = JSON.stringify(oci);
-    // Loaded when first needed: node:crypto costs a CLI run ~3 ms, and keepDefault() spares
-    // most runs the hash.
-    const { createHash } = requireBuiltin('node:crypto') as typeof import('node:crypto');
-    const digest = createHash('sha256').update(text).digest('hex');
+    // keepDefault() spares most runs the hash (and loading node:crypto).
+    const digest = nodeCrypto().createHash('sha256').update(text).digest('hex');
     const file = this.file(digest, 'json');
     if (!existsSync(file)) writeAtomically(file, text);
     return digest;

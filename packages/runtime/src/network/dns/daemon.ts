@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TockerError } from '../../errors.js';
@@ -6,6 +5,7 @@ import { DNS_ENTRY } from '../../paths.js';
 import { identify, isAlive, type ProcessIdentity } from '../../proc.js';
 import { sleepSync } from '../../sleep-sync.js';
 import { withDirectoryLock } from '../../state/lock.js';
+import { nodeChildProcess } from '../../sys/builtins.js';
 import type { Network } from '../networks.js';
 
 /**
@@ -57,7 +57,7 @@ export function ensureResolver(networksDir: string, root: string, network: Netwo
     if (runningServer(networksDir, network) !== null) return;
     rmSync(identityFile(networksDir, network), { force: true });
     const log = openSync(join(dir, 'dns.log'), 'w');
-    const server = spawn(process.execPath, [DNS_ENTRY, root, network.name], {
+    const server = nodeChildProcess().spawn(process.execPath, [DNS_ENTRY, root, network.name], {
       detached: true,
       stdio: ['ignore', 'ignore', log],
       env: { ...process.env, TOCKER_RESOLV_CONF: upstreamsFile() },
