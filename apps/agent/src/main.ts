@@ -128,7 +128,10 @@ async function main(): Promise<void> {
   const stop = () => {
     follower.stop();
     clearInterval(collector);
-    void server.close().then(() => process.exit(0));
+    void server
+      .close()
+      .then(() => runtime.close())
+      .then(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -120,8 +120,12 @@ export class Runtime {
     };
   }
 
-  /** Waits for what runs off the callers' path (deleting removed containers' files). */
+  /**
+   * Waits for what runs off the callers' path (deleting removed containers' files); the
+   * shared cgroup parents go if no container is left in them.
+   */
   close(): Promise<void> {
+    this.cgroups.removeEmptyParents();
     return this.store.settled();
   }
 
@@ -469,6 +473,7 @@ export class Runtime {
     for (const name of cgroups) {
       if (!this.store.exists(name)) this.removeCgroup(name);
     }
+    attempt(() => this.cgroups.removeEmptyParents());
     attempt(() => this.store.removeAbandonedStaging((pid) => processStartTime(pid) !== null));
     // Addresses of containers removed by a process that died before it gave them back.
     attempt(() => this.networks.releaseUnless((id) => this.store.exists(id)));

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { TockerError } from '../errors.js';
 
 /** Reading and writing the small text files of cgroupfs, and parsing their formats. */
@@ -48,6 +48,23 @@ export function writeCgroupFile(path: string, value: string | number): void {
     writeFileSync(path, text);
   } catch (err) {
     throw new CgroupWriteError(path, errnoCode(err), text, err);
+  }
+}
+
+/**
+ * Writes each value with a write() of its own on one open file: the kernel takes one
+ * entry per write (v1 device rules), and one open instead of one per entry.
+ */
+export function writeCgroupEntries(path: string, values: readonly string[]): void {
+  let fd: number | undefined;
+  let text = '';
+  try {
+    fd = openSync(path, 'w');
+    for (text of values) writeSync(fd, text);
+  } catch (err) {
+    throw new CgroupWriteError(path, errnoCode(err), text, err);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

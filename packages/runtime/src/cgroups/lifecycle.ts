@@ -167,15 +167,16 @@ export function removeDirs(name: string, dirs: readonly string[]): void {
     sleepSync(20);
     busy = busy.filter((dir) => !tryRmdir(dir));
   }
-  removeEmptyParents(dirs);
 }
 
 /**
- * The shared parent goes away with its last container, so that a host without running
- * containers carries no tocker cgroups. Another container still in it keeps it (EBUSY).
+ * The shared parents go when they are empty, so that a host without containers carries no
+ * tocker cgroups: when a runtime closes and at every collection, not with each container
+ * (which made every start pay for creating them again). A container still in one keeps it
+ * (EBUSY).
  */
-function removeEmptyParents(dirs: readonly string[]): void {
-  for (const parent of new Set(dirs.map((dir) => dirname(dir)))) {
+export function removeEmptyParents(parents: readonly string[]): void {
+  for (const parent of parents) {
     try {
       rmdirSync(parent);
     } catch {

@@ -60,4 +60,6 @@ export interface CgroupDriver {
   open(name: string): ContainerCgroup;
   /** Names of the container cgroups under the parent (for garbage collection of leftovers). */
   list(): string[];
+  /** rmdir the parent directories if no container cgroup is left in them. */
+  removeEmptyParents(): void;
 }

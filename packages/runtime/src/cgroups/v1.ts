@@ -9,6 +9,7 @@ import {
   readLimit,
   readNumber,
   readPids,
+  writeCgroupEntries,
   writeCgroupFile,
 } from './files.js';
 import {
@@ -18,6 +19,7 @@ import {
   killUntilEmpty,
   listChildren,
   removeDirs,
+  removeEmptyParents,
   resolveParent,
 } from './lifecycle.js';
 import {
@@ -68,13 +70,21 @@ const MISSING_HIERARCHY = 'no cgroup v1 hierarchy for it is mounted';
 
 /**
  * The catch-all rule resets the cgroup to allow or deny everything, each later rule adds
- * an exception (see DeviceRule); one write per rule. A new cgroup starts as a copy of its
- * parent's list, which the catch-all replaces.
+ * an exception (see DeviceRule); one write per rule, consecutive rules of a kind on one
+ * open file. A new cgroup starts as a copy of its parent's list, which the catch-all
+ * replaces.
  */
 function writeDeviceRules(dir: string, rules: readonly DeviceRule[]): void {
-  for (const rule of rules) {
-    const file = rule.allow ? 'devices.allow' : 'devices.deny';
-    writeCgroupFile(join(dir, file), formatDeviceRule(rule));
+  let start = 0;
+  while (start < rules.length) {
+    const allow = rules[start]?.allow;
+    let end = start;
+    while (end < rules.length && rules[end]?.allow === allow) end++;
+    writeCgroupEntries(
+      join(dir, allow ? 'devices.allow' : 'devices.deny'),
+      rules.slice(start, end).map(formatDeviceRule),
+    );
+    start = end;
   }
 }
 
@@ -135,6 +145,10 @@ export class CgroupV1Driver implements CgroupDriver {
       throw new TockerError(`no cgroup named "${name}" under ${this.parentDirs.join(', ')}`);
     }
     return new V1Cgroup(name, dirs, this.#hierarchyNames);
+  }
+
+  removeEmptyParents(): void {
+    removeEmptyParents(this.parentDirs);
   }
 
   list(): string[] {

@@ -21,6 +21,7 @@ import {
   killUntilEmpty,
   listChildren,
   removeDirs,
+  removeEmptyParents,
   resolveParent,
 } from './lifecycle.js';
 import {
@@ -136,6 +137,10 @@ export class CgroupV2Driver implements CgroupDriver {
       throw new TockerError(`no cgroup named "${name}" under ${this.#parentDir}`);
     }
     return new V2Cgroup(name, dir, new Set(readWords(join(dir, 'cgroup.controllers'))));
+  }
+
+  removeEmptyParents(): void {
+    removeEmptyParents(this.parentDirs);
   }
 
   list(): string[] {
