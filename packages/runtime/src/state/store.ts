@@ -18,6 +18,7 @@ import type { ContainerEventKind } from '@tocker/protocol';
 import { TockerError } from '../errors.js';
 import type { RootfsLayout } from '../rootfs.js';
 import { CONTAINER_NAME } from '../spec.js';
+import { KnownDocuments } from './known-documents.js';
 import { DirectoryLock } from './lock.js';
 import { LogArchive, type LogArchiveOptions, readLogRange } from './logs.js';
 import {
@@ -76,6 +77,7 @@ export class StateStore {
   /** Some transition could not be appended (a full disk): flushOutboxes() will retry. */
   private behind = false;
   private readonly discarding = new Set<Promise<void>>();
+  private readonly known = new KnownDocuments();
 
   constructor(
     readonly root: string,
@@ -355,7 +357,7 @@ export class StateStore {
             since: current.outbox?.since ?? this.transitions.size(),
           };
     const document: RecordDocument = { format: 1, record, outbox };
-    writingTo(this.root, () => writeRecordFile(dir, serializeDocument(document)));
+    writingTo(this.root, () => this.writeDocument(dir, document));
     if (change.removal === undefined) {
       this.flush(dir, document, false);
       return record;
@@ -395,6 +397,7 @@ export class StateStore {
    * millisecond or more); it is already out of the way, renamed. settled() waits for it.
    */
   private discardLater(dir: string): void {
+    this.known.forget(dir);
     // fs.rm with a callback: node:fs/promises costs every CLI run ~1 ms to load.
     const removal = new Promise<void>((resolve) =>
       // An error leaves it for the next collection, which retries removed directories.
@@ -421,7 +424,7 @@ export class StateStore {
         : new Set<string>();
       this.transitions.append(outbox.lines.filter((line) => !logged.has(line)));
       const flushed: RecordDocument = { ...document, outbox: null };
-      writeRecordFile(dir, serializeDocument(flushed));
+      this.writeDocument(dir, flushed);
       return flushed;
     } catch {
       this.behind = true;
@@ -433,7 +436,14 @@ export class StateStore {
   private moveAway(dir: string, id: string): string {
     const away = join(this.containersDir, `${REMOVED_PREFIX}${id}`);
     renameSync(dir, away);
+    this.known.forget(dir);
     return away;
+  }
+
+  private writeDocument(dir: string, document: RecordDocument): void {
+    const json = serializeDocument(document);
+    writeRecordFile(dir, json);
+    this.known.remember(dir, json, document);
   }
 
   private freeAllButRecord(dir: string): void {
@@ -445,6 +455,7 @@ export class StateStore {
 
   /** Deletes a directory; an overlay mount inside it (a leftover) must not stop that. */
   private discardDirectory(dir: string): void {
+    this.known.forget(dir);
     try {
       rmSync(dir, { recursive: true, force: true });
     } catch {
@@ -459,9 +470,11 @@ export class StateStore {
       writingTo(this.root, () => {
         mkdirSync(staging, { mode: 0o700 });
         for (const sub of ['upper', 'work', 'merged']) mkdirSync(join(staging, sub));
-        createRecordFiles(staging, serializeDocument(document));
+        const json = serializeDocument(document);
+        createRecordFiles(staging, json);
         writeFileSync(join(staging, 'exit'), EXIT_FILE_SPACE, { mode: 0o600 });
         renameSync(staging, this.dir(record.id));
+        this.known.remember(this.dir(record.id), json, document);
       });
     } catch (error) {
       rmSync(staging, { recursive: true, force: true });
@@ -488,8 +501,13 @@ export class StateStore {
         problem = 'state.json is missing';
         break;
       }
+      const known = this.known.lookup(dir, text);
+      if (known !== undefined) return { ok: true, document: known };
       const parsed = parseDocument(text, id);
-      if (parsed.ok) return { ok: true, document: parsed.document };
+      if (parsed.ok) {
+        this.known.remember(dir, text.trimEnd(), parsed.document);
+        return { ok: true, document: parsed.document };
+      }
       problem = parsed.problem;
     }
     return { ok: false, corrupt: { id, problem } };

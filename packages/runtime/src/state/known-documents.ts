@@ -1,0 +1,31 @@
+import type { RecordDocument } from './record.js';
+
+/** Enough for every container of a busy agent; past it the memory is given back at once. */
+const MAX_KNOWN = 4096;
+
+/**
+ * The document this process last wrote or read in each container directory, with its
+ * text. Reading a record back costs a JSON.parse and the validation of its whole
+ * configuration, and a start reads its record three times (the agent every record, for
+ * each list): a text seen before needs neither. Matched on the text itself, so a record
+ * another process wrote since is always parsed and validated.
+ */
+export class KnownDocuments {
+  readonly #byDir = new Map<string, { readonly json: string; readonly document: RecordDocument }>();
+
+  /** `json` as serialized, without the padding a record file carries. */
+  remember(dir: string, json: string, document: RecordDocument): void {
+    if (this.#byDir.size >= MAX_KNOWN) this.#byDir.clear();
+    this.#byDir.set(dir, { json, document });
+  }
+
+  /** The document whose text `text` (as read from its file) is, if this process knows it. */
+  lookup(dir: string, text: string): RecordDocument | undefined {
+    const known = this.#byDir.get(dir);
+    return known !== undefined && known.json === text.trimEnd() ? known.document : undefined;
+  }
+
+  forget(dir: string): void {
+    this.#byDir.delete(dir);
+  }
+}
