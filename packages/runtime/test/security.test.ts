@@ -322,10 +322,23 @@ describe("Docker's default profile, as set-up installs it", () => {
       assert.equal(profiles.keep(oci), digest, 'the same profile, the same digest');
       assert.deepEqual(JSON.parse(readFileSync(join(dir, `${digest}.json`), 'utf8')), oci);
       assert.deepEqual(profiles.program(digest), { filter: compileSeccomp(oci), flags: 0 });
-      const binaries = readdirSync(dir).filter((file) => file.endsWith('.bpf'));
-      assert.equal(binaries.length, 1);
-      // Another process (a fresh store on the same directory) finds both.
-      assert.deepEqual(new SeccompProfiles(dir).program(digest).filter, compileSeccomp(oci));
+      const programs = readdirSync(dir).filter((file) => file.endsWith('.program'));
+      assert.equal(programs.length, 1);
+      // Another process (a fresh store on the same directory) takes the compiled program
+      // as it is: it does not even read the profile again (a CLI start's shortcut).
+      const logged = { ...oci, flags: ['SECCOMP_FILTER_FLAG_LOG' as const] };
+      const loggedDigest = profiles.keep(logged);
+      const compiled = profiles.program(loggedDigest);
+      assert.equal(compiled.flags, 2);
+      rmSync(join(dir, `${loggedDigest}.json`));
+      assert.deepEqual(new SeccompProfiles(dir).program(loggedDigest), compiled);
+      // A damaged program file is compiled again from the profile.
+      const program = join(dir, programs[0] ?? '');
+      writeFileSync(program, readFileSync(program).subarray(0, 13));
+      assert.deepEqual(new SeccompProfiles(dir).program(digest), {
+        filter: compileSeccomp(oci),
+        flags: 0,
+      });
       const admin = renderProfile(defaultProfile(), {
         capabilities: resolveCapabilities({ capAdd: ['ALL'] }),
       });

@@ -448,7 +448,8 @@ export function filterFlags(oci: OciSeccomp): number {
 /**
  * The rendered profiles of this state root's containers, by digest: `<digest>.json` (the
  * OCI profile, kept from the container's creation on, so that a restart or an exec from
- * any process uses the very same filter) and `<digest>.bpf` (its program, compiled once).
+ * any process uses the very same filter) and `<digest>-<libseccomp version>.program` (its
+ * program, compiled once: its filter flags, then its instructions).
  * Containers with the same capabilities share one; a container's record names it by
  * digest instead of carrying ~20 KB of JSON through every state change.
  */
@@ -498,6 +499,18 @@ export class SeccompProfiles {
   program(digest: string): SeccompProgram {
     let program = this.programs.get(digest);
     if (program !== undefined) return program;
+    // A compiled program spares a CLI start the profile's parsing, checking and rendering.
+    const binary = this.file(`${digest}-${libseccompVersion()}`, 'program');
+    program = readCachedProgram(binary);
+    if (program === undefined) {
+      program = this.compile(digest);
+      writeAtomically(binary, encodeProgram(program));
+    }
+    this.programs.set(digest, program);
+    return program;
+  }
+
+  private compile(digest: string): SeccompProgram {
     let text: string;
     try {
       text = readFileSync(this.file(digest, 'json'), 'utf8');
@@ -508,12 +521,7 @@ export class SeccompProfiles {
     }
     // A kept profile is already rendered: rendering it again only checks and types it.
     const oci = renderProfile(validateProfile(JSON.parse(text)), { capabilities: [] });
-    const binary = this.file(`${digest}-${libseccompVersion()}`, 'bpf');
-    const cached = readCachedProgram(binary);
-    program = { filter: cached ?? compileSeccomp(oci), flags: filterFlags(oci) };
-    if (cached === undefined) writeAtomically(binary, program.filter);
-    this.programs.set(digest, program);
-    return program;
+    return { filter: compileSeccomp(oci), flags: filterFlags(oci) };
   }
 
   private file(name: string, extension: string): string {
@@ -521,13 +529,29 @@ export class SeccompProfiles {
   }
 }
 
-function readCachedProgram(file: string): Buffer | undefined {
+/** A program file: its flags (8 bytes, little-endian), then its instructions. */
+const PROGRAM_HEADER = 8;
+
+function encodeProgram(program: SeccompProgram): Buffer {
+  const header = Buffer.alloc(PROGRAM_HEADER);
+  header.writeBigUInt64LE(BigInt(program.flags));
+  return Buffer.concat([header, program.filter]);
+}
+
+/** A program file as written by encodeProgram; undefined if missing or not whole. */
+function readCachedProgram(file: string): SeccompProgram | undefined {
+  let bytes: Buffer;
   try {
-    const bytes = readFileSync(file);
-    return bytes.length > 0 && bytes.length % 8 === 0 ? bytes : undefined;
+    bytes = readFileSync(file);
   } catch {
     return undefined;
   }
+  const instructions = bytes.length - PROGRAM_HEADER;
+  if (instructions <= 0 || instructions % 8 !== 0) return undefined;
+  return {
+    flags: Number(bytes.readBigUInt64LE(0)),
+    filter: bytes.subarray(PROGRAM_HEADER),
+  };
 }
 
 /** Written whole or not at all; concurrent writers write the same bytes. */
