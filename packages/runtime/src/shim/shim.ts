@@ -58,6 +58,8 @@ export class Shim {
 
   private constructor(
     private readonly channel: Socket,
+    /** The channel's descriptor, which commands are written to (see send()). */
+    private readonly channelFd: number,
     readonly identity: ProcessIdentity,
   ) {
     channel.setEncoding('utf8');
@@ -94,7 +96,7 @@ export class Shim {
       reapWhenDone(pid);
       const channel = new Socket({ fd: ours, readable: true, writable: true });
       // One that failed at once is gone already: never alive, its reports say why.
-      return new Shim(channel, identify(pid) ?? { pid, startTime: 0 });
+      return new Shim(channel, ours, identify(pid) ?? { pid, startTime: 0 });
     } catch (error) {
       close(ours);
       throw error;
@@ -116,8 +118,20 @@ export class Shim {
     });
   }
 
+  /**
+   * Written straight to the descriptor, not through the socket stream: a shim that has
+   * already ended (a creation that failed while this process was not scheduled) makes the
+   * write fail with EPIPE, and a stream destroys itself on a write error, dropping the
+   * reports it had not read yet, which say why the shim ended.
+   */
   send(command: 'g' | 'c'): void {
-    if (!this.channel.destroyed) this.channel.write(command);
+    if (this.channel.destroyed) return;
+    try {
+      writeSync(this.channelFd, command);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EPIPE' && code !== 'ECONNRESET') throw error;
+    }
   }
 
   /** Lets go of the shim: it goes on alone (and knows the runtime is gone). */
