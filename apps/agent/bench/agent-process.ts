@@ -3,6 +3,7 @@
  * root and token, ready once it prints where it listens.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,4 +52,10 @@ export async function stopAgent(agent: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => agent.on('exit', resolve));
   agent.kill('SIGTERM');
   await exited;
+}
+
+/** CPU time a process has used so far (user + system), in seconds. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
 }

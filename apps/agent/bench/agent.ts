@@ -26,7 +26,7 @@ import {
   referenceRuntimes,
   scratchDir,
 } from '../../../packages/runtime/bench/measure.js';
-import { startAgent, stopAgent } from './agent-process.js';
+import { cpuSeconds, startAgent, stopAgent } from './agent-process.js';
 
 const scratch = scratchDir();
 const token = randomBytes(24).toString('base64url');
@@ -39,11 +39,6 @@ function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
         0,
     ) * 1024
   );
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
 }
 
 /**

@@ -30,7 +30,7 @@ import {
   percentile,
   scratchDir,
 } from '../../../packages/runtime/bench/measure.js';
-import { agentMain, startAgent, stopAgent } from './agent-process.js';
+import { agentMain, cpuSeconds, startAgent, stopAgent } from './agent-process.js';
 
 const LAUNCHES = Number(process.env.BENCH_LAUNCHES ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
@@ -43,6 +43,8 @@ const MODES = { sequential: 1, [`${IN_FLIGHT} concurrent`]: IN_FLIGHT } as const
 interface Series {
   readonly seconds: number;
   readonly latencies: number[];
+  /** The agent's CPU time per launch, in ms (its main thread's work and its threads'). */
+  cpuPerLaunch?: number;
 }
 
 type Results = Record<string, Series>;
@@ -151,7 +153,8 @@ async function agentRuns(scratch: string, name: string, main: string): Promise<R
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     for (const [mode, inFlight] of Object.entries(MODES)) {
       const ids: string[] = [];
-      results[mode] = await paced(LAUNCHES, inFlight, async () => {
+      const cpuBefore = cpuSeconds(agent.pid ?? 0);
+      const series = await paced(LAUNCHES, inFlight, async () => {
         const { container } = await callAgent(
           socket,
           'container:run',
@@ -160,11 +163,15 @@ async function agentRuns(scratch: string, name: string, main: string): Promise<R
         );
         ids.push(container.id);
       });
+      series.cpuPerLaunch = ((cpuSeconds(agent.pid ?? 0) - cpuBefore) * 1000) / LAUNCHES;
+      results[mode] = series;
       const { containers } = await callAgent(socket, 'container:list', { all: false });
       if (containers.length !== LAUNCHES)
         throw new Error(`${containers.length} containers run, not ${LAUNCHES}`);
       await paced(ids.length, 8, (index) =>
-        callAgent(socket, 'container:remove', { container: ids[index] ?? '', force: true }),
+        callAgent(socket, 'container:remove', { container: ids[index] ?? '', force: true }).then(
+          () => {},
+        ),
       );
     }
     socket.close();
@@ -199,6 +206,7 @@ function describe(series: readonly Series[]): {
   range: string;
   p50: number;
   p99: number;
+  cpu: number | null;
 } {
   const rates = series.map((one) => one.latencies.length / one.seconds);
   const all = series.flatMap((one) => one.latencies);
@@ -207,6 +215,9 @@ function describe(series: readonly Series[]): {
     range: `${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)}`,
     p50: median(all),
     p99: percentile(all, 0.99),
+    cpu: series.some((one) => one.cpuPerLaunch === undefined)
+      ? null
+      : median(series.map((one) => one.cpuPerLaunch ?? 0)),
   };
 }
 
@@ -254,7 +265,7 @@ async function main(): Promise<void> {
         .filter(Boolean)
         .join(', ');
       console.log(
-        `  ${row.name.padEnd(30)} ${row.rate.toFixed(1).padStart(6)} launches/s (${row.range})   per launch p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms   ${ratios}`,
+        `  ${row.name.padEnd(30)} ${row.rate.toFixed(1).padStart(6)} launches/s (${row.range})   per launch p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms${row.cpu === null ? '' : `, agent CPU ${row.cpu.toFixed(1)} ms`}   ${ratios}`,
       );
     }
   }

@@ -25,13 +25,13 @@ import {
   type CorruptRecord,
   FULL_ID,
   type Outbox,
-  parseDocument,
   type RecordDocument,
   serializeDocument,
 } from './record.js';
 import { createRecordFiles, readRecordFile, writeRecordFile } from './record-file.js';
 import { writingTo } from './storage.js';
 import { TransitionLog, transitionLine } from './transitions.js';
+import { ValidatedRecords } from './validated-records.js';
 
 /** What a locked update decides: the new record, the transitions it makes, and whether it goes. */
 export interface Change {
@@ -76,6 +76,7 @@ export class StateStore {
   /** Some transition could not be appended (a full disk): flushOutboxes() will retry. */
   private behind = false;
   private readonly discarding = new Set<Promise<void>>();
+  private readonly validated = new ValidatedRecords();
 
   constructor(
     readonly root: string,
@@ -173,7 +174,9 @@ export class StateStore {
   }
 
   ids(): string[] {
-    return readdirSync(this.containersDir).filter((entry) => FULL_ID.test(entry));
+    const ids = readdirSync(this.containersDir).filter((entry) => FULL_ID.test(entry));
+    this.validated.keepOnly(ids);
+    return ids;
   }
 
   exists(id: string): boolean {
@@ -433,6 +436,7 @@ export class StateStore {
   private moveAway(dir: string, id: string): string {
     const away = join(this.containersDir, `${REMOVED_PREFIX}${id}`);
     renameSync(dir, away);
+    this.validated.forget(id);
     return away;
   }
 
@@ -488,7 +492,7 @@ export class StateStore {
         problem = 'state.json is missing';
         break;
       }
-      const parsed = parseDocument(text, id);
+      const parsed = this.validated.parse(text, id);
       if (parsed.ok) return { ok: true, document: parsed.document };
       problem = parsed.problem;
     }
