@@ -136,7 +136,7 @@ function referenceRuntime(scratch: string, runtime: string): Promise<Results> {
 
 /** The same series through one agent build, with a fresh state root; removes what it made. */
 async function agentRuns(scratch: string, name: string, main: string): Promise<Results> {
-  const root = mkScratchRoot(scratch, name);
+  const root = stateRootFor(scratch, name);
   const token = randomBytes(24).toString('base64url');
   const cgroupParent = `tocker-bench-launch-${process.pid}`;
   const profiles = process.env.BENCH_CPU_PROF;
@@ -182,7 +182,7 @@ async function agentRuns(scratch: string, name: string, main: string): Promise<R
   return results;
 }
 
-function mkScratchRoot(scratch: string, name: string): string {
+function stateRootFor(scratch: string, name: string): string {
   return join(scratch, `state-${name.replace(/\W+/g, '-')}-${randomBytes(4).toString('hex')}`);
 }
 
