@@ -5,11 +5,9 @@
  *
  * Run as root: npm run bench.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { connectAgent } from '@tocker/agent-client';
 import {
   type ContainerEvent,
@@ -28,32 +26,11 @@ import {
   referenceRuntimes,
   scratchDir,
 } from '../../../packages/runtime/bench/measure.js';
+import { cpuSeconds, startAgent, stopAgent } from './agent-process.js';
 
-const agentMain = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
 const scratch = scratchDir();
 const token = randomBytes(24).toString('base64url');
 const IDLE_CONTAINERS = Number(process.env.BENCH_IDLE ?? 200);
-
-function startAgent(): Promise<{ agent: ChildProcess; url: string }> {
-  const agent = spawn(process.execPath, [agentMain, '--listen', '127.0.0.1:0'], {
-    env: {
-      ...process.env,
-      TOCKER_ROOT: join(scratch, 'state'),
-      TOCKER_TOKEN: token,
-      TOCKER_CGROUP_PARENT: 'tocker-bench',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    agent.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const url = /listening on (\S+)/.exec(output)?.[1];
-      if (url) resolve({ agent, url });
-    });
-    agent.on('exit', () => reject(new Error(`the agent exited: ${output}`)));
-  });
-}
 
 function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return (
@@ -62,11 +39,6 @@ function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
         0,
     ) * 1024
   );
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
 }
 
 /**
@@ -208,7 +180,11 @@ async function idle(
   return { cpuPercent, rss, perTick: lastSize };
 }
 
-const { agent, url } = await startAgent();
+const { agent, url } = await startAgent({
+  root: join(scratch, 'state'),
+  token,
+  cgroupParent: 'tocker-bench',
+});
 try {
   const socket = connectAgent(url, token, { reconnect: true });
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
@@ -233,7 +209,6 @@ try {
   );
   socket.close();
 } finally {
-  agent.kill('SIGTERM');
-  await new Promise((resolve) => agent.on('exit', resolve));
+  await stopAgent(agent);
   rmSync(scratch, { recursive: true, force: true });
 }

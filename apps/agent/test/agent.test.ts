@@ -492,6 +492,14 @@ describe('the agent: a real process, a real socket.io client, real containers', 
     assert.equal(ended.status, 'exited');
     assert.equal(ended.exitCode, 5, 'its shim recorded the real exit code, with no agent there');
     assert.equal(ended.error, null);
+    const listed = (await ok(client, 'container:list', { all: true })).containers;
+    assert.deepEqual(
+      listed
+        .filter((container) => container.id === shortLived.id)
+        .map(({ status, exitCode }) => ({ status, exitCode })),
+      [{ status: 'exited', exitCode: 5 }],
+      'the list says the same',
+    );
     assert.match((await ok(client, 'container:logs', { container: 'ticker' })).logs, /tick/);
     await ok(client, 'container:update', { container: 'ticker', limits: { memory: '80m' } });
     const stopped = (

@@ -71,18 +71,35 @@ export function hyperfine(
   return JSON.parse(readFileSync(json, 'utf8')).results[0].median * 1000;
 }
 
-/** An OCI bundle for runc and crun over the same image, read-only, running /bin/true. */
-function ociBundle(scratch: string, runtime: string): string {
+/** An OCI bundle for runc and crun over the same image, read-only, running `args`. */
+export function ociBundle(
+  scratch: string,
+  runtime: string,
+  args: readonly string[] = ['/bin/true'],
+): string {
   const bundle = join(scratch, `bundle-${runtime}`);
   mkdirSync(bundle);
   execFileSync(runtime, ['spec'], { cwd: bundle });
   const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
   config.root = { path: DEFAULT_IMAGE, readonly: true };
   config.process.terminal = false;
-  config.process.args = ['/bin/true'];
+  config.process.args = args;
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
   return bundle;
 }
+
+/**
+ * crun 1.8 refuses this hybrid cgroup layout unless the (nearly empty) cgroup2 mount at
+ * /sys/fs/cgroup/unified is hidden: what runs crun runs inside this private mount namespace.
+ */
+export const CRUN_WRAPPER: readonly string[] = [
+  'unshare',
+  '-m',
+  'sh',
+  '-c',
+  'mount --make-rprivate / && mount -t tmpfs none /sys/fs/cgroup/unified && exec "$@"',
+  'sh',
+];
 
 /** Start-to-exit medians of /bin/true under runc and crun, when installed. */
 export function referenceRuntimes(scratch: string): Map<string, number> {
@@ -99,10 +116,6 @@ export function referenceRuntimes(scratch: string): Map<string, number> {
     );
   }
   if (has('crun')) {
-    // crun 1.8 refuses this hybrid cgroup layout unless the (nearly empty) cgroup2 mount
-    // at /sys/fs/cgroup/unified is hidden: measure it inside a private mount namespace.
-    const hide =
-      'mount --make-rprivate / && mount -t tmpfs none /sys/fs/cgroup/unified && exec "$@"';
     results.set(
       'crun run',
       hyperfine(
@@ -110,7 +123,7 @@ export function referenceRuntimes(scratch: string): Map<string, number> {
         'crun',
         ['crun', 'run', '--bundle', ociBundle(scratch, 'crun'), 'tocker-bench-crun'],
         process.env,
-        ['unshare', '-m', 'sh', '-c', hide, 'sh'],
+        CRUN_WRAPPER,
       ),
     );
   }

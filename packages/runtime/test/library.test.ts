@@ -265,4 +265,33 @@ describe('the library API (what the agent uses), real containers in this process
       'only the --rm container was archived',
     );
   });
+
+  test('a long-lived reader (the agent) sees every change another process makes to a record it read before, and a record damaged since as damaged', async () => {
+    const container = await runtime.create(spec(['sleep', '30']), detached);
+    const other = Runtime.open({ root: world.root, cgroupParent: world.cgroupParent });
+    const statusOf = () => runtime.scan().records.find((record) => record.id === container.id);
+    assert.equal(statusOf()?.status, 'created');
+    assert.equal(statusOf()?.status, 'created', 'read again, unchanged');
+    await container.start();
+    assert.equal(other.inspect(container.id).status, 'running');
+    other.pause(container.id);
+    assert.equal(statusOf()?.paused, true, 'the pause made by the other process');
+    other.unpause(container.id);
+    assert.equal(runtime.inspect(container.id).paused, false);
+
+    const file = join(runtime.store.dir(container.id), 'state.json');
+    const intact = readFileSync(file);
+    const damaged = Buffer.from(intact);
+    damaged.write('"status": "stopped"', intact.indexOf('"status": "running"'));
+    writeFileSync(file, damaged);
+    assert.deepEqual(
+      runtime.scan().corrupt.map(({ id, problem }) => ({ id, damaged: /status/.test(problem) })),
+      [{ id: container.id, damaged: true }],
+    );
+    assert.throws(() => runtime.inspect(container.id), /damaged record/);
+    writeFileSync(file, intact);
+    assert.equal(runtime.inspect(container.id).status, 'running', 'readable again once repaired');
+    await runtime.remove(container.id, { force: true });
+    assert.equal(statusOf(), undefined);
+  });
 });

@@ -13,10 +13,14 @@ const MAX_KNOWN = 4096;
 export class KnownDocuments {
   readonly #byDir = new Map<string, { readonly json: string; readonly document: RecordDocument }>();
 
-  /** `json` as serialized, without the padding a record file carries. */
+  /**
+   * `json` as serialized, without the padding a record file carries. The document is
+   * shared by every reader from now on: it is frozen, so that none can change it.
+   */
   remember(dir: string, json: string, document: RecordDocument): void {
     if (this.#byDir.size >= MAX_KNOWN) this.#byDir.clear();
-    this.#byDir.set(dir, { json, document });
+    Object.freeze(document.record);
+    this.#byDir.set(dir, { json, document: Object.freeze(document) });
   }
 
   /** The document whose text `text` (as read from its file) is, if this process knows it. */
@@ -27,5 +31,12 @@ export class KnownDocuments {
 
   forget(dir: string): void {
     this.#byDir.delete(dir);
+  }
+
+  /** Only these directories hold containers now (others were removed, by any process). */
+  keepOnly(dirs: readonly string[]): void {
+    if (this.#byDir.size === 0) return;
+    const existing = new Set(dirs);
+    for (const dir of this.#byDir.keys()) if (!existing.has(dir)) this.#byDir.delete(dir);
   }
 }

@@ -175,7 +175,9 @@ export class StateStore {
   }
 
   ids(): string[] {
-    return readdirSync(this.containersDir).filter((entry) => FULL_ID.test(entry));
+    const ids = readdirSync(this.containersDir).filter((entry) => FULL_ID.test(entry));
+    this.known.keepOnly(ids.map((id) => this.dir(id)));
+    return ids;
   }
 
   exists(id: string): boolean {
