@@ -1,17 +1,17 @@
 'use client';
-import type { ContainerView } from '@tocker/protocol';
 import Link from 'next/link';
 import { memo, useMemo, useState } from 'react';
-import { ContainerActions } from '../../../client/components/actions';
-import { CommandLine } from '../../../client/components/command-line';
-import { EngineContainers } from '../../../client/components/engine-containers';
-import { Cell, ListTable } from '../../../client/components/list-table';
-import { RootSource } from '../../../client/components/root-source';
-import { PrivilegedBadge, StatusBadge, Uptime } from '../../../client/components/status';
-import { CpuCell, MemoryCell, PidsCell } from '../../../client/components/usage';
-import { useContainers } from '../../../client/containers';
-import { shortId } from '../../../client/format';
-import { StatsSubscriptions } from '../../../client/usage';
+import type { ContainerRowView } from '../container-row';
+import { type RenderedContainers, useContainers } from '../containers';
+import { shortId } from '../format';
+import { StatsSubscriptions } from '../usage';
+import { ContainerActions } from './actions';
+import { CommandLine } from './command-line';
+import { EngineContainers } from './engine-containers';
+import { Cell, ListTable } from './list-table';
+import { RootSource } from './root-source';
+import { PrivilegedBadge, StatusBadge, Uptime } from './status';
+import { CpuCell, MemoryCell, PidsCell } from './usage';
 
 /** One row; it re-renders when its container changes, its usage cells on every stats tick. */
 const ContainerRow = memo(function ContainerRow({
@@ -21,7 +21,7 @@ const ContainerRow = memo(function ContainerRow({
 }: {
   agent: number;
   agentName: string;
-  container: ContainerView;
+  container: ContainerRowView;
 }) {
   const running = container.status === 'running';
   const label = container.name ?? shortId(container.id);
@@ -71,8 +71,13 @@ const ContainerRow = memo(function ContainerRow({
   );
 });
 
-export default function ContainersPage() {
-  const { agents, byAgent, agentsError } = useContainers();
+/**
+ * Every container of every online agent. `rendered` is what the server knew when it
+ * rendered the page (null: nothing), so the rows are in its HTML; the live list replaces
+ * it once the socket is up.
+ */
+export function ContainersList({ rendered }: { rendered: RenderedContainers | null }) {
+  const { agents, byAgent, agentsError } = useContainers(rendered);
   const [showAll, setShowAll] = useState(true);
   const online = useMemo(() => (agents ?? []).filter((agent) => agent.online), [agents]);
   const onlineIds = useMemo(() => online.map((agent) => agent.id), [online]);
