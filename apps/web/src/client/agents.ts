@@ -1,5 +1,5 @@
 import type { AgentSummary } from '@tocker/protocol';
-import { useEffect, useSyncExternalStore } from 'react';
+import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import { dashboard, request } from './connection';
 
 export interface AgentsState {
@@ -42,11 +42,16 @@ function subscribe(listener: () => void): () => void {
 
 const initial: AgentsState = { agents: null, error: null };
 
-export function useAgents(): AgentsState {
+/** `rendered`: the agents the server rendered the page with, shown until the live list arrives. */
+export function useAgents(rendered: readonly AgentSummary[] | null = null): AgentsState {
   useEffect(start, []);
-  return useSyncExternalStore(
+  const live = useSyncExternalStore(
     subscribe,
     () => state,
     () => initial,
+  );
+  return useMemo(
+    () => (live.agents === null && rendered !== null ? { ...live, agents: rendered } : live),
+    [live, rendered],
   );
 }

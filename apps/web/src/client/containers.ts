@@ -1,7 +1,8 @@
-import type { AgentSummary, ContainerEvent, ContainerView } from '@tocker/protocol';
+import type { AgentSummary, ContainerEvent } from '@tocker/protocol';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useAgents } from './agents';
 import { dashboard, relay } from './connection';
+import { type ContainerRowView, containerRowView } from './container-row';
 
 /** What a pane of the container page works on: the container, on its agent. */
 export interface ContainerPaneProps {
@@ -11,23 +12,36 @@ export interface ContainerPaneProps {
 }
 
 export interface ContainersOfAgent {
-  readonly containers: readonly ContainerView[] | null;
+  readonly containers: readonly ContainerRowView[] | null;
   readonly error: string | null;
+}
+
+/** The list as the server rendered it into the page: the agents, and the rows it had. */
+export interface RenderedContainers {
+  readonly agents: readonly AgentSummary[];
+  readonly containers: readonly { agent: number; containers: readonly ContainerRowView[] }[];
 }
 
 const REFRESH_DELAY_MS = 100;
 
 /**
  * Every container of every online agent, kept current by the agents' events: a burst of
- * events (200 containers starting) costs one reload per agent, not one per event.
+ * events (200 containers starting) costs one reload per agent, not one per event. It
+ * starts from what the server rendered the page with, and loads every agent's list once
+ * connected all the same: what changed in between is only known that way.
  */
-export function useContainers(): {
+export function useContainers(rendered: RenderedContainers | null): {
   agents: readonly AgentSummary[] | null;
   byAgent: ReadonlyMap<number, ContainersOfAgent>;
   agentsError: string | null;
 } {
-  const { agents, error: agentsError } = useAgents();
-  const [byAgent, setByAgent] = useState<ReadonlyMap<number, ContainersOfAgent>>(new Map());
+  const { agents, error: agentsError } = useAgents(rendered?.agents ?? null);
+  const [byAgent, setByAgent] = useState<ReadonlyMap<number, ContainersOfAgent>>(
+    () =>
+      new Map(
+        rendered?.containers.map(({ agent, containers }) => [agent, { containers, error: null }]),
+      ),
+  );
   const timers = useRef(new Map<number, ReturnType<typeof setTimeout>>());
   const online = useMemo(
     () => (agents ?? []).filter((agent) => agent.online).map((agent) => agent.id),
@@ -44,7 +58,10 @@ export function useContainers(): {
           if (!live) return;
           setByAgent((map) =>
             new Map(map).set(agent, {
-              containers: keepUnchanged(map.get(agent)?.containers ?? null, containers),
+              containers: keepUnchanged(
+                map.get(agent)?.containers ?? null,
+                containers.map(containerRowView),
+              ),
               error: null,
             }),
           );
@@ -94,9 +111,9 @@ export function useContainers(): {
 
 /** Reuses the previous object of every container that did not change, so its row need not render. */
 function keepUnchanged(
-  previous: readonly ContainerView[] | null,
-  next: readonly ContainerView[],
-): readonly ContainerView[] {
+  previous: readonly ContainerRowView[] | null,
+  next: readonly ContainerRowView[],
+): readonly ContainerRowView[] {
   if (previous === null) return next;
   const before = new Map(previous.map((container) => [container.id, container]));
   return next.map((container) => {

@@ -1,8 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { PrismaClient } from '@prisma/client';
 import { connectAgent, explainConnectError } from '@tocker/agent-client';
-import { type AgentInfo, type ContainerEvent, callAgent, readEvent } from '@tocker/protocol';
+import {
+  type AgentInfo,
+  type ContainerEvent,
+  type ContainerView,
+  callAgent,
+  readEvent,
+} from '@tocker/protocol';
 import type { Socket } from 'socket.io-client';
+import { ContainerListCache } from './container-list.js';
 import { catchUp, keepLogs, runsWithoutLogs } from './history.js';
 
 export interface AgentAddress {
@@ -22,7 +29,8 @@ const REQUEST_TIMEOUT_MS = 10_000;
  * about its host, and keeps the run history in step: on every (re)connection and every
  * pushed event it catches up from the cursor recorded in the database, one catch-up at a
  * time, so nothing is missed while either side was away and nothing is recorded twice.
- * Runs that ended get their output copied, so it outlives the container.
+ * Runs that ended get their output copied, so it outlives the container. It also keeps
+ * the agent's container list for the pages the server renders.
  */
 export class AgentLink extends EventEmitter<{
   /** Only on a change: online, then offline, then online again... */
@@ -37,6 +45,15 @@ export class AgentLink extends EventEmitter<{
   private syncAgain = false;
   private syncPending = false;
   private infoTimer: NodeJS.Timeout | undefined;
+  private readonly containerList = new ContainerListCache(async () => {
+    const { containers } = await callAgent(
+      this.socket,
+      'container:list',
+      { all: true },
+      REQUEST_TIMEOUT_MS,
+    );
+    return containers;
+  });
   /** The last reason the agent could not be reached, until it is reached again. */
   problem: string | null = null;
   info: AgentInfo | null = null;
@@ -48,6 +65,7 @@ export class AgentLink extends EventEmitter<{
     super();
     this.socket = connectAgent(agent.url, agent.token, { reconnect: true });
     this.socket.on('connect', () => {
+      this.containerList.invalidate(); // whatever happened while away is unknown
       this.problem = null;
       this.emit('online', true);
       this.refreshInfo();
@@ -64,14 +82,23 @@ export class AgentLink extends EventEmitter<{
       });
     });
     this.socket.on('disconnect', () => {
+      this.containerList.invalidate();
       this.problem = 'connection lost';
       this.emit('online', false);
     });
-    this.socket.on('event', () => this.sync());
+    this.socket.on('event', () => {
+      this.containerList.invalidate();
+      this.sync();
+    });
   }
 
   get online(): boolean {
     return this.socket.connected;
+  }
+
+  /** Every container of the agent, from the last answer while nothing changed since. */
+  containers(): Promise<readonly ContainerView[]> {
+    return this.containerList.get();
   }
 
   /** Resolves once the history has caught up with everything the agent said so far. */

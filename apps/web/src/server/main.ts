@@ -9,6 +9,7 @@ import nextModule from 'next';
 import { openDatabase } from './db.js';
 import { startGateway } from './gateway.js';
 import { authGate } from './http.js';
+import { providePageData } from './page-data.js';
 import { AgentRegistry } from './registry.js';
 import { TokenCipher } from './token-cipher.js';
 
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
     await registry.ensure('local', values.agent, agentToken);
   }
 
+  providePageData(registry);
   const app = createNext({ dev: false, dir: webDir, hostname: host, port });
   await app.prepare();
   const handle = app.getRequestHandler();

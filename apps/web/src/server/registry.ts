@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { PrismaClient } from '@prisma/client';
 import { type AgentConnectError, openAgent } from '@tocker/agent-client';
-import { type AgentSummary, callAgent } from '@tocker/protocol';
+import { type AgentSummary, type ContainerView, callAgent } from '@tocker/protocol';
 import type { Socket } from 'socket.io-client';
 import { type AgentAddress, AgentLink } from './agent-link.js';
 import { TokenCipher } from './token-cipher.js';
@@ -62,6 +62,13 @@ export class AgentRegistry extends EventEmitter<{
         info: link?.info ?? null,
       };
     });
+  }
+
+  /** An online agent's containers, as its link last heard them (for pages the server renders). */
+  containers(id: number): Promise<readonly ContainerView[]> {
+    const link = this.links.get(id);
+    if (link === undefined) return Promise.reject(new Error(`no agent ${id}: it was removed`));
+    return link.containers();
   }
 
   async add(name: string, url: string, token: string): Promise<number> {

@@ -54,7 +54,7 @@ export function ContainerActions({
   onRemoved,
 }: {
   agent: number;
-  container: ContainerView;
+  container: Pick<ContainerView, 'id' | 'name' | 'status' | 'paused'>;
   onRemoved?: () => void;
 }) {
   const [pending, setPending] = useState<Action | null>(null);

@@ -35,7 +35,11 @@ export function StatusBadge({
 }
 
 /** A container that gave up isolation says so wherever it is shown. */
-export function PrivilegedBadge({ container }: { container: ContainerView }) {
+export function PrivilegedBadge({
+  container,
+}: {
+  container: { readonly spec: Pick<ContainerView['spec'], 'privileged'> };
+}) {
   if (!container.spec.privileged) return null;
   return (
     <span className="badge bad" title="every capability and device, no seccomp filter">
