@@ -38,9 +38,12 @@ export class TerminalSession {
   private exitCode: number | null | undefined;
   /** The start of a UTF-8 character whose other bytes have not been read yet. */
   private carry: Buffer = Buffer.alloc(0);
-  /** Output read in this turn of the event loop, sent as one frame (a pty gives ~4 KiB a read). */
+  /** Output read and not sent yet: gathered into frames (a pty gives ~4 KiB a read). */
   private batch: Buffer[] = [];
   private batchBytes = 0;
+  /** Cancels the pending send of the batch, if one is scheduled. */
+  private cancelFlush: (() => void) | null = null;
+  private lastFrameAt = 0;
 
   readonly startedAt = new Date().toISOString();
   private readonly transcript: Transcript | null;
@@ -138,20 +141,39 @@ export class TerminalSession {
     return this.size;
   }
 
-  /** Every chunk sent ends on a character boundary, so each decodes on its own. */
+  /**
+   * Every chunk sent ends on a character boundary, so each decodes on its own. Output after
+   * a quiet spell (a keystroke's echo) leaves in this turn of the event loop; output that
+   * keeps coming is gathered for FRAME_INTERVAL_MS, so a flood costs every hop (socket.io,
+   * the dashboard's relay, the browser) a few hundred frames a second instead of one per read.
+   */
   private receive(bytes: Buffer): void {
     const data = this.carry.length > 0 ? Buffer.concat([this.carry, bytes]) : bytes;
     const complete = completeUtf8Length(data);
     this.carry = data.subarray(complete);
     if (complete === 0) return;
-    if (this.batchBytes === 0) setImmediate(() => this.sendBatch());
     this.batch.push(data.subarray(0, complete));
     this.batchBytes += complete;
-    if (this.batchBytes >= BATCH_BYTES) this.sendBatch();
+    if (this.batchBytes >= FRAME_BYTES) this.sendBatch();
+    else if (this.cancelFlush === null) this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    const wait = this.lastFrameAt + FRAME_INTERVAL_MS - performance.now();
+    if (wait <= 0) {
+      const immediate = setImmediate(() => this.sendBatch());
+      this.cancelFlush = () => clearImmediate(immediate);
+    } else {
+      const timer = setTimeout(() => this.sendBatch(), wait);
+      this.cancelFlush = () => clearTimeout(timer);
+    }
   }
 
   private sendBatch(): void {
+    this.cancelFlush?.();
+    this.cancelFlush = null;
     if (this.batchBytes === 0) return;
+    this.lastFrameAt = performance.now();
     const frame = this.batch.length === 1 ? (this.batch[0] as Buffer) : Buffer.concat(this.batch);
     this.batch = [];
     this.batchBytes = 0;
@@ -190,4 +212,6 @@ export class TerminalSession {
   }
 }
 
-const BATCH_BYTES = 64 * 1024;
+/** How long streaming output is gathered into one frame, and how large a frame may grow. */
+const FRAME_INTERVAL_MS = 5;
+const FRAME_BYTES = 256 * 1024;
