@@ -5,7 +5,7 @@
  *
  * Run as root: npm run bench.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,6 +21,7 @@ import {
 import { DEFAULT_IMAGE } from '@tocker/runtime';
 import type { Socket } from 'socket.io-client';
 import {
+  has,
   median,
   percentile,
   printLatencies,
@@ -176,6 +177,20 @@ async function flood(
   return { mbPerSecond: received / 1e6 / seconds, megabytes: received / 1e6, peakRss };
 }
 
+/**
+ * The same flood read from a pty by script(1) on the host, with no agent and no container:
+ * what the kernel's pty (4 KiB a read) and base64 allow on this machine now. Null without it.
+ */
+function ptyCeiling(): number | null {
+  if (!has('script')) return null;
+  const started = performance.now();
+  const command = `head -c ${FLOOD_INPUT_BYTES} /dev/urandom | base64`;
+  spawnSync('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: 'ignore' });
+  // base64's lines of 76 characters, each ended by CR LF on a terminal.
+  const shown = FLOOD_INPUT_BYTES * (4 / 3) * (78 / 76);
+  return shown / 1e6 / ((performance.now() - started) / 1000);
+}
+
 /** Many sleeping containers while a client streams their stats: the agent's cost. */
 async function idle(
   socket: Socket,
@@ -234,6 +249,11 @@ try {
     `${flow.megabytes.toFixed(1)} MB flood (head -c ${FLOOD_INPUT_BYTES} /dev/urandom | base64) through a terminal: ${flow.mbPerSecond.toFixed(1)} MB/s; ` +
       `agent RSS ${(rssBefore / 1048576).toFixed(0)} MiB before, peak ${(flow.peakRss / 1048576).toFixed(0)} MiB during (+${((flow.peakRss - rssBefore) / 1048576).toFixed(0)} MiB)`,
   );
+  const ceiling = ptyCeiling();
+  if (ceiling !== null)
+    console.log(
+      `the same flood read from a pty by script(1), no agent: ${ceiling.toFixed(1)} MB/s`,
+    );
   const quiet = await idle(socket, agent.pid ?? 0);
   console.log(
     `${quiet.perTick} idle containers with stats streaming at 1 Hz: agent CPU ${quiet.cpuPercent.toFixed(1)} % of one core, RSS ${(quiet.rss / 1048576).toFixed(0)} MiB`,
