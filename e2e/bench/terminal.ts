@@ -197,7 +197,8 @@ function roleOf(pid: number, stack: Stack): string | null {
   if (pid === stack.agent.pid) return 'agent';
   if (pid === stack.dashboard.pid) return 'dashboard';
   try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    // Chromium rewrites its children's command lines into one space-separated string.
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/);
     if (!/chrom/.test(argv[0] ?? '')) return null;
     const type = argv.find((arg) => arg.startsWith('--type='))?.slice('--type='.length);
     return `chromium ${type ?? 'browser'}`;
