@@ -1,10 +1,11 @@
 /**
  * The agent under load, against a real agent process on loopback: start latency through
  * the API (with runc and crun measured on the same image in the same run), keystroke echo
- * round trips, a 100 MB flood through a terminal, and 200 idle containers with stats.
+ * round trips, the issue's 27 MB base64 flood through a terminal, and 200 idle containers with stats.
  *
  * Run as root: npm run bench.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import {
 import { DEFAULT_IMAGE } from '@tocker/runtime';
 import type { Socket } from 'socket.io-client';
 import {
+  has,
   median,
   percentile,
   printLatencies,
@@ -114,14 +116,20 @@ async function keystrokes(socket: Socket): Promise<{ p50: number; p99: number }>
   return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
 }
 
-/** 100 MB through a terminal to a viewer that acknowledges as it goes. */
+/** The issue's flood: 20 MB of random bytes as base64 (27 MB on a terminal, CRs included). */
+const FLOOD_INPUT_BYTES = 20_000_000;
+
+/** The flood through a terminal to a viewer that acknowledges as it goes. */
 async function flood(
   socket: Socket,
   agentPid: number,
-): Promise<{ mbPerSecond: number; peakRss: number }> {
-  const bytes = 100 * 1024 * 1024;
+): Promise<{ mbPerSecond: number; megabytes: number; peakRss: number }> {
   const started = performance.now();
-  const session = await shell(socket, ['sh', '-c', `head -c ${bytes} /dev/zero | tr '\\0' x`]);
+  const session = await shell(socket, [
+    'sh',
+    '-c',
+    `head -c ${FLOOD_INPUT_BYTES} /dev/urandom | base64`,
+  ]);
   let received = 0;
   let peakRss = 0;
   const sampler = setInterval(() => {
@@ -139,7 +147,21 @@ async function flood(
   });
   clearInterval(sampler);
   const seconds = (performance.now() - started) / 1000;
-  return { mbPerSecond: received / 1024 / 1024 / seconds, peakRss };
+  return { mbPerSecond: received / 1e6 / seconds, megabytes: received / 1e6, peakRss };
+}
+
+/**
+ * The same flood read from a pty by script(1) on the host, with no agent and no container:
+ * what the kernel's pty (4 KiB a read) and base64 allow on this machine now. Null without it.
+ */
+function ptyCeiling(): number | null {
+  if (!has('script')) return null;
+  const started = performance.now();
+  const command = `head -c ${FLOOD_INPUT_BYTES} /dev/urandom | base64`;
+  spawnSync('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: 'ignore' });
+  // base64's lines of 76 characters, each ended by CR LF on a terminal.
+  const shown = FLOOD_INPUT_BYTES * (4 / 3) * (78 / 76);
+  return shown / 1e6 / ((performance.now() - started) / 1000);
 }
 
 /** Many sleeping containers while a client streams their stats: the agent's cost. */
@@ -201,8 +223,14 @@ try {
   const rssBefore = status(agent.pid ?? 0, 'VmRSS');
   const flow = await flood(socket, agent.pid ?? 0);
   console.log(
-    `100 MB flood through a terminal: ${flow.mbPerSecond.toFixed(1)} MB/s; agent RSS ${(rssBefore / 1048576).toFixed(0)} MiB before, peak ${(flow.peakRss / 1048576).toFixed(0)} MiB during`,
+    `${flow.megabytes.toFixed(1)} MB flood (head -c ${FLOOD_INPUT_BYTES} /dev/urandom | base64) through a terminal: ${flow.mbPerSecond.toFixed(1)} MB/s; ` +
+      `agent RSS ${(rssBefore / 1048576).toFixed(0)} MiB before, peak ${(flow.peakRss / 1048576).toFixed(0)} MiB during (+${((flow.peakRss - rssBefore) / 1048576).toFixed(0)} MiB)`,
   );
+  const ceiling = ptyCeiling();
+  if (ceiling !== null)
+    console.log(
+      `the same flood read from a pty by script(1), no agent: ${ceiling.toFixed(1)} MB/s`,
+    );
   const quiet = await idle(socket, agent.pid ?? 0);
   console.log(
     `${quiet.perTick} idle containers with stats streaming at 1 Hz: agent CPU ${quiet.cpuPercent.toFixed(1)} % of one core, RSS ${(quiet.rss / 1048576).toFixed(0)} MiB`,

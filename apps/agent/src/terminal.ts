@@ -35,12 +35,17 @@ export class TerminalSession {
   private readonly writer: PtyWriter;
   private readonly output: ReadStream;
   private paused = false;
+  /** The process ended: what it left in the pty is read whoever lags (it is bounded). */
+  private draining = false;
   private exitCode: number | null | undefined;
   /** The start of a UTF-8 character whose other bytes have not been read yet. */
   private carry: Buffer = Buffer.alloc(0);
-  /** Output read in this turn of the event loop, sent as one frame (a pty gives ~4 KiB a read). */
+  /** Output read and not sent yet: gathered into frames (a pty gives ~4 KiB a read). */
   private batch: Buffer[] = [];
   private batchBytes = 0;
+  /** Cancels the pending send of the batch, if one is scheduled. */
+  private cancelFlush: (() => void) | null = null;
+  private lastFrame = { at: 0, bytes: 0 };
 
   readonly startedAt = new Date().toISOString();
   private readonly transcript: Transcript | null;
@@ -122,7 +127,11 @@ export class TerminalSession {
     };
     if (this.output.destroyed) finish();
     else this.output.once('close', finish);
-    if (this.paused) this.output.resume(); // drain what is left, whoever lags
+    this.draining = true;
+    if (this.paused) {
+      this.paused = false;
+      this.output.resume();
+    }
     setTimeout(() => this.output.destroy(), 2000).unref();
   }
 
@@ -138,20 +147,41 @@ export class TerminalSession {
     return this.size;
   }
 
-  /** Every chunk sent ends on a character boundary, so each decodes on its own. */
+  /**
+   * Every chunk sent ends on a character boundary, so each decodes on its own. Output that
+   * streams (the last frame was sent less than FRAME_INTERVAL_MS ago and was more than a
+   * trickle) is gathered until FRAME_INTERVAL_MS after it, so a flood costs every hop
+   * (socket.io, the dashboard's relay, the browser) a few hundred frames a second instead of
+   * one per read; anything else (a keystroke's echo, even typed fast) leaves in this turn of
+   * the event loop.
+   */
   private receive(bytes: Buffer): void {
     const data = this.carry.length > 0 ? Buffer.concat([this.carry, bytes]) : bytes;
     const complete = completeUtf8Length(data);
     this.carry = data.subarray(complete);
     if (complete === 0) return;
-    if (this.batchBytes === 0) setImmediate(() => this.sendBatch());
     this.batch.push(data.subarray(0, complete));
     this.batchBytes += complete;
-    if (this.batchBytes >= BATCH_BYTES) this.sendBatch();
+    if (this.batchBytes >= FRAME_BYTES) this.sendBatch();
+    else if (this.cancelFlush === null) this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    const wait = this.lastFrame.at + FRAME_INTERVAL_MS - performance.now();
+    if (wait <= 0 || this.lastFrame.bytes < STREAMING_FRAME_BYTES) {
+      const immediate = setImmediate(() => this.sendBatch());
+      this.cancelFlush = () => clearImmediate(immediate);
+    } else {
+      const timer = setTimeout(() => this.sendBatch(), wait);
+      this.cancelFlush = () => clearTimeout(timer);
+    }
   }
 
   private sendBatch(): void {
+    this.cancelFlush?.();
+    this.cancelFlush = null;
     if (this.batchBytes === 0) return;
+    this.lastFrame = { at: performance.now(), bytes: this.batchBytes };
     const frame = this.batch.length === 1 ? (this.batch[0] as Buffer) : Buffer.concat(this.batch);
     this.batch = [];
     this.batchBytes = 0;
@@ -179,7 +209,7 @@ export class TerminalSession {
         this.viewers.delete(id);
     }
     const behind = Math.max(0, ...[...this.viewers.values()].map((entry) => entry.unacked));
-    if (!this.paused && behind > OUTPUT_WINDOW_BYTES) {
+    if (!this.paused && !this.draining && behind > OUTPUT_WINDOW_BYTES) {
       this.paused = true;
       this.output.pause();
       setTimeout(() => this.updateFlow(), 30_000).unref();
@@ -190,4 +220,8 @@ export class TerminalSession {
   }
 }
 
-const BATCH_BYTES = 64 * 1024;
+/** How long streaming output is gathered into one frame, and how large a frame may grow. */
+const FRAME_INTERVAL_MS = 5;
+const FRAME_BYTES = 256 * 1024;
+/** A frame at least this large means output is streaming (an echo or a prompt is smaller). */
+const STREAMING_FRAME_BYTES = 1024;

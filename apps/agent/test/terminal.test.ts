@@ -21,6 +21,7 @@ after(async () => {
 class Viewer {
   text = '';
   received = 0;
+  frames = 0;
   exitCode: number | null | undefined;
   session = '';
 
@@ -47,6 +48,7 @@ class Viewer {
     if (session !== this.session) return;
     this.text += Buffer.from(data).toString('utf8');
     this.received += data.byteLength;
+    this.frames++;
     if (this.acknowledge) this.socket.emit('terminal:ack', { session, bytes: data.byteLength });
   }
 
@@ -160,6 +162,31 @@ describe('terminals through the agent (real pty, real socket.io clients)', {
     }
     await ok(one.viewer.socket, 'terminal:close', { session: one.viewer.session });
     for (const { viewer } of [one, two]) viewer.socket.close();
+  });
+
+  test('a flood comes in frames of many pty reads, every byte shown and logged', async () => {
+    const id = await runShell('term-frames');
+    const { viewer } = await Viewer.attach('term-frames');
+    // 3 MB of zeros as base64: 52,631 lines of 76 "A"s and one of 44, each ended by CR LF.
+    viewer.type('head -c 3000000 /dev/zero | base64; echo "frames-""done"\r');
+    await viewer.expect(/^frames-done\r?$/m);
+    const shown = viewer.text.split('\r\n');
+    assert.equal(shown.filter((line) => line === 'A'.repeat(76)).length, 52_631);
+    assert.equal(shown.filter((line) => line === 'A'.repeat(44)).length, 1);
+    // A pty gives at most 4 KiB a read: frames gather many reads (16 KiB is 4 of them on
+    // average), so a flood costs every hop (socket.io, the dashboard, the browser) far
+    // fewer messages.
+    assert.ok(
+      viewer.frames < viewer.received / (16 * 1024),
+      `${viewer.frames} frames for ${viewer.received} bytes`,
+    );
+    const { logs } = await ok(viewer.socket, 'container:logs', {
+      container: id,
+      tailBytes: 16 * 1024 * 1024,
+    });
+    assert.equal(logs.split('\r\n').filter((line) => line === 'A'.repeat(76)).length, 52_631);
+    await ok(viewer.socket, 'terminal:close', { session: viewer.session });
+    viewer.socket.close();
   });
 
   test('exec with a terminal: a second shell in a running container, attached by session', async () => {
