@@ -39,7 +39,7 @@ import { scratchDir } from './scratch.js';
 const ROOT = '/sys/fs/cgroup';
 const UNIFIED = join(ROOT, 'unified');
 const PARENT = `tocker-devtest-${process.pid}`;
-const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids', 'devices'] as const;
+const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids', 'freezer', 'devices'] as const;
 
 let counter = 0;
 const uniqueName = () => `devtest-${process.pid}-${++counter}`;
