@@ -49,14 +49,14 @@ interface Probe {
   /** How late a 10 ms timer fired, and how long a click waited for its handler. */
   timerLate: number[];
   clickWait: number[];
+  /** Empties the readings, so that each measurement starts from nothing. */
+  reset: () => void;
 }
 
 function installProbe(marker: string): void {
-  const probe: Probe = {
-    received: 0,
+  // What one measurement reads; the byte counts go on across them.
+  const readings = () => ({
     frames: [],
-    acked: 0,
-    lastAckAt: 0,
     markerAt: 0,
     keydowns: [],
     echoes: [],
@@ -64,6 +64,13 @@ function installProbe(marker: string): void {
     arrivals: [],
     timerLate: [],
     clickWait: [],
+  });
+  const probe: Probe = {
+    received: 0,
+    acked: 0,
+    lastAckAt: 0,
+    ...readings(),
+    reset: () => Object.assign(probe, readings()),
   };
   (window as unknown as { probe: Probe }).probe = probe;
   const markerBytes = new TextEncoder().encode(marker);
@@ -143,21 +150,8 @@ function installProbe(marker: string): void {
 const readProbe = (page: Page) =>
   page.evaluate(() => (window as unknown as { probe: Probe }).probe);
 
-/** Resets the probe's counters, so each measurement starts from nothing. */
 const resetProbe = (page: Page) =>
-  page.evaluate(() => {
-    const probe = (window as unknown as { probe: Probe }).probe;
-    Object.assign(probe, {
-      frames: [],
-      markerAt: 0,
-      keydowns: [],
-      echoes: [],
-      inputsSent: [],
-      arrivals: [],
-      timerLate: [],
-      clickWait: [],
-    });
-  });
+  page.evaluate(() => (window as unknown as { probe: Probe }).probe.reset());
 
 /** Waits in the page until xterm.js has parsed everything that has arrived. */
 const settled = (page: Page) =>
