@@ -23,10 +23,10 @@ export class KnownDocuments {
     this.#byDir.set(dir, { json, document: Object.freeze(document) });
   }
 
-  /** The document whose text `text` (as read from its file) is, if this process knows it. */
-  lookup(dir: string, text: string): RecordDocument | undefined {
+  /** The document serialized as `json` (a file's text without its padding), if known here. */
+  lookup(dir: string, json: string): RecordDocument | undefined {
     const known = this.#byDir.get(dir);
-    return known !== undefined && known.json === text.trimEnd() ? known.document : undefined;
+    return known?.json === json ? known.document : undefined;
   }
 
   forget(dir: string): void {

@@ -503,11 +503,12 @@ export class StateStore {
         problem = 'state.json is missing';
         break;
       }
-      const known = this.known.lookup(dir, text);
+      const json = text.trimEnd(); // a record file is padded (record-file.ts)
+      const known = this.known.lookup(dir, json);
       if (known !== undefined) return { ok: true, document: known };
-      const parsed = parseDocument(text, id);
+      const parsed = parseDocument(json, id);
       if (parsed.ok) {
-        this.known.remember(dir, text.trimEnd(), parsed.document);
+        this.known.remember(dir, json, parsed.document);
         return { ok: true, document: parsed.document };
       }
       problem = parsed.problem;
