@@ -1,7 +1,8 @@
 // The runtime package's build: the library (tsc) and tocker-shim.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { compileC, cSources } from './c-build.mjs';
 
 // From nothing: tsc does not remove what it compiled from sources that are gone.
 rmSync('dist', { recursive: true, force: true });
@@ -10,22 +11,5 @@ execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inh
 
 // tocker-shim, the per-container supervisor (shim/*.c): one static binary, so that it
 // starts in well under a millisecond and depends on nothing of the host at run time.
-const shimSources = readdirSync('shim')
-  .filter((file) => file.endsWith('.c'))
-  .map((file) => `shim/${file}`);
 mkdirSync('dist', { recursive: true });
-execFileSync(
-  'cc',
-  [
-    '-std=gnu11',
-    '-O2',
-    '-Wall',
-    '-Wextra',
-    '-Werror',
-    '-static',
-    '-o',
-    'dist/tocker-shim',
-    ...shimSources,
-  ],
-  { stdio: 'inherit' },
-);
+compileC('dist/tocker-shim', cSources('shim'), ['-static']);
