@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { PublishedPort } from '@tocker/protocol';
-import type { CgroupDriver, CgroupStats, ContainerCgroup } from './cgroups/index.js';
+import type { CgroupDriver, CgroupStats, CgroupUsage, ContainerCgroup } from './cgroups/index.js';
 import type { RuntimeConfig } from './config/runtime-config.js';
 import { TockerError } from './errors.js';
 import { type JoinedNamespace, openContainerNamespace, openNamespacePaths } from './namespaces.js';
@@ -66,8 +66,8 @@ export interface ExitStatus {
   readonly exitCode: number | null;
   readonly signal: number | null;
   readonly oomKilled: boolean;
-  /** Peak memory and CPU time as the cgroup saw them just before it was removed. */
-  readonly stats: CgroupStats | null;
+  /** CPU time, peak memory and OOM kills as the cgroup saw them just before it was removed. */
+  readonly usage: CgroupUsage | null;
 }
 
 /**
@@ -293,8 +293,7 @@ export class Container {
       // Removed (rm -f) while it was being set up: nothing of it may stay.
       shim.release();
       await shim.until();
-      cgroup.killAll();
-      cgroup.remove();
+      cgroup.destroy();
       throw new TockerError(`container ${id.slice(0, 12)} was removed while it was being created`);
     }
     if (published.length > 0) {
@@ -303,8 +302,7 @@ export class Container {
       } catch (error) {
         shim.release();
         await shim.until();
-        cgroup.killAll();
-        cgroup.remove();
+        cgroup.destroy();
         abandon((error as Error).message);
         throw error;
       }
@@ -375,13 +373,13 @@ export class Container {
     trace('exited');
     const observed = status === null ? readExitFile(this.store.exitFilePath(this.id)) : status;
     const exit = observed === null ? { exitCode: null, signal: null } : decodeWaitStatus(observed);
-    let stats: CgroupStats | null = null;
+    let usage: CgroupUsage | null = null;
     try {
       const concluded = this.store.update(this.id, (current) => {
         // Already concluded: by its shim's concluder, or by rm -f that gave up waiting.
         if (current.status === 'exited') return null;
         const conclusion = conclude(current, this.cgroup, exit, null);
-        stats = conclusion.stats;
+        usage = conclusion.usage;
         return conclusion.change;
       });
       if (concluded !== null) this.record = concluded;
@@ -405,7 +403,7 @@ export class Container {
       exitCode: record.exitCode ?? exit.exitCode,
       signal: record.signal ?? exit.signal,
       oomKilled: record.oomKilled,
-      stats,
+      usage,
     };
   }
 }
@@ -498,22 +496,21 @@ export function conclude(
   cgroup: ContainerCgroup | null,
   exit: { exitCode: number | null; signal: number | null },
   reason: string | null,
-): { change: Change; stats: CgroupStats | null } {
-  let stats: CgroupStats | null = null;
+): { change: Change; usage: CgroupUsage | null } {
+  let usage: CgroupUsage | null = null;
   let error = reason;
   try {
-    stats = cgroup?.stats() ?? null;
+    usage = cgroup?.usage() ?? null;
   } catch {
     // Already gone: nothing more to learn from it.
   }
   try {
-    cgroup?.killAll();
-    cgroup?.remove();
+    cgroup?.destroy();
   } catch (cleanup) {
     // Recorded, and retried by the next tocker command's garbage collection.
     error = [reason, (cleanup as Error).message].filter(Boolean).join('; ');
   }
-  const oomKilled = (stats?.oomKills ?? 0) > 0;
+  const oomKilled = (usage?.oomKills ?? 0) > 0;
   const unobservedOom = exit.exitCode === null && oomKilled;
   const concluded: ContainerRecord = {
     ...record,
@@ -524,21 +521,20 @@ export function conclude(
     signal: unobservedOom ? constants.signals.SIGKILL : exit.signal,
     oomKilled,
     usage:
-      stats === null
+      usage === null
         ? null
-        : { cpuTimeNs: stats.cpuTimeNs, memoryPeakBytes: stats.memoryPeakBytes },
+        : { cpuTimeNs: usage.cpuTimeNs, memoryPeakBytes: usage.memoryPeakBytes },
     error,
   };
   const change: Change = concluded.config.request.autoRemove
     ? { record: concluded, transitions: ['exited', 'removed'], removal: 'archive-log' }
     : { record: concluded, transitions: ['exited'] };
-  return { change, stats };
+  return { change, usage };
 }
 
 function releaseCgroup(cgroup: ContainerCgroup): void {
   try {
-    cgroup.killAll();
-    cgroup.remove();
+    cgroup.destroy();
   } catch {
     // The next collection removes cgroups that belong to no live container.
   }

@@ -138,8 +138,7 @@ export function concludeEngineCreate(
 ): EngineContainer {
   if (born.kind === 'pid' && outcome.kind === 'ready')
     return { pid: born.pid, cgroup: prepared.cgroup };
-  prepared.cgroup.killAll();
-  prepared.cgroup.remove();
+  prepared.cgroup.destroy();
   const failure = outcome.kind === 'error' ? outcome : born.kind === 'error' ? born : null;
   throw new TockerError(
     failure?.message ?? 'the container process died during set-up',

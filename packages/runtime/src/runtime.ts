@@ -524,9 +524,7 @@ export class Runtime {
 
   private removeCgroup(name: string): void {
     try {
-      const cgroup = this.cgroups.open(name);
-      cgroup.killAll();
-      cgroup.remove();
+      this.cgroups.open(name).destroy();
     } catch {
       // Left for the next collection; nothing else depends on it.
     }

@@ -315,6 +315,25 @@ test('v1 with a real sleep process on real hierarchies: pids(), stats(), setLimi
   assert.throws(() => driver().open(name), TockerError);
 });
 
+test('v1 destroy() on real hierarchies: an empty cgroup is removed at once; one with a frozen sleeper is thawed, killed and removed; usage() reads cpu time, peak memory and OOM kills', async () => {
+  const empty = driver().create(uniqueName(), { memory: 32 * MiB });
+  empty.destroy();
+  assertGone(empty.name);
+
+  const name = uniqueName();
+  const cgroup = driver().create(name, { memory: 32 * MiB });
+  const { pid, exited } = await startSleeper(cgroup.procsFiles);
+  const usage = cgroup.usage();
+  assert.ok((usage.memoryPeakBytes ?? 0) > 0, `peak ${usage.memoryPeakBytes}`);
+  assert.equal(usage.oomKills, 0);
+  assert.equal(typeof usage.cpuTimeNs, 'number');
+  cgroup.setFrozen(true);
+  cgroup.destroy();
+  const [, signal] = await exited;
+  assert.equal(signal, 'SIGKILL', `sleeper ${pid} killed`);
+  assertGone(name);
+});
+
 test('v1 memory limits on the real memory hierarchy: raising and lowering keep memory.memsw.limit_in_bytes equal to memory.limit_in_bytes (kernel needs limit <= memsw at every write)', () => {
   const name = uniqueName();
   const cgroup = driver().create(name, { memory: 32 * MiB });

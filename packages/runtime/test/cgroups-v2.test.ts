@@ -88,7 +88,7 @@ after(async () => {
   }
 });
 
-test('v2 driver against the real cgroup2 at /sys/fs/cgroup/unified (no cpu/memory/pids controllers on this host): a real sleep joins, pids() sees it, killAll() via cgroup.kill, remove() leaves nothing', async (t) => {
+test('v2 driver against the real cgroup2 at /sys/fs/cgroup/unified (no cpu/memory/pids controllers on this host): a real sleep joins, pids() sees it, killAll() via cgroup.kill, remove() leaves nothing, destroy() kills and removes', async (t) => {
   if (!unified) {
     t.skip('no cgroup2 filesystem is mounted on this host');
     return;
@@ -128,6 +128,20 @@ test('v2 driver against the real cgroup2 at /sys/fs/cgroup/unified (no cpu/memor
   assert.equal(existsSync(dir), false);
   cgroup.remove();
   assert.equal(driver.list().includes(name), false);
+
+  // destroy(): one with a task in it is killed and removed; an empty one goes at once.
+  const busy = driver.create(uniqueName(), {});
+  const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+  children.push(sleeper);
+  const sleeperExited = once(sleeper, 'exit');
+  await once(sleeper, 'spawn');
+  writeFileSync(busy.procsFiles[0] ?? '', String(sleeper.pid));
+  busy.destroy();
+  assert.equal((await sleeperExited)[1], 'SIGKILL');
+  assert.equal(existsSync(join(unified.mountPoint, PARENT, busy.name)), false);
+  const empty = driver.create(uniqueName(), {});
+  empty.destroy();
+  assert.equal(existsSync(join(unified.mountPoint, PARENT, empty.name)), false);
 });
 
 test('v2 driver against the real cgroup2 at /sys/fs/cgroup/unified: a memory limit is a TockerError naming the missing memory controller, nothing is created', (t) => {

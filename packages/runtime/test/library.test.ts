@@ -70,7 +70,7 @@ describe('the library API (what the agent uses), real containers in this process
     const exit = await container.wait();
     assert.equal(exit.exitCode, 137);
     assert.equal(exit.signal, constants.signals.SIGKILL);
-    assert.ok((exit.stats?.cpuTimeNs ?? 0) > 1e7, 'the final stats are kept');
+    assert.ok((exit.usage?.cpuTimeNs ?? 0) > 1e7, 'the final usage is kept');
     await runtime.remove(container.id);
   });
 

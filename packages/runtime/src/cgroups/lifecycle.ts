@@ -150,6 +150,19 @@ function tryRmdir(dir: string): boolean {
   }
 }
 
+/**
+ * A cgroup's end: rmdir first, which succeeds on an empty cgroup and fails (EBUSY,
+ * harmlessly) on one with tasks; only then are they killed and the rest removed.
+ */
+export function destroyCgroup(
+  dirs: readonly string[],
+  cgroup: { killAll(): void; remove(): void },
+): void {
+  if (dirs.filter((dir) => !tryRmdir(dir)).length === 0) return;
+  cgroup.killAll();
+  cgroup.remove();
+}
+
 /** Processes that were just killed stay in the cgroup until they finish exiting (EBUSY). */
 export function removeDirs(name: string, dirs: readonly string[]): void {
   const deadline = Date.now() + REMOVE_TIMEOUT_MS;

@@ -25,6 +25,13 @@ export interface CgroupStats {
   oomKills: number;
 }
 
+/** What the record keeps of a container's whole life: read once more at its end. */
+export interface CgroupUsage {
+  cpuTimeNs: number;
+  memoryPeakBytes: number | null;
+  oomKills: number;
+}
+
 export interface ContainerCgroup {
   readonly version: 1 | 2;
   readonly name: string;
@@ -35,6 +42,8 @@ export interface ContainerCgroup {
   /** Used at create time and for live updates; only the given fields change. */
   setLimits(limits: CgroupLimits): void;
   stats(): CgroupStats;
+  /** Only what its end records (stats() reads three times as many files). */
+  usage(): CgroupUsage;
   /** Host pids currently in the cgroup. */
   pids(): number[];
   /** Stops every task in it (frozen, as `pause`) or lets them go on; returns when done. */
@@ -43,6 +52,11 @@ export interface ContainerCgroup {
   killAll(): void;
   /** rmdir every directory; idempotent; retries EBUSY briefly, then throws a TockerError. */
   remove(): void;
+  /**
+   * killAll() then remove(), except that an empty cgroup (the usual end: its PID namespace
+   * went with its first process) is removed at once, without listing or thawing it.
+   */
+  destroy(): void;
 }
 
 export interface CgroupDriver {

@@ -16,6 +16,7 @@ import {
   changeFreezer,
   checkName,
   createCgroupDirs,
+  destroyCgroup,
   killUntilEmpty,
   listChildren,
   removeDirs,
@@ -30,7 +31,13 @@ import {
   type LimitController,
   requiredControllers,
 } from './limits.js';
-import type { CgroupDriver, CgroupLimits, CgroupStats, ContainerCgroup } from './types.js';
+import type {
+  CgroupDriver,
+  CgroupLimits,
+  CgroupStats,
+  CgroupUsage,
+  ContainerCgroup,
+} from './types.js';
 
 /**
  * The hierarchies every container cgroup is made in. cpuset is deliberately not used: a
@@ -234,28 +241,33 @@ class V1Cgroup implements ContainerCgroup {
     }
   }
 
+  /** A file's value, null when its hierarchy or the file is missing. */
+  #read<T>(controller: V1Controller, file: string, reader: (path: string) => T | null): T | null {
+    const path = this.#optional(controller, file);
+    return path === undefined ? null : reader(path);
+  }
+
   stats(): CgroupStats {
-    const read = <T>(
-      controller: V1Controller,
-      file: string,
-      reader: (path: string) => T | null,
-    ): T | null => {
-      const path = this.#optional(controller, file);
-      return path === undefined ? null : reader(path);
-    };
     return {
-      cpuTimeNs: read('cpuacct', 'cpuacct.usage', readNumber) ?? 0,
-      memoryBytes: read('memory', 'memory.usage_in_bytes', readNumber) ?? 0,
-      memoryPeakBytes: read('memory', 'memory.max_usage_in_bytes', readNumber),
-      memoryLimitBytes: read('memory', 'memory.limit_in_bytes', readLimit),
+      ...this.usage(),
+      memoryBytes: this.#read('memory', 'memory.usage_in_bytes', readNumber) ?? 0,
+      memoryLimitBytes: this.#read('memory', 'memory.limit_in_bytes', readLimit),
       cpuLimit: cpuLimitFrom(
-        read('cpu', 'cpu.cfs_quota_us', readNumber),
-        read('cpu', 'cpu.cfs_period_us', readNumber),
+        this.#read('cpu', 'cpu.cfs_quota_us', readNumber),
+        this.#read('cpu', 'cpu.cfs_period_us', readNumber),
       ),
-      pids: read('pids', 'pids.current', readNumber) ?? 0,
-      pidsLimit: read('pids', 'pids.max', readLimit),
+      pids: this.#read('pids', 'pids.current', readNumber) ?? 0,
+      pidsLimit: this.#read('pids', 'pids.max', readLimit),
+    };
+  }
+
+  usage(): CgroupUsage {
+    return {
+      cpuTimeNs: this.#read('cpuacct', 'cpuacct.usage', readNumber) ?? 0,
+      memoryPeakBytes: this.#read('memory', 'memory.max_usage_in_bytes', readNumber),
       oomKills:
-        read('memory', 'memory.oom_control', (path) => readKeyedNumber(path, 'oom_kill')) ?? 0,
+        this.#read('memory', 'memory.oom_control', (path) => readKeyedNumber(path, 'oom_kill')) ??
+        0,
     };
   }
 
@@ -275,13 +287,19 @@ class V1Cgroup implements ContainerCgroup {
   }
 
   killAll(): void {
-    // A frozen task does not even die until it is thawed.
-    if (this.controllerDirs.has('freezer')) this.setFrozen(false);
+    // A frozen task does not even die until it is thawed (destroy() may have removed an
+    // empty freezer directory already, with tasks left in other hierarchies).
+    const freezer = this.controllerDirs.get('freezer');
+    if (freezer !== undefined && existsSync(freezer)) this.setFrozen(false);
     killUntilEmpty(() => this.pids());
   }
 
   remove(): void {
     removeDirs(this.name, uniqueDirs(this.controllerDirs));
+  }
+
+  destroy(): void {
+    destroyCgroup(uniqueDirs(this.controllerDirs), this);
   }
 }
 

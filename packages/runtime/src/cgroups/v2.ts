@@ -17,6 +17,7 @@ import {
   changeFreezer,
   checkName,
   createCgroupDirs,
+  destroyCgroup,
   ensureDir,
   killUntilEmpty,
   listChildren,
@@ -32,7 +33,13 @@ import {
   type LimitController,
   requiredControllers,
 } from './limits.js';
-import type { CgroupDriver, CgroupLimits, CgroupStats, ContainerCgroup } from './types.js';
+import type {
+  CgroupDriver,
+  CgroupLimits,
+  CgroupStats,
+  CgroupUsage,
+  ContainerCgroup,
+} from './types.js';
 
 const V2_CONTROLLERS: readonly LimitController[] = ['cpu', 'memory', 'pids'];
 
@@ -201,15 +208,20 @@ class V2Cgroup implements ContainerCgroup {
   }
 
   stats(): CgroupStats {
-    const usageUsec = readKeyedNumber(this.#file('cpu.stat'), 'usage_usec') ?? 0;
     return {
-      cpuTimeNs: usageUsec * 1000,
+      ...this.usage(),
       memoryBytes: readNumber(this.#file('memory.current')) ?? 0,
-      memoryPeakBytes: readNumber(this.#file('memory.peak')),
       memoryLimitBytes: readLimit(this.#file('memory.max')),
       cpuLimit: this.#cpuLimit(),
       pids: readNumber(this.#file('pids.current')) ?? 0,
       pidsLimit: readLimit(this.#file('pids.max')),
+    };
+  }
+
+  usage(): CgroupUsage {
+    return {
+      cpuTimeNs: (readKeyedNumber(this.#file('cpu.stat'), 'usage_usec') ?? 0) * 1000,
+      memoryPeakBytes: readNumber(this.#file('memory.peak')),
       oomKills: readKeyedNumber(this.#file('memory.events'), 'oom_kill') ?? 0,
     };
   }
@@ -241,5 +253,9 @@ class V2Cgroup implements ContainerCgroup {
 
   remove(): void {
     removeDirs(this.name, [this.dir]);
+  }
+
+  destroy(): void {
+    destroyCgroup([this.dir], this);
   }
 }
