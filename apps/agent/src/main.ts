@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     values['token-file'] === undefined ? process.env.TOCKER_TOKEN : readToken(values['token-file']),
     join(root, 'agent', 'token'),
   );
-  const runtime = Runtime.open({ root });
+  const runtime = Runtime.open({ root, keepShimReady: true });
   // Two agents on one root would both journal and adopt the same containers.
   const agentDir = join(root, 'agent');
   mkdirSync(agentDir, { recursive: true, mode: 0o700 });

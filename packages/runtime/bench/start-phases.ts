@@ -64,7 +64,8 @@ async function libraryChild(root: string): Promise<void> {
   // Imported here, after TOCKER_TRACE is set: the trace is switched on when it loads.
   const { Runtime } = await import('@tocker/runtime');
   const { timeLibraryRun, trueConfig } = await import('./library-start.js');
-  const runtime = Runtime.open({ root, cgroupParent: 'tocker-bench' });
+  // As the agent runs it: a shim started ahead of each container.
+  const runtime = Runtime.open({ root, cgroupParent: 'tocker-bench', keepShimReady: true });
   const config = trueConfig(runtime, DEFAULT_IMAGE, 'none');
   for (let run = 0; run < WARMUP * 4 + RUNS; run++) {
     process.stderr.write('start-phases: run\n');

@@ -441,14 +441,15 @@ static int exit_code_of(int status) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* nothing in a container may read or trace the shim */
   signal(SIGPIPE, SIG_IGN);
   setsid(); /* a terminal's ^C or hang-up reaches the runtime, not its containers' shims */
 
+  if (argc == 2 && strcmp(argv[1], STANDBY_TITLE) == 0) standby_receive(argv[1]);
   struct plan plan;
-  if (plan_read(3, &plan) < 0) _exit(125);
-  close(3);
+  if (plan_read(PLAN_FD, &plan) < 0) _exit(125);
+  close(PLAN_FD);
   read_settings(&plan);
 
   sigset_t handled;

@@ -206,6 +206,29 @@ int userns_prepare(const struct user_namespace *userns, pid_t child, int root_so
                    size_t why_size);
 int userns_receive_root(int root_socket);
 
+/* Descriptors as the runtime hands them over: the plan, the channel, then the plan's own. */
+#define PLAN_FD 3
+#define CHANNEL_FD 4
+#define FIRST_PASSED_FD 5
+/* SCM_MAX_FD: the most one message may carry. */
+#define MAX_PASSED_FDS 253
+
+/* descriptors.c: SCM_RIGHTS. send_descriptor: one descriptor with one byte, 0 or -1.
+ * receive_descriptors: up to `size` bytes into `payload` and up to `most` descriptors
+ * (close-on-exec) into `fds`, `count` of them; the bytes received, 0 at end of file, -1
+ * with errno (EMSGSIZE: more descriptors came than `most`, none kept). */
+int send_descriptor(int socket, int fd);
+ssize_t receive_descriptors(int socket, void *payload, size_t size, int *fds, size_t most,
+                            size_t *count);
+
+/* standby.c: a shim started ahead waits for its plan (argv[1] is STANDBY_TITLE, the channel
+ * at STANDBY_CHANNEL_FD); on return everything is where a spawned shim finds it, and `title`
+ * (argv[1]) holds the container's name. */
+#define STANDBY_TITLE "standby                         "
+#define STANDBY_NAME_BYTES 32
+#define STANDBY_CHANNEL_FD 3
+void standby_receive(char *title);
+
 /* main.c */
 void die(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
 

@@ -110,21 +110,6 @@ out:
   return mounted;
 }
 
-static int send_fd(int socket, int fd) {
-  char byte = 'r';
-  struct iovec data = {&byte, 1};
-  char control[CMSG_SPACE(sizeof fd)];
-  memset(control, 0, sizeof control);
-  struct msghdr message = {.msg_iov = &data, .msg_iovlen = 1, .msg_control = control,
-                           .msg_controllen = sizeof control};
-  struct cmsghdr *header = CMSG_FIRSTHDR(&message);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof fd);
-  memcpy(CMSG_DATA(header), &fd, sizeof fd);
-  return sendmsg(socket, &message, MSG_NOSIGNAL) == 1 ? 0 : -1;
-}
-
 int userns_prepare(const struct user_namespace *userns, pid_t child, int root_socket, char *why,
                    size_t why_size) {
   if (write_map(child, "uid_map", userns->uid_map) < 0 ||
@@ -142,7 +127,7 @@ int userns_prepare(const struct user_namespace *userns, pid_t child, int root_so
   int root = idmapped_root(userns->root, namespace, why, why_size);
   close(namespace);
   if (root < 0) return -1;
-  int sent = send_fd(root_socket, root);
+  int sent = send_descriptor(root_socket, root);
   if (sent < 0) snprintf(why, why_size, "handing the root to the container: %s", strerror(errno));
   close(root);
   return sent;
@@ -151,15 +136,7 @@ int userns_prepare(const struct user_namespace *userns, pid_t child, int root_so
 int userns_receive_root(int root_socket) {
   char byte;
   int fd = -1;
-  struct iovec data = {&byte, 1};
-  char control[CMSG_SPACE(sizeof fd)];
-  struct msghdr message = {.msg_iov = &data, .msg_iovlen = 1, .msg_control = control,
-                           .msg_controllen = sizeof control};
-  ssize_t got;
-  do got = recvmsg(root_socket, &message, MSG_CMSG_CLOEXEC);
-  while (got < 0 && errno == EINTR);
-  struct cmsghdr *header = got == 1 ? CMSG_FIRSTHDR(&message) : NULL;
-  if (header == NULL || header->cmsg_type != SCM_RIGHTS) return -1;
-  memcpy(&fd, CMSG_DATA(header), sizeof fd);
+  size_t count;
+  if (receive_descriptors(root_socket, &byte, 1, &fd, 1, &count) != 1 || count != 1) return -1;
   return fd;
 }

@@ -20,7 +20,7 @@ import { type Concluder, containerPlan, type ShimStdio } from './plans.js';
 import { identify, isAlive, type ProcessIdentity } from './proc.js';
 import { openMountSources } from './rootfs.js';
 import type { SeccompProfiles } from './security/seccomp.js';
-import { Shim, type ShimReport } from './shim/shim.js';
+import { Shim, type ShimReport, type ShimStandby } from './shim/shim.js';
 import type { ContainerRecord } from './state/record.js';
 import type { Change, StateStore } from './state/store.js';
 import { randomHex } from './sys/builtins.js';
@@ -53,6 +53,8 @@ export interface ContainerDeps {
   readonly profiles: SeccompProfiles;
   readonly networks: NetworkStore;
   readonly userRanges: UserNamespaceRanges;
+  /** The shim kept started ahead, in a runtime that keeps one (RuntimeOptions.keepShimReady). */
+  readonly standby: ShimStandby | null;
 }
 
 export interface CreateOptions {
@@ -251,7 +253,7 @@ export class Container {
         seccomp: config.linux.seccomp && profiles.program(config.linux.seccomp.profile),
       });
       trace('cgroup created');
-      shim = Shim.spawn(id.slice(0, 12), plan.steps, plan.fds);
+      shim = Shim.spawn(id.slice(0, 12), plan.steps, plan.fds, { standby: deps.standby });
       // The shim lets it through once the child is set up, in its cgroups and its interfaces
       // in; one that publishes ports waits for their rules too (below).
       if (startAtOnce && published.length === 0) shim.send('g');

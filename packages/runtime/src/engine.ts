@@ -156,7 +156,9 @@ export async function createForEngine(request: EngineCreateRequest): Promise<Eng
   const prepared = prepareForEngine(request);
   let shim: Shim;
   try {
-    shim = Shim.spawn(request.id.slice(0, 12), prepared.steps, prepared.fds, true);
+    shim = Shim.spawn(request.id.slice(0, 12), prepared.steps, prepared.fds, {
+      inheritStdio: true,
+    });
   } catch (error) {
     prepared.cgroup.remove();
     throw error;
@@ -289,7 +291,7 @@ export async function execForEngine(
   const prepared = prepareExecForEngine(request);
   let shim: Shim;
   try {
-    shim = Shim.spawn('exec', prepared.steps, prepared.fds, true);
+    shim = Shim.spawn('exec', prepared.steps, prepared.fds, { inheritStdio: true });
   } finally {
     prepared.release();
   }

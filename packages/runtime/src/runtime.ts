@@ -26,7 +26,7 @@ import { tockerRoot } from './paths.js';
 import { execPlan } from './plans.js';
 import { isAlive, processStartTime } from './proc.js';
 import { SeccompProfiles } from './security/seccomp.js';
-import { Shim } from './shim/shim.js';
+import { Shim, ShimStandby } from './shim/shim.js';
 import type { ContainerSpec } from './spec.js';
 import type { LogArchiveOptions } from './state/logs.js';
 import type { ContainerRecord, CorruptRecord } from './state/record.js';
@@ -68,6 +68,12 @@ export interface RuntimeOptions {
   readonly cgroupParent?: string;
   /** How much of removed containers' logs is kept (default: the last MiB of the last 500). */
   readonly logArchive?: LogArchiveOptions;
+  /**
+   * Keep one shim started ahead (a process that starts containers one after another, as
+   * the agent does): a start or an exec then hands it its plan instead of spawning one.
+   * Not for a process that starts one container and ends (the CLI). close() ends it.
+   */
+  readonly keepShimReady?: boolean;
 }
 
 /**
@@ -88,6 +94,7 @@ export class Runtime {
   private constructor(
     readonly store: StateStore,
     readonly cgroups: CgroupDriver,
+    private readonly standby: ShimStandby | null,
   ) {
     this.profiles = new SeccompProfiles(join(store.root, 'seccomp'));
     this.volumes = new VolumeStore(join(store.root, 'volumes'), () => this.list());
@@ -117,6 +124,7 @@ export class Runtime {
       profiles: this.profiles,
       networks: this.networks,
       userRanges: this.userRanges,
+      standby: this.standby,
     };
   }
 
@@ -125,6 +133,7 @@ export class Runtime {
    * shared cgroup parents go if no container is left in them.
    */
   close(): Promise<void> {
+    this.standby?.close();
     this.cgroups.removeEmptyParents();
     return this.store.settled();
   }
@@ -137,6 +146,7 @@ export class Runtime {
       detectCgroupDriver(
         options.cgroupParent === undefined ? {} : { parent: options.cgroupParent },
       ),
+      options.keepShimReady === true ? new ShimStandby() : null,
     );
     runtime.collectLeftovers();
     return runtime;
@@ -229,7 +239,9 @@ export class Runtime {
         cgroupProcs,
         seccomp: config.linux.seccomp && this.profiles.program(config.linux.seccomp.profile),
       });
-      shim = Shim.spawn(`exec-${record.id.slice(0, 12)}`, plan.steps, plan.fds);
+      shim = Shim.spawn(`exec-${record.id.slice(0, 12)}`, plan.steps, plan.fds, {
+        standby: this.standby,
+      });
     } finally {
       for (const fd of opened) close(fd);
     }

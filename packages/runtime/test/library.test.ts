@@ -18,8 +18,16 @@ import { parseContainerSpec } from '../src/spec.js';
 import { image, TestRoot } from './helpers.js';
 
 const world = new TestRoot();
-const runtime = Runtime.open({ root: world.root, cgroupParent: world.cgroupParent });
-after(() => world.cleanup());
+// As the agent opens it: with a shim kept ready, which each creation and exec is handed.
+const runtime = Runtime.open({
+  root: world.root,
+  cgroupParent: world.cgroupParent,
+  keepShimReady: true,
+});
+after(async () => {
+  await runtime.close();
+  world.cleanup();
+});
 
 const spec = (command: string[], extra: object = {}) =>
   runtime.configure(parseContainerSpec({ rootfs: image, command, ...extra }), {

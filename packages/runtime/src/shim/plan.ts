@@ -1,7 +1,7 @@
 /**
  * The plan tocker-shim carries out (format and meaning: packages/runtime/shim/shim.h).
  * The runtime decides everything here, in TypeScript; the shim only performs it. The
- * numbers must match shim.h (a test compares them).
+ * numbers must match shim.h (test/shim-plan.test.ts compares them).
  */
 
 export const Setting = {

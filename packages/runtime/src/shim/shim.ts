@@ -12,6 +12,7 @@ import {
   socketPair,
   spawnProcess,
 } from '../sys/libc.js';
+import { sendDescriptors } from '../sys/sockets.js';
 import { encodePlan, type PlanStep } from './plan.js';
 
 /** What the shim tells the runtime (see shim/main.c). */
@@ -23,10 +24,13 @@ export type ShimReport =
   | { readonly kind: 'exit'; readonly status: number }
   | { readonly kind: 'closed' };
 
-/** The shim finds its plan at 3, reports and is told on the socket at 4 (spawnProcess's order). */
+/** The shim finds its plan at 3, reports and is told on the socket at 4 (shim.h). */
 export const CHANNEL_FD = 4;
 /** The descriptors handed over for the plan to use start here. */
 export const FIRST_PASSED_FD = 5;
+/** A standby shim's argv[1] until its container is known (shim.h: room for the name). */
+export const STANDBY_TITLE = 'standby'.padEnd(32);
+const STANDBY_NAME_BYTES = STANDBY_TITLE.length;
 
 /**
  * Shims are this process's children until they end (or it does): each is reaped when it
@@ -56,12 +60,15 @@ export class Shim {
     [];
   private buffered = '';
 
+  private readonly channel: Socket;
+
   private constructor(
-    private readonly channel: Socket,
     /** The channel's descriptor, which commands are written to (see send()). */
     private readonly channelFd: number,
     readonly identity: ProcessIdentity,
   ) {
+    const channel = new Socket({ fd: channelFd, readable: true, writable: true });
+    this.channel = channel;
     channel.setEncoding('utf8');
     channel.on('data', (text: string) => {
       this.buffered += text;
@@ -77,32 +84,46 @@ export class Shim {
 
   /**
    * Starts a shim with `steps` as its plan; `passed[i]` becomes its descriptor
-   * FIRST_PASSED_FD + i (what the plan refers to). It outlives this process. An engine's
-   * container (`inheritStdio`) gets this process's 0, 1 and 2: the engine's, as it called.
+   * FIRST_PASSED_FD + i (what the plan refers to). It outlives this process. With a
+   * `standby`, the shim it keeps waiting is handed the plan (a fresh one is spawned when
+   * none waits). An engine's container (`inheritStdio`) gets this process's 0, 1 and 2:
+   * the engine's, as it called.
    */
   static spawn(
     name: string,
     steps: readonly PlanStep[],
     passed: readonly number[],
-    inheritStdio = false,
+    how: { readonly standby?: ShimStandby | null; readonly inheritStdio?: boolean } = {},
   ): Shim {
     const plan = memfd('tocker-plan');
-    const [ours, theirs] = socketPair();
     try {
       const bytes = encodePlan(steps);
       writeSync(plan, bytes, 0, bytes.length, 0);
-      // Nothing of this process's environment (a token, say) goes along: the plan has it all.
-      const pid = startShim(name, [plan, theirs, ...passed], inheritStdio);
-      reapWhenDone(pid);
-      const channel = new Socket({ fd: ours, readable: true, writable: true });
-      // One that failed at once is gone already: never alive, its reports say why.
-      return new Shim(channel, ours, identify(pid) ?? { pid, startTime: 0 });
-    } catch (error) {
-      close(ours);
-      throw error;
+      const waiting = how.standby?.take();
+      if (waiting !== undefined && waiting !== null) {
+        try {
+          const title = Buffer.alloc(STANDBY_NAME_BYTES);
+          title.write(name.slice(0, STANDBY_NAME_BYTES));
+          sendDescriptors(waiting.channel, title, [plan, ...passed]);
+          return new Shim(waiting.channel, waiting.identity);
+        } catch {
+          close(waiting.channel); // it died waiting: a fresh one takes its place
+        }
+      }
+      const [ours, theirs] = socketPair();
+      try {
+        // Nothing of this process's environment (a token, say) goes along: the plan has it all.
+        const pid = startShim(['tocker-shim', name], [plan, theirs, ...passed], how.inheritStdio);
+        // One that failed at once is gone already: never alive, its reports say why.
+        return new Shim(ours, identify(pid) ?? { pid, startTime: 0 });
+      } catch (error) {
+        close(ours);
+        throw error;
+      } finally {
+        close(theirs);
+      }
     } finally {
       closeSync(plan);
-      close(theirs);
     }
   }
 
@@ -150,13 +171,64 @@ export class Shim {
   }
 }
 
-function startShim(name: string, fds: readonly number[], inheritStdio: boolean): number {
+function startShim(argv: readonly string[], fds: readonly number[], inheritStdio = false): number {
+  let pid: number;
   try {
-    return spawnProcess(SHIM_PATH, ['tocker-shim', name], [], fds, inheritStdio);
+    pid = spawnProcess(SHIM_PATH, argv, [], fds, inheritStdio);
   } catch (error) {
     if (error instanceof SyscallError && error.errno === errno.ENOENT)
       throw new TockerError(`${SHIM_PATH} is missing: run the set-up (npm run setup)`);
     throw error;
+  }
+  reapWhenDone(pid);
+  return pid;
+}
+
+/**
+ * One shim started ahead of its container, for a runtime that starts containers one after
+ * another (the agent): a start hands it the plan (shim/standby.c) instead of spawning a
+ * process, which takes the spawn (and, on a busy machine, the wait for a core to exec it)
+ * off the start's path. The next one is spawned once the caller's turn is over, while the
+ * container it took sets itself up. It ends when its channel closes: close(), or this
+ * process's end.
+ */
+export class ShimStandby {
+  private waiting: { readonly channel: number; readonly identity: ProcessIdentity } | null = null;
+  private refill: NodeJS.Immediate | null = null;
+  private closed = false;
+
+  constructor() {
+    this.fill();
+  }
+
+  /** The waiting shim (its channel and identity, now the caller's), if one is ready. */
+  take(): { readonly channel: number; readonly identity: ProcessIdentity } | null {
+    const taken = this.waiting;
+    this.waiting = null;
+    if (!this.closed) this.refill ??= setImmediate(() => this.fill());
+    return taken;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.refill !== null) clearImmediate(this.refill);
+    this.refill = null;
+    if (this.waiting !== null) close(this.waiting.channel);
+    this.waiting = null;
+  }
+
+  private fill(): void {
+    this.refill = null;
+    if (this.closed || this.waiting !== null) return;
+    const [ours, theirs] = socketPair();
+    try {
+      const pid = startShim(['tocker-shim', STANDBY_TITLE], [theirs]);
+      this.waiting = { channel: ours, identity: identify(pid) ?? { pid, startTime: 0 } };
+    } catch {
+      close(ours); // starts go on spawning their shims, which report what is wrong
+    } finally {
+      close(theirs);
+    }
   }
 }
 

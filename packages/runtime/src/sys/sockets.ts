@@ -17,6 +17,7 @@ const raw = {
   ),
   close: libc.func('int close(int fd)'),
   connect: libc.func('int connect(int fd, const void *address, unsigned int length)'),
+  sendmsg: libc.func('long sendmsg(int fd, const void *message, int flags)'),
 };
 
 const AF_UNIX = 1;
@@ -74,4 +75,41 @@ export function connectUnix(path: string): number {
     throw new SyscallError('connect', errno, path);
   }
   return fd;
+}
+
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const MSG_NOSIGNAL = 0x4000;
+// struct msghdr, struct iovec and struct cmsghdr on 64-bit Linux.
+const MSGHDR_BYTES = 56;
+const IOVEC_BYTES = 16;
+const CMSGHDR_BYTES = 16;
+
+/**
+ * Sends `payload` with `fds` attached (SCM_RIGHTS) in one message on a Unix socket: the
+ * receiver gets its own descriptors for the same open files. EPIPE (the receiver is gone)
+ * is a SyscallError like any other failure; no SIGPIPE.
+ */
+export function sendDescriptors(socket: number, payload: Buffer, fds: readonly number[]): void {
+  const controlBytes = CMSGHDR_BYTES + Math.ceil((4 * fds.length) / 8) * 8;
+  // The message header, its one iovec and the control data, in one buffer that points into itself.
+  const message = Buffer.alloc(MSGHDR_BYTES + IOVEC_BYTES + controlBytes);
+  const base = koffi.address(message) as bigint;
+  const iovec = MSGHDR_BYTES;
+  const control = MSGHDR_BYTES + IOVEC_BYTES;
+  message.writeBigUInt64LE(base + BigInt(iovec), 16); // msg_iov
+  message.writeBigUInt64LE(1n, 24); // msg_iovlen
+  message.writeBigUInt64LE(base + BigInt(control), 32); // msg_control
+  message.writeBigUInt64LE(BigInt(controlBytes), 40); // msg_controllen
+  message.writeBigUInt64LE(koffi.address(payload) as bigint, iovec); // iov_base
+  message.writeBigUInt64LE(BigInt(payload.length), iovec + 8); // iov_len
+  message.writeBigUInt64LE(BigInt(CMSGHDR_BYTES + 4 * fds.length), control); // cmsg_len
+  message.writeInt32LE(SOL_SOCKET, control + 8);
+  message.writeInt32LE(SCM_RIGHTS, control + 12);
+  fds.forEach((fd, index) => {
+    message.writeInt32LE(fd, control + CMSGHDR_BYTES + 4 * index);
+  });
+  const sent = Number(raw.sendmsg(socket, message, MSG_NOSIGNAL));
+  if (sent < 0) throw new SyscallError('sendmsg', koffi.errno());
+  if (sent !== payload.length) throw new SyscallError('sendmsg', 5 /* EIO: a partial message */);
 }

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { openSync, readdirSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Runtime } from '../src/runtime.js';
+import { STANDBY_TITLE } from '../src/shim/shim.js';
+import { parseContainerSpec } from '../src/spec.js';
+import { image, TestRoot } from './helpers.js';
+
+const world = new TestRoot({ name: 'standby' });
+after(() => world.cleanup());
+
+/** This process's children that are standby shims: pid → cmdline. */
+function standbyShims(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+        return ppid === process.pid && cmdline === `tocker-shim\0${STANDBY_TITLE}\0`;
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  for (let tries = 0; !check(); tries++) {
+    if (tries > 200) assert.fail(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+test('a runtime that keeps a shim ready hands the next container to it: it supervises the container under its name, the plan and every descriptor arrive where a spawned shim finds them, and another one waits after it', async () => {
+  const runtime = Runtime.open({
+    root: world.root,
+    cgroupParent: world.cgroupParent,
+    keepShimReady: true,
+  });
+  try {
+    const [waiting] = standbyShims();
+    assert.ok(waiting, 'one shim waits from the start');
+    const out = `${world.root}/out.txt`;
+    const fd = openSync(out, 'w');
+    const container = await runtime.run(
+      runtime.configure(
+        parseContainerSpec({
+          rootfs: image,
+          hostname: 'handed-over',
+          command: [
+            'sh',
+            '-c',
+            'trap "exit 3" TERM; cat /etc/hostname; echo err >&2; sleep 30 & wait',
+          ],
+        }),
+        { kind: 'any-directory' },
+      ),
+      { io: { kind: 'relay', stdin: null, stdout: fd, stderr: fd }, foreground: true },
+    );
+    assert.equal(container.state.supervisor.pid, waiting, 'the waiting shim supervises it');
+    const title = readFileSync(`/proc/${waiting}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    assert.deepEqual(title, ['tocker-shim', container.id.slice(0, 12)], 'ps shows whose shim');
+    await until('its output (its trap is set)', () => readFileSync(out, 'utf8').endsWith('err\n'));
+    container.kill(constants.signals.SIGTERM);
+    const exit = await container.wait();
+    assert.equal(exit.exitCode, 3);
+    assert.equal(readFileSync(out, 'utf8'), 'handed-over\nerr\n');
+    await until('the next standby shim', () => standbyShims().length === 1);
+    assert.notEqual(standbyShims()[0], waiting);
+  } finally {
+    await runtime.close();
+  }
+  await until('the standby shim to end with close()', () => standbyShims().length === 0);
+});
+
+test('a standby shim that died before it was used (killed) is replaced by a spawned one: the start works all the same', async () => {
+  const runtime = Runtime.open({
+    root: world.root,
+    cgroupParent: world.cgroupParent,
+    keepShimReady: true,
+  });
+  try {
+    const [waiting] = standbyShims();
+    assert.ok(waiting);
+    process.kill(waiting, constants.signals.SIGKILL);
+    await until('the killed standby to be reaped', () => !standbyShims().includes(waiting));
+    const container = await runtime.run(
+      runtime.configure(parseContainerSpec({ rootfs: image, command: ['sh', '-c', 'exit 5'] }), {
+        kind: 'any-directory',
+      }),
+      { io: { kind: 'log' }, foreground: false },
+    );
+    assert.notEqual(container.state.supervisor.pid, waiting);
+    assert.equal((await container.wait()).exitCode, 5);
+    await runtime.remove(container.id);
+  } finally {
+    await runtime.close();
+  }
+});
