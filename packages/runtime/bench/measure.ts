@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_IMAGE } from '../src/paths.js';
+import { defaultProfile, renderProfile } from '../src/security/seccomp.js';
 
 export const RUNS = Number(process.env.BENCH_RUNS ?? 40);
 export const WARMUP = 5;
@@ -71,19 +72,29 @@ export function hyperfine(
   return JSON.parse(readFileSync(json, 'utf8')).results[0].median * 1000;
 }
 
-/** An OCI bundle for runc and crun over the same image, read-only, running `args`. */
+/**
+ * An OCI bundle for runc and crun over the same image, read-only, running `args`, as
+ * `runc spec` writes it. `seccomp`: with the default seccomp profile that tocker's
+ * containers get (Docker's, rendered for the bundle's capabilities), as Docker and podman
+ * run these runtimes: `runc spec` has no filter, and loading one is part of every start.
+ */
 export function ociBundle(
   scratch: string,
   runtime: string,
   args: readonly string[] = ['/bin/true'],
+  seccomp = false,
 ): string {
-  const bundle = join(scratch, `bundle-${runtime}`);
+  const bundle = join(scratch, `bundle-${runtime}${seccomp ? '-seccomp' : ''}`);
   mkdirSync(bundle);
   execFileSync(runtime, ['spec'], { cwd: bundle });
   const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
   config.root = { path: DEFAULT_IMAGE, readonly: true };
   config.process.terminal = false;
   config.process.args = args;
+  if (seccomp)
+    config.linux.seccomp = renderProfile(defaultProfile(), {
+      capabilities: config.process.capabilities.bounding,
+    });
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
   return bundle;
 }
@@ -101,31 +112,48 @@ export const CRUN_WRAPPER: readonly string[] = [
   'sh',
 ];
 
-/** Start-to-exit medians of /bin/true under runc and crun, when installed. */
+/**
+ * Start-to-exit medians of /bin/true under runc and crun, when installed: as `runc spec`
+ * writes the bundle, and with the seccomp profile tocker's containers get (see ociBundle).
+ */
 export function referenceRuntimes(scratch: string): Map<string, number> {
   const results = new Map<string, number>();
-  if (has('runc')) {
-    results.set(
-      'runc run',
-      hyperfine(
-        scratch,
-        'runc',
-        ['runc', 'run', '--bundle', ociBundle(scratch, 'runc'), 'tocker-bench-runc'],
-        process.env,
-      ),
-    );
-  }
-  if (has('crun')) {
-    results.set(
-      'crun run',
-      hyperfine(
-        scratch,
-        'crun',
-        ['crun', 'run', '--bundle', ociBundle(scratch, 'crun'), 'tocker-bench-crun'],
-        process.env,
-        CRUN_WRAPPER,
-      ),
-    );
+  for (const seccomp of [false, true]) {
+    const suffix = seccomp ? ', seccomp profile' : '';
+    const tag = seccomp ? '-seccomp' : '';
+    if (has('runc'))
+      results.set(
+        `runc run${suffix}`,
+        hyperfine(
+          scratch,
+          `runc${tag}`,
+          [
+            'runc',
+            'run',
+            '--bundle',
+            ociBundle(scratch, 'runc', undefined, seccomp),
+            `tocker-bench-runc${tag}`,
+          ],
+          process.env,
+        ),
+      );
+    if (has('crun'))
+      results.set(
+        `crun run${suffix}`,
+        hyperfine(
+          scratch,
+          `crun${tag}`,
+          [
+            'crun',
+            'run',
+            '--bundle',
+            ociBundle(scratch, 'crun', undefined, seccomp),
+            `tocker-bench-crun${tag}`,
+          ],
+          process.env,
+          CRUN_WRAPPER,
+        ),
+      );
   }
   return results;
 }
