@@ -198,11 +198,24 @@ static struct state {
   int ready, go_requested, started, failed, aborted;
   char attach_failure[512]; /* why an interface could not go in ("": it did, or none) */
   int exited, status;
+  int mount_namespace; /* the child's, held until its exit is reported (hold_mount_namespace) */
   int runtime_gone, concluded;
   char sync_buffer[1100];
   size_t sync_length;
   struct relay relays[3]; /* stdout, stderr, stdin */
-} state;
+} state = {.mount_namespace = -1};
+
+/*
+ * The last reference to a mount namespace tears its mounts down, and that waits for an RCU
+ * grace period (about half a millisecond here). The child's exit would drop it before the
+ * shim hears of the exit; held here, it goes once the exit is reported, off the path of
+ * whoever waits for it.
+ */
+static void hold_mount_namespace(void) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/mnt", state.child);
+  state.mount_namespace = open(path, O_RDONLY | O_CLOEXEC);
+}
 
 static void kill_child(void) {
   if (!state.exited) kill(state.child, SIGKILL);
@@ -269,6 +282,7 @@ static void on_sync(void) {
           kill_child();
       } else if (strcmp(state.sync_buffer, "r") == 0 && state.attach_failure[0] == '\0') {
         state.ready = 1;
+        if (settings.mode == MODE_CREATE && !settings.engine_leaves) hold_mount_namespace();
         report("ready\n");
         /* An engine's container is the engine's from here: it waits for `start` on its
          * fifo, and its end is reaped by the engine's subreaper, not by this process. */
@@ -579,6 +593,7 @@ int main(int argc, char **argv) {
   if (state.aborted || !state.started) _exit(0); /* the runtime handles a failed creation */
   write_exit_file();
   report("exit %d\n", state.status);
+  close_if_open(state.mount_namespace);
   int64_t conclude_until = now_ms() + CONCLUDE_WAIT_MS;
   while (!state.concluded && !state.runtime_gone && now_ms() < conclude_until)
     poll_once((int)(conclude_until - now_ms()));
