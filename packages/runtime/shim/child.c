@@ -170,14 +170,21 @@ static void file_target(const char *path, mode_t mode, bool replace_link) {
     parent[slash - path] = '\0';
     make_directories(parent, 0755);
   }
-  struct stat found;
-  if (replace_link && lstat(path, &found) == 0 && S_ISLNK(found.st_mode))
-    check(unlink(path), "unlink", path);
-  int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0 && errno != EISDIR && errno != ENXIO && errno != EACCES) failed("create", path);
-  if (fd >= 0) close(fd);
+  /* An existing file stays as it is: opening it for writing would make overlayfs copy it
+   * up (its data, then an fsync: most of a millisecond) only for a mount to cover it. */
   struct stat status;
-  check(lstat(path, &status), "lstat", path);
+  int exists = lstat(path, &status) == 0;
+  if (!exists && errno != ENOENT) failed("lstat", path);
+  if (exists && replace_link && S_ISLNK(status.st_mode)) {
+    check(unlink(path), "unlink", path);
+    exists = 0;
+  }
+  if (!exists) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0) failed("create", path);
+    close(fd);
+    check(lstat(path, &status), "lstat", path);
+  }
   if (S_ISLNK(status.st_mode) || S_ISDIR(status.st_mode))
     fail(125, "%s: a %s in the image, cannot mount a file on it", path,
          S_ISLNK(status.st_mode) ? "symlink" : "directory");

@@ -144,6 +144,20 @@ describe('the library API (what the agent uses), real containers in this process
     for (const id of [stopped, killed, messaged, answered.id]) await runtime.remove(id);
   });
 
+  test("an image's own /etc/hosts is covered by the container's without being copied into its writable layer first (a copy-up costs most of a millisecond)", async () => {
+    assert.ok(existsSync(join(image, 'etc', 'hosts')), 'the test image has an /etc/hosts');
+    const container = await runtime.run(spec(['cat', '/etc/hosts']), detached);
+    await container.wait();
+    assert.match(
+      readFileSync(runtime.store.logPath(container.id), 'utf8'),
+      /127\.0\.0\.1\s+localhost/,
+    );
+    const upper = runtime.store.rootfsLayout(container.id, []).upper;
+    assert.equal(existsSync(join(upper, 'etc', 'hosts')), false, 'not copied up');
+    assert.equal(existsSync(join(upper, 'etc', 'hostname')), true, 'a missing one is made there');
+    await runtime.remove(container.id);
+  });
+
   test('relayed stdio: the shim copies the output into the descriptors given', async () => {
     const file = `${world.root}/out.txt`;
     const fd = openSync(file, 'w');
