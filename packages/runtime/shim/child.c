@@ -580,9 +580,15 @@ static void open_console(const struct op *op) {
 
 static void run(const struct op *op) {
   switch (op->code) {
-    case OP_UNSHARE:
-      check(unshare((int)arg_number(op, 0)), "unshare", NULL);
+    case OP_UNSHARE: {
+      int flags = (int)arg_number(op, 0);
+      if ((flags & CLONE_NEWNET) && context->spare_network >= 0) {
+        check(setns(context->spare_network, CLONE_NEWNET), "setns", "a new network namespace");
+        flags &= ~CLONE_NEWNET;
+      }
+      check(unshare(flags), "unshare", NULL);
       break;
+    }
     case OP_SETNS:
       check(setns((int)arg_number(op, 0), (int)arg_number(op, 1)), "setns", NULL);
       break;

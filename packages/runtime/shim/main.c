@@ -481,10 +481,12 @@ int main(int argc, char **argv) {
   make_pipe(sync_pipe, 0);
   make_pipe(go_pipe, 0);
   struct child_context context = {.sync_write = sync_pipe[1], .go_read = go_pipe[0],
-                                  .root_socket = -1};
+                                  .root_socket = -1, .spare_network = -1};
   clone_trees(&context);
   int root_sockets[2] = {-1, -1};
   int own_user_namespace = settings.userns.uid_map != NULL;
+  /* One the host's user namespace owns: a child in a user namespace of its own may not join it. */
+  if (!own_user_namespace) context.spare_network = standby_network_namespace;
   if (own_user_namespace) {
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, root_sockets) < 0)
       die("socketpair: %s", strerror(errno));
@@ -546,6 +548,7 @@ int main(int argc, char **argv) {
   }
 
   state.child = child;
+  close_if_open(standby_network_namespace);
   for (int slot = 0; slot < TREE_SLOTS; slot++) close_if_open(context.trees[slot]);
   close_if_open(root_sockets[1]);
   if (own_user_namespace) {

@@ -141,6 +141,7 @@ struct child_context {
   int root_socket; /* shim -> child: the idmapped root (SCM_RIGHTS), or -1 */
   int sync_write; /* child -> shim: "r" when ready, "e<code> <message>" on failure (cloexec) */
   int go_read;    /* shim -> child: one byte to go on */
+  int spare_network; /* a network namespace to join instead of unsharing one, or -1 */
 };
 
 /* child.c: never returns */
@@ -228,6 +229,9 @@ ssize_t receive_descriptors(int socket, void *payload, size_t size, int *fds, si
 #define STANDBY_NAME_BYTES 32
 #define STANDBY_CHANNEL_FD 3
 void standby_receive(char *title);
+/* A new network namespace made while the standby shim waited (close-on-exec), or -1: a
+ * child that is not in a user namespace of its own joins it instead of unsharing one. */
+extern int standby_network_namespace;
 
 /* main.c */
 void die(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));

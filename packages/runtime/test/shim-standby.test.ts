@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { openSync, readdirSync, readFileSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -97,6 +97,46 @@ test('a standby shim that died before it was used (killed) is replaced by a spaw
     assert.notEqual(container.state.supervisor.pid, waiting);
     assert.equal((await container.wait()).exitCode, 5);
     await runtime.remove(container.id);
+  } finally {
+    await runtime.close();
+  }
+});
+
+test("a container handed to a standby shim gets a new network namespace of its own, made while the shim waited (never another container's or the host's); one on the host's network gets the host's", async () => {
+  const runtime = Runtime.open({
+    root: world.root,
+    cgroupParent: world.cgroupParent,
+    keepShimReady: true,
+  });
+  const networkOf = async (network: string) => {
+    const container = await runtime.run(
+      runtime.configure(
+        parseContainerSpec({
+          rootfs: image,
+          network,
+          command: ['sh', '-c', 'readlink /proc/self/ns/net; cat /proc/net/dev; ip link show lo'],
+        }),
+        { kind: 'any-directory' },
+      ),
+      { io: { kind: 'log' }, foreground: false },
+    );
+    assert.equal((await container.wait()).exitCode, 0);
+    const log = readFileSync(runtime.store.logPath(container.id), 'utf8');
+    await runtime.remove(container.id);
+    return log;
+  };
+  try {
+    const host = readlinkSync('/proc/self/ns/net');
+    const first = await networkOf('none');
+    const second = await networkOf('none');
+    const [firstNamespace, secondNamespace] = [first, second].map((log) => log.split('\n')[0]);
+    assert.match(firstNamespace ?? '', /^net:\[\d+\]$/);
+    assert.notEqual(firstNamespace, secondNamespace, 'each its own');
+    assert.notEqual(firstNamespace, host);
+    const interfaces = [...first.matchAll(/^\s*([\w.-]+):\s+\d+\s+\d+/gm)].map((match) => match[1]);
+    assert.deepEqual(interfaces, ['lo'], `only lo: ${first}`);
+    assert.match(first, /<LOOPBACK,UP,LOWER_UP>/, 'lo is up');
+    assert.equal((await networkOf('host')).split('\n')[0], host, "the host's, as asked");
   } finally {
     await runtime.close();
   }
