@@ -448,7 +448,7 @@ export function filterFlags(oci: OciSeccomp): number {
 /**
  * The rendered profiles of this state root's containers, by digest: `<digest>.json` (the
  * OCI profile, kept from the container's creation on, so that a restart or an exec from
- * any process uses the very same filter) and `<digest>-<libseccomp version>.program` (its
+ * any process uses the very same filter) and `<digest>-<libseccomp version>-tree.program` (its
  * program, compiled once: its filter flags, then its instructions).
  * Containers with the same capabilities share one; a container's record names it by
  * digest instead of carrying ~20 KB of JSON through every state change.
@@ -500,7 +500,8 @@ export class SeccompProfiles {
     let program = this.programs.get(digest);
     if (program !== undefined) return program;
     // A compiled program spares a CLI start the profile's parsing, checking and rendering.
-    const binary = this.file(`${digest}-${libseccompVersion()}`, 'program');
+    // Named by what compiled it: programs of earlier builds had the linear layout.
+    const binary = this.file(`${digest}-${libseccompVersion()}-tree`, 'program');
     program = readCachedProgram(binary);
     if (program === undefined) {
       program = this.compile(digest);
