@@ -167,6 +167,7 @@ export function printLatencies(
   const runc = results.get('runc run');
   const other = also === undefined ? undefined : results.get(also);
   console.log(`\n${title}\n`);
+  const width = Math.max(...[...results.keys()].map((name) => name.length));
   for (const [name, ms] of results) {
     const ratios = [
       runc ? `${(ms / runc).toFixed(2)}x runc` : '',
@@ -174,6 +175,6 @@ export function printLatencies(
     ]
       .filter(Boolean)
       .join(', ');
-    console.log(`  ${name.padEnd(34)} ${ms.toFixed(1).padStart(7)} ms   ${ratios}`);
+    console.log(`  ${name.padEnd(width)} ${ms.toFixed(1).padStart(7)} ms   ${ratios}`);
   }
 }
