@@ -146,6 +146,7 @@ export function ContainersList({ rendered }: { rendered: RenderedContainers | nu
       {rows.length > 0 && (
         <ListTable
           label="Containers"
+          className="container-rows"
           columns={['Name', 'Command', 'Status', 'CPU', 'Memory', 'PIDs', '']}
         >
           {rows.map(({ agent, container }) => (
