@@ -31,9 +31,7 @@ const ContainerRow = memo(function ContainerRow({
         <Link prefetch={false} href={`/containers/${agent}/${container.id}`}>
           {label}
         </Link>
-        <div className="muted mono">
-          {shortId(container.id)} · {agentName}
-        </div>
+        <div className="muted mono">{`${shortId(container.id)} · ${agentName}`}</div>
       </td>
       <Cell label="Command" className="ellipsis">
         <div className="ellipsis">
