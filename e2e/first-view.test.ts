@@ -93,3 +93,22 @@ test('a page rendered after a change shows it (the cached list follows the event
   assert.match(html, /data-testid="container-first-view-c"/);
   assert.doesNotMatch(html, /data-testid="container-first-view-a"/);
 });
+
+test("a page whose scripts failed to load (the browser's network changed: a container's interfaces came up) loads them again and goes live", async () => {
+  const page = await stack.signedInPage();
+  // Chromium fails the requests it has in flight when the host's addresses change, which
+  // a container starting on a bridge does; each of the page's scripts fails once here.
+  const failed = new Set<string>();
+  await page.route('**/_next/static/chunks/*.js', (route) => {
+    const url = route.request().url();
+    if (failed.has(url)) return route.continue();
+    failed.add(url);
+    return route.abort('internetdisconnected');
+  });
+  await page.goto(`${stack.dashboard.url}/agents`);
+  // The agents come over the page's socket: its scripts ran, and React took the page over.
+  await page.getByText('online').waitFor({ timeout: 15_000 });
+  assert.ok(failed.size > 0, 'the page has scripts');
+  await page.context().close();
+  assert.deepEqual(stack.policyViolations, []);
+});

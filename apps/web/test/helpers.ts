@@ -14,12 +14,13 @@ const serverMain = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', '
 export class Dashboard extends ServerProcess {
   readonly loginToken: string;
 
-  constructor(dir: string, agentUrl: string) {
+  /** `main`: another build's server (an A/B benchmark); this tree's by default. */
+  constructor(dir: string, agentUrl: string, main = serverMain) {
     const loginToken = randomBytes(24).toString('base64url');
     super(
       'dashboard',
       [
-        serverMain,
+        main,
         '--listen',
         '127.0.0.1:0',
         '--db',

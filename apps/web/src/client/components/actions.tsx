@@ -79,10 +79,11 @@ export function ContainerActions({
   const button = (action: Action, text: string, enabled: boolean) => (
     <button
       type="button"
-      className={`small ${action === 'remove' || action === 'kill' ? 'danger' : ''}`}
+      className={action === 'remove' || action === 'kill' ? 'small danger' : 'small'}
       disabled={!enabled || pending !== null}
       aria-label={`${text} ${label}`}
-      aria-busy={pending === action}
+      // Only while busy: a list has five of these per row, and "false" says nothing.
+      aria-busy={pending === action || undefined}
       onClick={() => run(action)}
     >
       {pending !== action ? (

@@ -31,9 +31,7 @@ const ContainerRow = memo(function ContainerRow({
         <Link prefetch={false} href={`/containers/${agent}/${container.id}`}>
           {label}
         </Link>
-        <div className="muted mono">
-          {shortId(container.id)} · {agentName}
-        </div>
+        <div className="muted mono">{`${shortId(container.id)} · ${agentName}`}</div>
       </td>
       <Cell label="Command" className="ellipsis">
         <div className="ellipsis">
@@ -146,6 +144,7 @@ export function ContainersList({ rendered }: { rendered: RenderedContainers | nu
       {rows.length > 0 && (
         <ListTable
           label="Containers"
+          className="container-rows"
           columns={['Name', 'Command', 'Status', 'CPU', 'Memory', 'PIDs', '']}
         >
           {rows.map(({ agent, container }) => (

@@ -1,18 +1,23 @@
 import type { ReactNode } from 'react';
 
-/** A list page's table: labelled, its header from `columns` ('' = the actions column). */
+/**
+ * A list page's table: labelled, its header from `columns` ('' = the actions column).
+ * `className` names a list whose stylesheet gives it more (the containers' independent rows).
+ */
 export function ListTable({
   label,
   columns,
+  className,
   children,
 }: {
   label: string;
   columns: readonly string[];
+  className?: string;
   children: ReactNode;
 }) {
   return (
     <div className="table-wrap">
-      <table className="list" aria-label={label}>
+      <table className={className === undefined ? 'list' : `list ${className}`} aria-label={label}>
         <thead>
           <tr>
             {columns.map((column) => (
