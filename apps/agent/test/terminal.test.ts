@@ -239,6 +239,28 @@ describe('terminals through the agent (real pty, real socket.io clients)', {
     viewer.socket.close();
   });
 
+  test('input a program does not read waits in the agent, which goes on serving', async () => {
+    const client = await connect(agent.url);
+    const { container } = await ok(client, 'container:run', {
+      spec: {
+        rootfs: DEFAULT_IMAGE,
+        name: 'term-unread',
+        // Raw mode: the pty holds what is typed until it is read (a canonical line is cut).
+        command: ['sh', '-c', 'stty raw -echo && echo raw-mode && sleep 3600'],
+        tty: true,
+        interactive: true,
+      },
+    });
+    client.close();
+    const { viewer, scrollback } = await Viewer.attach(container.id);
+    if (!scrollback.includes('raw-mode')) await viewer.expect(/raw-mode/);
+    // Far more than the pty takes (a few KiB): the rest must wait without holding the agent.
+    for (let piece = 0; piece < 64; piece++) viewer.type('x'.repeat(16 * 1024));
+    assert.ok((await ok(viewer.socket, 'agent:info', {})).version);
+    await ok(viewer.socket, 'terminal:close', { session: viewer.session });
+    viewer.socket.close();
+  });
+
   test('a shell outlives its agent: after a SIGKILL, the next agent gives back the same shell with its scrollback', async () => {
     const id = await runShell('term-survivor', { cols: 90, rows: 25 });
     const first = await Viewer.attach('term-survivor');
