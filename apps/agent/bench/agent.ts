@@ -61,7 +61,7 @@ async function startLatency(socket: Socket): Promise<number> {
 
 /** One character typed, its echo back: p50 and p99 over 300 keystrokes. */
 async function keystrokes(socket: Socket): Promise<{ p50: number; p99: number }> {
-  const session = await shell(socket, ['cat']);
+  const { session } = await shell(socket, ['cat']);
   let echoed: (() => void) | undefined;
   socket.on('terminal:output', ({ data }: TerminalOutput) => {
     socket.emit('terminal:ack', { session, bytes: data.byteLength });

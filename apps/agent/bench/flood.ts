@@ -28,8 +28,14 @@ export function memoryStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   );
 }
 
-/** A container running `command` on a terminal, attached: its session. */
-export async function shell(socket: Socket, command: string[]): Promise<string> {
+/**
+ * A container running `command` on a terminal, attached: its session, and what its output
+ * had already been when the attach was answered (the scrollback it returns).
+ */
+export async function shell(
+  socket: Socket,
+  command: string[],
+): Promise<{ session: string; scrollback: Uint8Array }> {
   const { container } = await callAgent(socket, 'container:run', {
     spec: {
       rootfs: DEFAULT_IMAGE,
@@ -40,10 +46,10 @@ export async function shell(socket: Socket, command: string[]): Promise<string> 
       network: 'none',
     },
   });
-  const { session } = await callAgent(socket, 'terminal:attach', {
+  const { session, scrollback } = await callAgent(socket, 'terminal:attach', {
     container: container.id,
   });
-  return session;
+  return { session, scrollback: new Uint8Array(scrollback) };
 }
 
 export interface FloodResult {
@@ -81,42 +87,52 @@ export async function flood(
   const clientCpuBefore = process.cpuUsage();
   const idleBefore = idleSeconds();
   const started = performance.now();
-  const session = await shell(socket, ['sh', '-c', floodCommand(inputBytes)]);
-  let received = 0;
-  let frames = 0;
-  let firstOutputAt = 0;
-  let lastOutputAt = 0;
   let peakRss = 0;
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, memoryStatus(agentPid, 'VmRSS'));
   }, 50);
+  // Listening before the session is known: output can come in the same read as the reply
+  // to the attach, before the code awaiting that reply runs again.
+  const output = new Map<string, { bytes: number; frames: number; first: number; last: number }>();
   const onOutput = ({ session: from, data }: TerminalOutput) => {
-    if (from !== session) return;
-    if (frames === 0) firstOutputAt = performance.now();
-    received += data.byteLength;
-    lastOutputAt = performance.now();
-    frames++;
-    socket.emit('terminal:ack', { session, bytes: data.byteLength });
+    const now = performance.now();
+    const seen = output.get(from) ?? { bytes: 0, frames: 0, first: now, last: now };
+    output.set(from, {
+      bytes: seen.bytes + data.byteLength,
+      frames: seen.frames + 1,
+      first: seen.first,
+      last: now,
+    });
+    socket.emit('terminal:ack', { session: from, bytes: data.byteLength });
   };
-  let onExit: ((exit: TerminalExit) => void) | undefined;
+  const exited = new Set<string>();
+  let heardExit = () => {};
+  const onExit = ({ session: from }: TerminalExit) => {
+    exited.add(from);
+    heardExit();
+  };
+  socket.on('terminal:output', onOutput);
+  socket.on('terminal:exit', onExit);
+  const { session, scrollback } = await shell(socket, ['sh', '-c', floodCommand(inputBytes)]);
   await new Promise<void>((resolve) => {
-    onExit = ({ session: from }: TerminalExit) => {
-      if (from === session) resolve();
+    heardExit = () => {
+      if (exited.has(session)) resolve();
     };
-    socket.on('terminal:output', onOutput);
-    socket.on('terminal:exit', onExit);
+    heardExit();
   });
   socket.off('terminal:output', onOutput);
   socket.off('terminal:exit', onExit);
+  const seen = output.get(session) ?? { bytes: 0, frames: 0, first: started, last: started };
+  const received = scrollback.length + seen.bytes;
   clearInterval(sampler);
   const seconds = (performance.now() - started) / 1000;
   const clientCpu = process.cpuUsage(clientCpuBefore);
   return {
     mbPerSecond: received / 1e6 / seconds,
     megabytes: received / 1e6,
-    frames,
-    firstOutputMs: firstOutputAt - started,
-    streamMbPerSecond: received / 1e6 / ((lastOutputAt - firstOutputAt) / 1000),
+    frames: seen.frames,
+    firstOutputMs: seen.first - started,
+    streamMbPerSecond: seen.bytes / 1e6 / ((seen.last - seen.first) / 1000),
     peakRss,
     rssBefore,
     agentCpu: cpuSeconds(agentPid) - agentCpuBefore,

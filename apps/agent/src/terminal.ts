@@ -79,7 +79,9 @@ export class TerminalSession {
     this.output = new ReadStream(master);
     this.output.on('data', (chunk: Buffer) => {
       this.receive(chunk);
-      this.drain();
+      // Only once the stream has handed over all it read (it keeps a read while paused):
+      // what the pty gives now comes after it.
+      if (this.output.readableLength === 0) this.drain();
     });
     // EIO once the last slave is closed: the process is gone, nothing more will come.
     this.output.on('error', () => this.output.destroy());
@@ -193,10 +195,9 @@ export class TerminalSession {
           FRAME_BYTES - this.pendingBytes,
           null,
         );
-      } catch (error) {
-        // EAGAIN: nothing for now, the stream hears of the next output. EIO: the process is
-        // gone, as the stream's own read would have said.
-        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') this.output.destroy();
+      } catch {
+        // EAGAIN: nothing for now. EIO: the process is gone. Either way the stream's own
+        // read comes next and hears the same (the end, for EIO).
         return;
       }
       if (read === 0) return;

@@ -30,7 +30,7 @@ class Viewer {
 
   private constructor(
     readonly socket: Socket,
-    private readonly acknowledge: boolean,
+    private acknowledge: boolean,
   ) {
     socket.on('terminal:output', (output: TerminalOutput) => {
       if (this.session === '') {
@@ -72,6 +72,12 @@ class Viewer {
     await ok(viewer.socket, 'terminal:attach', { session });
     viewer.named(session);
     return viewer;
+  }
+
+  /** Acknowledges everything received so far, and each frame from now on. */
+  acknowledgeFromNowOn(): void {
+    this.acknowledge = true;
+    this.socket.emit('terminal:ack', { session: this.session, bytes: this.received });
   }
 
   type(text: string): void {
@@ -185,6 +191,28 @@ describe('terminals through the agent (real pty, real socket.io clients)', {
       tailBytes: 16 * 1024 * 1024,
     });
     assert.equal(logs.split('\r\n').filter((line) => line === 'A'.repeat(76)).length, 52_631);
+    await ok(viewer.socket, 'terminal:close', { session: viewer.session });
+    viewer.socket.close();
+  });
+
+  test('a flood of numbered lines arrives whole and in order, also after a viewer held it back', async () => {
+    await runShell('term-order');
+    const { viewer } = await Viewer.attach('term-order', false);
+    // About 2 MB: past the window, so the agent pauses reading until the viewer catches up.
+    viewer.type('seq 1 300000; echo "order-""done"\r');
+    await waitUntil(() => viewer.received > 1024 * 1024);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    viewer.acknowledgeFromNowOn();
+    await viewer.expect(/^order-done\r?$/m);
+    const numbers = viewer.text
+      .split('\r\n')
+      .filter((line) => /^\d+$/.test(line))
+      .map(Number);
+    assert.equal(numbers.length, 300_000);
+    assert.ok(
+      numbers.every((value, index) => value === index + 1),
+      'every line in order',
+    );
     await ok(viewer.socket, 'terminal:close', { session: viewer.session });
     viewer.socket.close();
   });
