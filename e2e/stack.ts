@@ -11,8 +11,8 @@ import { scratchDir } from '../packages/runtime/test/scratch.js';
 export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
 
 /** Debian's chromium: Playwright cannot download its own browser here. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',

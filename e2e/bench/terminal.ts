@@ -9,11 +9,12 @@
  * "Parsed by xterm.js" is when the page acknowledges output to the agent: it does so from
  * xterm's write callback, so a probe on the page's WebSocket sees it without any hook in
  * the product. Run as root: npm run bench (BENCH_FLOODS, BENCH_KEYS to change the sizes;
- * BENCH_PROFILE=DIR writes the page's CPU profile of each flood there).
+ * BENCH_PROFILE=DIR writes the page's CPU profile of each flood there; BENCH_TRACE=FILE writes
+ * a Chromium trace of the keystrokes there).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_IMAGE } from '@tocker/protocol';
+import { DEFAULT_IMAGE, relayToAgent } from '@tocker/protocol';
 import type { CDPSession, Page } from 'playwright-core';
 import { connect, ok } from '../../apps/agent/test/helpers.js';
 import { median, percentile } from '../../packages/runtime/bench/measure.js';
@@ -27,6 +28,8 @@ const END_MARKER = 'FLOOD-END';
 const CLICK_EVERY_MS = 50;
 /** Where to write the page's CPU profile of each flood (chrome://inspect, speedscope), if anywhere. */
 const PROFILE_DIR = process.env.BENCH_PROFILE;
+/** Where to write a Chromium trace of the keystrokes (chrome://tracing, Perfetto), if anywhere. */
+const TRACE_FILE = process.env.BENCH_TRACE;
 
 /** What the probe keeps in the page (installed before the dashboard's own scripts). */
 interface Probe {
@@ -314,11 +317,48 @@ async function flood(
   };
 }
 
-/** One key at a time, each typed once the previous one's echo was parsed. */
+/**
+ * The same keystrokes from Node, through the same dashboard and agent to the same shell: a
+ * browser-like socket.io client (the session cookie) attached as a second viewer. Its
+ * round trip is the keystroke's path outside Chromium.
+ */
+async function nodeViewer(page: Page): Promise<{ type: () => Promise<number>; close: () => void }> {
+  const [agent, container] = new URL(page.url()).pathname.split('/').slice(-2);
+  const { cookie } = await stack.dashboard.signIn();
+  const socket = await stack.dashboard.connect(cookie);
+  const { session } = await relayToAgent(socket, Number(agent), 'terminal:attach', {
+    container: container ?? '',
+  });
+  let echoed: (() => void) | undefined;
+  socket.on('terminal:output', (message: { session: string; data: ArrayBuffer }) => {
+    if (message.session !== session) return;
+    socket.emit('terminal:ack', { agent: Number(agent), session, bytes: message.data.byteLength });
+    echoed?.();
+  });
+  return {
+    type: async () => {
+      const started = performance.now();
+      await new Promise<void>((resolve) => {
+        echoed = resolve;
+        socket.emit('terminal:input', { agent: Number(agent), session, data: 'y' });
+      });
+      echoed = undefined;
+      return performance.now() - started;
+    },
+    close: () => socket.close(),
+  };
+}
+
+/**
+ * One key at a time, each typed once the previous one's echo was drawn; after each, one
+ * typed from Node through the dashboard (its round trip in `fromNode`).
+ */
 async function keystrokes(
   page: Page,
-): Promise<Record<'sent' | 'arrived' | 'parsed' | 'frame', number[]>> {
+): Promise<Record<'sent' | 'arrived' | 'parsed' | 'frame' | 'fromNode', number[]>> {
   await settled(page);
+  const outside = await nodeViewer(page);
+  const fromNode: number[] = [];
   await resetProbe(page);
   for (let key = 0; key < KEYS; key++) {
     // Waited for inside the page: polling from outside would keep the page busy itself.
@@ -330,7 +370,9 @@ async function keystrokes(
     );
     await page.keyboard.press('x');
     await drawn;
+    fromNode.push(await outside.type());
   }
+  outside.close();
   const probe = await readProbe(page);
   await page.keyboard.press('Control+U'); // the shell forgets the line
   return {
@@ -338,6 +380,7 @@ async function keystrokes(
     arrived: probe.arrivals.map((at, index) => at - (probe.keydowns[index] ?? 0)),
     parsed: probe.echoes.map((echo, index) => echo.parsed - (probe.keydowns[index] ?? 0)),
     frame: probe.echoes.map((echo, index) => echo.frame - (probe.keydowns[index] ?? 0)),
+    fromNode,
   };
 }
 
@@ -371,9 +414,32 @@ try {
   );
   console.log(`xterm.js renderer in this chromium: ${renderer}`);
 
+  if (TRACE_FILE !== undefined)
+    await stack.browser.startTracing(page, {
+      path: TRACE_FILE,
+      categories: [
+        'devtools.timeline',
+        'disabled-by-default-devtools.timeline',
+        'disabled-by-default-devtools.timeline.frame',
+        'toplevel',
+        'blink',
+        'renderer.scheduler',
+        'disabled-by-default-renderer.scheduler',
+        'net',
+        'ipc',
+        'mojom',
+        'cc',
+        'viz',
+        'gpu',
+      ],
+    });
   const keys = await keystrokes(page);
+  if (TRACE_FILE !== undefined) await stack.browser.stopTracing();
   console.log(
     `keystroke → its terminal:input sent: p50 ${median(keys.sent).toFixed(2)} ms; → the echo arrived: p50 ${median(keys.arrived).toFixed(2)} ms, p99 ${percentile(keys.arrived, 0.99).toFixed(2)} ms`,
+  );
+  console.log(
+    `the same keystroke typed from Node through the dashboard (socket.io client, no browser): p50 ${median(keys.fromNode).toFixed(2)} ms, p99 ${percentile(keys.fromNode, 0.99).toFixed(2)} ms`,
   );
   console.log(
     `keystroke → echo parsed by xterm.js (${KEYS} keys): p50 ${median(keys.parsed).toFixed(2)} ms, p99 ${percentile(keys.parsed, 0.99).toFixed(2)} ms; ` +

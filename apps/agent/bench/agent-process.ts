@@ -59,3 +59,17 @@ export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
 }
+
+/**
+ * The agent builds a benchmark compares, interleaved round by round (an A/B): BENCH_AGENTS
+ * is name=path/to/dist/main.js,name=...; without it, this build's agent alone.
+ */
+export function agentBuilds(): [string, string][] {
+  const given = process.env.BENCH_AGENTS;
+  if (!given) return [['tocker agent', agentMain]];
+  return given.split(',').map((pair) => {
+    const [name, path] = pair.split('=');
+    if (!name || !path) throw new Error(`BENCH_AGENTS: ${pair} is not name=path`);
+    return [`tocker agent (${name})`, path];
+  });
+}

@@ -1,26 +1,16 @@
-/**
- * The agent under load, against a real agent process on loopback: start latency through
- * the API (with runc and crun measured on the same image in the same run), keystroke echo
- * round trips, the issue's 27 MB base64 flood through a terminal, and 200 idle containers with stats.
- *
- * Run as root: npm run bench.
- */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectAgent } from '@tocker/agent-client';
 import {
   type ContainerEvent,
   callAgent,
   type StatsBatch,
-  type TerminalExit,
   type TerminalOutput,
 } from '@tocker/protocol';
 import { DEFAULT_IMAGE } from '@tocker/runtime';
 import type { Socket } from 'socket.io-client';
 import {
-  has,
   median,
   percentile,
   printLatencies,
@@ -29,19 +19,11 @@ import {
   scratchDir,
 } from '../../../packages/runtime/bench/measure.js';
 import { cpuSeconds, startAgent, stopAgent } from './agent-process.js';
+import { FLOOD_COMMAND, flood, memoryStatus, ptyCeiling, shell } from './flood.js';
 
 const scratch = scratchDir();
 const token = randomBytes(24).toString('base64url');
 const IDLE_CONTAINERS = Number(process.env.BENCH_IDLE ?? 200);
-
-function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  return (
-    Number(
-      new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ??
-        0,
-    ) * 1024
-  );
-}
 
 /**
  * The agent is a daemon: what users meet is its steady state, reached after a few dozen
@@ -77,26 +59,9 @@ async function startLatency(socket: Socket): Promise<number> {
   return median(times);
 }
 
-async function shell(socket: Socket, command: string[]): Promise<string> {
-  const { container } = await callAgent(socket, 'container:run', {
-    spec: {
-      rootfs: DEFAULT_IMAGE,
-      command,
-      tty: true,
-      interactive: true,
-      autoRemove: true,
-      network: 'none',
-    },
-  });
-  const { session } = await callAgent(socket, 'terminal:attach', {
-    container: container.id,
-  });
-  return session;
-}
-
 /** One character typed, its echo back: p50 and p99 over 300 keystrokes. */
 async function keystrokes(socket: Socket): Promise<{ p50: number; p99: number }> {
-  const session = await shell(socket, ['cat']);
+  const { session } = await shell(socket, ['cat']);
   let echoed: (() => void) | undefined;
   socket.on('terminal:output', ({ data }: TerminalOutput) => {
     socket.emit('terminal:ack', { session, bytes: data.byteLength });
@@ -114,54 +79,6 @@ async function keystrokes(socket: Socket): Promise<{ p50: number; p99: number }>
   echoed = undefined;
   await callAgent(socket, 'terminal:close', { session });
   return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
-}
-
-/** The issue's flood: 20 MB of random bytes as base64 (27 MB on a terminal, CRs included). */
-const FLOOD_INPUT_BYTES = 20_000_000;
-
-/** The flood through a terminal to a viewer that acknowledges as it goes. */
-async function flood(
-  socket: Socket,
-  agentPid: number,
-): Promise<{ mbPerSecond: number; megabytes: number; peakRss: number }> {
-  const started = performance.now();
-  const session = await shell(socket, [
-    'sh',
-    '-c',
-    `head -c ${FLOOD_INPUT_BYTES} /dev/urandom | base64`,
-  ]);
-  let received = 0;
-  let peakRss = 0;
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, status(agentPid, 'VmRSS'));
-  }, 50);
-  await new Promise<void>((resolve) => {
-    socket.on('terminal:output', ({ session: from, data }: TerminalOutput) => {
-      if (from !== session) return;
-      received += data.byteLength;
-      socket.emit('terminal:ack', { session, bytes: data.byteLength });
-    });
-    socket.on('terminal:exit', ({ session: from }: TerminalExit) => {
-      if (from === session) resolve();
-    });
-  });
-  clearInterval(sampler);
-  const seconds = (performance.now() - started) / 1000;
-  return { mbPerSecond: received / 1e6 / seconds, megabytes: received / 1e6, peakRss };
-}
-
-/**
- * The same flood read from a pty by script(1) on the host, with no agent and no container:
- * what the kernel's pty (4 KiB a read) and base64 allow on this machine now. Null without it.
- */
-function ptyCeiling(): number | null {
-  if (!has('script')) return null;
-  const started = performance.now();
-  const command = `head -c ${FLOOD_INPUT_BYTES} /dev/urandom | base64`;
-  spawnSync('script', ['-q', '-e', '-c', command, '/dev/null'], { stdio: 'ignore' });
-  // base64's lines of 76 characters, each ended by CR LF on a terminal.
-  const shown = FLOOD_INPUT_BYTES * (4 / 3) * (78 / 76);
-  return shown / 1e6 / ((performance.now() - started) / 1000);
 }
 
 /** Many sleeping containers while a client streams their stats: the agent's cost. */
@@ -194,7 +111,7 @@ async function idle(
   await new Promise((resolve) => setTimeout(resolve, 10_000));
   const cpuPercent =
     ((cpuSeconds(agentPid) - cpuBefore) / ((performance.now() - before) / 1000)) * 100;
-  const rss = status(agentPid, 'VmRSS');
+  const rss = memoryStatus(agentPid, 'VmRSS');
   await callAgent(socket, 'stats:unsubscribe', {});
   if (batches < 8 || lastSize !== IDLE_CONTAINERS)
     throw new Error(`stats: ${batches} batches of ${lastSize}`);
@@ -220,17 +137,18 @@ try {
   console.log(
     `\nKeystroke echo through socket.io and the pty: p50 ${keys.p50.toFixed(2)} ms, p99 ${keys.p99.toFixed(2)} ms`,
   );
-  const rssBefore = status(agent.pid ?? 0, 'VmRSS');
   const flow = await flood(socket, agent.pid ?? 0);
   console.log(
-    `${flow.megabytes.toFixed(1)} MB flood (head -c ${FLOOD_INPUT_BYTES} /dev/urandom | base64) through a terminal: ${flow.mbPerSecond.toFixed(1)} MB/s; ` +
-      `agent RSS ${(rssBefore / 1048576).toFixed(0)} MiB before, peak ${(flow.peakRss / 1048576).toFixed(0)} MiB during (+${((flow.peakRss - rssBefore) / 1048576).toFixed(0)} MiB)`,
+    `${flow.megabytes.toFixed(1)} MB flood (${FLOOD_COMMAND}) through a terminal: ${flow.mbPerSecond.toFixed(1)} MB/s; ` +
+      `agent RSS ${(flow.rssBefore / 1048576).toFixed(0)} MiB before, peak ${(flow.peakRss / 1048576).toFixed(0)} MiB during (+${((flow.peakRss - flow.rssBefore) / 1048576).toFixed(0)} MiB)`,
   );
-  const ceiling = ptyCeiling();
-  if (ceiling !== null)
-    console.log(
-      `the same flood read from a pty by script(1), no agent: ${ceiling.toFixed(1)} MB/s`,
-    );
+  for (const programs of ['image', 'host'] as const) {
+    const ceiling = ptyCeiling(programs);
+    if (ceiling !== null)
+      console.log(
+        `the same flood read from a host pty by script(1), no agent, the ${programs}'s head and base64: ${ceiling.toFixed(1)} MB/s`,
+      );
+  }
   const quiet = await idle(socket, agent.pid ?? 0);
   console.log(
     `${quiet.perTick} idle containers with stats streaming at 1 Hz: agent CPU ${quiet.cpuPercent.toFixed(1)} % of one core, RSS ${(quiet.rss / 1048576).toFixed(0)} MiB`,

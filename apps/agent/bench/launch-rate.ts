@@ -30,7 +30,7 @@ import {
   percentile,
   scratchDir,
 } from '../../../packages/runtime/bench/measure.js';
-import { agentMain, cpuSeconds, startAgent, stopAgent } from './agent-process.js';
+import { agentBuilds, cpuSeconds, startAgent, stopAgent } from './agent-process.js';
 
 const LAUNCHES = Number(process.env.BENCH_LAUNCHES ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
@@ -219,16 +219,6 @@ function describe(series: readonly Series[]): {
       ? null
       : median(series.map((one) => one.cpuPerLaunch ?? 0)),
   };
-}
-
-function agentBuilds(): [string, string][] {
-  const given = process.env.BENCH_AGENTS;
-  if (!given) return [['tocker agent', agentMain]];
-  return given.split(',').map((pair) => {
-    const [name, path] = pair.split('=');
-    if (!name || !path) throw new Error(`BENCH_AGENTS: ${pair} is not name=path`);
-    return [`tocker agent (${name})`, path];
-  });
 }
 
 async function main(): Promise<void> {

@@ -1,4 +1,4 @@
-import { closeSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 import {
   completeUtf8Length,
@@ -7,7 +7,7 @@ import {
   type TerminalSize,
   utf8StartOffset,
 } from '@tocker/protocol';
-import { PtyWriter, resizeTerminal } from '@tocker/runtime';
+import { PtyWriter, resizeTerminal, setNonBlocking } from '@tocker/runtime';
 import { Transcript } from './transcript.js';
 
 /** Where a session's output goes: one per socket that attached it. */
@@ -38,11 +38,12 @@ export class TerminalSession {
   /** The process ended: what it left in the pty is read whoever lags (it is bounded). */
   private draining = false;
   private exitCode: number | null | undefined;
-  /** The start of a UTF-8 character whose other bytes have not been read yet. */
-  private carry: Buffer = Buffer.alloc(0);
-  /** Output read and not sent yet: gathered into frames (a pty gives ~4 KiB a read). */
-  private batch: Buffer[] = [];
-  private batchBytes = 0;
+  /**
+   * Output read and not sent yet, gathered into one frame (a pty gives at most 4 KiB a
+   * read); it may end inside a UTF-8 character, whose start waits here for the rest.
+   */
+  private pending = Buffer.allocUnsafe(FRAME_BYTES);
+  private pendingBytes = 0;
   /** Cancels the pending send of the batch, if one is scheduled. */
   private cancelFlush: (() => void) | null = null;
   private lastFrame = { at: 0, bytes: 0 };
@@ -70,9 +71,18 @@ export class TerminalSession {
       this.scrollback.push(earlier.subarray(utf8StartOffset(earlier)));
       this.scrollbackBytes = this.scrollback[0]?.length ?? 0;
     }
+    // libuv leaves a pty master blocking (it reopens only slaves), as does the shim that
+    // made it: a read or a write that found the pty empty or full would stop the agent.
+    // The shim only holds its copy of the master, so the flag they share is the agent's.
+    setNonBlocking(master);
     this.writer = new PtyWriter(master);
     this.output = new ReadStream(master);
-    this.output.on('data', (chunk: Buffer) => this.receive(chunk));
+    this.output.on('data', (chunk: Buffer) => {
+      this.receive(chunk);
+      // Only once the stream has handed over all it read (it keeps a read while paused):
+      // what the pty gives now comes after it.
+      if (this.output.readableLength === 0) this.drain();
+    });
     // EIO once the last slave is closed: the process is gone, nothing more will come.
     this.output.on('error', () => this.output.destroy());
   }
@@ -156,13 +166,49 @@ export class TerminalSession {
    * the event loop.
    */
   private receive(bytes: Buffer): void {
-    const data = this.carry.length > 0 ? Buffer.concat([this.carry, bytes]) : bytes;
-    const complete = completeUtf8Length(data);
-    this.carry = data.subarray(complete);
-    if (complete === 0) return;
-    this.batch.push(data.subarray(0, complete));
-    this.batchBytes += complete;
-    if (this.batchBytes >= FRAME_BYTES) this.sendBatch();
+    let from = 0;
+    while (from < bytes.length) {
+      if (this.pendingBytes === FRAME_BYTES) this.sendBatch();
+      const copied = bytes.copy(this.pending, this.pendingBytes, from);
+      this.pendingBytes += copied;
+      from += copied;
+    }
+    this.gathered();
+  }
+
+  /**
+   * Reads what else the pty holds straight into the frame, until it has nothing more for
+   * now. A read costs a syscall here, against a trip through libuv and a stream's events
+   * per read for the stream's own: in a flood, the pty is read again while the program is
+   * still writing, so it waits less for room and this process spends less per byte. At
+   * most a frame's worth each time, so that a flood cannot keep the event loop to itself.
+   */
+  private drain(): void {
+    for (let budget = FRAME_BYTES; budget > 0 && (!this.paused || this.draining); ) {
+      if (this.pendingBytes === FRAME_BYTES) this.sendBatch();
+      let read: number;
+      try {
+        read = readSync(
+          this.master,
+          this.pending,
+          this.pendingBytes,
+          FRAME_BYTES - this.pendingBytes,
+          null,
+        );
+      } catch {
+        // EAGAIN: nothing for now. EIO: the process is gone. Either way the stream's own
+        // read comes next and hears the same (the end, for EIO).
+        return;
+      }
+      if (read === 0) return;
+      budget -= read;
+      this.pendingBytes += read;
+      this.gathered();
+    }
+  }
+
+  private gathered(): void {
+    if (this.pendingBytes >= FRAME_BYTES) this.sendBatch();
     else if (this.cancelFlush === null) this.scheduleFlush();
   }
 
@@ -180,11 +226,22 @@ export class TerminalSession {
   private sendBatch(): void {
     this.cancelFlush?.();
     this.cancelFlush = null;
-    if (this.batchBytes === 0) return;
-    this.lastFrame = { at: performance.now(), bytes: this.batchBytes };
-    const frame = this.batch.length === 1 ? (this.batch[0] as Buffer) : Buffer.concat(this.batch);
-    this.batch = [];
-    this.batchBytes = 0;
+    const complete = completeUtf8Length(this.pending.subarray(0, this.pendingBytes));
+    if (complete === 0) return;
+    this.lastFrame = { at: performance.now(), bytes: complete };
+    // A large frame takes the buffer along; a small one is copied out, so that the
+    // scrollback and the viewers' queues never hold a mostly empty 256 KiB buffer.
+    let frame: Buffer;
+    const rest = this.pending.subarray(complete, this.pendingBytes);
+    if (complete >= HANDED_OVER_FRAME_BYTES) {
+      frame = this.pending.subarray(0, complete);
+      this.pending = Buffer.allocUnsafe(FRAME_BYTES);
+      rest.copy(this.pending);
+    } else {
+      frame = Buffer.from(this.pending.subarray(0, complete));
+      this.pending.copyWithin(0, complete, this.pendingBytes);
+    }
+    this.pendingBytes = rest.length;
     this.broadcast(frame);
   }
 
@@ -223,5 +280,7 @@ export class TerminalSession {
 /** How long streaming output is gathered into one frame, and how large a frame may grow. */
 const FRAME_INTERVAL_MS = 5;
 const FRAME_BYTES = 256 * 1024;
+/** A frame this large is sent in the buffer it was read into, not copied out of it. */
+const HANDED_OVER_FRAME_BYTES = FRAME_BYTES / 4;
 /** A frame at least this large means output is streaming (an echo or a prompt is smaller). */
 const STREAMING_FRAME_BYTES = 1024;

@@ -30,7 +30,7 @@ class Viewer {
 
   private constructor(
     readonly socket: Socket,
-    private readonly acknowledge: boolean,
+    private acknowledge: boolean,
   ) {
     socket.on('terminal:output', (output: TerminalOutput) => {
       if (this.session === '') {
@@ -72,6 +72,12 @@ class Viewer {
     await ok(viewer.socket, 'terminal:attach', { session });
     viewer.named(session);
     return viewer;
+  }
+
+  /** Acknowledges everything received so far, and each frame from now on. */
+  acknowledgeFromNowOn(): void {
+    this.acknowledge = true;
+    this.socket.emit('terminal:ack', { session: this.session, bytes: this.received });
   }
 
   type(text: string): void {
@@ -189,6 +195,28 @@ describe('terminals through the agent (real pty, real socket.io clients)', {
     viewer.socket.close();
   });
 
+  test('a flood of numbered lines arrives whole and in order, also after a viewer held it back', async () => {
+    await runShell('term-order');
+    const { viewer } = await Viewer.attach('term-order', false);
+    // About 2 MB: past the window, so the agent pauses reading until the viewer catches up.
+    viewer.type('seq 1 300000; echo "order-""done"\r');
+    await waitUntil(() => viewer.received > 1024 * 1024);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    viewer.acknowledgeFromNowOn();
+    await viewer.expect(/^order-done\r?$/m);
+    const numbers = viewer.text
+      .split('\r\n')
+      .filter((line) => /^\d+$/.test(line))
+      .map(Number);
+    assert.equal(numbers.length, 300_000);
+    assert.ok(
+      numbers.every((value, index) => value === index + 1),
+      'every line in order',
+    );
+    await ok(viewer.socket, 'terminal:close', { session: viewer.session });
+    viewer.socket.close();
+  });
+
   test('exec with a terminal: a second shell in a running container, attached by session', async () => {
     const id = await runShell('term-exec');
     const client = await connect(agent.url);
@@ -235,6 +263,28 @@ describe('terminals through the agent (real pty, real socket.io clients)', {
     // Acknowledging lets it flow again.
     viewer.socket.emit('terminal:ack', { session: viewer.session, bytes: viewer.received });
     await waitUntil(() => viewer.received > received + 512 * 1024);
+    await ok(viewer.socket, 'terminal:close', { session: viewer.session });
+    viewer.socket.close();
+  });
+
+  test('input a program does not read waits in the agent, which goes on serving', async () => {
+    const client = await connect(agent.url);
+    const { container } = await ok(client, 'container:run', {
+      spec: {
+        rootfs: DEFAULT_IMAGE,
+        name: 'term-unread',
+        // Raw mode: the pty holds what is typed until it is read (a canonical line is cut).
+        command: ['sh', '-c', 'stty raw -echo && echo raw-mode && sleep 3600'],
+        tty: true,
+        interactive: true,
+      },
+    });
+    client.close();
+    const { viewer, scrollback } = await Viewer.attach(container.id);
+    if (!scrollback.includes('raw-mode')) await viewer.expect(/raw-mode/);
+    // Far more than the pty takes (a few KiB): the rest must wait without holding the agent.
+    for (let piece = 0; piece < 64; piece++) viewer.type('x'.repeat(16 * 1024));
+    assert.ok((await ok(viewer.socket, 'agent:info', {})).version);
     await ok(viewer.socket, 'terminal:close', { session: viewer.session });
     viewer.socket.close();
   });

@@ -53,7 +53,7 @@ export {
 } from './spec.js';
 export { DirectoryLock } from './state/lock.js';
 export { type ContainerRecord, type CorruptRecord, viewOf } from './state/record.js';
-export { makeFifo, SyscallError, takeFd } from './sys/libc.js';
+export { makeFifo, SyscallError, setNonBlocking, takeFd } from './sys/libc.js';
 export { trace } from './trace.js';
 export { type CpuSample, containerUsage } from './usage.js';
 export { type Volume, VolumeStore } from './volumes.js';

@@ -30,7 +30,7 @@ export function resizeTerminal(fd: number, size: TerminalSize): void {
 }
 
 /**
- * Writes to a pty master that libuv has made non-blocking: what the pty cannot take yet
+ * Writes to a pty master made non-blocking (setNonBlocking): what the pty cannot take yet
  * (its buffer is full while the program does not read) waits here, in order.
  */
 export class PtyWriter {

@@ -1,5 +1,6 @@
 import type { WebglAddon } from '@xterm/addon-webgl';
 import type { Terminal } from '@xterm/xterm';
+import { XTERM_OPTIONS } from './xterm-options';
 
 /**
  * An xterm.js terminal opened in `screen`, fitted to it and refitted whenever it changes
@@ -19,10 +20,7 @@ export async function openXterm(
   const term = new Terminal({
     cursorBlink: !options.readOnly,
     disableStdin: options.readOnly,
-    scrollback: 10_000,
-    fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
-    fontSize: 14,
-    theme: { background: '#0b0f14' },
+    ...XTERM_OPTIONS,
   });
   const fit = new FitAddon();
   term.loadAddon(fit);

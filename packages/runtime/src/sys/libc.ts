@@ -111,6 +111,17 @@ export function ioctl(fd: number, request: number, arg: Buffer): void {
   check(raw.ioctlPtr(fd, request, arg) as number, 'ioctl');
 }
 
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
+
+/** Sets O_NONBLOCK on the open file (every descriptor of it sees it). */
+export function setNonBlocking(fd: number): void {
+  const flags = check(raw.fcntl(fd, F_GETFL, 0) as number, 'fcntl');
+  if ((flags & O_NONBLOCK) === 0)
+    check(raw.fcntl(fd, F_SETFL, flags | O_NONBLOCK) as number, 'fcntl');
+}
+
 export function openpty(): { master: number; slave: number } {
   const master = [0];
   const slave = [0];
