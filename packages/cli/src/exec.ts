@@ -1,5 +1,11 @@
 import { closeSync } from 'node:fs';
-import { type ExecProcess, openTerminal, Runtime, TockerError } from '@tocker/runtime';
+import {
+  type ExecProcess,
+  openTerminal,
+  Runtime,
+  readShimChannelsOn,
+  TockerError,
+} from '@tocker/runtime';
 import type { AgentClient } from './agent-client.js';
 import { booleanFlag, type FlagSpec, flag, formatHelp, help, parseFlags } from './flags.js';
 import { envFlag, environmentFrom, workdirFlag } from './run.js';
@@ -59,6 +65,8 @@ export async function execCommand(
     }
   }
 
+  // One shim, the exec's: its channel need not bring node:net and node:stream.
+  readShimChannelsOn('threadpool');
   const runtime = Runtime.open();
   const terminal = tty ? openTerminal(currentTerminalSize()) : null;
   let process_: ExecProcess;

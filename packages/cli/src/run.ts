@@ -11,6 +11,7 @@ import {
   parseContainerSpec,
   type RootfsPolicy,
   Runtime,
+  readShimChannelsOn,
   TockerError,
   trace,
 } from '@tocker/runtime';
@@ -387,6 +388,8 @@ export async function runCommand(
       '-d with -t needs a terminal to come back to: run it through the agent (-H)',
     );
   }
+  // One container's shim at a time: its channel need not bring node:net and node:stream.
+  readShimChannelsOn('threadpool');
   return detach ? runDetached(spec) : runInForeground(spec);
 }
 

@@ -42,6 +42,7 @@ export {
   type RuntimeOptions,
 } from './runtime.js';
 export { SeccompProfiles } from './security/seccomp.js';
+export { type ChannelReading, readShimChannelsOn } from './shim/channel.js';
 export { encodePlan, type PlanArg, type PlanStep, step } from './shim/plan.js';
 export { parseReport as parseShimReport, type ShimReport } from './shim/shim.js';
 export { parseSignal } from './signals.js';

@@ -1,5 +1,4 @@
 import { closeSync, writeSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { TockerError } from '../errors.js';
 import { SHIM_PATH } from '../paths.js';
 import { identify, type ProcessIdentity } from '../proc.js';
@@ -12,6 +11,7 @@ import {
   socketPair,
   spawnProcess,
 } from '../sys/libc.js';
+import { openChannel, type ShimChannel } from './channel.js';
 import { encodePlan, type PlanStep } from './plan.js';
 
 /** What the shim tells the runtime (see shim/main.c). */
@@ -55,24 +55,24 @@ export class Shim {
   private readonly waiters: { kinds: readonly string[]; resolve: (report: ShimReport) => void }[] =
     [];
   private buffered = '';
+  private readonly channel: ShimChannel;
 
   private constructor(
-    private readonly channel: Socket,
     /** The channel's descriptor, which commands are written to (see send()). */
     private readonly channelFd: number,
     readonly identity: ProcessIdentity,
   ) {
-    channel.setEncoding('utf8');
-    channel.on('data', (text: string) => {
-      this.buffered += text;
-      for (let newline = this.buffered.indexOf('\n'); newline >= 0; ) {
-        this.push(parseReport(this.buffered.slice(0, newline)));
-        this.buffered = this.buffered.slice(newline + 1);
-        newline = this.buffered.indexOf('\n');
-      }
+    this.channel = openChannel(channelFd, {
+      text: (text) => {
+        this.buffered += text;
+        for (let newline = this.buffered.indexOf('\n'); newline >= 0; ) {
+          this.push(parseReport(this.buffered.slice(0, newline)));
+          this.buffered = this.buffered.slice(newline + 1);
+          newline = this.buffered.indexOf('\n');
+        }
+      },
+      closed: () => this.push({ kind: 'closed' }),
     });
-    channel.on('error', () => {}); // the shim went away: 'close' says so
-    channel.on('close', () => this.push({ kind: 'closed' }));
   }
 
   /**
@@ -94,9 +94,8 @@ export class Shim {
       // Nothing of this process's environment (a token, say) goes along: the plan has it all.
       const pid = startShim(name, [plan, theirs, ...passed], inheritStdio);
       reapWhenDone(pid);
-      const channel = new Socket({ fd: ours, readable: true, writable: true });
       // One that failed at once is gone already: never alive, its reports say why.
-      return new Shim(channel, ours, identify(pid) ?? { pid, startTime: 0 });
+      return new Shim(ours, identify(pid) ?? { pid, startTime: 0 });
     } catch (error) {
       close(ours);
       throw error;
@@ -125,7 +124,7 @@ export class Shim {
    * reports it had not read yet, which say why the shim ended.
    */
   send(command: 'g' | 'c'): void {
-    if (this.channel.destroyed) return;
+    if (!this.channel.open) return;
     try {
       writeSync(this.channelFd, command);
     } catch (error) {
@@ -136,7 +135,7 @@ export class Shim {
 
   /** Lets go of the shim: it goes on alone (and knows the runtime is gone). */
   release(): void {
-    this.channel.destroy();
+    this.channel.release();
   }
 
   private push(report: ShimReport): void {
