@@ -21,8 +21,9 @@ let cachedData;
 try {
   cachedData = readFileSync(cache);
 } catch {}
-const wrapped = `(function (exports, require, module, __filename, __dirname) {${readFileSync(bundle, 'utf8')}\n})`;
-const script = new Script(wrapped, { filename: bundle, cachedData });
+// The bundle is a function expression (see build.mjs), and ASCII (esbuild escapes the
+// rest): latin1 is its exact text, read without decoding.
+const script = new Script(readFileSync(bundle, 'latin1'), { filename: bundle, cachedData });
 if (cachedData === undefined || script.cachedDataRejected) {
   process.once('exit', () => {
     try {
