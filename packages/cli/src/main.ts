@@ -1,6 +1,6 @@
 import { Runtime, SyscallError, TockerError, trace } from '@tocker/runtime';
 import { agentCommand } from './agent.js';
-import { AgentClient } from './agent-client.js';
+import type { AgentClient } from './agent-client.js';
 import { LocalBackend } from './backend.js';
 import { commands, runSimpleCommand } from './commands.js';
 import { execCommand } from './exec.js';
@@ -61,8 +61,12 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(usage);
     return name === undefined ? 125 : 0;
   }
+  // The agent's client is loaded only to talk to an agent: not on a local start's path.
   const remote =
-    host === undefined ? null : () => AgentClient.connect(host, process.env.TOCKER_TOKEN);
+    host === undefined
+      ? null
+      : async (): Promise<AgentClient> =>
+          (await import('./agent-client.js')).AgentClient.connect(host, process.env.TOCKER_TOKEN);
   if (name === 'run') return runCommand(rest, remote);
   if (name === 'exec') return execCommand(rest, remote);
   if (name === 'agent') return agentCommand(rest);
