@@ -1,10 +1,11 @@
-import { Runtime, SyscallError, TockerError, trace } from '@tocker/runtime';
+import { SyscallError, TockerError, trace } from '@tocker/runtime';
 import { agentCommand } from './agent.js';
 import type { AgentClient } from './agent-client.js';
 import { LocalBackend } from './backend.js';
 import { commands, runSimpleCommand } from './commands.js';
 import { execCommand } from './exec.js';
 import { isImageCommand } from './image-names.js';
+import { openLocalRuntime } from './local-runtime.js';
 import { networkCommand } from './networks.js';
 import { runCommand } from './run.js';
 import { volumeCommand } from './volumes.js';
@@ -92,7 +93,7 @@ async function main(argv: readonly string[]): Promise<number> {
     name,
     command,
     rest,
-    remote ?? (async () => new LocalBackend(Runtime.open())),
+    remote ?? (async () => new LocalBackend(openLocalRuntime())),
   );
 }
 

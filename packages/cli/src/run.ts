@@ -10,7 +10,6 @@ import {
   openTerminal,
   parseContainerSpec,
   type RootfsPolicy,
-  Runtime,
   readShimChannelsOn,
   TockerError,
   trace,
@@ -26,6 +25,7 @@ import {
   type ParsedFlags,
   parseFlags,
 } from './flags.js';
+import { openLocalRuntime } from './local-runtime.js';
 import { attachTerminal, currentTerminalSize } from './terminal.js';
 
 /** Flags that run and exec share. */
@@ -441,7 +441,7 @@ async function runThroughAgent(
 
 async function runInForeground(spec: ContainerSpec): Promise<number> {
   trace('spec parsed');
-  const runtime = Runtime.open();
+  const runtime = openLocalRuntime();
   const config = runtime.configure(spec, LOCAL_ROOTFS, await imageRoot(spec));
   trace('runtime opened');
   const terminal = spec.tty ? openTerminal(currentTerminalSize()) : null;
@@ -533,7 +533,7 @@ class SignalForwarder {
  * go (the shim records its end when it comes).
  */
 async function runDetached(spec: ContainerSpec): Promise<number> {
-  const runtime = Runtime.open();
+  const runtime = openLocalRuntime();
   const container = await runtime.run(
     runtime.configure(spec, LOCAL_ROOTFS, await imageRoot(spec)),
     {

@@ -53,6 +53,7 @@ export {
   parseLimits,
 } from './spec.js';
 export { DirectoryLock } from './state/lock.js';
+export type { Discard } from './state/store.js';
 export { type ContainerRecord, type CorruptRecord, viewOf } from './state/record.js';
 export { makeFifo, SyscallError, takeFd } from './sys/libc.js';
 export { trace } from './trace.js';

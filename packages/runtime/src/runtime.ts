@@ -31,7 +31,7 @@ import type { ContainerSpec } from './spec.js';
 import type { LogArchiveOptions } from './state/logs.js';
 import type { ContainerRecord, CorruptRecord } from './state/record.js';
 import { writingTo } from './state/storage.js';
-import { type Change, StateStore } from './state/store.js';
+import { type Change, type Discard, StateStore } from './state/store.js';
 import { close, decodeWaitStatus, kill, pidfdOpen } from './sys/libc.js';
 import { UserNamespaceRanges } from './userns/ranges.js';
 import { VolumeStore } from './volumes.js';
@@ -68,6 +68,8 @@ export interface RuntimeOptions {
   readonly cgroupParent?: string;
   /** How much of removed containers' logs is kept (default: the last MiB of the last 500). */
   readonly logArchive?: LogArchiveOptions;
+  /** How removed containers' directories are deleted (default 'background'; see Discard). */
+  readonly discard?: Discard;
 }
 
 /**
@@ -133,7 +135,7 @@ export class Runtime {
   static open(options: RuntimeOptions = {}): Runtime {
     if (process.getuid?.() !== 0) throw new TockerError('tocker must run as root');
     const runtime = new Runtime(
-      new StateStore(options.root ?? tockerRoot(), options.logArchive),
+      new StateStore(options.root ?? tockerRoot(), options.logArchive, options.discard),
       detectCgroupDriver(
         options.cgroupParent === undefined ? {} : { parent: options.cgroupParent },
       ),
