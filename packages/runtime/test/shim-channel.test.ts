@@ -29,7 +29,7 @@ for (const reading of readings) {
     assert.equal((await shim.until()).kind, 'closed');
   });
 
-  test(`${reading}: a channel hands on its text whole, however it was cut, then its end, once`, async (t) => {
+  test(`${reading}: a channel hands on its text whole, however it was cut (a character, a last line), then its end, once`, async (t) => {
     readShimChannelsOn(reading);
     t.after(() => readShimChannelsOn('event-loop'));
     const [ours, theirs] = socketPair();
@@ -48,7 +48,7 @@ for (const reading of readings) {
       });
       assert.equal(channel.open, true);
     });
-    const message = Buffer.from('pid 42\nerror 125 /srv/données: not found\n');
+    const message = Buffer.from('pid 42\nerror 125 /srv/données: not found\nno newline');
     const cut = message.indexOf('é') + 1; // inside the two bytes of "é"
     writeSync(theirs, message.subarray(0, cut));
     sleepSync(50);

@@ -67,8 +67,9 @@ function releasePending(): void {
 class ThreadpoolChannel implements ShimChannel {
   private released = false;
   private ended = false;
-  private readonly decoder = new TextDecoder();
   private readonly buffer = Buffer.allocUnsafe(4096);
+  /** Bytes after the last newline read: handed on with the rest of their line. */
+  private partial: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly fd: number,
@@ -94,8 +95,7 @@ class ThreadpoolChannel implements ShimChannel {
       const retry =
         error !== null && (error.errno === -errno.EINTR || error.errno === -errno.EAGAIN);
       if (retry || (error === null && bytes > 0)) {
-        if (!retry)
-          this.listener.text(this.decoder.decode(this.buffer.subarray(0, bytes), { stream: true }));
+        if (!retry) this.received(this.buffer.subarray(0, bytes));
         this.readNext();
         return;
       }
@@ -104,7 +104,19 @@ class ThreadpoolChannel implements ShimChannel {
       pending.delete(this);
       if (pending.size === 0) process.off('exit', releasePending);
       closeSync(this.fd);
+      if (this.partial.length > 0) this.listener.text(this.partial.toString());
       this.listener.closed();
     });
+  }
+
+  /**
+   * Hands on whole lines: a newline byte is never inside a UTF-8 character, so text cut
+   * there decodes whole (no decoder needed for a character split between two reads).
+   */
+  private received(chunk: Buffer): void {
+    const bytes = this.partial.length > 0 ? Buffer.concat([this.partial, chunk]) : chunk;
+    const end = bytes.lastIndexOf(0x0a) + 1;
+    this.partial = Buffer.from(bytes.subarray(end));
+    if (end > 0) this.listener.text(bytes.toString('utf8', 0, end));
   }
 }
