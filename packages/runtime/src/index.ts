@@ -53,8 +53,8 @@ export {
   parseLimits,
 } from './spec.js';
 export { DirectoryLock } from './state/lock.js';
-export type { Discard } from './state/store.js';
 export { type ContainerRecord, type CorruptRecord, viewOf } from './state/record.js';
+export type { Discard } from './state/store.js';
 export { makeFifo, SyscallError, takeFd } from './sys/libc.js';
 export { trace } from './trace.js';
 export { type CpuSample, containerUsage } from './usage.js';
