@@ -1,6 +1,8 @@
-#!/usr/bin/env -S node --min-semi-space-size=16
+#!/usr/bin/env -S node --min-semi-space-size=16 --no-opt
 // --min-semi-space-size=16: a CLI lives ~0.1 s; a young generation big enough for all of it
-// spares it every scavenge.
+// spares it every scavenge. --no-opt: nor does a CLI run long enough for TurboFan's
+// optimized code to pay back its compiling (~5 ms of CPU per run --rm); its long commands
+// (import, save, pull) spend their time in zlib, hashing and the disk (no slower without).
 'use strict';
 const { readFileSync, renameSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
@@ -21,8 +23,9 @@ let cachedData;
 try {
   cachedData = readFileSync(cache);
 } catch {}
-const wrapped = `(function (exports, require, module, __filename, __dirname) {${readFileSync(bundle, 'utf8')}\n})`;
-const script = new Script(wrapped, { filename: bundle, cachedData });
+// The bundle is a function expression (see build.mjs), and ASCII (esbuild escapes the
+// rest): latin1 is its exact text, read without decoding.
+const script = new Script(readFileSync(bundle, 'latin1'), { filename: bundle, cachedData });
 if (cachedData === undefined || script.cachedDataRejected) {
   process.once('exit', () => {
     try {

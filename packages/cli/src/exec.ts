@@ -1,7 +1,8 @@
 import { closeSync } from 'node:fs';
-import { type ExecProcess, openTerminal, Runtime, TockerError } from '@tocker/runtime';
+import { type ExecProcess, openTerminal, readShimChannelsOn, TockerError } from '@tocker/runtime';
 import type { AgentClient } from './agent-client.js';
 import { booleanFlag, type FlagSpec, flag, formatHelp, help, parseFlags } from './flags.js';
+import { openLocalRuntime } from './local-runtime.js';
 import { envFlag, environmentFrom, workdirFlag } from './run.js';
 import { attachTerminal, currentTerminalSize } from './terminal.js';
 
@@ -59,7 +60,9 @@ export async function execCommand(
     }
   }
 
-  const runtime = Runtime.open();
+  // One shim, the exec's: its channel need not bring node:net and node:stream.
+  readShimChannelsOn('threadpool');
+  const runtime = openLocalRuntime();
   const terminal = tty ? openTerminal(currentTerminalSize()) : null;
   let process_: ExecProcess;
   try {

@@ -14,7 +14,7 @@ import {
   storeCredentials,
 } from '@tocker/images';
 import { formatBytes, shortDigest } from '@tocker/protocol';
-import { Runtime, TockerError } from '@tocker/runtime';
+import { TockerError } from '@tocker/runtime';
 import {
   booleanFlag,
   type FlagSpec,
@@ -25,6 +25,7 @@ import {
   parseFlags,
 } from './flags.js';
 import type { ImageCommandName } from './image-names.js';
+import { openLocalRuntime } from './local-runtime.js';
 import { pullWithProgress } from './pull.js';
 import { printTable } from './table.js';
 
@@ -326,7 +327,7 @@ export async function runImageCommand(
       `"tocker ${name}" needs ${command.arguments} argument(s) (usage: ${command.usage})`,
     );
   return command.run(
-    new ImageCatalog(ImageStore.open(), () => Runtime.open().list()),
+    new ImageCatalog(ImageStore.open(), () => openLocalRuntime().list()),
     parsed.positionals,
     parsed,
   );

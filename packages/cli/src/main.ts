@@ -1,10 +1,11 @@
-import { Runtime, SyscallError, TockerError, trace } from '@tocker/runtime';
+import { SyscallError, TockerError, trace } from '@tocker/runtime';
 import { agentCommand } from './agent.js';
-import { AgentClient } from './agent-client.js';
+import type { AgentClient } from './agent-client.js';
 import { LocalBackend } from './backend.js';
 import { commands, runSimpleCommand } from './commands.js';
 import { execCommand } from './exec.js';
 import { isImageCommand } from './image-names.js';
+import { openLocalRuntime } from './local-runtime.js';
 import { networkCommand } from './networks.js';
 import { runCommand } from './run.js';
 import { volumeCommand } from './volumes.js';
@@ -61,8 +62,12 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(usage);
     return name === undefined ? 125 : 0;
   }
+  // The agent's client is loaded only to talk to an agent: not on a local start's path.
   const remote =
-    host === undefined ? null : () => AgentClient.connect(host, process.env.TOCKER_TOKEN);
+    host === undefined
+      ? null
+      : async (): Promise<AgentClient> =>
+          (await import('./agent-client.js')).AgentClient.connect(host, process.env.TOCKER_TOKEN);
   if (name === 'run') return runCommand(rest, remote);
   if (name === 'exec') return execCommand(rest, remote);
   if (name === 'agent') return agentCommand(rest);
@@ -88,7 +93,7 @@ async function main(argv: readonly string[]): Promise<number> {
     name,
     command,
     rest,
-    remote ?? (async () => new LocalBackend(Runtime.open())),
+    remote ?? (async () => new LocalBackend(openLocalRuntime())),
   );
 }
 

@@ -1,6 +1,7 @@
-import { Runtime, Subnet, TockerError } from '@tocker/runtime';
+import { Subnet, TockerError } from '@tocker/runtime';
 import { eachNamed } from './commands.js';
 import { booleanFlag, flag, formatHelp, help, listFlag, parseFlags } from './flags.js';
+import { openLocalRuntime } from './local-runtime.js';
 import { printTable } from './table.js';
 
 const usage = `tocker network create [--subnet CIDR] [--bridge NAME] NAME
@@ -44,7 +45,7 @@ export async function networkCommand(args: readonly string[]): Promise<number> {
     process.stdout.write(formatHelp(usage, 'Manage networks.', flags));
     return action === undefined && !booleanFlag(parsed, 'help') ? 125 : 0;
   }
-  const runtime = Runtime.open();
+  const runtime = openLocalRuntime();
   const networks = runtime.networks;
   switch (action) {
     case 'create': {

@@ -10,7 +10,7 @@ import {
   openTerminal,
   parseContainerSpec,
   type RootfsPolicy,
-  Runtime,
+  readShimChannelsOn,
   TockerError,
   trace,
 } from '@tocker/runtime';
@@ -25,6 +25,7 @@ import {
   type ParsedFlags,
   parseFlags,
 } from './flags.js';
+import { openLocalRuntime } from './local-runtime.js';
 import { attachTerminal, currentTerminalSize } from './terminal.js';
 
 /** Flags that run and exec share. */
@@ -387,6 +388,8 @@ export async function runCommand(
       '-d with -t needs a terminal to come back to: run it through the agent (-H)',
     );
   }
+  // One container's shim at a time: its channel need not bring node:net and node:stream.
+  readShimChannelsOn('threadpool');
   return detach ? runDetached(spec) : runInForeground(spec);
 }
 
@@ -438,7 +441,7 @@ async function runThroughAgent(
 
 async function runInForeground(spec: ContainerSpec): Promise<number> {
   trace('spec parsed');
-  const runtime = Runtime.open();
+  const runtime = openLocalRuntime();
   const config = runtime.configure(spec, LOCAL_ROOTFS, await imageRoot(spec));
   trace('runtime opened');
   const terminal = spec.tty ? openTerminal(currentTerminalSize()) : null;
@@ -530,7 +533,7 @@ class SignalForwarder {
  * go (the shim records its end when it comes).
  */
 async function runDetached(spec: ContainerSpec): Promise<number> {
-  const runtime = Runtime.open();
+  const runtime = openLocalRuntime();
   const container = await runtime.run(
     runtime.configure(spec, LOCAL_ROOTFS, await imageRoot(spec)),
     {

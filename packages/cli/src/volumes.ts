@@ -1,6 +1,7 @@
-import { Runtime, TockerError } from '@tocker/runtime';
+import { TockerError } from '@tocker/runtime';
 import { eachNamed } from './commands.js';
 import { booleanFlag, formatHelp, help, parseFlags } from './flags.js';
+import { openLocalRuntime } from './local-runtime.js';
 import { printTable } from './table.js';
 
 const usage = `tocker volume create NAME
@@ -25,7 +26,7 @@ export async function volumeCommand(args: readonly string[]): Promise<number> {
     process.stdout.write(formatHelp(usage, 'Manage named volumes.', flags));
     return action === undefined && !booleanFlag(parsed, 'help') ? 125 : 0;
   }
-  const volumes = Runtime.open().volumes;
+  const volumes = openLocalRuntime().volumes;
   switch (action) {
     case 'create': {
       if (names.length !== 1) throw new TockerError('usage: tocker volume create NAME');

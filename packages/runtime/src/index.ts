@@ -42,6 +42,7 @@ export {
   type RuntimeOptions,
 } from './runtime.js';
 export { SeccompProfiles } from './security/seccomp.js';
+export { type ChannelReading, readShimChannelsOn } from './shim/channel.js';
 export { encodePlan, type PlanArg, type PlanStep, step } from './shim/plan.js';
 export { parseReport as parseShimReport, type ShimReport } from './shim/shim.js';
 export { parseSignal } from './signals.js';
@@ -53,6 +54,7 @@ export {
 } from './spec.js';
 export { DirectoryLock } from './state/lock.js';
 export { type ContainerRecord, type CorruptRecord, viewOf } from './state/record.js';
+export type { Discard } from './state/store.js';
 export { makeFifo, SyscallError, setNonBlocking, takeFd } from './sys/libc.js';
 export { trace } from './trace.js';
 export { type CpuSample, containerUsage } from './usage.js';

@@ -30,8 +30,11 @@ export const IMAGES_DIR = '/var/lib/tocker/images';
 function findPackageDir(): string {
   const name = '@tocker/runtime';
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    // Checked first: a missing file's exception (a stack trace made) costs more than a look.
+    const manifest = join(dir, 'package.json');
     try {
-      if (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name === name) return dir;
+      if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === name)
+        return dir;
     } catch {}
     const linked = join(dir, 'node_modules', name);
     if (existsSync(linked)) return realpathSync(linked);

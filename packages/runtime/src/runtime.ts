@@ -31,7 +31,7 @@ import type { ContainerSpec } from './spec.js';
 import type { LogArchiveOptions } from './state/logs.js';
 import type { ContainerRecord, CorruptRecord } from './state/record.js';
 import { writingTo } from './state/storage.js';
-import { type Change, StateStore } from './state/store.js';
+import { type Change, type Discard, StateStore } from './state/store.js';
 import { close, decodeWaitStatus, kill, pidfdOpen } from './sys/libc.js';
 import { UserNamespaceRanges } from './userns/ranges.js';
 import { VolumeStore } from './volumes.js';
@@ -74,6 +74,8 @@ export interface RuntimeOptions {
    * Not for a process that starts one container and ends (the CLI). close() ends it.
    */
   readonly keepShimReady?: boolean;
+  /** How removed containers' directories are deleted (default 'background'; see Discard). */
+  readonly discard?: Discard;
 }
 
 /**
@@ -142,7 +144,7 @@ export class Runtime {
   static open(options: RuntimeOptions = {}): Runtime {
     if (process.getuid?.() !== 0) throw new TockerError('tocker must run as root');
     const runtime = new Runtime(
-      new StateStore(options.root ?? tockerRoot(), options.logArchive),
+      new StateStore(options.root ?? tockerRoot(), options.logArchive, options.discard),
       detectCgroupDriver(
         options.cgroupParent === undefined ? {} : { parent: options.cgroupParent },
       ),

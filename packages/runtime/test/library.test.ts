@@ -288,6 +288,21 @@ describe('the library API (what the agent uses), real containers in this process
     );
   });
 
+  test("discard 'at-once' (the CLI's): a --rm container's directory is gone when its end is known, not later", async () => {
+    const cli = Runtime.open({
+      root: world.root,
+      cgroupParent: world.cgroupParent,
+      discard: 'at-once',
+    });
+    const container = await cli.run(spec(['true'], { autoRemove: true }), detached);
+    await container.wait();
+    const left = readdirSync(join(world.root, 'containers')).filter(
+      (entry) => entry.includes(container.id) || entry.startsWith('.removed-'),
+    );
+    assert.deepEqual(left, [], 'nothing of it, not even renamed away, before close()');
+    await cli.close();
+  });
+
   test('a long-lived reader (the agent) sees every change another process makes to a record it read before, and a record damaged since as damaged', async () => {
     const container = await runtime.create(spec(['sleep', '30']), detached);
     const other = Runtime.open({ root: world.root, cgroupParent: world.cgroupParent });

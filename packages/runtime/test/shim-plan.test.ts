@@ -1,40 +1,61 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { Op, Setting, ShimMode } from '../src/shim/plan.js';
-import { CHANNEL_FD, FIRST_PASSED_FD, STANDBY_TITLE } from '../src/shim/shim.js';
+import { encodePlan, step } from '../src/shim/plan.js';
 
-const header = readFileSync(
-  join(fileURLToPath(import.meta.url), '..', '..', 'shim', 'shim.h'),
-  'utf8',
-);
-
-/** shim.h's enum entries with `prefix`, by their TypeScript names (SET_EXIT_FILE: exitFile). */
-function enumOf(prefix: string): Record<string, number> {
-  const entries: Record<string, number> = {};
-  for (const [, name = '', value] of header.matchAll(
-    new RegExp(`\\b${prefix}_([A-Z_]+) = (\\d+)`, 'g'),
-  ))
-    entries[name.toLowerCase().replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())] =
-      Number(value);
-  return entries;
+/** One argument as shim/plan.c reads it, spelled out byte by byte. */
+function number(value: bigint): Buffer {
+  const bytes = Buffer.alloc(9);
+  bytes[0] = 1;
+  bytes.writeBigInt64LE(value, 1);
+  return bytes;
 }
 
-const define = (name: string) =>
-  new RegExp(`#define ${name} (.+?)\\s*(?:/\\*|$)`, 'm').exec(header)?.[1];
+function bytes(content: Buffer): Buffer {
+  const header = Buffer.alloc(5);
+  header[0] = 2;
+  header.writeUInt32LE(content.length, 1);
+  return Buffer.concat([header, content]);
+}
 
-test('the plan the runtime writes (shim/plan.ts) and the one tocker-shim reads (shim.h) number every setting, operation and mode alike', () => {
-  assert.deepEqual(enumOf('SET'), { ...Setting });
-  assert.deepEqual(enumOf('OP'), { ...Op });
-  assert.deepEqual(enumOf('MODE'), { ...ShimMode });
+function stepHeader(code: number, count: number): Buffer {
+  const header = Buffer.alloc(4);
+  header.writeUInt16LE(code, 0);
+  header.writeUInt16LE(count, 2);
+  return header;
+}
+
+test("a plan's bytes: every kind of argument, at the edges of its range, as tocker-shim reads them", () => {
+  const numbers = [0, 1, -1, 255, 2 ** 31, -(2 ** 31) - 1, 2 ** 32, -(2 ** 40) + 7, 2 ** 53 - 1];
+  const bigints = [2n ** 63n - 1n, -(2n ** 63n), 2n ** 64n + 5n]; // the last wraps, as an i64
+  const plan = encodePlan([
+    step(1, ...numbers),
+    step(2, ...bigints, 2 ** 60),
+    step(3, 'ascii', '', 'données/日本'),
+    step(65535, Buffer.from([0, 1, 2, 255]), Buffer.alloc(0), null),
+    step(4),
+  ]);
+  const expected = Buffer.concat([
+    Buffer.from('TKS1'),
+    Buffer.from([5, 0, 0, 0]),
+    stepHeader(1, numbers.length),
+    ...numbers.map((value) => number(BigInt(value))),
+    stepHeader(2, 4),
+    ...bigints.map((value) => number(BigInt.asIntN(64, value))),
+    number(2n ** 60n),
+    stepHeader(3, 3),
+    bytes(Buffer.from('ascii\0')),
+    bytes(Buffer.from('\0')),
+    bytes(Buffer.from('données/日本\0')),
+    stepHeader(65535, 3),
+    bytes(Buffer.from([0, 1, 2, 255])),
+    bytes(Buffer.alloc(0)),
+    bytes(Buffer.alloc(0)),
+    stepHeader(4, 0),
+  ]);
+  assert.deepEqual(plan, expected);
 });
 
-test('the runtime hands a shim (spawned or standing by) its descriptors where shim.h says, and a standby shim by the title shim.h looks for', () => {
-  assert.equal(Number(define('PLAN_FD')), 3);
-  assert.equal(Number(define('CHANNEL_FD')), CHANNEL_FD);
-  assert.equal(Number(define('FIRST_PASSED_FD')), FIRST_PASSED_FD);
-  assert.equal(JSON.parse(define('STANDBY_TITLE') ?? '""'), STANDBY_TITLE);
-  assert.equal(Number(define('STANDBY_NAME_BYTES')), STANDBY_TITLE.length);
+test('a plan refuses a string with a NUL in it, and a number that is not a whole one', () => {
+  assert.throws(() => encodePlan([step(1, 'a\0b')]), /must not contain NUL/);
+  assert.throws(() => encodePlan([step(1, 1.5)]), RangeError);
 });

@@ -10,6 +10,7 @@ import {
 import { z } from 'zod';
 import type { DeviceRule } from '../cgroups/devices.js';
 import type { CgroupLimits } from '../cgroups/types.js';
+import { lazySchema } from '../lazy-schema.js';
 import type { IdMapping, UserNamespaceMappings } from '../userns/ranges.js';
 import { defaultKernelMounts } from './kernel-mounts.js';
 
@@ -201,21 +202,6 @@ export function sealConfig(shape: RuntimeConfigShape): RuntimeConfig {
   return Object.freeze(shape) as RuntimeConfig;
 }
 
-const names = z.array(z.string().regex(/^CAP_[A-Z_]+$/));
-const absolute = z.string().startsWith('/');
-
-const deviceRule = z
-  .object({
-    allow: z.boolean(),
-    type: z.enum(['a', 'b', 'c']),
-    major: z.number().int().nonnegative().nullable(),
-    minor: z.number().int().nonnegative().nullable(),
-    access: z.string().regex(/^[rwm]{0,3}$/),
-  })
-  .strict();
-
-const namespaceSource = z.union([z.enum(['own', 'host']), z.object({ path: absolute }).strict()]);
-
 /**
  * Records written before the kernel filesystems were in the mounts list had them fixed
  * (and /sys read-only unless `readonlySysfs` was false): they are listed first now.
@@ -232,199 +218,222 @@ function withKernelMounts(raw: unknown): unknown {
   };
 }
 
-const idMappings = z
-  .array(
+/**
+ * How a stored configuration is checked when a record is read back (built then: a start
+ * that reads back only what it wrote itself never checks one).
+ */
+export const runtimeConfigSchema = lazySchema(() => {
+  const names = z.array(z.string().regex(/^CAP_[A-Z_]+$/));
+  const absolute = z.string().startsWith('/');
+
+  const deviceRule = z
+    .object({
+      allow: z.boolean(),
+      type: z.enum(['a', 'b', 'c']),
+      major: z.number().int().nonnegative().nullable(),
+      minor: z.number().int().nonnegative().nullable(),
+      access: z.string().regex(/^[rwm]{0,3}$/),
+    })
+    .strict();
+
+  const namespaceSource = z.union([z.enum(['own', 'host']), z.object({ path: absolute }).strict()]);
+
+  const idMappings = z
+    .array(
+      z
+        .object({
+          containerID: z.number().int().nonnegative(),
+          hostID: z.number().int().nonnegative(),
+          size: z.number().int().positive(),
+        })
+        .strict(),
+    )
+    .default([]);
+
+  return z.preprocess(
+    withKernelMounts,
     z
       .object({
-        containerID: z.number().int().nonnegative(),
-        hostID: z.number().int().nonnegative(),
-        size: z.number().int().positive(),
-      })
-      .strict(),
-  )
-  .default([]);
-
-/** How a stored configuration is checked when a record is read back. */
-export const runtimeConfigSchema = z.preprocess(
-  withKernelMounts,
-  z
-    .object({
-      ociVersion: z.string(),
-      root: z.union([
-        z
-          .object({
-            layers: z.array(absolute).min(1),
-            image: z
-              .object({ reference: z.string(), digest: z.string().regex(/^sha256:[0-9a-f]{64}$/) })
-              .strict()
-              .nullable(),
-            readonly: z.boolean().default(false),
-            inPlace: z.boolean().default(false),
-          })
-          .strict(),
-        // Records written before images: one directory.
-        z
-          .object({ path: absolute })
-          .strict()
-          .transform(({ path }) => ({
-            layers: [path],
-            image: null,
-            readonly: false,
-            inPlace: false,
-          })),
-      ]),
-      mounts: z
-        .array(
-          z.discriminatedUnion('kind', [
-            z
-              .object({
-                kind: z.literal('bind'),
-                source: absolute,
-                target: absolute,
-                readOnly: z.boolean(),
-                volume: z.string().nullable(),
-                recursive: z.boolean().default(false),
-                flags: z.number().int().nonnegative().default(0),
-                propagation: z.number().int().nonnegative().default(0),
-              })
-              .strict(),
-            z
-              .object({
-                kind: z.literal('tmpfs'),
-                target: absolute,
-                size: z.number().int().positive().nullable(),
-                mode: z.number().int().nonnegative().nullable(),
-              })
-              .strict(),
-            z
-              .object({
-                kind: z.literal('filesystem'),
-                type: z.string().min(1),
-                source: z.string(),
-                target: absolute,
-                flags: z.number().int().nonnegative(),
-                data: z.string().nullable(),
-                propagation: z.number().int().nonnegative(),
-              })
-              .strict(),
-            z
-              .object({ kind: z.literal('cgroup'), target: absolute, readOnly: z.boolean() })
-              .strict(),
-          ]),
-        )
-        .default([]),
-      hostname: z.string().nullable(),
-      domainname: z.string().nullable().default(null),
-      // Records written before networks had only lo.
-      network: z
-        .discriminatedUnion('mode', [
-          z.object({ mode: z.enum(['none', 'host']) }).strict(),
-          z.object({ mode: z.literal('container'), container: z.string() }).strict(),
-          z.object({ mode: z.literal('namespace'), path: absolute }).strict(),
+        ociVersion: z.string(),
+        root: z.union([
           z
             .object({
-              mode: z.literal('bridge'),
-              network: z.string(),
-              aliases: z.array(z.string()).default([]),
-              ports: z.array(portMappingSchema).default([]),
+              layers: z.array(absolute).min(1),
+              image: z
+                .object({
+                  reference: z.string(),
+                  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+                })
+                .strict()
+                .nullable(),
+              readonly: z.boolean().default(false),
+              inPlace: z.boolean().default(false),
             })
             .strict(),
-        ])
-        .default({ mode: 'none' }),
-      process: z
-        .object({
-          terminal: z.boolean(),
-          args: z.array(z.string()).min(1),
-          env: z.array(z.string().includes('=')),
-          cwd: absolute,
-          user: z
-            .object({
-              uid: z.number().int().nonnegative(),
-              gid: z.number().int().nonnegative(),
-              additionalGids: z.array(z.number().int().nonnegative()),
-            })
-            .strict(),
-          capabilities: z
-            .object({
-              bounding: names,
-              effective: names,
-              permitted: names,
-              inheritable: names,
-              ambient: names,
-            })
-            .strict(),
-          noNewPrivileges: z.boolean(),
-          // Records written before these had neither.
-          rlimits: z
-            .array(
+          // Records written before images: one directory.
+          z
+            .object({ path: absolute })
+            .strict()
+            .transform(({ path }) => ({
+              layers: [path],
+              image: null,
+              readonly: false,
+              inPlace: false,
+            })),
+        ]),
+        mounts: z
+          .array(
+            z.discriminatedUnion('kind', [
               z
                 .object({
-                  type: z.enum(
-                    ULIMIT_NAMES.map((name) => `RLIMIT_${name.toUpperCase()}`) as [
-                      Rlimit['type'],
-                      ...Rlimit['type'][],
-                    ],
-                  ),
-                  soft: z.number().int(),
-                  hard: z.number().int(),
+                  kind: z.literal('bind'),
+                  source: absolute,
+                  target: absolute,
+                  readOnly: z.boolean(),
+                  volume: z.string().nullable(),
+                  recursive: z.boolean().default(false),
+                  flags: z.number().int().nonnegative().default(0),
+                  propagation: z.number().int().nonnegative().default(0),
                 })
                 .strict(),
-            )
-            .default([]),
-          oomScoreAdj: z.number().int().default(0),
-        })
-        .strict(),
-      linux: z
-        .object({
-          resources: z
-            .object({
-              limits: z
+              z
                 .object({
-                  cpus: z.number().positive().optional(),
-                  memory: z.number().int().positive().optional(),
-                  pidsLimit: z.number().int().positive().nullable().optional(),
+                  kind: z.literal('tmpfs'),
+                  target: absolute,
+                  size: z.number().int().positive().nullable(),
+                  mode: z.number().int().nonnegative().nullable(),
                 })
                 .strict(),
-              devices: z.array(deviceRule),
-            })
-            .strict(),
-          devices: z.array(
+              z
+                .object({
+                  kind: z.literal('filesystem'),
+                  type: z.string().min(1),
+                  source: z.string(),
+                  target: absolute,
+                  flags: z.number().int().nonnegative(),
+                  data: z.string().nullable(),
+                  propagation: z.number().int().nonnegative(),
+                })
+                .strict(),
+              z
+                .object({ kind: z.literal('cgroup'), target: absolute, readOnly: z.boolean() })
+                .strict(),
+            ]),
+          )
+          .default([]),
+        hostname: z.string().nullable(),
+        domainname: z.string().nullable().default(null),
+        // Records written before networks had only lo.
+        network: z
+          .discriminatedUnion('mode', [
+            z.object({ mode: z.enum(['none', 'host']) }).strict(),
+            z.object({ mode: z.literal('container'), container: z.string() }).strict(),
+            z.object({ mode: z.literal('namespace'), path: absolute }).strict(),
             z
               .object({
-                path: absolute,
-                type: z.enum(['c', 'b']),
-                major: z.number().int().nonnegative(),
-                minor: z.number().int().nonnegative(),
-                mode: z.number().int().nonnegative(),
+                mode: z.literal('bridge'),
+                network: z.string(),
+                aliases: z.array(z.string()).default([]),
+                ports: z.array(portMappingSchema).default([]),
               })
               .strict(),
-          ),
-          seccomp: z
-            .object({ profile: z.string().regex(/^[0-9a-f]{64}$/) })
-            .strict()
-            .nullable(),
-          maskedPaths: z.array(absolute),
-          readonlyPaths: z.array(absolute),
-          sysctl: z.record(z.string().regex(SYSCTL_KEY), z.string()).default({}),
-          namespaces: z
-            .object({
-              pid: z.union([namespaceSource, z.object({ container: z.string() }).strict()]),
-              ipc: namespaceSource.default('own'),
-              uts: namespaceSource.default('own'),
-              cgroup: namespaceSource.default('own'),
-              // Records written before user namespaces had the host's.
-              user: z.enum(['host', 'own']).default('host'),
-            })
-            .strict()
-            .default({ pid: 'own' }),
-          uidMappings: idMappings,
-          gidMappings: idMappings,
-        })
-        .strict(),
-      request: containerSpecSchema,
-    })
-    .strict(),
-);
+          ])
+          .default({ mode: 'none' }),
+        process: z
+          .object({
+            terminal: z.boolean(),
+            args: z.array(z.string()).min(1),
+            env: z.array(z.string().includes('=')),
+            cwd: absolute,
+            user: z
+              .object({
+                uid: z.number().int().nonnegative(),
+                gid: z.number().int().nonnegative(),
+                additionalGids: z.array(z.number().int().nonnegative()),
+              })
+              .strict(),
+            capabilities: z
+              .object({
+                bounding: names,
+                effective: names,
+                permitted: names,
+                inheritable: names,
+                ambient: names,
+              })
+              .strict(),
+            noNewPrivileges: z.boolean(),
+            // Records written before these had neither.
+            rlimits: z
+              .array(
+                z
+                  .object({
+                    type: z.enum(
+                      ULIMIT_NAMES.map((name) => `RLIMIT_${name.toUpperCase()}`) as [
+                        Rlimit['type'],
+                        ...Rlimit['type'][],
+                      ],
+                    ),
+                    soft: z.number().int(),
+                    hard: z.number().int(),
+                  })
+                  .strict(),
+              )
+              .default([]),
+            oomScoreAdj: z.number().int().default(0),
+          })
+          .strict(),
+        linux: z
+          .object({
+            resources: z
+              .object({
+                limits: z
+                  .object({
+                    cpus: z.number().positive().optional(),
+                    memory: z.number().int().positive().optional(),
+                    pidsLimit: z.number().int().positive().nullable().optional(),
+                  })
+                  .strict(),
+                devices: z.array(deviceRule),
+              })
+              .strict(),
+            devices: z.array(
+              z
+                .object({
+                  path: absolute,
+                  type: z.enum(['c', 'b']),
+                  major: z.number().int().nonnegative(),
+                  minor: z.number().int().nonnegative(),
+                  mode: z.number().int().nonnegative(),
+                })
+                .strict(),
+            ),
+            seccomp: z
+              .object({ profile: z.string().regex(/^[0-9a-f]{64}$/) })
+              .strict()
+              .nullable(),
+            maskedPaths: z.array(absolute),
+            readonlyPaths: z.array(absolute),
+            sysctl: z.record(z.string().regex(SYSCTL_KEY), z.string()).default({}),
+            namespaces: z
+              .object({
+                pid: z.union([namespaceSource, z.object({ container: z.string() }).strict()]),
+                ipc: namespaceSource.default('own'),
+                uts: namespaceSource.default('own'),
+                cgroup: namespaceSource.default('own'),
+                // Records written before user namespaces had the host's.
+                user: z.enum(['host', 'own']).default('host'),
+              })
+              .strict()
+              .default({ pid: 'own' }),
+            uidMappings: idMappings,
+            gidMappings: idMappings,
+          })
+          .strict(),
+        request: containerSpecSchema,
+      })
+      .strict(),
+  );
+});
 
 /** A configuration read back from a record this runtime wrote (the record schema checked it). */
 export function restoreConfig(checked: z.output<typeof runtimeConfigSchema>): RuntimeConfig {

@@ -11,6 +11,7 @@ import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { TockerError } from '../errors.js';
+import { lazySchema } from '../lazy-schema.js';
 import { nodeCrypto } from '../sys/builtins.js';
 import { SyscallError } from '../sys/libc.js';
 import {
@@ -88,87 +89,96 @@ function list<T extends z.ZodTypeAny>(item: T) {
     .transform((items): z.output<T>[] => items ?? []);
 }
 
-const errnoSchema = z
-  .number()
-  .int('must be a whole number')
-  .min(0, 'must be from 0 to 65535')
-  .max(0xffff, 'must be from 0 to 65535');
-
-// JSON numbers above 2^53 reach JavaScript rounded: refuse them rather than filter on a
-// value the profile does not say.
-const datumSchema = z
-  .number()
-  .int('must be a whole number')
-  .min(0, 'must not be negative')
-  .max(Number.MAX_SAFE_INTEGER, 'above 2^53-1, which JSON numbers cannot carry exactly');
-
-const architectureSchema = z
-  .string()
-  .regex(/^SCMP_ARCH_[A-Z0-9_]+$/, 'expected an SCMP_ARCH_* name');
-
-const kernelVersionSchema = z
-  .string()
-  .regex(/^\d+\.\d+$/, 'expected "<kernel>.<major>", e.g. "4.8"')
-  .refine((version) => !/^0+\.0+$/.test(version), 'version cannot be 0.0');
-
-const conditionSchema = z
-  .object({
-    caps: list(z.string()),
-    arches: list(z.string()),
-    minKernel: kernelVersionSchema.nullish(),
-  })
-  .nullish()
-  .transform((condition) => ({
-    caps: condition?.caps ?? [],
-    arches: condition?.arches ?? [],
-    minKernel: condition?.minKernel ?? undefined,
-  }));
-
-const argumentSchema = z.object({
-  index: z
+/**
+ * How a profile is checked (built when one first is: a start whose compiled program is
+ * kept never checks its profile).
+ */
+const profileSchema = lazySchema(() => {
+  const errnoSchema = z
     .number()
     .int('must be a whole number')
-    .min(0, 'system calls have arguments 0 to 5')
-    .max(5, 'system calls have arguments 0 to 5'),
-  value: datumSchema,
-  valueTwo: datumSchema.default(0),
-  op: oneOf('operator', OPERATORS),
+    .min(0, 'must be from 0 to 65535')
+    .max(0xffff, 'must be from 0 to 65535');
+
+  // JSON numbers above 2^53 reach JavaScript rounded: refuse them rather than filter on a
+  // value the profile does not say.
+  const datumSchema = z
+    .number()
+    .int('must be a whole number')
+    .min(0, 'must not be negative')
+    .max(Number.MAX_SAFE_INTEGER, 'above 2^53-1, which JSON numbers cannot carry exactly');
+
+  const architectureSchema = z
+    .string()
+    .regex(/^SCMP_ARCH_[A-Z0-9_]+$/, 'expected an SCMP_ARCH_* name');
+
+  const kernelVersionSchema = z
+    .string()
+    .regex(/^\d+\.\d+$/, 'expected "<kernel>.<major>", e.g. "4.8"')
+    .refine((version) => !/^0+\.0+$/.test(version), 'version cannot be 0.0');
+
+  const conditionSchema = z
+    .object({
+      caps: list(z.string()),
+      arches: list(z.string()),
+      minKernel: kernelVersionSchema.nullish(),
+    })
+    .nullish()
+    .transform((condition) => ({
+      caps: condition?.caps ?? [],
+      arches: condition?.arches ?? [],
+      minKernel: condition?.minKernel ?? undefined,
+    }));
+
+  const argumentSchema = z.object({
+    index: z
+      .number()
+      .int('must be a whole number')
+      .min(0, 'system calls have arguments 0 to 5')
+      .max(5, 'system calls have arguments 0 to 5'),
+    value: datumSchema,
+    valueTwo: datumSchema.default(0),
+    op: oneOf('operator', OPERATORS),
+  });
+
+  const ruleSchema = z
+    .object({
+      name: z.string().optional(),
+      names: list(z.string()),
+      action: oneOf('action', ACTIONS),
+      errnoRet: errnoSchema.nullish(),
+      args: list(argumentSchema),
+      includes: conditionSchema,
+      excludes: conditionSchema,
+    })
+    .refine((rule) => rule.name === undefined || rule.names.length === 0, {
+      message: 'use either name or names, not both',
+    })
+    .transform(({ name, names, ...rule }) => ({
+      ...rule,
+      names: name === undefined ? names : [name],
+      errnoRet: rule.errnoRet ?? undefined,
+    }));
+
+  return z
+    .object({
+      defaultAction: oneOf('action', ACTIONS),
+      defaultErrnoRet: errnoSchema.nullish(),
+      architectures: list(architectureSchema),
+      archMap: list(
+        z.object({ architecture: architectureSchema, subArchitectures: list(architectureSchema) }),
+      ),
+      flags: list(oneOf('flag', FILTER_FLAG_NAMES)),
+      syscalls: list(ruleSchema),
+    })
+    .refine((profile) => profile.architectures.length === 0 || profile.archMap.length === 0, {
+      message: 'use either architectures or archMap, not both',
+    })
+    .transform((profile) => ({
+      ...profile,
+      defaultErrnoRet: profile.defaultErrnoRet ?? undefined,
+    }));
 });
-
-const ruleSchema = z
-  .object({
-    name: z.string().optional(),
-    names: list(z.string()),
-    action: oneOf('action', ACTIONS),
-    errnoRet: errnoSchema.nullish(),
-    args: list(argumentSchema),
-    includes: conditionSchema,
-    excludes: conditionSchema,
-  })
-  .refine((rule) => rule.name === undefined || rule.names.length === 0, {
-    message: 'use either name or names, not both',
-  })
-  .transform(({ name, names, ...rule }) => ({
-    ...rule,
-    names: name === undefined ? names : [name],
-    errnoRet: rule.errnoRet ?? undefined,
-  }));
-
-const profileSchema = z
-  .object({
-    defaultAction: oneOf('action', ACTIONS),
-    defaultErrnoRet: errnoSchema.nullish(),
-    architectures: list(architectureSchema),
-    archMap: list(
-      z.object({ architecture: architectureSchema, subArchitectures: list(architectureSchema) }),
-    ),
-    flags: list(oneOf('flag', FILTER_FLAG_NAMES)),
-    syscalls: list(ruleSchema),
-  })
-  .refine((profile) => profile.architectures.length === 0 || profile.archMap.length === 0, {
-    message: 'use either architectures or archMap, not both',
-  })
-  .transform((profile) => ({ ...profile, defaultErrnoRet: profile.defaultErrnoRet ?? undefined }));
 
 /** A profile in Docker's template format (the OCI format is the same without conditions). */
 export type SeccompProfile = z.output<typeof profileSchema>;

@@ -1,5 +1,4 @@
 import { closeSync, writeSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { TockerError } from '../errors.js';
 import { SHIM_PATH } from '../paths.js';
 import { identify, type ProcessIdentity } from '../proc.js';
@@ -13,6 +12,7 @@ import {
   spawnProcess,
 } from '../sys/libc.js';
 import { sendDescriptors } from '../sys/sockets.js';
+import { openChannel, type ShimChannel } from './channel.js';
 import { encodePlan, type PlanStep } from './plan.js';
 
 /** What the shim tells the runtime (see shim/main.c). */
@@ -59,27 +59,24 @@ export class Shim {
   private readonly waiters: { kinds: readonly string[]; resolve: (report: ShimReport) => void }[] =
     [];
   private buffered = '';
-
-  private readonly channel: Socket;
+  private readonly channel: ShimChannel;
 
   private constructor(
     /** The channel's descriptor, which commands are written to (see send()). */
     private readonly channelFd: number,
     readonly identity: ProcessIdentity,
   ) {
-    const channel = new Socket({ fd: channelFd, readable: true, writable: true });
-    this.channel = channel;
-    channel.setEncoding('utf8');
-    channel.on('data', (text: string) => {
-      this.buffered += text;
-      for (let newline = this.buffered.indexOf('\n'); newline >= 0; ) {
-        this.push(parseReport(this.buffered.slice(0, newline)));
-        this.buffered = this.buffered.slice(newline + 1);
-        newline = this.buffered.indexOf('\n');
-      }
+    this.channel = openChannel(channelFd, {
+      text: (text) => {
+        this.buffered += text;
+        for (let newline = this.buffered.indexOf('\n'); newline >= 0; ) {
+          this.push(parseReport(this.buffered.slice(0, newline)));
+          this.buffered = this.buffered.slice(newline + 1);
+          newline = this.buffered.indexOf('\n');
+        }
+      },
+      closed: () => this.push({ kind: 'closed' }),
     });
-    channel.on('error', () => {}); // the shim went away: 'close' says so
-    channel.on('close', () => this.push({ kind: 'closed' }));
   }
 
   /**
@@ -146,7 +143,7 @@ export class Shim {
    * reports it had not read yet, which say why the shim ended.
    */
   send(command: 'g' | 'c'): void {
-    if (this.channel.destroyed) return;
+    if (!this.channel.open) return;
     try {
       writeSync(this.channelFd, command);
     } catch (error) {
@@ -157,7 +154,7 @@ export class Shim {
 
   /** Lets go of the shim: it goes on alone (and knows the runtime is gone). */
   release(): void {
-    this.channel.destroy();
+    this.channel.release();
   }
 
   private push(report: ShimReport): void {

@@ -25,6 +25,7 @@ const raw = {
   close: libc.func('int close(int fd)'),
   strerror: libc.func('const char *strerror(int errnum)'),
   socketpair: libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *fds)'),
+  shutdown: libc.func('int shutdown(int fd, int how)'),
   fcntl: libc.func('int fcntl(int fd, int cmd, int arg)'),
   waitpid: libc.func('int waitpid(int pid, _Out_ int *status, int options)'),
   posixSpawn: libc.func(
@@ -213,6 +214,17 @@ export function socketPair(): [number, number] {
   const fds = [0, 0];
   check(raw.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) as number, 'socketpair');
   return [fds[0] ?? -1, fds[1] ?? -1];
+}
+
+const SHUT_RDWR = 2;
+
+/**
+ * Ends both directions of a socket for every holder of it: unlike close(), it also wakes
+ * a read blocked on it in another thread (which then sees the end), and the peer sees it
+ * at once.
+ */
+export function shutdownSocket(fd: number): void {
+  raw.shutdown(fd, SHUT_RDWR);
 }
 
 /** The pid of an exited child, reaped; 0 while it runs (never blocks). */
