@@ -1,19 +1,11 @@
-/**
- * The dashboard in Debian's chromium against a real agent and dashboard server:
- * - first load of the containers page on localhost (a cold browser context each time):
- *   navigation to DOMContentLoaded, and until all rows are on screen, with the phases in
- *   between (first-load.ts);
- * - the containers page with 200 running containers streaming stats at 1 Hz: main-thread
- *   time per stats tick, long tasks, and which DOM nodes change per tick (rows inserted or
- *   removed would mean the list re-rendered).
- *
- * Run as root: npm run bench (BENCH_CONTAINERS, BENCH_LOADS to change the sizes).
- */
-import { DEFAULT_IMAGE } from '@tocker/protocol';
-import { connect, ok } from '../../apps/agent/test/helpers.js';
 import { median, percentile } from '../../packages/runtime/bench/measure.js';
 import { Stack } from '../stack.js';
-import { describePhases, type FirstLoad, measureFirstLoad } from './first-load.js';
+import {
+  describePhases,
+  type FirstLoad,
+  measureFirstLoad,
+  startIdleContainers,
+} from './first-load.js';
 
 const CONTAINERS = Number(process.env.BENCH_CONTAINERS ?? 200);
 const LOADS = Number(process.env.BENCH_LOADS ?? 10);
@@ -45,22 +37,11 @@ async function measureFirstLoads(containers: number): Promise<void> {
 
 try {
   await measureFirstLoads(0);
-  const socket = await connect(stack.agent.url);
   const started = performance.now();
-  for (let index = 0; index < CONTAINERS; index++) {
-    await ok(socket, 'container:run', {
-      spec: {
-        name: `bench-${index}`,
-        rootfs: DEFAULT_IMAGE,
-        command: ['sleep', '3600'],
-        limits: { cpus: '0.1', memory: '16m' },
-      },
-    });
-  }
+  await startIdleContainers(stack.agent.url, CONTAINERS);
   console.log(
     `started ${CONTAINERS} containers through the agent in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
-  socket.close();
 
   await measureFirstLoads(CONTAINERS);
 

@@ -10,13 +10,16 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_IMAGE } from '@tocker/protocol';
-import { connect, ok } from '../../apps/agent/test/helpers.js';
 import { Dashboard } from '../../apps/web/test/helpers.js';
 import { median } from '../../packages/runtime/bench/measure.js';
 import { scratchDir } from '../../packages/runtime/test/scratch.js';
 import { Stack } from '../stack.js';
-import { describePhases, type FirstLoad, measureFirstLoad } from './first-load.js';
+import {
+  describePhases,
+  type FirstLoad,
+  measureFirstLoad,
+  startIdleContainers,
+} from './first-load.js';
 
 const BASE_WEB = process.env.BENCH_BASE_WEB;
 if (BASE_WEB === undefined)
@@ -69,18 +72,7 @@ function report(label: string, loads: readonly FirstLoad[]): void {
 }
 
 try {
-  const socket = await connect(stack.agent.url);
-  for (let index = 0; index < CONTAINERS; index++) {
-    await ok(socket, 'container:run', {
-      spec: {
-        name: `bench-${index}`,
-        rootfs: DEFAULT_IMAGE,
-        command: ['sleep', '3600'],
-        limits: { cpus: '0.1', memory: '16m' },
-      },
-    });
-  }
-  socket.close();
+  await startIdleContainers(stack.agent.url, CONTAINERS);
   // Each server's first render (its cached list, Next's warm-up) is not a cold browser's load.
   await load(base);
   await load(stack.dashboard);

@@ -5,7 +5,9 @@
  * scripts, the socket to the gateway, the requests the list waits for, hydration, and the
  * first and the last row in the DOM.
  */
+import { DEFAULT_IMAGE } from '@tocker/protocol';
 import type { Page } from 'playwright-core';
+import { connect, ok } from '../../apps/agent/test/helpers.js';
 import { median } from '../../packages/runtime/bench/measure.js';
 
 export interface FirstLoad {
@@ -208,4 +210,23 @@ export function describePhases(loads: readonly FirstLoad[]): string {
     const values = loads.map((load) => load.phases[name]).filter((value) => !Number.isNaN(value));
     return `${name} ${values.length === 0 ? '–' : median(values).toFixed(0)}`;
   }).join(', ');
+}
+
+/** `count` idle containers (bench-0...) started through the agent at `agentUrl`, one at a time. */
+export async function startIdleContainers(agentUrl: string, count: number): Promise<void> {
+  const socket = await connect(agentUrl);
+  try {
+    for (let index = 0; index < count; index++) {
+      await ok(socket, 'container:run', {
+        spec: {
+          name: `bench-${index}`,
+          rootfs: DEFAULT_IMAGE,
+          command: ['sleep', '3600'],
+          limits: { cpus: '0.1', memory: '16m' },
+        },
+      });
+    }
+  } finally {
+    socket.close();
+  }
 }

@@ -118,43 +118,21 @@ export const CRUN_WRAPPER: readonly string[] = [
  */
 export function referenceRuntimes(scratch: string): Map<string, number> {
   const results = new Map<string, number>();
-  for (const seccomp of [false, true]) {
-    const suffix = seccomp ? ', seccomp profile' : '';
-    const tag = seccomp ? '-seccomp' : '';
-    if (has('runc'))
+  const runtimes = [
+    ['runc', []],
+    ['crun', CRUN_WRAPPER],
+  ] as const;
+  for (const seccomp of [false, true])
+    for (const [runtime, wrapper] of runtimes) {
+      if (!has(runtime)) continue;
+      const tag = `${runtime}${seccomp ? '-seccomp' : ''}`;
+      const bundle = ociBundle(scratch, runtime, undefined, seccomp);
+      const command = [runtime, 'run', '--bundle', bundle, `tocker-bench-${tag}`];
       results.set(
-        `runc run${suffix}`,
-        hyperfine(
-          scratch,
-          `runc${tag}`,
-          [
-            'runc',
-            'run',
-            '--bundle',
-            ociBundle(scratch, 'runc', undefined, seccomp),
-            `tocker-bench-runc${tag}`,
-          ],
-          process.env,
-        ),
+        `${runtime} run${seccomp ? ', seccomp profile' : ''}`,
+        hyperfine(scratch, tag, command, process.env, wrapper),
       );
-    if (has('crun'))
-      results.set(
-        `crun run${suffix}`,
-        hyperfine(
-          scratch,
-          `crun${tag}`,
-          [
-            'crun',
-            'run',
-            '--bundle',
-            ociBundle(scratch, 'crun', undefined, seccomp),
-            `tocker-bench-crun${tag}`,
-          ],
-          process.env,
-          CRUN_WRAPPER,
-        ),
-      );
-  }
+    }
   return results;
 }
 

@@ -11,7 +11,10 @@ import { image, TestRoot } from './helpers.js';
 const world = new TestRoot({ name: 'standby' });
 after(() => world.cleanup());
 
-/** This process's children that are standby shims: pid → cmdline. */
+const runtimeKeepingAShim = () =>
+  Runtime.open({ root: world.root, cgroupParent: world.cgroupParent, keepShimReady: true });
+
+/** This process's children that are standby shims, by pid. */
 function standbyShims(): number[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
@@ -36,11 +39,7 @@ async function until(what: string, check: () => boolean): Promise<void> {
 }
 
 test('a runtime that keeps a shim ready hands the next container to it: it supervises the container under its name, the plan and every descriptor arrive where a spawned shim finds them, and another one waits after it', async () => {
-  const runtime = Runtime.open({
-    root: world.root,
-    cgroupParent: world.cgroupParent,
-    keepShimReady: true,
-  });
+  const runtime = runtimeKeepingAShim();
   try {
     const [waiting] = standbyShims();
     assert.ok(waiting, 'one shim waits from the start');
@@ -78,11 +77,7 @@ test('a runtime that keeps a shim ready hands the next container to it: it super
 });
 
 test('a standby shim that died before it was used (killed) is replaced by a spawned one: the start works all the same', async () => {
-  const runtime = Runtime.open({
-    root: world.root,
-    cgroupParent: world.cgroupParent,
-    keepShimReady: true,
-  });
+  const runtime = runtimeKeepingAShim();
   try {
     const [waiting] = standbyShims();
     assert.ok(waiting);
@@ -103,11 +98,7 @@ test('a standby shim that died before it was used (killed) is replaced by a spaw
 });
 
 test("a container handed to a standby shim gets a new network namespace of its own, made while the shim waited (never another container's or the host's); one on the host's network gets the host's", async () => {
-  const runtime = Runtime.open({
-    root: world.root,
-    cgroupParent: world.cgroupParent,
-    keepShimReady: true,
-  });
+  const runtime = runtimeKeepingAShim();
   const networkOf = async (network: string) => {
     const container = await runtime.run(
       runtime.configure(
