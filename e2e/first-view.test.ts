@@ -62,6 +62,24 @@ test('with scripts off (no socket at all) the row is on screen', async () => {
   await context.close();
 });
 
+test('signing in before the scripts run (or without them) never puts the login token in the URL', async () => {
+  const context = await stack.browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const requests: { method: string; url: string }[] = [];
+  page.on('request', (request) => requests.push({ method: request.method(), url: request.url() }));
+  await page.goto(`${stack.dashboard.url}/login`);
+  await page.getByLabel('Login token').fill('not-the-token-a1b2c3');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForLoadState();
+  const sent = requests.find((request) => request.url.endsWith('/api/login'));
+  assert.equal(sent?.method, 'POST');
+  assert.ok(
+    requests.every((request) => !request.url.includes('a1b2c3')),
+    JSON.stringify(requests),
+  );
+  await context.close();
+});
+
 test('after hydration the list is live: a new container appears, a removed one goes', async () => {
   const page = await stack.signedInPage();
   await page.goto(`${stack.dashboard.url}/containers`);

@@ -38,7 +38,14 @@ export default function LoginPage() {
 
   return (
     <main className="login">
-      <form onSubmit={submit} className="card" aria-labelledby="login-title">
+      {/* A POST even before the scripts run: a plain GET would put the token in the URL. */}
+      <form
+        method="post"
+        action="/api/login"
+        onSubmit={submit}
+        className="card"
+        aria-labelledby="login-title"
+      >
         <h1 id="login-title">
           <span className="logo">tocker</span> dashboard
         </h1>
