@@ -31,6 +31,19 @@ function standbyShims(): number[] {
     .map(Number);
 }
 
+/** The network namespaces a process holds open ("net:[N]"). */
+function networkNamespacesHeldBy(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/fd`)
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return ''; // closed meanwhile
+      }
+    })
+    .filter((target) => target.startsWith('net:['));
+}
+
 async function until(what: string, check: () => boolean): Promise<void> {
   for (let tries = 0; !check(); tries++) {
     if (tries > 200) assert.fail(`timed out waiting for ${what}`);
@@ -118,12 +131,20 @@ test("a container handed to a standby shim gets a new network namespace of its o
   };
   try {
     const host = readlinkSync('/proc/self/ns/net');
+    const [waiting] = standbyShims();
+    assert.ok(waiting);
+    let madeAhead: string | undefined;
+    await until('the waiting shim to hold the network namespace it made', () => {
+      madeAhead = networkNamespacesHeldBy(waiting)[0];
+      return madeAhead !== undefined;
+    });
     const first = await networkOf('none');
     const second = await networkOf('none');
     const [firstNamespace, secondNamespace] = [first, second].map((log) => log.split('\n')[0]);
     assert.match(firstNamespace ?? '', /^net:\[\d+\]$/);
     assert.notEqual(firstNamespace, secondNamespace, 'each its own');
     assert.notEqual(firstNamespace, host);
+    assert.equal(firstNamespace, madeAhead, 'the one the shim made while it waited');
     const interfaces = [...first.matchAll(/^\s*([\w.-]+):\s+\d+\s+\d+/gm)].map((match) => match[1]);
     assert.deepEqual(interfaces, ['lo'], `only lo: ${first}`);
     assert.match(first, /<LOOPBACK,UP,LOWER_UP>/, 'lo is up');
