@@ -96,8 +96,8 @@ export class Shim {
     try {
       const bytes = encodePlan(steps);
       writeSync(plan, bytes, 0, bytes.length, 0);
-      const waiting = how.standby?.take();
-      if (waiting !== undefined && waiting !== null) {
+      const waiting = how.standby?.take() ?? null;
+      if (waiting !== null) {
         try {
           const title = Buffer.alloc(STANDBY_NAME_BYTES);
           title.write(name.slice(0, STANDBY_NAME_BYTES));
@@ -181,6 +181,12 @@ function startShim(argv: readonly string[], fds: readonly number[], inheritStdio
   return pid;
 }
 
+/** A standby shim: the runtime's end of its channel, and the process. */
+interface WaitingShim {
+  readonly channel: number;
+  readonly identity: ProcessIdentity;
+}
+
 /**
  * One shim started ahead of its container, for a runtime that starts containers one after
  * another (the agent): a start hands it the plan (shim/standby.c) instead of spawning a
@@ -190,7 +196,7 @@ function startShim(argv: readonly string[], fds: readonly number[], inheritStdio
  * process's end.
  */
 export class ShimStandby {
-  private waiting: { readonly channel: number; readonly identity: ProcessIdentity } | null = null;
+  private waiting: WaitingShim | null = null;
   private refill: NodeJS.Immediate | null = null;
   private closed = false;
 
@@ -199,7 +205,7 @@ export class ShimStandby {
   }
 
   /** The waiting shim (its channel and identity, now the caller's), if one is ready. */
-  take(): { readonly channel: number; readonly identity: ProcessIdentity } | null {
+  take(): WaitingShim | null {
     const taken = this.waiting;
     this.waiting = null;
     if (!this.closed) this.refill ??= setImmediate(() => this.fill());

@@ -34,7 +34,6 @@ import { createRecordFiles, readRecordFile, writeRecordFile } from './record-fil
 import { writingTo } from './storage.js';
 import { TransitionLog, transitionLine } from './transitions.js';
 
-/** What a locked update decides: the new record, the transitions it makes, and whether it goes. */
 /**
  * How the directories of removed containers are deleted: 'background' (on libuv's threads,
  * off the caller's path) for a long-lived process such as the agent; 'at-once' for one
@@ -43,6 +42,7 @@ import { TransitionLog, transitionLine } from './transitions.js';
  */
 export type Discard = 'background' | 'at-once';
 
+/** What a locked update decides: the new record, the transitions it makes, and whether it goes. */
 export interface Change {
   readonly record: ContainerRecord;
   readonly transitions: readonly ContainerEventKind[];
