@@ -6,7 +6,9 @@
  *   started             the command runs (the child exec'd)
  *   error <code> <msg>  set-up or exec failed (the child exits with <code>)
  *   exit <wait status>  the child ended (also written to the exit file)
- * The runtime answers on the control pipe: 'g' start, 'c' the exit is recorded. Its end
+ * The runtime answers on the control pipe: 'g' start, 'c' the exit is recorded, 'r' the
+ * exit is recorded and the container removed: its directory is the shim's to delete, once
+ * the runtime has let go of it (off the path of a `run --rm`, which can exit). Its end
  * of file means the runtime is gone: a creation not started yet is abandoned, a
  * foreground container is killed, and an ended container's exit is recorded by the
  * concluder (a tocker command) that the shim becomes.
@@ -43,6 +45,8 @@ static struct settings {
   int terminal;
   int keep;
   int exit_file;
+  int removal_parent; /* SET_REMOVAL */
+  const char *removal_name;
   int foreground;
   int pid_namespace;
   int share_pid;
@@ -66,6 +70,7 @@ static struct settings {
     .terminal = -1,
     .keep = -1,
     .exit_file = -1,
+    .removal_parent = -1,
     .pid_namespace = -1,
 };
 
@@ -115,6 +120,10 @@ static void read_settings(const struct plan *plan) {
       case SET_TERMINAL: settings.terminal = (int)arg_number(op, 0); break;
       case SET_KEEP: settings.keep = (int)arg_number(op, 0); break; /* held, never touched */
       case SET_EXIT_FILE: settings.exit_file = (int)arg_number(op, 0); break;
+      case SET_REMOVAL:
+        settings.removal_parent = (int)arg_number(op, 0);
+        settings.removal_name = arg_string(op, 1);
+        break;
       case SET_FOREGROUND: settings.foreground = 1; break;
       case SET_CONCLUDER: settings.concluder = strings_from(op, 0); break;
       case SET_CONCLUDER_ENV: settings.concluder_env = strings_from(op, 0); break;
@@ -199,7 +208,7 @@ static struct state {
   char attach_failure[512]; /* why an interface could not go in ("": it did, or none) */
   int exited, status;
   int mount_namespace; /* the child's, held until its exit is reported (hold_mount_namespace) */
-  int runtime_gone, concluded;
+  int runtime_gone, concluded, removed;
   char sync_buffer[1100];
   size_t sync_length;
   struct relay relays[3]; /* stdout, stderr, stdin */
@@ -331,6 +340,9 @@ static void on_control(void) {
         send_go();
       } else if (commands[i] == 'c') {
         state.concluded = 1;
+      } else if (commands[i] == 'r') {
+        state.concluded = 1;
+        state.removed = 1;
       }
     }
     return;
@@ -532,6 +544,7 @@ int main(int argc, char **argv) {
     close_if_open(settings.stdout_destination);
     close_if_open(settings.stderr_destination);
     close_if_open(settings.exit_file);
+    close_if_open(settings.removal_parent);
     close_if_open(settings.keep);
     for (int i = 0; i < settings.cgroup_count; i++) close(settings.cgroups[i]);
     close(state.signals);
@@ -601,5 +614,8 @@ int main(int argc, char **argv) {
   while (!state.concluded && !state.runtime_gone && now_ms() < conclude_until)
     poll_once((int)(conclude_until - now_ms()));
   if (!state.concluded) become_concluder();
+  /* Left for the runtime's next collection if it cannot all go. */
+  if (state.removed && settings.removal_parent >= 0)
+    remove_directory(settings.removal_parent, settings.removal_name);
   _exit(0);
 }

@@ -24,7 +24,8 @@
 enum {
   SET_MODE = 1,         /* i64: MODE_CREATE or MODE_EXEC */
   SET_REPORT = 2,       /* i64 fd: lines to the runtime (pid, ready, started, error, exit) */
-  SET_CONTROL = 3,      /* i64 fd: bytes from the runtime ('g' start, 'c' concluded), EOF: gone */
+  SET_CONTROL = 3,      /* i64 fd: bytes from the runtime ('g' start, 'c' concluded, 'r' concluded
+                         * and removed), EOF: gone */
   SET_STDIN = 4,        /* i64 fd: relayed into the container's stdin pipe (-1: none) */
   SET_STDOUT = 5,       /* i64 fd: where the container's stdout pipe is relayed */
   SET_STDERR = 6,       /* i64 fd: where the container's stderr pipe is relayed */
@@ -54,6 +55,9 @@ enum {
   SET_TREE = 22,           /* i64 slot, path, i64 fd, i64 attributes, i64 recursive: OP_OPEN_TREE's
                             * clone, made by the shim on the host before the child exists (a
                             * child in a user namespace may not clone the host's mounts) */
+  SET_REMOVAL = 23,        /* i64 fd, name: the directory that holds the container's, and the
+                            * name the container's has once it is removed: on 'r' the shim
+                            * deletes that (remove.c) before it exits */
 };
 
 /* Operations of the child, in order. */
@@ -232,6 +236,10 @@ void standby_receive(char *title);
 /* A new network namespace made while the standby shim waited (close-on-exec), or -1: a
  * child that is not in a user namespace of its own joins it instead of unsharing one. */
 extern int standby_network_namespace;
+
+/* remove.c: deletes the directory `name` in `parent` and everything in it, never following a
+ * symlink, under the runtime's lock on it (flock); 0, or -1 when something is left. */
+int remove_directory(int parent, const char *name);
 
 /* main.c */
 void die(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));

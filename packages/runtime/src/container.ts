@@ -246,6 +246,10 @@ export class Container {
           kind: 'tocker',
           stdio: shimStdio(options.io, store.logPath(id), opened),
           exitFile: remember(openSync(store.exitFilePath(id), 'r+'), opened),
+          removal: {
+            parent: remember(openSync(store.containersDir, 'r'), opened),
+            name: store.removedName(id),
+          },
           foreground: options.foreground,
           concluder: concluderFor(id, store.root),
         },
@@ -376,13 +380,19 @@ export class Container {
     const observed = status === null ? readExitFile(this.store.exitFilePath(this.id)) : status;
     const exit = observed === null ? { exitCode: null, signal: null } : decodeWaitStatus(observed);
     let usage: CgroupUsage | null = null;
+    // A container removed at its end (--rm): its shim deletes the directory once we let go.
+    let handedOver = false;
+    const handOver = () => {
+      handedOver = this.shim?.send('r') ?? false;
+      return handedOver;
+    };
     try {
       const concluded = this.store.update(this.id, (current) => {
         // Already concluded: by its shim's concluder, or by rm -f that gave up waiting.
         if (current.status === 'exited') return null;
         const conclusion = conclude(current, this.cgroup, exit, null);
         usage = conclusion.usage;
-        return conclusion.change;
+        return { ...conclusion.change, handOver };
       });
       if (concluded !== null) this.record = concluded;
       else this.record = { ...this.record, status: 'exited', ...exit };
@@ -397,7 +407,7 @@ export class Container {
       } catch {
         // The next start or collection makes the rules again.
       }
-    this.shim?.send('c');
+    if (!handedOver) this.shim?.send('c');
     this.shim?.release();
     trace('cleaned up');
     const record = this.record;

@@ -51,6 +51,15 @@ export type ShimStdio =
       readonly log: boolean;
     };
 
+/**
+ * Where a container's directory is once it is removed: a descriptor of the directory that
+ * holds it, and its name there.
+ */
+export interface RemovedLocation {
+  readonly parent: number;
+  readonly name: string;
+}
+
 /** The runtime's own stand-in for when nobody is left to record a container's end. */
 export interface Concluder {
   readonly argv: readonly string[];
@@ -67,6 +76,8 @@ export type Supervision =
       readonly kind: 'tocker';
       readonly stdio: ShimStdio;
       readonly exitFile: number;
+      /** Where its directory is once it is removed, which the shim deletes when told so. */
+      readonly removal: RemovedLocation;
       /** Dies when its creator does (a CLI run in the foreground). */
       readonly foreground: boolean;
       readonly concluder: Concluder;
@@ -193,6 +204,7 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
       ? [step(Setting.engine, 1)]
       : [
           step(Setting.exitFile, passed.pass(tocker.exitFile)),
+          step(Setting.removal, passed.pass(tocker.removal.parent), tocker.removal.name),
           step(Setting.concluder, ...tocker.concluder.argv),
           step(Setting.concluderEnv, ...tocker.concluder.env),
           ...(tocker.foreground ? [step(Setting.foreground)] : []),

@@ -13,9 +13,11 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isAlive } from '../src/proc.js';
 import { Runtime } from '../src/runtime.js';
 import { parseContainerSpec } from '../src/spec.js';
-import { image, TestRoot } from './helpers.js';
+import { image, TestRoot, waitFor } from './helpers.js';
+import { scratchDir } from './scratch.js';
 
 const world = new TestRoot();
 // As the agent opens it: with a shim kept ready, which each creation and exec is handed.
@@ -288,19 +290,50 @@ describe('the library API (what the agent uses), real containers in this process
     );
   });
 
-  test("discard 'at-once' (the CLI's): a --rm container's directory is gone when its end is known, not later", async () => {
-    const cli = Runtime.open({
-      root: world.root,
-      cgroupParent: world.cgroupParent,
-      discard: 'at-once',
-    });
-    const container = await cli.run(spec(['true'], { autoRemove: true }), detached);
-    await container.wait();
-    const left = readdirSync(join(world.root, 'containers')).filter(
-      (entry) => entry.includes(container.id) || entry.startsWith('.removed-'),
+  test("a --rm container's directory is deleted by its shim, even with this process's event loop held (where its own removal would run), never following what the container left in it", async () => {
+    const victim = scratchDir('victim');
+    mkdirSync(join(victim, 'sub'));
+    writeFileSync(join(victim, 'sub', 'kept'), 'kept');
+    const plant = `mkdir -p /deep/a/b && echo x > /deep/a/b/f && ln -s ${victim} /escape && ln -s ${victim}/sub /deep/a/into`;
+    try {
+      const container = await runtime.run(
+        spec(['sh', '-c', plant], { autoRemove: true }),
+        detached,
+      );
+      await container.wait();
+      const containers = join(world.root, 'containers');
+      const left = () => readdirSync(containers).filter((entry) => entry.includes(container.id));
+      // Synchronous: this runtime's own (background) removal needs the event loop to go on.
+      const deadline = Date.now() + 10_000;
+      while (left().length > 0 && Date.now() < deadline);
+      assert.deepEqual(left(), [], 'deleted while this process could not have');
+      assert.deepEqual(readdirSync(join(victim, 'sub')), ['kept'], 'nothing followed out of it');
+    } finally {
+      rmSync(victim, { recursive: true });
+    }
+  });
+
+  test('what its shim cannot delete (a tree deeper than it goes) stays renamed away, and the next collection deletes it', async () => {
+    const container = await runtime.run(
+      spec(['sh', '-c', 'cd / && for i in $(seq 140); do mkdir d && cd d; done'], {
+        autoRemove: true,
+      }),
+      detached,
     );
-    assert.deepEqual(left, [], 'nothing of it, not even renamed away, before close()');
-    await cli.close();
+    const shim = container.state.supervisor;
+    await container.wait();
+    await waitFor('its shim to end', () => (isAlive(shim) ? undefined : true));
+    const containers = join(world.root, 'containers');
+    assert.deepEqual(
+      readdirSync(containers).filter((entry) => entry.includes(container.id)),
+      [`.removed-${container.id}`],
+    );
+    runtime.collectLeftovers();
+    await runtime.store.settled();
+    assert.deepEqual(
+      readdirSync(containers).filter((entry) => entry.includes(container.id)),
+      [],
+    );
   });
 
   test('a long-lived reader (the agent) sees every change another process makes to a record it read before, and a record damaged since as damaged', async () => {

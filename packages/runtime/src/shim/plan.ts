@@ -27,6 +27,7 @@ export const Setting = {
   userNamespace: 20,
   idmappedRoot: 21,
   tree: 22,
+  removal: 23,
 } as const;
 
 export const Op = {

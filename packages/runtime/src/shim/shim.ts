@@ -140,15 +140,17 @@ export class Shim {
    * Written straight to the descriptor, not through the socket stream: a shim that has
    * already ended (a creation that failed while this process was not scheduled) makes the
    * write fail with EPIPE, and a stream destroys itself on a write error, dropping the
-   * reports it had not read yet, which say why the shim ended.
+   * reports it had not read yet, which say why the shim ended. false: the shim is gone.
    */
-  send(command: 'g' | 'c'): void {
-    if (!this.channel.open) return;
+  send(command: 'g' | 'c' | 'r'): boolean {
+    if (!this.channel.open) return false;
     try {
       writeSync(this.channelFd, command);
+      return true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'EPIPE' && code !== 'ECONNRESET') throw error;
+      return false;
     }
   }
 

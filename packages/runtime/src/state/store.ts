@@ -48,6 +48,12 @@ export interface Change {
   readonly transitions: readonly ContainerEventKind[];
   /** Delete the container afterwards, its log archived, or discarded (it never ran). */
   readonly removal?: 'archive-log' | 'discard-log';
+  /**
+   * With a removal: has someone else delete the directory once this process lets go of it
+   * (the container's shim: not on the path of a `run --rm`); false if it cannot, and the
+   * store's `discard` does.
+   */
+  readonly handOver?: () => boolean;
 }
 
 export type StoredContainer =
@@ -123,6 +129,11 @@ export class StateStore {
       work: join(dir, 'work'),
       merged: join(dir, 'merged'),
     };
+  }
+
+  /** The name a container's directory has in containersDir once it is removed. */
+  removedName(id: string): string {
+    return `${REMOVED_PREFIX}${id}`;
   }
 
   /** Where the container's shim writes its wait status (made at full size with the container). */
@@ -376,7 +387,8 @@ export class StateStore {
     const away = this.moveAway(dir, record.id);
     if (record.name !== null) this.releaseName(record.name, record.id);
     if (this.flushBeforeDiscarding(away, document, current.outbox !== null)) {
-      this.discardLater(away);
+      if (change.handOver?.() === true) this.known.forget(away);
+      else this.discardLater(away);
     } else {
       this.freeAllButRecord(away); // the outbox waits for space; the rest frees some
     }
@@ -452,7 +464,7 @@ export class StateStore {
 
   /** Renames the directory out of the way (no space needed); the lock moves with it. */
   private moveAway(dir: string, id: string): string {
-    const away = join(this.containersDir, `${REMOVED_PREFIX}${id}`);
+    const away = join(this.containersDir, this.removedName(id));
     renameSync(dir, away);
     this.known.forget(dir);
     return away;
