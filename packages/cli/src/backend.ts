@@ -4,7 +4,7 @@ import type {
   ContainerUsage,
   ContainerView,
   CorruptContainer,
-} from '@tocker/protocol';
+} from '@tocker/protocol/vocabulary';
 import { containerUsage, parseLimits, parseSignal, type Runtime, viewOf } from '@tocker/runtime';
 
 /**

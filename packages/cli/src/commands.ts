@@ -4,7 +4,7 @@ import {
   type ContainerView,
   formatBytes,
   formatPublished,
-} from '@tocker/protocol';
+} from '@tocker/protocol/vocabulary';
 import { parseSignal, TockerError } from '@tocker/runtime';
 import type { Backend } from './backend.js';
 import { booleanFlag, type FlagSpec, flag, formatHelp, help, parseFlags } from './flags.js';

@@ -13,7 +13,7 @@ import {
   saveImages,
   storeCredentials,
 } from '@tocker/images';
-import { formatBytes, shortDigest } from '@tocker/protocol';
+import { formatBytes, shortDigest } from '@tocker/protocol/vocabulary';
 import { TockerError } from '@tocker/runtime';
 import {
   booleanFlag,

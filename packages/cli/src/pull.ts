@@ -6,7 +6,7 @@ import {
   pullImage,
   type StoredImage,
 } from '@tocker/images';
-import { describeLayer, shortDigest } from '@tocker/protocol';
+import { describeLayer, shortDigest } from '@tocker/protocol/vocabulary';
 
 /**
  * docker pull's display: a line per layer. On a terminal the lines are redrawn as bytes

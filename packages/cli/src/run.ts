@@ -1,7 +1,7 @@
 import { closeSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import type { ContainerSpecInput, MountInput } from '@tocker/protocol';
-import { formatBytes, parsePublish, parseSysctl, parseUlimit } from '@tocker/protocol';
+import type { ContainerSpecInput, MountInput } from '@tocker/protocol/vocabulary';
+import { formatBytes, parsePublish, parseSysctl, parseUlimit } from '@tocker/protocol/vocabulary';
 import {
   type Container,
   type ContainerIo,

@@ -1,4 +1,4 @@
-import type { ContainerRef, ImageDefaults, ImageSummary } from '@tocker/protocol';
+import type { ContainerRef, ImageDefaults, ImageSummary } from '@tocker/protocol/vocabulary';
 import { type ContainerRecord, TockerError } from '@tocker/runtime';
 import { canonicalNameOrNull, familiarName } from './reference.js';
 import type { ImageStore, StoredImage } from './store.js';

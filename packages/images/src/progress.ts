@@ -1,4 +1,4 @@
-import type { PullLayerState } from '@tocker/protocol';
+import type { PullLayerState } from '@tocker/protocol/vocabulary';
 import type { PullEvent } from './registry.js';
 
 /**

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { type ContainerView, type CorruptContainer, requestedEnds } from './container.js';
+import {
+  type ContainerUsage,
+  type ContainerView,
+  type CorruptContainer,
+  requestedEnds,
+} from './container.js';
 import type { EngineContainer } from './engines.js';
 import type { ImageSummary, NetworkSummary, PullState, VolumeSummary } from './images.js';
 import {
@@ -318,18 +323,6 @@ export interface TerminalExit {
 }
 
 export type TerminalSize = z.output<typeof terminalSize>;
-
-export interface ContainerUsage {
-  readonly id: string;
-  /** Of the container's CPU limit (or of the whole host without one): 100 = all of it. */
-  readonly cpuPercent: number;
-  readonly cpuLimit: number | null;
-  readonly memoryBytes: number;
-  readonly memoryLimitBytes: number | null;
-  readonly memoryPeakBytes: number | null;
-  readonly pids: number;
-  readonly pidsLimit: number | null;
-}
 
 export interface StatsBatch {
   readonly at: string;

@@ -123,3 +123,15 @@ export interface CorruptContainer {
   /** What is wrong with its record. */
   readonly problem: string;
 }
+
+export interface ContainerUsage {
+  readonly id: string;
+  /** Of the container's CPU limit (or of the whole host without one): 100 = all of it. */
+  readonly cpuPercent: number;
+  readonly cpuLimit: number | null;
+  readonly memoryBytes: number;
+  readonly memoryLimitBytes: number | null;
+  readonly memoryPeakBytes: number | null;
+  readonly pids: number;
+  readonly pidsLimit: number | null;
+}

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { constants } from 'node:os';
-import type { PublishedPort } from '@tocker/protocol';
+import type { PublishedPort } from '@tocker/protocol/vocabulary';
 import type { CgroupDriver, CgroupStats, CgroupUsage, ContainerCgroup } from './cgroups/index.js';
 import type { RuntimeConfig } from './config/runtime-config.js';
 import { TockerError } from './errors.js';

@@ -15,7 +15,7 @@ export function tockerRoot(): string {
   return process.env.TOCKER_ROOT ?? '/var/lib/tocker';
 }
 
-export { DEFAULT_IMAGE } from '@tocker/protocol';
+export { DEFAULT_IMAGE } from '@tocker/protocol/vocabulary';
 
 /** Where set-up puts images (the default one among them), whatever the state root. */
 export const IMAGES_DIR = '/var/lib/tocker/images';

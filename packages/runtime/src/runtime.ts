@@ -2,7 +2,7 @@ import { openSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ContainerLimits, RequestedEnd } from '@tocker/protocol';
+import type { ContainerLimits, RequestedEnd } from '@tocker/protocol/vocabulary';
 import {
   type CgroupDriver,
   type CgroupStats,

@@ -5,10 +5,14 @@ import {
   containerSpecSchema,
   limitsSchema,
   validate,
-} from '@tocker/protocol';
+} from '@tocker/protocol/vocabulary';
 import { TockerError } from './errors.js';
 
-export { CONTAINER_NAME, type ContainerLimits, type ContainerSpec } from '@tocker/protocol';
+export {
+  CONTAINER_NAME,
+  type ContainerLimits,
+  type ContainerSpec,
+} from '@tocker/protocol/vocabulary';
 
 /** What only the host can say about limits: it has so many CPUs. */
 function checkOnThisHost(limits: ContainerLimits): void {

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { ContainerUsage } from '@tocker/protocol';
+import type { ContainerUsage } from '@tocker/protocol/vocabulary';
 import type { CgroupStats } from './cgroups/index.js';
 
 /** A cgroup's CPU time at a moment (process.hrtime.bigint()). */

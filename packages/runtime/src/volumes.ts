@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ContainerRef, VOLUME_NAME, type VolumeSummary } from '@tocker/protocol';
+import { type ContainerRef, VOLUME_NAME, type VolumeSummary } from '@tocker/protocol/vocabulary';
 import { TockerError } from './errors.js';
 import { discardNamed, namesIn } from './named-dirs.js';
 import type { ContainerRecord } from './state/record.js';

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { formatBytes } from '@tocker/protocol';
+import { formatBytes } from '@tocker/protocol/vocabulary';
 import { TockerError } from '../errors.js';
 import { checkDeviceRules, type DeviceRule, formatDeviceRule } from './devices.js';
 import {

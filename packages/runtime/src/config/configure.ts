@@ -6,7 +6,7 @@ import {
   DEFAULT_PIDS_LIMIT,
   type Mount,
   type PortMapping,
-} from '@tocker/protocol';
+} from '@tocker/protocol/vocabulary';
 import { DEFAULT_DEVICE_RULES, type DeviceRule, rulesForDevice } from '../cgroups/devices.js';
 import { TockerError } from '../errors.js';
 import { DEFAULT_NETWORK } from '../network/networks.js';

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import type { ContainerSpec } from '@tocker/protocol';
+import type { ContainerSpec } from '@tocker/protocol/vocabulary';
 import { TockerError } from '../errors.js';
 import { O_DIRECTORY, O_PATH, O_RDONLY, openInRoot } from '../sys/fs-at.js';
 

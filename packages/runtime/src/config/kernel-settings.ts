@@ -1,4 +1,4 @@
-import type { ContainerSpec } from '@tocker/protocol';
+import type { ContainerSpec } from '@tocker/protocol/vocabulary';
 import { TockerError } from '../errors.js';
 import type { Rlimit } from './runtime-config.js';
 

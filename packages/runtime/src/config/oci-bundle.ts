@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { containerSpecSchema, ULIMIT_NAMES } from '@tocker/protocol';
+import { containerSpecSchema, ULIMIT_NAMES } from '@tocker/protocol/vocabulary';
 import { z } from 'zod';
 import type { DeviceRule } from '../cgroups/devices.js';
 import type { CgroupLimits } from '../cgroups/types.js';

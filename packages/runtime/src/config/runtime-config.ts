@@ -6,7 +6,7 @@ import {
   SYSCTL_KEY,
   ULIMIT_NAMES,
   type Ulimit,
-} from '@tocker/protocol';
+} from '@tocker/protocol/vocabulary';
 import { z } from 'zod';
 import type { DeviceRule } from '../cgroups/devices.js';
 import type { CgroupLimits } from '../cgroups/types.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type ContainerNetwork, networkAlias } from '@tocker/protocol';
+import { type ContainerNetwork, networkAlias } from '@tocker/protocol/vocabulary';
 import { TockerError } from '../errors.js';
 import { isAlive } from '../proc.js';
 import type { ContainerRecord } from '../state/record.js';

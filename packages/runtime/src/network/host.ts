@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import type { PublishedPort } from '@tocker/protocol';
+import type { PublishedPort } from '@tocker/protocol/vocabulary';
 import { z } from 'zod';
 import { TockerError } from '../errors.js';
 import { nodeChildProcess } from '../sys/builtins.js';

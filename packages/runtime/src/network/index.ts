@@ -1,4 +1,8 @@
-import type { ContainerNetwork, NetworkAttachment, PublishedPort } from '@tocker/protocol';
+import type {
+  ContainerNetwork,
+  NetworkAttachment,
+  PublishedPort,
+} from '@tocker/protocol/vocabulary';
 import type { RuntimeConfig } from '../config/runtime-config.js';
 import { TockerError } from '../errors.js';
 import { type JoinedNamespace, openContainerNamespace } from '../namespaces.js';

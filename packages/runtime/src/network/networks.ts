@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { interfaceName, type NetworkSummary } from '@tocker/protocol';
+import { interfaceName, type NetworkSummary } from '@tocker/protocol/vocabulary';
 import { z } from 'zod';
 import { TockerError } from '../errors.js';
 import { discardNamed, namesIn } from '../named-dirs.js';

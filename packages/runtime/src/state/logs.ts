@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { completeUtf8Length, utf8StartOffset } from '@tocker/protocol';
+import { completeUtf8Length, utf8StartOffset } from '@tocker/protocol/vocabulary';
 
 const MAX_LOG_READ = 16 * 1024 * 1024;
 

@@ -5,7 +5,7 @@ import {
   containerNetworkSchema,
   describeIssue,
   requestedEnds,
-} from '@tocker/protocol';
+} from '@tocker/protocol/vocabulary';
 import { z } from 'zod';
 import {
   type RuntimeConfig,

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IdMapping } from '@tocker/protocol';
+import type { IdMapping } from '@tocker/protocol/vocabulary';
 import { z } from 'zod';
 import { TockerError } from '../errors.js';
 import { DirectoryLock } from '../state/lock.js';
