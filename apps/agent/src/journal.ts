@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { appendFileSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type ContainerEvent, containerEventSchema, parseJsonLines } from '@tocker/protocol';
 import { z } from 'zod';
@@ -50,6 +50,9 @@ export class EventJournal extends EventEmitter<{ event: [ContainerEvent] }> {
   /** Damaged lines found when the journal was opened (skipped). */
   readonly skipped: number;
 
+  /** Held open for appending: only this agent writes the file (an open per event cost ~40 µs). */
+  private readonly fd: number;
+
   constructor(private readonly file: string) {
     super();
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -61,6 +64,11 @@ export class EventJournal extends EventEmitter<{ event: [ContainerEvent] }> {
       if (through !== undefined) this.through = Math.max(this.through, through);
       this.remember(event);
     }
+    this.fd = openSync(file, 'a', 0o600);
+  }
+
+  close(): void {
+    closeSync(this.fd);
   }
 
   get lastSeq(): number {
@@ -74,7 +82,7 @@ export class EventJournal extends EventEmitter<{ event: [ContainerEvent] }> {
   append(event: NewEvent, through?: number): ContainerEvent {
     const recorded: ContainerEvent = { seq: this.last + 1, ...event };
     const line = through === undefined ? recorded : { ...recorded, through };
-    appendFileSync(this.file, `${JSON.stringify(line)}\n`, { mode: 0o600 });
+    writeFileSync(this.fd, `${JSON.stringify(line)}\n`);
     if (through !== undefined) this.through = through;
     this.remember(recorded);
     this.emit('event', recorded);

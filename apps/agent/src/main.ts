@@ -131,7 +131,10 @@ async function main(): Promise<void> {
     void server
       .close()
       .then(() => runtime.close())
-      .then(() => process.exit(0));
+      .then(() => {
+        journal.close();
+        process.exit(0);
+      });
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

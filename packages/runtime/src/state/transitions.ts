@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs';
 import type { ContainerEventKind, ContainerTransition } from '@tocker/protocol';
 import type { ContainerRecord } from './record.js';
 
@@ -66,20 +66,10 @@ export class TransitionLog {
   append(lines: readonly string[]): void {
     if (lines.length === 0) return;
     const text = `${lines.join('\n')}\n`;
-    appendFileSync(this.file, this.endsTorn() ? `\n${text}` : text, { mode: 0o600 });
-  }
-
-  private endsTorn(): boolean {
-    let fd: number;
+    // One descriptor for the check and the write ('a+': O_APPEND, readable).
+    const fd = openSync(this.file, 'a+', 0o600);
     try {
-      fd = openSync(this.file, 'r');
-    } catch {
-      return false;
-    }
-    try {
-      const size = fstatSync(fd).size;
-      const last = Buffer.alloc(1);
-      return size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+      writeFileSync(fd, endsTorn(fd) ? `\n${text}` : text);
     } finally {
       closeSync(fd);
     }
@@ -110,4 +100,10 @@ export class TransitionLog {
     const logged = text.split('\n');
     return new Set(lines.filter((line) => logged.some((entry) => entry.endsWith(line))));
   }
+}
+
+function endsTorn(fd: number): boolean {
+  const size = fstatSync(fd).size;
+  const last = Buffer.alloc(1);
+  return size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
 }
