@@ -2,12 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectAgent } from '@tocker/agent-client';
-import {
-  type ContainerEvent,
-  callAgent,
-  type StatsBatch,
-  type TerminalOutput,
-} from '@tocker/protocol';
+import { callAgent, type StatsBatch, type TerminalOutput } from '@tocker/protocol';
 import { DEFAULT_IMAGE } from '@tocker/runtime';
 import type { Socket } from 'socket.io-client';
 import {
@@ -20,44 +15,11 @@ import {
 } from '../../../packages/runtime/bench/measure.js';
 import { cpuSeconds, startAgent, stopAgent } from './agent-process.js';
 import { FLOOD_COMMAND, flood, memoryStatus, ptyCeiling, shell } from './flood.js';
+import { AGENT_WARMUP, startLatencies } from './starts.js';
 
 const scratch = scratchDir();
 const token = randomBytes(24).toString('base64url');
 const IDLE_CONTAINERS = Number(process.env.BENCH_IDLE ?? 200);
-
-/**
- * The agent is a daemon: what users meet is its steady state, reached after a few dozen
- * starts have been compiled by V8's optimizing tiers (its first starts are ~1.5 ms slower).
- */
-const AGENT_WARMUP = 30;
-
-/** Request → the user command ran → its exit reported, for /bin/true. */
-async function startLatency(socket: Socket): Promise<number> {
-  // The exit event may come before the reply that names the container (/bin/true is quick).
-  const exits = new Map<string, () => void>();
-  const exitedEarly = new Set<string>();
-  socket.on('event', (event: ContainerEvent) => {
-    if (event.kind !== 'exited') return;
-    const resolve = exits.get(event.container.id);
-    if (resolve === undefined) exitedEarly.add(event.container.id);
-    else resolve();
-  });
-  const times: number[] = [];
-  for (let run = 0; run < AGENT_WARMUP + RUNS; run++) {
-    const started = performance.now();
-    const exited = new Promise<void>((resolve) => {
-      void callAgent(socket, 'container:run', {
-        spec: { rootfs: DEFAULT_IMAGE, command: ['/bin/true'], autoRemove: true, network: 'none' },
-      }).then(({ container }) => {
-        if (exitedEarly.delete(container.id)) resolve();
-        else exits.set(container.id, resolve);
-      });
-    });
-    await exited;
-    if (run >= AGENT_WARMUP) times.push(performance.now() - started);
-  }
-  return median(times);
-}
 
 /** One character typed, its echo back: p50 and p99 over 300 keystrokes. */
 async function keystrokes(socket: Socket): Promise<{ p50: number; p99: number }> {
@@ -128,7 +90,10 @@ try {
   const socket = connectAgent(url, token, { reconnect: true });
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   const latencies = new Map<string, number>([
-    ['tocker agent: run /bin/true → exit event', await startLatency(socket)],
+    [
+      'tocker agent: run /bin/true → exit event',
+      median((await startLatencies(socket, AGENT_WARMUP + RUNS)).slice(AGENT_WARMUP)),
+    ],
   ]);
   for (const [name, ms] of referenceRuntimes(scratch)) latencies.set(name, ms);
   printLatencies(`Start-to-exit of /bin/true, median of ${RUNS} runs:`, latencies, 'crun run');
