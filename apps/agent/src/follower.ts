@@ -4,10 +4,8 @@ import {
   containerTransitionSchema,
   readJsonLine,
 } from '@tocker/protocol';
+import { TRANSITION_LINE_START, type TransitionLog } from '@tocker/runtime';
 import type { EventJournal } from './journal.js';
-
-/** Every line of the runtime's transitions log starts so. */
-const LINE_START = '{"at":';
 
 /**
  * Follows the runtime's transitions log (written by every tocker process) into the
@@ -25,7 +23,7 @@ export class TransitionFollower {
   private offset: number;
 
   constructor(
-    private readonly log: string,
+    private readonly log: TransitionLog,
     private readonly journal: EventJournal,
     private readonly onSkipped: (count: number) => void = () => {},
   ) {
@@ -45,7 +43,7 @@ export class TransitionFollower {
   poll(): void {
     let fd: number;
     try {
-      fd = openSync(this.log, 'r');
+      fd = openSync(this.log.file, 'r');
     } catch {
       return; // nothing has happened yet
     }
@@ -63,7 +61,10 @@ export class TransitionFollower {
     let skipped = 0;
     for (let end = chunk.indexOf(0x0a); end >= 0; end = chunk.indexOf(0x0a, start)) {
       const line = chunk.toString('utf8', start, end);
-      const read = readJsonLine(line, containerTransitionSchema, LINE_START);
+      // A line this agent's own runtime made came from a record it validated: parsed as it is.
+      const read = this.log.madeHere(line)
+        ? { value: JSON.parse(line) as ContainerTransition, skipped: 0 }
+        : readJsonLine(line, containerTransitionSchema, TRANSITION_LINE_START);
       skipped += read.skipped;
       const through = this.offset + end + 1;
       if (read.value !== undefined && !this.ingest(read.value, through)) break;

@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const warnSkipped = (count: number, where: string) =>
     process.stderr.write(`tocker-agent: skipped ${count} damaged line(s) of ${where}\n`);
   if (journal.skipped > 0) warnSkipped(journal.skipped, 'the event journal');
-  const follower = new TransitionFollower(runtime.store.transitions.file, journal, (count) =>
+  const follower = new TransitionFollower(runtime.store.transitions, journal, (count) =>
     warnSkipped(count, runtime.store.transitions.file),
   );
   const images = new ImageHost(

@@ -55,6 +55,7 @@ export {
 export { DirectoryLock } from './state/lock.js';
 export { type ContainerRecord, type CorruptRecord, viewOf } from './state/record.js';
 export type { Discard } from './state/store.js';
+export { TRANSITION_LINE_START, type TransitionLog } from './state/transitions.js';
 export { makeFifo, SyscallError, setNonBlocking, takeFd } from './sys/libc.js';
 export { trace } from './trace.js';
 export { type CpuSample, containerUsage } from './usage.js';

@@ -32,7 +32,7 @@ import {
 } from './record.js';
 import { createRecordFiles, readRecordFile, writeRecordFile } from './record-file.js';
 import { writingTo } from './storage.js';
-import { TransitionLog, transitionLine } from './transitions.js';
+import { TransitionLog } from './transitions.js';
 
 /**
  * How the directories of removed containers are deleted: 'background' (on libuv's threads,
@@ -369,7 +369,7 @@ export class StateStore {
 
   private commit(dir: string, current: RecordDocument, change: Change): ContainerRecord {
     const { record } = change;
-    const lines = change.transitions.map((kind) => transitionLine(kind, record));
+    const lines = change.transitions.map((kind) => this.transitions.line(kind, record));
     if (change.removal === 'archive-log') this.archive.keep(record.id, this.logPath(record.id));
     const outbox: Outbox | null =
       lines.length === 0

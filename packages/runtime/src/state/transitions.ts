@@ -5,8 +5,10 @@ import type { ContainerRecord } from './record.js';
 /** Every line of the log starts so (`at` comes first): what a reader salvages torn lines by. */
 export const TRANSITION_LINE_START = '{"at":';
 
+const MADE_KEPT = 256;
+
 /** The line that says `record` went through `kind` (no newline). */
-export function transitionLine(kind: ContainerEventKind, record: ContainerRecord): string {
+function transitionLine(kind: ContainerEventKind, record: ContainerRecord): string {
   const transition: ContainerTransition = {
     at: new Date().toISOString(),
     kind,
@@ -43,7 +45,27 @@ export function transitionLine(kind: ContainerEventKind, record: ContainerRecord
  * One write per append (O_APPEND): concurrent writers do not interleave.
  */
 export class TransitionLog {
+  /**
+   * Lines this process made, until a reader in it (the agent's follower) finds them in the
+   * file: it can take them as they are, where another process's lines are validated.
+   */
+  private readonly made = new Set<string>();
+
   constructor(readonly file: string) {}
+
+  /** The line that says `record` went through `kind` (no newline), made by this process. */
+  line(kind: ContainerEventKind, record: ContainerRecord): string {
+    const line = transitionLine(kind, record);
+    this.made.add(line);
+    // Bounded: lines nobody in this process reads (a CLI's) are let go, oldest first.
+    if (this.made.size > MADE_KEPT) this.made.delete(this.made.values().next().value as string);
+    return line;
+  }
+
+  /** Whether this process made `line` (each is found once: it is forgotten here). */
+  madeHere(line: string): boolean {
+    return this.made.delete(line);
+  }
 
   size(): number {
     try {
