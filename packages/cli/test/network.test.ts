@@ -162,6 +162,23 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     );
   });
 
+  test('a --rm container gives its address back as it ends, not at the next command', async () => {
+    const before = leases();
+    const result = await world.run([
+      'run',
+      '--rm',
+      'busybox',
+      'sh',
+      '-c',
+      'ip -4 -o addr show eth0',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const address = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(result.stdout)?.[1];
+    assert.ok(address !== undefined, `it had an address: ${result.stdout}`);
+    // No tocker command ran since (each one's collection gives back what is left).
+    assert.deepEqual(leases(), before);
+  });
+
   test('a CLI killed with its foreground container: the veth goes with the container, the next command gives its address back', async () => {
     const child = world.run(['run', '--name', 'doomed', 'busybox', 'sleep', '30'], {
       timeoutMs: 60_000,

@@ -188,6 +188,14 @@ describe('user namespaces: --userns=auto (real containers, a static C probe insi
     assert.equal((await world.run(['volume', 'rm', 'fresh'])).code, 0);
   });
 
+  test('a --rm container gives its range back as it ends, not at the next command', async () => {
+    const before = leases();
+    const map = await inside('cat /proc/self/uid_map');
+    assert.notEqual(map.trim().split(/\s+/)[1], '0', `it had a range of its own: ${map}`);
+    // No tocker command ran since (each one's collection gives back what is left).
+    assert.deepEqual(leases(), before);
+  });
+
   test("two containers get distinct ranges; a removed one's is handed out again only once it is given back, also after a SIGKILLed CLI", async () => {
     const a = await detached('range-a');
     const b = await detached('range-b');

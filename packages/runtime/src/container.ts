@@ -86,7 +86,7 @@ export class Container {
   private constructor(
     private record: ContainerRecord,
     private readonly store: StateStore,
-    private readonly networks: NetworkStore,
+    private readonly held: Held,
     private readonly cgroup: ContainerCgroup | null,
     private shim: Shim | null,
     status: Promise<number | null>,
@@ -98,8 +98,8 @@ export class Container {
    * A running container created by another process (an agent that restarted): its shim
    * records its end; this one only learns of it, within a second.
    */
-  static watch(record: ContainerRecord, store: StateStore, networks: NetworkStore): Container {
-    return new Container(record, store, networks, null, null, waitForEnd(record.supervisor));
+  static watch(record: ContainerRecord, store: StateStore, held: Held): Container {
+    return new Container(record, store, held, null, null, waitForEnd(record.supervisor));
   }
 
   get id(): string {
@@ -175,10 +175,7 @@ export class Container {
             ? { record: current, transitions: [], removal: 'discard-log' }
             : { record: { ...reuse, error: why }, transitions: [] },
         );
-        if (reuse === null) {
-          networks.release(id);
-          userRanges.release(id);
-        }
+        if (reuse === null) releaseHeld(record, deps);
       } catch {
         // The next collection finds it abandoned (its creator is this process, soon gone).
       }
@@ -314,7 +311,7 @@ export class Container {
       }
     }
     if (startAtOnce && published.length > 0) shim.send('g');
-    return new Container(created, store, networks, cgroup, shim, exitOf(shim));
+    return new Container(created, store, deps, cgroup, shim, exitOf(shim));
   }
 
   /** Runs the user's program; resolves once it has been exec'd, rejects if it could not be. */
@@ -386,24 +383,28 @@ export class Container {
       handedOver = this.shim?.send('r') ?? false;
       return handedOver;
     };
+    let removed: ContainerRecord | null = null;
     try {
       const concluded = this.store.update(this.id, (current) => {
         // Already concluded: by its shim's concluder, or by rm -f that gave up waiting.
         if (current.status === 'exited') return null;
         const conclusion = conclude(current, this.cgroup, exit, null);
         usage = conclusion.usage;
+        if (conclusion.change.removal !== undefined) removed = current;
         return { ...conclusion.change, handOver };
       });
       if (concluded !== null) this.record = concluded;
       else this.record = { ...this.record, status: 'exited', ...exit };
     } catch {
       // A damaged record, or a lock held for too long: the next collection concludes it.
+      removed = null;
       if (this.cgroup !== null) releaseCgroup(this.cgroup);
     }
+    if (removed !== null) releaseHeld(removed, this.held);
     // Its ports go from the rules as they went from the host (with its shim).
     if (publishes(this.record))
       try {
-        this.networks.refreshFirewall();
+        this.held.networks.refreshFirewall();
       } catch {
         // The next start or collection makes the rules again.
       }
@@ -448,6 +449,32 @@ async function setUp(shim: Shim): Promise<number | Error> {
 function setupFailure(report: ShimReport): TockerError {
   if (report.kind === 'error') return new TockerError(report.message, report.exitCode);
   return new TockerError('the container process died during set-up');
+}
+
+/** What a container holds outside its directory, in stores of their own. */
+export interface Held {
+  readonly networks: NetworkStore;
+  readonly userRanges: UserNamespaceRanges;
+}
+
+/**
+ * Gives back what a removed container held outside its directory: its addresses and its
+ * user-namespace range. Called once its lock is let go (these take locks of their own).
+ * Best effort (a full disk): the next collection gives back whatever is left.
+ */
+export function releaseHeld(record: ContainerRecord, held: Held): void {
+  const releases = [
+    ...(record.network.mode === 'bridge' ? [() => held.networks.release(record.id)] : []),
+    ...(record.config.linux.namespaces.user === 'own'
+      ? [() => held.userRanges.release(record.id)]
+      : []),
+  ];
+  for (const release of releases)
+    try {
+      release();
+    } catch {
+      // Left for the next collection.
+    }
 }
 
 function remember(fd: number, opened: number[]): number {

@@ -18,6 +18,7 @@ import {
   type CreateOptions,
   conclude,
   readExitFile,
+  releaseHeld,
 } from './container.js';
 import { TockerError } from './errors.js';
 import { connectContainer, disconnectContainer } from './network/connect.js';
@@ -169,7 +170,7 @@ export class Runtime {
       .filter(
         (record) => record.status === 'running' && record.detached && isAlive(record.supervisor),
       )
-      .map((record) => Container.watch(record, this.store, this.networks));
+      .map((record) => Container.watch(record, this.store, this));
   }
 
   /**
@@ -414,9 +415,7 @@ export class Runtime {
       return { record: current, transitions: ['removed'], removal: 'archive-log' };
     });
     if (removed === null) throw new TockerError(`no such container: ${reference}`);
-    // Best effort (a full disk): the next collection gives back what a removed container held.
-    attempt(() => this.networks.release(record.id));
-    attempt(() => this.userRanges.release(record.id));
+    releaseHeld(record, this);
   }
 
   /** Puts the container on one more network (`network connect`), with `aliases` there. */
@@ -502,7 +501,13 @@ export class Runtime {
    * end. 'force': also when its supervisor lives but does not answer (rm -f).
    */
   private collect(id: string, reason: string | null, mode: 'wait' | 'skip-busy' | 'force'): void {
+    let removed: ContainerRecord | null = null;
     const decide = (record: ContainerRecord): Change | null => {
+      const change = collection(record);
+      removed = change?.removal === undefined ? null : record;
+      return change;
+    };
+    const collection = (record: ContainerRecord): Change | null => {
       if (record.status === 'exited') return null;
       if (mode !== 'force' && !needsCollection(record)) return null;
       // Reserved but never set up: nobody heard of it, so it goes without a trace.
@@ -532,8 +537,9 @@ export class Runtime {
     };
     const ended =
       mode === 'skip-busy' ? this.store.tryUpdate(id, decide) : this.store.update(id, decide);
-    if (ended != null && ended !== 'busy' && publishes(ended))
-      attempt(() => this.networks.refreshFirewall());
+    if (ended === null || ended === 'busy') return;
+    if (removed !== null) releaseHeld(removed, this);
+    if (publishes(ended)) attempt(() => this.networks.refreshFirewall());
   }
 
   private removeCgroup(name: string): void {
