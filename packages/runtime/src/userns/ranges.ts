@@ -30,8 +30,8 @@ export const SYSTEM_SUBORDINATE_ID_FILES: SubordinateIdFiles = {
  * container in `leases.json` (slot → container id), under the directory's lock and
  * rewritten whole, as the networks lease addresses: never handed out twice, kept across
  * restarts and crashes (a stopped container's writable layer is owned by its range, so
- * the range stays its own until it is removed), given back by rm and, when the remover
- * died, by the next command's collection.
+ * the range stays its own until it is removed), given back when it is removed (rm, --rm,
+ * a collection: releaseHeld) and, when the remover died, by the next command's collection.
  */
 export class UserNamespaceRanges {
   constructor(
