@@ -147,7 +147,14 @@ function installNpmDependencies() {
   const stamp = join(repo, 'node_modules', '.tocker-lock-sha256');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return;
   console.log('setup: installing npm dependencies');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  // Prisma's postinstall leaves empty directories in the temporary directory: npm gets one
+  // of its own, removed afterwards.
+  const scratch = mkdtempSync(join(tmpdir(), 'tocker-npm-'));
+  try {
+    run('npm', ['ci', '--no-audit', '--no-fund'], { env: { ...process.env, TMPDIR: scratch } });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
   writeFileSync(stamp, hash);
 }
 
