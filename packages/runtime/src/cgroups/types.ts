@@ -8,28 +8,26 @@ export interface CgroupLimits {
   readonly pidsLimit?: number | null;
 }
 
-export interface CgroupStats {
+/** What the record keeps of a container's whole life: read once more at its end. */
+export interface CgroupUsage {
   /** total CPU time used by the cgroup */
   cpuTimeNs: number;
-  /** current */
-  memoryBytes: number;
   /** null when the kernel does not expose it (v2 memory.peak is 5.19+) */
   memoryPeakBytes: number | null;
+  /** v1: memory.oom_control "oom_kill N"; v2: memory.events "oom_kill N" */
+  oomKills: number;
+}
+
+/** Its usage, and what it uses and may use now. */
+export interface CgroupStats extends CgroupUsage {
+  /** current */
+  memoryBytes: number;
   /** null = unlimited */
   memoryLimitBytes: number | null;
   /** in CPUs (0.5), null = unlimited */
   cpuLimit: number | null;
   pids: number;
   pidsLimit: number | null;
-  /** v1: memory.oom_control "oom_kill N"; v2: memory.events "oom_kill N" */
-  oomKills: number;
-}
-
-/** What the record keeps of a container's whole life: read once more at its end. */
-export interface CgroupUsage {
-  cpuTimeNs: number;
-  memoryPeakBytes: number | null;
-  oomKills: number;
 }
 
 export interface ContainerCgroup {

@@ -107,18 +107,13 @@ export class Shim {
           close(waiting.channel); // it died waiting: a fresh one takes its place
         }
       }
-      const [ours, theirs] = socketPair();
-      try {
-        // Nothing of this process's environment (a token, say) goes along: the plan has it all.
-        const pid = startShim(['tocker-shim', name], [plan, theirs, ...passed], how.inheritStdio);
-        // One that failed at once is gone already: never alive, its reports say why.
-        return new Shim(ours, identify(pid) ?? { pid, startTime: 0 });
-      } catch (error) {
-        close(ours);
-        throw error;
-      } finally {
-        close(theirs);
-      }
+      // Nothing of this process's environment (a token, say) goes along: the plan has it all.
+      const started = startShim(
+        ['tocker-shim', name],
+        (channel) => [plan, channel, ...passed],
+        how.inheritStdio,
+      );
+      return new Shim(started.channel, started.identity);
     } finally {
       closeSync(plan);
     }
@@ -170,17 +165,29 @@ export class Shim {
   }
 }
 
-function startShim(argv: readonly string[], fds: readonly number[], inheritStdio = false): number {
-  let pid: number;
+/**
+ * Spawns a shim with `fds(its end of a new channel)` as its descriptors; the runtime's end
+ * of the channel and the process. One that failed at once is gone already: never alive,
+ * its reports say why.
+ */
+function startShim(
+  argv: readonly string[],
+  fds: (channel: number) => readonly number[],
+  inheritStdio = false,
+): WaitingShim {
+  const [ours, theirs] = socketPair();
   try {
-    pid = spawnProcess(SHIM_PATH, argv, [], fds, inheritStdio);
+    const pid = spawnProcess(SHIM_PATH, argv, [], fds(theirs), inheritStdio);
+    reapWhenDone(pid);
+    return { channel: ours, identity: identify(pid) ?? { pid, startTime: 0 } };
   } catch (error) {
+    close(ours);
     if (error instanceof SyscallError && error.errno === errno.ENOENT)
       throw new TockerError(`${SHIM_PATH} is missing: run the set-up (npm run setup)`);
     throw error;
+  } finally {
+    close(theirs);
   }
-  reapWhenDone(pid);
-  return pid;
 }
 
 /** A standby shim: the runtime's end of its channel, and the process. */
@@ -225,14 +232,10 @@ export class ShimStandby {
   private fill(): void {
     this.refill = null;
     if (this.closed || this.waiting !== null) return;
-    const [ours, theirs] = socketPair();
     try {
-      const pid = startShim(['tocker-shim', STANDBY_TITLE], [theirs]);
-      this.waiting = { channel: ours, identity: identify(pid) ?? { pid, startTime: 0 } };
+      this.waiting = startShim(['tocker-shim', STANDBY_TITLE], (channel) => [channel]);
     } catch {
-      close(ours); // starts go on spawning their shims, which report what is wrong
-    } finally {
-      close(theirs);
+      // Starts go on spawning their shims, which report what is wrong.
     }
   }
 }
