@@ -170,12 +170,14 @@ export class Container {
     // A failed start leaves nothing behind; a failed restart leaves the container as it was.
     const abandon = (why: string) => {
       try {
-        store.update(id, (current) =>
-          reuse === null
-            ? { record: current, transitions: [], removal: 'discard-log' }
-            : { record: { ...reuse, error: why }, transitions: [] },
+        updateReleasing(
+          deps,
+          (decide) => store.update(id, decide),
+          (current) =>
+            reuse === null
+              ? { record: current, transitions: [], removal: 'discard-log' }
+              : { record: { ...reuse, error: why }, transitions: [] },
         );
-        if (reuse === null) releaseHeld(record, deps);
       } catch {
         // The next collection finds it abandoned (its creator is this process, soon gone).
       }
@@ -383,24 +385,24 @@ export class Container {
       handedOver = this.shim?.send('r') ?? false;
       return handedOver;
     };
-    let removed: ContainerRecord | null = null;
     try {
-      const concluded = this.store.update(this.id, (current) => {
-        // Already concluded: by its shim's concluder, or by rm -f that gave up waiting.
-        if (current.status === 'exited') return null;
-        const conclusion = conclude(current, this.cgroup, exit, null);
-        usage = conclusion.usage;
-        if (conclusion.change.removal !== undefined) removed = current;
-        return { ...conclusion.change, handOver };
-      });
+      const concluded = updateReleasing(
+        this.held,
+        (decide) => this.store.update(this.id, decide),
+        (current) => {
+          // Already concluded: by its shim's concluder, or by rm -f that gave up waiting.
+          if (current.status === 'exited') return null;
+          const conclusion = conclude(current, this.cgroup, exit, null);
+          usage = conclusion.usage;
+          return { ...conclusion.change, handOver };
+        },
+      );
       if (concluded !== null) this.record = concluded;
       else this.record = { ...this.record, status: 'exited', ...exit };
     } catch {
       // A damaged record, or a lock held for too long: the next collection concludes it.
-      removed = null;
       if (this.cgroup !== null) releaseCgroup(this.cgroup);
     }
-    if (removed !== null) releaseHeld(removed, this.held);
     // Its ports go from the rules as they went from the host (with its shim).
     if (publishes(this.record))
       try {
@@ -458,11 +460,28 @@ export interface Held {
 }
 
 /**
- * Gives back what a removed container held outside its directory: its addresses and its
- * user-namespace range. Called once its lock is let go (these take locks of their own).
- * Best effort (a full disk): the next collection gives back whatever is left.
+ * A change of the store's (`update` runs `decide` under the container's lock) that gives
+ * back what the container held outside its directory, its addresses and its
+ * user-namespace range, when the change removes it: once its lock is let go (these take
+ * locks of their own). Every removal goes through here.
  */
-export function releaseHeld(record: ContainerRecord, held: Held): void {
+export function updateReleasing<R>(
+  held: Held,
+  update: (decide: (record: ContainerRecord) => Change | null) => R,
+  decide: (record: ContainerRecord) => Change | null,
+): R {
+  let removed: ContainerRecord | null = null;
+  const result = update((record) => {
+    const change = decide(record);
+    removed = change?.removal === undefined ? null : record;
+    return change;
+  });
+  if (removed !== null) releaseHeld(removed, held);
+  return result;
+}
+
+/** Best effort (a full disk): the next collection gives back whatever is left. */
+function releaseHeld(record: ContainerRecord, held: Held): void {
   const releases = [
     ...(record.network.mode === 'bridge' ? [() => held.networks.release(record.id)] : []),
     ...(record.config.linux.namespaces.user === 'own'

@@ -18,7 +18,7 @@ import {
   type CreateOptions,
   conclude,
   readExitFile,
-  releaseHeld,
+  updateReleasing,
 } from './container.js';
 import { TockerError } from './errors.js';
 import { connectContainer, disconnectContainer } from './network/connect.js';
@@ -409,13 +409,16 @@ export class Runtime {
         this.collect(record.id, 'removed while its supervisor was unresponsive', 'force');
       }
     }
-    const removed = this.store.update(record.id, (current) => {
-      if (current.status !== 'exited')
-        throw new TockerError(`container ${short(current)} was started again meanwhile`);
-      return { record: current, transitions: ['removed'], removal: 'archive-log' };
-    });
+    const removed = updateReleasing(
+      this,
+      (decide) => this.store.update(record.id, decide),
+      (current) => {
+        if (current.status !== 'exited')
+          throw new TockerError(`container ${short(current)} was started again meanwhile`);
+        return { record: current, transitions: ['removed'], removal: 'archive-log' };
+      },
+    );
     if (removed === null) throw new TockerError(`no such container: ${reference}`);
-    releaseHeld(record, this);
   }
 
   /** Puts the container on one more network (`network connect`), with `aliases` there. */
@@ -501,13 +504,7 @@ export class Runtime {
    * end. 'force': also when its supervisor lives but does not answer (rm -f).
    */
   private collect(id: string, reason: string | null, mode: 'wait' | 'skip-busy' | 'force'): void {
-    let removed: ContainerRecord | null = null;
     const decide = (record: ContainerRecord): Change | null => {
-      const change = collection(record);
-      removed = change?.removal === undefined ? null : record;
-      return change;
-    };
-    const collection = (record: ContainerRecord): Change | null => {
       if (record.status === 'exited') return null;
       if (mode !== 'force' && !needsCollection(record)) return null;
       // Reserved but never set up: nobody heard of it, so it goes without a trace.
@@ -535,11 +532,14 @@ export class Runtime {
       const why = reason ?? (killed ? SUPERVISOR_LOST : DIED_UNSUPERVISED);
       return conclude(record, cgroup, exit, why).change;
     };
-    const ended =
-      mode === 'skip-busy' ? this.store.tryUpdate(id, decide) : this.store.update(id, decide);
-    if (ended === null || ended === 'busy') return;
-    if (removed !== null) releaseHeld(removed, this);
-    if (publishes(ended)) attempt(() => this.networks.refreshFirewall());
+    const ended = updateReleasing(
+      this,
+      (checked) =>
+        mode === 'skip-busy' ? this.store.tryUpdate(id, checked) : this.store.update(id, checked),
+      decide,
+    );
+    if (ended !== null && ended !== 'busy' && publishes(ended))
+      attempt(() => this.networks.refreshFirewall());
   }
 
   private removeCgroup(name: string): void {
