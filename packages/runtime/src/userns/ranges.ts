@@ -31,7 +31,7 @@ export const SYSTEM_SUBORDINATE_ID_FILES: SubordinateIdFiles = {
  * rewritten whole, as the networks lease addresses: never handed out twice, kept across
  * restarts and crashes (a stopped container's writable layer is owned by its range, so
  * the range stays its own until it is removed), given back when it is removed (rm, --rm,
- * a collection: releaseHeld) and, when the remover died, by the next command's collection.
+ * a collection: updateReleasing) and, when the remover died, by the next command's collection.
  */
 export class UserNamespaceRanges {
   constructor(
