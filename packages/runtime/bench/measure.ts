@@ -21,7 +21,14 @@ export function percentile(values: readonly number[], fraction: number): number 
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
 }
 
-export const median = (values: readonly number[]) => percentile(values, 0.5);
+/** The middle value; of an even count, the mean of the two middle ones. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const half = sorted.length / 2;
+  return Number.isInteger(half)
+    ? ((sorted[half - 1] ?? Number.NaN) + (sorted[half] ?? Number.NaN)) / 2
+    : (sorted[Math.floor(half)] ?? Number.NaN);
+}
 
 /** How long `run` took, in ms. */
 export function timed(run: () => void): number {
