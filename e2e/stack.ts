@@ -40,13 +40,19 @@ export class Stack {
   private readonly dir = scratchDir('e2e');
   private readonly tmpBefore = new Set(readdirSync(tmpdir()));
 
-  /** `agentOptions`: the agent's command line options (e.g. --engine-root). */
-  constructor(private readonly agentOptions: readonly string[] = []) {}
+  /**
+   * `agentOptions`: the agent's command line options (e.g. --engine-root); `dashboardMain`:
+   * another build's dashboard server (an A/B benchmark), this tree's by default.
+   */
+  constructor(
+    private readonly agentOptions: readonly string[] = [],
+    private readonly dashboardMain?: string,
+  ) {}
 
   async start(): Promise<this> {
     mkdirSync(ARTIFACTS, { recursive: true });
     this.agent = await new Agent('127.0.0.1:0', this.agentOptions).started();
-    this.dashboard = await new Dashboard(this.dir, this.agent.url).started();
+    this.dashboard = await new Dashboard(this.dir, this.agent.url, this.dashboardMain).started();
     this.browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,

@@ -4,13 +4,15 @@
  * - a flood (`head -c 20000000 /dev/urandom | base64`, 27 MB on screen): from the Enter
  *   that sends the command to the last byte parsed by xterm.js, and meanwhile how late
  *   the page's timers run and how long clicks wait for their handler;
- * - keystroke echo: keydown → the echo parsed by xterm.js, and → the frame that draws it.
+ * - keystroke echo: keydown → the echo parsed by xterm.js, and → the frame that draws it;
+ * - Ctrl+C during a flood: keydown → the shell's next prompt parsed.
  *
  * "Parsed by xterm.js" is when the page acknowledges output to the agent: it does so from
  * xterm's write callback, so a probe on the page's WebSocket sees it without any hook in
- * the product. Run as root: npm run bench (BENCH_FLOODS, BENCH_KEYS to change the sizes;
+ * the product. Run as root: npm run bench (BENCH_FLOODS, BENCH_KEYS, BENCH_INTERRUPTS to change the sizes;
  * BENCH_PROFILE=DIR writes the page's CPU profile of each flood there; BENCH_TRACE=FILE writes
- * a Chromium trace of the keystrokes there).
+ * a Chromium trace of the keystrokes there; BENCH_WEB=DIR measures another build of the
+ * dashboard, a copy of apps/web with its dist and .next, to compare with this tree's).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,14 +24,20 @@ import { Stack } from '../stack.js';
 
 const FLOODS = Number(process.env.BENCH_FLOODS ?? 3);
 const KEYS = Number(process.env.BENCH_KEYS ?? 250);
+const INTERRUPTS = Number(process.env.BENCH_INTERRUPTS ?? 3);
 const FLOOD_INPUT_BYTES = 20_000_000;
 /** Printed by the shell after the flood; typed with quotes so the echoed command line differs. */
 const END_MARKER = 'FLOOD-END';
 const CLICK_EVERY_MS = 50;
+/** Ctrl+C comes once this much of a flood has arrived; the busybox shell's prompt ends in PROMPT_END. */
+const INTERRUPT_AFTER_BYTES = 4_000_000;
+const PROMPT_END = '# ';
 /** Where to write the page's CPU profile of each flood (chrome://inspect, speedscope), if anywhere. */
 const PROFILE_DIR = process.env.BENCH_PROFILE;
 /** Where to write a Chromium trace of the keystrokes (chrome://tracing, Perfetto), if anywhere. */
 const TRACE_FILE = process.env.BENCH_TRACE;
+/** Another build of the dashboard to measure (a copy of apps/web with its dist and .next), if any. */
+const WEB = process.env.BENCH_WEB;
 
 /** What the probe keeps in the page (installed before the dashboard's own scripts). */
 interface Probe {
@@ -39,8 +47,11 @@ interface Probe {
   /** Output bytes acknowledged: parsed by xterm.js. */
   acked: number;
   lastAckAt: number;
-  /** `received` when the end marker arrived (0: not yet). */
+  /** `received` when the watched text arrived (0: not yet), and when it was parsed. */
   markerAt: number;
+  markerParsedAt: number;
+  /** Watches the output for `marker` from now on. */
+  watch: (marker: string) => void;
   /** Keydown times of keys, Enter included; the acknowledgement that followed each. */
   keydowns: number[];
   echoes: { parsed: number; frame: number }[];
@@ -56,11 +67,12 @@ interface Probe {
   reset: () => void;
 }
 
-function installProbe(marker: string): void {
+function installProbe(): void {
   // What one measurement reads; the byte counts go on across them.
   const readings = () => ({
     frames: [],
     markerAt: 0,
+    markerParsedAt: 0,
     keydowns: [],
     echoes: [],
     inputsSent: [],
@@ -74,9 +86,14 @@ function installProbe(marker: string): void {
     lastAckAt: 0,
     ...readings(),
     reset: () => Object.assign(probe, readings()),
+    watch: (marker) => {
+      markerBytes = new TextEncoder().encode(marker);
+      tail = new Uint8Array(0);
+      Object.assign(probe, { markerAt: 0, markerParsedAt: 0 });
+    },
   };
   (window as unknown as { probe: Probe }).probe = probe;
-  const markerBytes = new TextEncoder().encode(marker);
+  let markerBytes = new Uint8Array(0);
   let tail = new Uint8Array(0);
   const sawMarker = (bytes: Uint8Array): boolean => {
     const window = new Uint8Array(tail.length + Math.min(bytes.length, 256));
@@ -114,7 +131,8 @@ function installProbe(marker: string): void {
         probe.received += bytes.length;
         probe.frames.push({ at: performance.now(), bytes: bytes.length });
         if (probe.arrivals.length < probe.inputsSent.length) probe.arrivals.push(performance.now());
-        if (probe.markerAt === 0 && sawMarker(bytes)) probe.markerAt = probe.received;
+        if (markerBytes.length > 0 && probe.markerAt === 0 && sawMarker(bytes))
+          probe.markerAt = probe.received;
       });
     }
     override send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
@@ -124,6 +142,8 @@ function installProbe(marker: string): void {
         const at = performance.now();
         probe.acked += Number(/"bytes":(\d+)/.exec(data)?.[1] ?? 0);
         probe.lastAckAt = at;
+        if (probe.markerAt > 0 && probe.markerParsedAt === 0 && probe.acked >= probe.markerAt)
+          probe.markerParsedAt = at;
         if (probe.echoes.length < probe.keydowns.length) {
           const entry = { parsed: at, frame: 0 };
           probe.echoes.push(entry);
@@ -153,8 +173,13 @@ function installProbe(marker: string): void {
 const readProbe = (page: Page) =>
   page.evaluate(() => (window as unknown as { probe: Probe }).probe);
 
-const resetProbe = (page: Page) =>
-  page.evaluate(() => (window as unknown as { probe: Probe }).probe.reset());
+/** Empties the probe's readings; from now on it watches the output for `marker`, if given. */
+const resetProbe = (page: Page, marker = '') =>
+  page.evaluate((watched) => {
+    const { probe } = window as unknown as { probe: Probe };
+    probe.reset();
+    probe.watch(watched);
+  }, marker);
 
 /** Waits in the page until xterm.js has parsed everything that has arrived. */
 const settled = (page: Page) =>
@@ -255,7 +280,7 @@ async function flood(
   await page.keyboard.type(
     `head -c ${FLOOD_INPUT_BYTES} /dev/urandom | base64; echo "${END_MARKER.slice(0, 5)}""${END_MARKER.slice(5)}"`,
   );
-  await resetProbe(page);
+  await resetProbe(page, END_MARKER);
   if (profile !== null) await cdp.send('Profiler.start');
   const before = await mainThread(cdp);
   const cpuBefore = cpu();
@@ -315,6 +340,34 @@ async function flood(
       style: spent('RecalcStyleDuration'),
     },
   };
+}
+
+/**
+ * Ctrl+C once a flood is under way: from its keydown until the prompt that the shell prints
+ * next is parsed. The output already on its way (the flow-control window's worth, at most)
+ * scrolls past first.
+ */
+async function interrupt(page: Page): Promise<number> {
+  await settled(page);
+  await page.locator('#panel-console .xterm').click();
+  await page.keyboard.type(`head -c ${FLOOD_INPUT_BYTES} /dev/urandom | base64`);
+  await resetProbe(page);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(
+    (bytes) => (window as unknown as { probe: Probe }).probe.received > bytes,
+    INTERRUPT_AFTER_BYTES,
+    { polling: 50 },
+  );
+  // base64 has neither '#' nor ' ': the first '# ' is the prompt's.
+  await resetProbe(page, PROMPT_END);
+  await page.keyboard.press('Control+C');
+  await page.waitForFunction(
+    () => (window as unknown as { probe: Probe }).probe.markerParsedAt > 0,
+    undefined,
+    { timeout: 60_000, polling: 50 },
+  );
+  const probe = await readProbe(page);
+  return probe.markerParsedAt - (probe.keydowns.at(-1) ?? Number.NaN);
 }
 
 /**
@@ -384,7 +437,10 @@ async function keystrokes(
   };
 }
 
-const stack = await new Stack().start();
+const stack = await new Stack(
+  [],
+  WEB === undefined ? undefined : join(WEB, 'dist', 'server', 'main.js'),
+).start();
 try {
   const socket = await connect(stack.agent.url);
   await ok(socket, 'container:run', {
@@ -401,7 +457,7 @@ try {
   const page = await stack.signedInPage();
   // tsx keeps function names by wrapping them in __name(), which the page lacks.
   await page.addInitScript('globalThis.__name = (target) => target');
-  await page.addInitScript(installProbe, END_MARKER);
+  await page.addInitScript(installProbe);
   await page.goto(`${stack.dashboard.url}/containers`);
   await page.getByRole('link', { name: 'bench-console' }).click({ timeout: 120_000 });
   await page.waitForURL(/\/containers\/\d+\/[0-9a-f]{64}$/);
@@ -471,6 +527,11 @@ try {
     `flood of ${FLOOD_INPUT_BYTES / 1e6} MB of base64 in the console, median of ${FLOODS}: ${medianOf('mbPerSecond').toFixed(1)} MB/s end to end; ` +
       `timer late max ${medianOf('timerLateMax').toFixed(0)} ms (p99 ${medianOf('timerLateP99').toFixed(0)}), ` +
       `click wait max ${medianOf('clickWaitMax').toFixed(0)} ms (p99 ${medianOf('clickWaitP99').toFixed(0)})`,
+  );
+  const interrupts: number[] = [];
+  for (let run = 0; run < INTERRUPTS; run++) interrupts.push(await interrupt(page));
+  console.log(
+    `Ctrl+C during a flood → the prompt parsed, median of ${INTERRUPTS}: ${median(interrupts).toFixed(0)} ms (${interrupts.map((ms) => ms.toFixed(0)).join(', ')})`,
   );
 } finally {
   await stack.close();
