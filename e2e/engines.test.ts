@@ -10,7 +10,7 @@ import { Stack, screenshot } from './stack.js';
  * the engine's badge and the live status, and nothing to act with.
  */
 const engines = new EngineRoot();
-const stack = new Stack(['--engine-root', engines.root]);
+const stack = new Stack({ agentOptions: ['--engine-root', engines.root] });
 const ID = `e2e-${process.pid}-podman`;
 let page: Page;
 

@@ -40,23 +40,29 @@ export class Stack {
   private readonly dir = scratchDir('e2e');
   private readonly tmpBefore = new Set(readdirSync(tmpdir()));
 
-  /**
-   * `agentOptions`: the agent's command line options (e.g. --engine-root); `dashboardMain`:
-   * another build's dashboard server (an A/B benchmark), this tree's by default.
-   */
   constructor(
-    private readonly agentOptions: readonly string[] = [],
-    private readonly dashboardMain?: string,
+    private readonly options: {
+      /** The agent's command line options (e.g. --engine-root). */
+      agentOptions?: readonly string[];
+      /** Another build's dashboard server (an A/B benchmark); this tree's by default. */
+      dashboardMain?: string;
+      /** More chromium flags (a benchmark's variant). */
+      chromiumArgs?: readonly string[];
+    } = {},
   ) {}
 
   async start(): Promise<this> {
     mkdirSync(ARTIFACTS, { recursive: true });
-    this.agent = await new Agent('127.0.0.1:0', this.agentOptions).started();
-    this.dashboard = await new Dashboard(this.dir, this.agent.url, this.dashboardMain).started();
+    this.agent = await new Agent('127.0.0.1:0', this.options.agentOptions).started();
+    this.dashboard = await new Dashboard(
+      this.dir,
+      this.agent.url,
+      this.options.dashboardMain,
+    ).started();
     this.browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, ...(this.options.chromiumArgs ?? [])],
     });
     return this;
   }
@@ -66,7 +72,7 @@ export class Stack {
     const address = new URL(this.agent.url).host;
     await this.agent.stop();
     await whileAway();
-    this.agent = await new Agent(address, this.agentOptions).started();
+    this.agent = await new Agent(address, this.options.agentOptions).started();
   }
 
   /** A browser context whose pages report what the policy refused and what was missing. */

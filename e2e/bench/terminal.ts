@@ -12,7 +12,8 @@
  * the product. Run as root: npm run bench (BENCH_FLOODS, BENCH_KEYS, BENCH_INTERRUPTS to change the sizes;
  * BENCH_PROFILE=DIR writes the page's CPU profile of each flood there; BENCH_TRACE=FILE writes
  * a Chromium trace of the keystrokes there; BENCH_WEB=DIR measures another build of the
- * dashboard, a copy of apps/web with its dist and .next, to compare with this tree's).
+ * dashboard, a copy of apps/web with its dist and .next, to compare with this tree's;
+ * BENCH_CHROMIUM_ARGS adds chromium flags).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,6 +39,8 @@ const PROFILE_DIR = process.env.BENCH_PROFILE;
 const TRACE_FILE = process.env.BENCH_TRACE;
 /** Another build of the dashboard to measure (a copy of apps/web with its dist and .next), if any. */
 const WEB = process.env.BENCH_WEB;
+/** More chromium flags, space-separated: e.g. a scheduler feature turned off, to see what it costs. */
+const CHROMIUM_ARGS = process.env.BENCH_CHROMIUM_ARGS?.split(' ').filter(Boolean) ?? [];
 
 /** What the probe keeps in the page (installed before the dashboard's own scripts). */
 interface Probe {
@@ -437,10 +440,10 @@ async function keystrokes(
   };
 }
 
-const stack = await new Stack(
-  [],
-  WEB === undefined ? undefined : join(WEB, 'dist', 'server', 'main.js'),
-).start();
+const stack = await new Stack({
+  dashboardMain: WEB === undefined ? undefined : join(WEB, 'dist', 'server', 'main.js'),
+  chromiumArgs: CHROMIUM_ARGS,
+}).start();
 try {
   const socket = await connect(stack.agent.url);
   await ok(socket, 'container:run', {
