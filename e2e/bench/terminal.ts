@@ -9,11 +9,11 @@
  *
  * "Parsed by xterm.js" is when the page acknowledges output to the agent: it does so from
  * xterm's write callback, so a probe on the page's WebSocket sees it without any hook in
- * the product. Run as root: npm run bench (BENCH_FLOODS, BENCH_KEYS, BENCH_INTERRUPTS to change the sizes;
- * BENCH_PROFILE=DIR writes the page's CPU profile of each flood there; BENCH_TRACE=FILE writes
- * a Chromium trace of the keystrokes there; BENCH_WEB=DIR measures another build of the
- * dashboard, a copy of apps/web with its dist and .next, to compare with this tree's;
- * BENCH_CHROMIUM_ARGS adds chromium flags).
+ * the product. Run as root: npm run bench (BENCH_FLOODS, BENCH_KEYS, BENCH_INTERRUPTS to
+ * change the sizes; BENCH_PROFILE=DIR writes the page's CPU profile of each flood there;
+ * BENCH_TRACE=FILE writes a Chromium trace of the keystrokes there; BENCH_WEB=DIR measures
+ * another build of the dashboard, a copy of apps/web with its dist and .next, to compare
+ * with this tree's; BENCH_CHROMIUM_ARGS adds chromium flags).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,8 +74,6 @@ function installProbe(): void {
   // What one measurement reads; the byte counts go on across them.
   const readings = () => ({
     frames: [],
-    markerAt: 0,
-    markerParsedAt: 0,
     keydowns: [],
     echoes: [],
     inputsSent: [],
@@ -87,6 +85,8 @@ function installProbe(): void {
     received: 0,
     acked: 0,
     lastAckAt: 0,
+    markerAt: 0,
+    markerParsedAt: 0,
     ...readings(),
     reset: () => Object.assign(probe, readings()),
     watch: (marker) => {
