@@ -30,6 +30,8 @@ const FLOOD_INPUT_BYTES = 20_000_000;
 /** Printed by the shell after the flood; typed with quotes so the echoed command line differs. */
 const END_MARKER = 'FLOOD-END';
 const CLICK_EVERY_MS = 50;
+/** A frame at 60 Hz. */
+const FRAME_MS = 1000 / 60;
 /** Ctrl+C comes once this much of a flood has arrived; the busybox shell's prompt ends in PROMPT_END. */
 const INTERRUPT_AFTER_BYTES = 4_000_000;
 const PROMPT_END = '# ';
@@ -406,8 +408,9 @@ async function nodeViewer(page: Page): Promise<{ type: () => Promise<number>; cl
 }
 
 /**
- * One key at a time, each typed once the previous one's echo was drawn; after each, one
- * typed from Node through the dashboard (its round trip in `fromNode`).
+ * One key at a time, each typed a random part of a frame after the previous one's echo was
+ * drawn; after each, one typed from Node through the dashboard (its round trip in
+ * `fromNode`).
  */
 async function keystrokes(
   page: Page,
@@ -424,6 +427,9 @@ async function keystrokes(
           (window as unknown as { probe: Probe }).probe.drawn = resolve;
         }),
     );
+    // A person's keys fall anywhere between two frames; typed right after the last echo
+    // was drawn, they would all land at the same point of a frame.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * FRAME_MS));
     await page.keyboard.press('x');
     await drawn;
     fromNode.push(await outside.type());
