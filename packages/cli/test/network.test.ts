@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type {
   ContainerNetwork,
@@ -83,6 +90,26 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     assert.equal(network.mac, ['02', '42', ...hex].join(':'));
     assert.match(shown.stdout, new RegExp(`^${network.mac}$`, 'm'));
     assert.equal((await world.run(['rm', '-f', id])).code, 0);
+  });
+
+  test('a container on a network gives the host no new address: its veth end and the bridge get no IPv6 link-local (a browser on the host takes a new address for a network change and fails the requests it has in flight)', async () => {
+    const id = (await world.run(['run', '-d', 'busybox', 'sleep', '30'])).stdout.trim();
+    try {
+      const [veth] = hostVeths([id]);
+      assert.ok(veth !== undefined, 'the container has a veth on the host');
+      const bridge = basename(readlinkSync(`/sys/class/net/${veth}/master`));
+      // eth0 is up in the container, so the host's end has its carrier: a link-local
+      // address would have come with it.
+      assert.equal(readFileSync(`/sys/class/net/${veth}/carrier`, 'utf8').trim(), '1');
+      for (const device of [veth, bridge]) {
+        const addresses = execFileSync('ip', ['-o', 'addr', 'show', 'dev', device], {
+          encoding: 'utf8',
+        });
+        assert.doesNotMatch(addresses, /inet6/, `${device}: ${addresses}`);
+      }
+    } finally {
+      assert.equal((await world.run(['rm', '-f', id])).code, 0);
+    }
   });
 
   test("--network none has only lo; --network host has the host's interfaces; a network it does not know is one line, leaving nothing", async () => {

@@ -4,6 +4,11 @@
  * network's bridge, in hairpin mode; the other end created straight inside the child's
  * namespace (by the child's pid, which cannot be reused while the shim has not reaped it),
  * with the lease's MAC, for the child to name and address after its start.
+ *
+ * The host's end gets no IPv6 address (address generation off, set before the container's
+ * end comes up, when a link-local would be made): networks are IPv4, and a new address on
+ * the host is a network change to whoever watches them, a browser on the host failing the
+ * requests it has in flight.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -74,6 +79,19 @@ static int parse_mac(const char *text, unsigned char mac[6]) {
              : -1;
 }
 
+/* ip link set dev HOST addrgenmode none; a kernel without IPv6 has nothing to turn off. */
+static int no_ipv6_address(int fd, struct message *message, int index) {
+  start(message, 0, index, 0);
+  struct rtattr *spec = put(message, IFLA_AF_SPEC, NULL, 0);
+  struct rtattr *inet6 = put(message, AF_INET6, NULL, 0);
+  unsigned char none = IN6_ADDR_GEN_MODE_NONE;
+  put(message, IFLA_INET6_ADDR_GEN_MODE, &none, sizeof none);
+  end_nest(message, inet6);
+  end_nest(message, spec);
+  int error = transact(fd, message);
+  return error == EAFNOSUPPORT ? 0 : error;
+}
+
 int veth_attach(const struct veth *veth, pid_t pid, char *why, size_t why_size) {
   unsigned char mac[6];
   unsigned bridge = if_nametoindex(veth->bridge);
@@ -110,10 +128,12 @@ int veth_attach(const struct veth *veth, pid_t pid, char *why, size_t why_size) 
   end_nest(&message, data);
   end_nest(&message, info);
   int error = transact(fd, &message);
+  int host = error == 0 ? (int)if_nametoindex(veth->host) : 0;
+  if (error == 0) error = no_ipv6_address(fd, &message, host);
   if (error == 0) {
     /* ip link set dev HOST type bridge_slave hairpin on: a container reaching its own
      * published port goes out and back through this port. */
-    start(&message, 0, (int)if_nametoindex(veth->host), 0);
+    start(&message, 0, host, 0);
     struct rtattr *port = put(&message, IFLA_LINKINFO, NULL, 0);
     put(&message, IFLA_INFO_SLAVE_KIND, "bridge", 7);
     struct rtattr *settings = put(&message, IFLA_INFO_SLAVE_DATA, NULL, 0);

@@ -3,8 +3,8 @@
  * is loaded again (three times at most, 0.25, 0.5 and 1 s later).
  *
  * Chromium fails the requests it has in flight when the host's network addresses change,
- * which a container coming up on a bridge does: on the host running the agent, a page
- * opened while containers start can lose one of its scripts. Next's runtime loads a chunk
+ * which a new network's bridge does (its gateway address): on the host running the agent,
+ * a page opened meanwhile can lose one of its scripts. Next's runtime loads a chunk
  * again only when it was already waiting for it; a chunk that failed before then was waited
  * for forever, and the page stayed as the server rendered it ("Loading agents…"), dead.
  * A script left in place (nobody took it out to load it again) is replaced by a new one

@@ -35,7 +35,11 @@ export function deviceExists(name: string): boolean {
   return existsSync(`/sys/class/net/${name}`);
 }
 
-/** The network's bridge with its gateway address, up; forwarding on (containers route through the host). */
+/**
+ * The network's bridge with its gateway address, up; forwarding on (containers route through
+ * the host). It gets no IPv6 address, as containers' veth ends do not (see shim/veth.c): its
+ * link-local would come with its first container, a change of the host's addresses.
+ */
 export function ensureBridge(network: Network): void {
   if (!deviceExists(network.bridge)) {
     run(
@@ -43,6 +47,9 @@ export function ensureBridge(network: Network): void {
       ['-batch', '-'],
       [
         `link add ${network.bridge} type bridge`,
+        ...(existsSync('/proc/sys/net/ipv6')
+          ? [`link set ${network.bridge} addrgenmode none`]
+          : []),
         `addr add ${formatIpv4(network.gateway)}/${network.subnet.prefix} dev ${network.bridge}`,
         `link set ${network.bridge} up`,
         '',
