@@ -514,6 +514,27 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     assert.doesNotMatch((await world.run(['network', 'ls', '-q'])).stdout, /backend/);
   });
 
+  test('a network whose bridge is down (as after a reboot, until a container uses it) keeps its subnet: a new network takes another, and asking for it is refused', async () => {
+    const subnetOf = async (name: string) =>
+      (JSON.parse((await world.run(['network', 'inspect', name])).stdout) as NetworkSummary[])[0];
+    const subnet = `10.${248 + (process.pid % 8)}.9.0/24`;
+    assert.equal((await world.run(['network', 'create', '--subnet', subnet, 'asleep'])).code, 0);
+    assert.equal((await world.run(['network', 'create', 'chosen-asleep'])).code, 0);
+    const sleeping = [await subnetOf('asleep'), await subnetOf('chosen-asleep')];
+    try {
+      for (const network of sleeping) execFileSync('ip', ['link', 'del', network?.bridge ?? '']);
+      const again = await world.run(['network', 'create', '--subnet', subnet, 'again']);
+      assert.equal(again.code, 125);
+      assert.equal(again.stderr, `tocker: subnet ${subnet} overlaps ${subnet} (network asleep)\n`);
+      assert.equal((await world.run(['network', 'create', 'chosen-awake'])).code, 0);
+      const chosen = (await subnetOf('chosen-awake'))?.subnet;
+      assert.notEqual(chosen, sleeping[1]?.subnet, "the free subnet is not a sleeping network's");
+    } finally {
+      for (const name of ['asleep', 'chosen-asleep', 'chosen-awake'])
+        await world.run(['network', 'rm', name]);
+    }
+  });
+
   test("another table's forward chain with a drop policy (docker's FORWARD) is named at the bridge's creation, with the rules that would let it through; that table is left as it was", async () => {
     const table = `fwtest${process.pid}`;
     // Its first rule accepts everything: the policy is what is looked at, and the other tests

@@ -209,7 +209,8 @@ export class NetworkStore {
 
   /**
    * A new network: on `subnet`, or the first default one free on this host (neither a
-   * route of the host nor another network of any root). Refused when its subnet overlaps.
+   * route of the host, another root's network being up, nor a network of this root).
+   * Refused when its subnet overlaps.
    */
   create(name: string, subnet: Subnet | null, bridge: string | null = null): Network {
     return withHostLock(() => {
@@ -218,7 +219,18 @@ export class NetworkStore {
         if (name === DEFAULT_NETWORK) return existing;
         throw new TockerError(`network ${name} already exists`);
       }
-      const taken = hostSubnets();
+      // This root's networks hold their subnets also while their bridges are down (after a
+      // reboot, until a container uses them), when the host has no route of theirs.
+      const taken = [
+        ...hostSubnets().map(({ subnet, device }) => ({
+          subnet,
+          holder: `the host's route on ${device}`,
+        })),
+        ...this.list().map((network) => ({
+          subnet: network.subnet,
+          holder: `network ${network.name}`,
+        })),
+      ];
       const chosen =
         subnet ??
         DEFAULT_SUBNETS.map((text) => Subnet.parse(text)).find(
@@ -228,9 +240,7 @@ export class NetworkStore {
         throw new TockerError('no free subnet for a network: give one (--subnet)');
       const clash = taken.find((used) => used.subnet.overlaps(chosen));
       if (clash !== undefined)
-        throw new TockerError(
-          `subnet ${chosen} overlaps ${clash.subnet} (the host's route on ${clash.device})`,
-        );
+        throw new TockerError(`subnet ${chosen} overlaps ${clash.subnet} (${clash.holder})`);
       const id = randomHex(32);
       const record = {
         id,
