@@ -92,23 +92,30 @@ describe('networking (real veths, a bridge and nftables; the outside is a namesp
     assert.equal((await world.run(['rm', '-f', id])).code, 0);
   });
 
-  test('a container on a network gives the host no new address: its veth end and the bridge get no IPv6 link-local (a browser on the host takes a new address for a network change and fails the requests it has in flight)', async () => {
+  test('a container on a network gives the host no new address: its veth ends and the bridges, at its start and at a network connect, get no IPv6 link-local (a browser on the host takes a new address for a network change and fails the requests it has in flight)', async () => {
     const id = (await world.run(['run', '-d', 'busybox', 'sleep', '30'])).stdout.trim();
+    const subnet = `10.${232 + (process.pid % 8)}.11.0/24`;
     try {
-      const [veth] = hostVeths([id]);
-      assert.ok(veth !== undefined, 'the container has a veth on the host');
-      const bridge = basename(readlinkSync(`/sys/class/net/${veth}/master`));
-      // eth0 is up in the container, so the host's end has its carrier: a link-local
-      // address would have come with it.
-      assert.equal(readFileSync(`/sys/class/net/${veth}/carrier`, 'utf8').trim(), '1');
-      for (const device of [veth, bridge]) {
-        const addresses = execFileSync('ip', ['-o', 'addr', 'show', 'dev', device], {
-          encoding: 'utf8',
-        });
-        assert.doesNotMatch(addresses, /inet6/, `${device}: ${addresses}`);
+      assert.equal((await world.run(['network', 'create', '--subnet', subnet, 'v6less'])).code, 0);
+      const connected = await world.run(['network', 'connect', 'v6less', id]);
+      assert.equal(connected.code, 0, connected.stderr);
+      const veths = hostVeths([id]);
+      assert.equal(veths.length, 2, 'a veth on the host for each network');
+      for (const veth of veths) {
+        // The container's end is up, so the host's has its carrier: a link-local address
+        // would have come with it.
+        assert.equal(readFileSync(`/sys/class/net/${veth}/carrier`, 'utf8').trim(), '1');
+        const bridge = basename(readlinkSync(`/sys/class/net/${veth}/master`));
+        for (const device of [veth, bridge]) {
+          const addresses = execFileSync('ip', ['-o', 'addr', 'show', 'dev', device], {
+            encoding: 'utf8',
+          });
+          assert.doesNotMatch(addresses, /inet6/, `${device}: ${addresses}`);
+        }
       }
     } finally {
       assert.equal((await world.run(['rm', '-f', id])).code, 0);
+      await world.run(['network', 'rm', 'v6less']);
     }
   });
 

@@ -36,9 +36,8 @@ export function deviceExists(name: string): boolean {
 }
 
 /**
- * The network's bridge with its gateway address, up; forwarding on (containers route through
- * the host). It gets no IPv6 address, as containers' veth ends do not (see shim/veth.c): its
- * link-local would come with its first container, a change of the host's addresses.
+ * The network's bridge with its gateway address, up, and no IPv6 address (its link-local
+ * would come with its first container); forwarding on (containers route through the host).
  */
 export function ensureBridge(network: Network): void {
   if (!deviceExists(network.bridge)) {
@@ -47,9 +46,7 @@ export function ensureBridge(network: Network): void {
       ['-batch', '-'],
       [
         `link add ${network.bridge} type bridge`,
-        ...(existsSync('/proc/sys/net/ipv6')
-          ? [`link set ${network.bridge} addrgenmode none`]
-          : []),
+        ...noIpv6Address(network.bridge),
         `addr add ${formatIpv4(network.gateway)}/${network.subnet.prefix} dev ${network.bridge}`,
         `link set ${network.bridge} up`,
         '',
@@ -59,6 +56,15 @@ export function ensureBridge(network: Network): void {
     writeFileSync(`/proc/sys/net/ipv4/conf/${network.bridge}/route_localnet`, '1');
   }
   writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
+}
+
+/**
+ * `ip` lines that keep a host device of tocker's without an IPv6 address (none on a kernel
+ * without IPv6): networks are IPv4, and a new address on the host is a network change to
+ * whoever watches them, a browser on the host failing the requests it has in flight.
+ */
+function noIpv6Address(device: string): string[] {
+  return existsSync('/proc/sys/net/ipv6') ? [`link set ${device} addrgenmode none`] : [];
 }
 
 /** A device of the host (a bridge, a veth end: its pair goes with it), if it is there. */
@@ -85,6 +91,8 @@ export function attachVeth(pid: number, lease: Lease, host: string, peer: string
     ['-batch', '-'],
     [
       `link add ${host} master ${lease.bridge} up type veth peer name ${peer} address ${lease.mac} netns ${pid}`,
+      // Before the container's end comes up, when a link-local address would be made.
+      ...noIpv6Address(host),
       // A container reaching its own published port goes out and back through this port.
       `link set dev ${host} type bridge_slave hairpin on`,
       '',
