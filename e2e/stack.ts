@@ -6,23 +6,10 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { Agent, removeEverything } from '../apps/agent/test/helpers.js';
 import { Dashboard } from '../apps/web/test/helpers.js';
 import { scratchDir } from '../packages/runtime/test/scratch.js';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.js';
 
 /** Kept after the run (CI artifacts): one screenshot per step. */
 export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
-
-/** Debian's chromium: Playwright cannot download its own browser here. */
-export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 
 /**
  * The whole product for a browser test: a real agent (random loopback port, its own

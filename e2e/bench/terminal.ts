@@ -42,7 +42,7 @@ const TRACE_FILE = process.env.BENCH_TRACE;
 /** Another build of the dashboard to measure (a copy of apps/web with its dist and .next), if any. */
 const WEB = process.env.BENCH_WEB;
 /** More chromium flags, space-separated: e.g. a scheduler feature turned off, to see what it costs. */
-const CHROMIUM_ARGS = process.env.BENCH_CHROMIUM_ARGS?.split(' ').filter(Boolean) ?? [];
+const EXTRA_CHROMIUM_ARGS = process.env.BENCH_CHROMIUM_ARGS?.split(' ').filter(Boolean) ?? [];
 
 /** What the probe keeps in the page (installed before the dashboard's own scripts). */
 interface Probe {
@@ -448,7 +448,7 @@ async function keystrokes(
 
 const stack = await new Stack({
   dashboardMain: WEB === undefined ? undefined : join(WEB, 'dist', 'server', 'main.js'),
-  chromiumArgs: CHROMIUM_ARGS,
+  chromiumArgs: EXTRA_CHROMIUM_ARGS,
 }).start();
 try {
   const socket = await connect(stack.agent.url);

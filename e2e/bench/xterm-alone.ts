@@ -14,7 +14,8 @@ import { createRequire } from 'node:module';
 import { chromium, type Page } from 'playwright-core';
 import { XTERM_OPTIONS } from '../../apps/web/src/client/xterm-options.js';
 import { median } from '../../packages/runtime/bench/measure.js';
-import { CHROMIUM, CHROMIUM_ARGS } from '../stack.js';
+// Not from the Stack's module: importing it makes the agent tests' state root.
+import { CHROMIUM, CHROMIUM_ARGS } from '../chromium.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FLOOD_INPUT_BYTES = 20_000_000;
