@@ -51,11 +51,19 @@ async function until(what: string, check: () => boolean): Promise<void> {
   }
 }
 
+/**
+ * The one standby shim of this process, once it is the only one: a runtime closed before
+ * leaves its own to end by itself, and a test that took that one would watch the wrong shim.
+ */
+async function theStandbyShim(): Promise<number> {
+  await until('one standby shim', () => standbyShims().length === 1);
+  return standbyShims()[0] as number;
+}
+
 test('a runtime that keeps a shim ready hands the next container to it: it supervises the container under its name, the plan and every descriptor arrive where a spawned shim finds them, and another one waits after it', async () => {
   const runtime = runtimeKeepingAShim();
   try {
-    const [waiting] = standbyShims();
-    assert.ok(waiting, 'one shim waits from the start');
+    const waiting = await theStandbyShim();
     const out = `${world.root}/out.txt`;
     const fd = openSync(out, 'w');
     const container = await runtime.run(
@@ -92,8 +100,7 @@ test('a runtime that keeps a shim ready hands the next container to it: it super
 test('a standby shim that died before it was used (killed) is replaced by a spawned one: the start works all the same', async () => {
   const runtime = runtimeKeepingAShim();
   try {
-    const [waiting] = standbyShims();
-    assert.ok(waiting);
+    const waiting = await theStandbyShim();
     process.kill(waiting, constants.signals.SIGKILL);
     await until('the killed standby to be reaped', () => !standbyShims().includes(waiting));
     const container = await runtime.run(
@@ -131,8 +138,7 @@ test("a container handed to a standby shim gets a new network namespace of its o
   };
   try {
     const host = readlinkSync('/proc/self/ns/net');
-    const [waiting] = standbyShims();
-    assert.ok(waiting);
+    const waiting = await theStandbyShim();
     let madeAhead: string | undefined;
     await until('the waiting shim to hold the network namespace it made', () => {
       madeAhead = networkNamespacesHeldBy(waiting)[0];
