@@ -52,8 +52,9 @@ async function until(what: string, check: () => boolean): Promise<void> {
 }
 
 /**
- * The one standby shim of this process, once it is the only one: a runtime closed before
- * leaves its own to end by itself, and a test that took that one would watch the wrong shim.
+ * The one standby shim of this process, once it is the only one and shows as one: a runtime
+ * closed before leaves its own to end by itself (a test that took it would watch the wrong
+ * shim), and a shim just spawned has an empty command line until its exec is done.
  */
 async function theStandbyShim(): Promise<number> {
   await until('one standby shim', () => standbyShims().length === 1);
