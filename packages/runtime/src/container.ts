@@ -245,10 +245,13 @@ export class Container {
           kind: 'tocker',
           stdio: shimStdio(options.io, store.logPath(id), opened),
           exitFile: remember(openSync(store.exitFilePath(id), 'r+'), opened),
-          removal: {
-            parent: remember(openSync(store.containersDir, 'r'), opened),
-            name: store.removedName(id),
-          },
+          // Only a container removed at its end (--rm) has its shim delete its directory.
+          removal: config.request.autoRemove
+            ? {
+                parent: remember(openSync(store.containersDir, 'r'), opened),
+                name: store.removedName(id),
+              }
+            : null,
           foreground: options.foreground,
           concluder: concluderFor(id, store.root),
         },

@@ -76,8 +76,11 @@ export type Supervision =
       readonly kind: 'tocker';
       readonly stdio: ShimStdio;
       readonly exitFile: number;
-      /** Where its directory is once it is removed, which the shim deletes when told so. */
-      readonly removal: RemovedLocation;
+      /**
+       * Where its directory is once it is removed, which the shim deletes when told so (a
+       * container removed at its end); null: the runtime deletes it.
+       */
+      readonly removal: RemovedLocation | null;
       /** Dies when its creator does (a CLI run in the foreground). */
       readonly foreground: boolean;
       readonly concluder: Concluder;
@@ -204,7 +207,9 @@ export function containerPlan(inputs: ContainerPlanInputs): { steps: PlanStep[];
       ? [step(Setting.engine, 1)]
       : [
           step(Setting.exitFile, passed.pass(tocker.exitFile)),
-          step(Setting.removal, passed.pass(tocker.removal.parent), tocker.removal.name),
+          ...(tocker.removal === null
+            ? []
+            : [step(Setting.removal, passed.pass(tocker.removal.parent), tocker.removal.name)]),
           step(Setting.concluder, ...tocker.concluder.argv),
           step(Setting.concluderEnv, ...tocker.concluder.env),
           ...(tocker.foreground ? [step(Setting.foreground)] : []),
