@@ -313,6 +313,25 @@ describe('the library API (what the agent uses), real containers in this process
     }
   });
 
+  test("discard 'at-once' (the CLI's): a removed container's directory is gone when rm returns, not later", async () => {
+    const cli = Runtime.open({
+      root: world.root,
+      cgroupParent: world.cgroupParent,
+      discard: 'at-once',
+    });
+    try {
+      const container = await cli.run(spec(['true']), detached);
+      await container.wait();
+      await cli.remove(container.id);
+      const left = readdirSync(join(world.root, 'containers')).filter((entry) =>
+        entry.includes(container.id),
+      );
+      assert.deepEqual(left, [], 'nothing of it, not even renamed away, before close()');
+    } finally {
+      await cli.close();
+    }
+  });
+
   test('what its shim cannot delete (a tree deeper than it goes) stays renamed away, and the next collection deletes it', async () => {
     const container = await runtime.run(
       spec(['sh', '-c', 'cd / && for i in $(seq 140); do mkdir d && cd d; done'], {
